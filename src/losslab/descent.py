@@ -1,0 +1,201 @@
+"""Descent: run an optimizer on an objective from one start or a batch of starts.
+
+All starts move together in one vectorized loop. A run stops (its row is frozen at its last
+good point) when its gradient norm falls below `tol` (converged) or when a step would leave
+the finite world or the objective's divergence bound (diverged). Nothing non-finite is ever
+recorded, and the status of every run says why it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losslab._checks import check_count, check_non_negative
+from losslab.errors import LosslabError
+from losslab.objectives.base import Objective
+from losslab.objectives.surfaces import as_params
+from losslab.optim.base import Optimizer
+from losslab.results import Result
+
+RUNNING, CONVERGED, DIVERGED = "max_steps", "converged", "diverged"
+
+
+@dataclass(frozen=True)
+class Trajectory(Result):
+    """The path of one run, or of a batch of runs side by side.
+
+    params:     (n_steps + 1, n_params)   or (n_steps + 1, n_starts, n_params)
+    losses:     (n_steps + 1,)            or (n_steps + 1, n_starts)
+    grad_norms: same shape as losses
+    status:     "converged" | "diverged" | "max_steps", or a tuple of those per start
+    stopped_at: the last row the run really visited (n_steps if it never stopped), or a
+        tuple; a diverged run's next step left the finite world or the divergence bound.
+    Rows after `stopped_at` repeat that last point, so nothing non-finite is ever recorded.
+    """
+
+    result_type = "trajectory"
+
+    params: Tensor
+    losses: Tensor
+    grad_norms: Tensor
+    status: str | tuple[str, ...]
+    stopped_at: int | tuple[int, ...]
+    optimizer: str
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    objective: str = ""
+    tol: float = 0.0
+
+    @property
+    def batched(self) -> bool:
+        return self.params.ndim == 3
+
+    @property
+    def n_steps(self) -> int:
+        return self.params.shape[0] - 1
+
+    @property
+    def n_starts(self) -> int:
+        return self.params.shape[1] if self.batched else 1
+
+    @property
+    def label(self) -> str:
+        args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in self.hyperparameters.items())
+        return f"{self.optimizer}({args})"
+
+    def run(self, index: int) -> Trajectory:
+        """One run of a batch as an unbatched Trajectory."""
+        if not self.batched:
+            if index != 0:
+                raise LosslabError(f"index == {index}, an unbatched trajectory has only run 0.")
+            return self
+        return Trajectory(self.params[:, index], self.losses[:, index],
+                          self.grad_norms[:, index], self.status[index], self.stopped_at[index],
+                          self.optimizer, self.hyperparameters, self.objective, self.tol)
+
+    def runs(self) -> list[Trajectory]:
+        return [self.run(i) for i in range(self.n_starts)]
+
+    def path(self) -> Tensor:
+        """The points actually visited by an unbatched run: (stopped_at + 1, n_params)."""
+        return self.run(0).params[: int(self.run(0).stopped_at) + 1]
+
+    @property
+    def diverged(self) -> bool:
+        return self.run(0).status == DIVERGED
+
+    @property
+    def converged(self) -> bool:
+        return self.run(0).status == CONVERGED
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.run(0).losses[-1])
+
+
+@dataclass(frozen=True)
+class _Final:
+    """What a run without history returns: the last point, loss, status and stop step per start."""
+
+    params: Tensor       # (n_starts, n_params)
+    losses: Tensor       # (n_starts,)
+    status: Tensor       # (n_starts,) int: 0 running, 1 converged, 2 diverged
+    stopped_at: Tensor   # (n_starts,) int64
+
+
+_STATUS_NAMES = (RUNNING, CONVERGED, DIVERGED)
+
+
+def descend(objective: Objective, optimizer: Optimizer, start, n_steps: int, *,
+            tol: float = 1e-8, bound: float | None = None) -> Trajectory:
+    """Run `optimizer` on `objective` for `n_steps` from `start`.
+
+    start: (n_params,) for one run, or (n_starts, n_params) for a batch run in one loop.
+    tol: a run has converged when its gradient norm is <= tol (0 disables the check).
+    bound: a run whose max |coordinate| exceeds it has diverged (default: the objective's
+        `divergence_bound`, 100x its plotting window for a surface).
+    """
+    starts, batched = _as_starts(objective, start)
+    history: list[tuple[Tensor, Tensor, Tensor]] = []
+    final = _run(objective, optimizer, starts, n_steps, tol=tol, bound=bound,
+                 record=lambda p, v, g: history.append((p, v, g)))
+    params, losses, grad_norms = (torch.stack(column) for column in zip(*history, strict=True))
+    status = tuple(_STATUS_NAMES[int(s)] for s in final.status)
+    stopped_at = tuple(int(s) for s in final.stopped_at)
+    if not batched:
+        params, losses, grad_norms = params[:, 0], losses[:, 0], grad_norms[:, 0]
+        status, stopped_at = status[0], stopped_at[0]
+    return Trajectory(params, losses, grad_norms, status, stopped_at, optimizer.name,
+                      dict(optimizer.hyperparameters), getattr(objective, "name", ""), tol)
+
+
+def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:
+    starts = as_params(start)
+    n = objective.n_params
+    if starts.ndim == 0 and n == 1:
+        starts = starts.reshape(1)
+    if starts.ndim not in (1, 2) or starts.shape[-1] != n:
+        raise LosslabError(
+            f"start of shape {tuple(starts.shape)} does not fit an objective with {n} "
+            f"parameter(s): give shape ({n},) or (n_starts, {n})."
+        )
+    if not torch.isfinite(starts).all():
+        raise LosslabError("start contains nan or inf: every coordinate must be finite.")
+    return (starts if starts.ndim == 2 else starts.unsqueeze(0)), starts.ndim == 2
+
+
+def _run(objective: Objective, optimizer: Optimizer, starts: Tensor, n_steps: int, *,
+         tol: float, bound: float | None, record=None) -> _Final:
+    """The vectorized loop. starts: (S, n). `record(params, losses, grad_norms)` sees each row."""
+    check_count("n_steps", n_steps)
+    tol = check_non_negative("tol", tol)
+    bound = objective.divergence_bound if bound is None else bound
+    if not (isinstance(bound, int | float) and bound > 0) or math.isnan(bound):
+        raise LosslabError(f"bound == {bound!r}, must be a number > 0.")
+
+    params = starts
+    values, grads = objective.value_and_grad(params)
+    n_starts = params.shape[0]
+    status = torch.zeros(n_starts, dtype=torch.int8)
+    stopped_at = torch.full((n_starts,), n_steps, dtype=torch.int64)
+    if not (torch.isfinite(values).all() and torch.isfinite(grads).all()):
+        raise LosslabError("the objective is not finite at the start: choose another start.")
+    state = optimizer.init(params)
+
+    for step in range(1, n_steps + 1):
+        grad_norms = torch.linalg.vector_norm(grads, dim=-1)
+        if record is not None:
+            record(params, values, grad_norms)
+        converged = (status == 0) & (grad_norms <= tol)
+        status[converged], stopped_at[converged] = 1, step - 1
+        active = status == 0
+        if not active.any():
+            break
+        extra = {"hessian": objective.hessian(params)} if optimizer.needs_hessian else {}
+        updates, state = optimizer.update(grads, state, params, **extra)
+        candidate = params + updates
+        new_values, new_grads = objective.value_and_grad(candidate)
+        bad = ~(torch.isfinite(candidate).all(-1) & torch.isfinite(new_values)
+                & torch.isfinite(new_grads).all(-1)) | (candidate.abs().amax(-1) > bound)
+        diverged = active & bad
+        status[diverged], stopped_at[diverged] = 2, step - 1
+        moving = (status == 0).unsqueeze(-1)
+        params = torch.where(moving, candidate, params)
+        values = torch.where(moving.squeeze(-1), new_values, values)
+        grads = torch.where(moving, new_grads, grads)
+    else:
+        step = n_steps  # the loop ran out: only the last row is left to record
+
+    grad_norms = torch.linalg.vector_norm(grads, dim=-1)
+    converged = (status == 0) & (grad_norms <= tol)
+    status[converged] = 1
+    if record is not None:
+        # Frozen runs repeat their last point for the rows an early exit skipped.
+        for _ in range(step, n_steps + 1):
+            record(params, values, grad_norms)
+    return _Final(params, values, status, stopped_at)

@@ -1,0 +1,6 @@
+"""Objectives: scalar functions of a parameter vector, evaluated in batches."""
+
+from losslab.objectives.base import Objective
+from losslab.objectives.surfaces import Surface, surface, surfaces
+
+__all__ = ["Objective", "Surface", "surface", "surfaces"]
