@@ -6,7 +6,7 @@ plotting lives in `losslab.plot`, the command line in `losslab.cli`.
 
 from losslab import optim
 from losslab._version import __version__
-from losslab.basins import BasinMap, basins
+from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Trajectory, descend
 from losslab.errors import ExpressionError, LosslabError
