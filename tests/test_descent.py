@@ -89,3 +89,16 @@ def test_trajectory_round_trips_through_json(tmp_path):
     assert torch.equal(loaded.params, trajectory.params)
     assert loaded.status == trajectory.status and loaded.hyperparameters["betas"] == (0.9, 0.999)
     assert isinstance(ll.load_result(path), ll.Trajectory)
+
+
+def test_race_equals_separate_descents():
+    surface = ll.surface("rosenbrock")
+    optimizers = [optim.gd(1e-3), optim.momentum(1e-3), optim.newton(), optim.adam(0.05)]
+    raced = ll.race(surface, optimizers, [-1.5, 2.0], 150)
+    assert [t.optimizer for t in raced] == ["gd", "momentum", "newton", "adam"]
+    for trajectory, optimizer in zip(raced, optimizers, strict=True):
+        alone = ll.descend(surface, optimizer, [-1.5, 2.0], 150)
+        torch.testing.assert_close(trajectory.params, alone.params, rtol=1e-12, atol=1e-12)
+        assert trajectory.status == alone.status and trajectory.stopped_at == alone.stopped_at
+    with pytest.raises(ll.LosslabError, match="optimizers is empty"):
+        ll.race(surface, [], [0.0, 0.0], 10)

@@ -102,3 +102,18 @@ def test_expressions_become_surfaces():
         ll.surface("__import__('os')")
     with pytest.raises(ll.LosslabError):
         ll.surface("")
+
+
+@pytest.mark.parametrize("name", ["himmelblau", "rosenbrock", "six_hump_camel", "ackley",
+                                  "double_well", "monkey_saddle"])
+def test_fast_derivatives_equal_torch_func(name):
+    """Surface overrides the torch.func route with batched autograd; both must agree."""
+    from losslab.objectives.base import Objective
+
+    surface = ll.surface(name)
+    points = torch.rand(6, surface.n_params, dtype=torch.float64) * 3 - 1.5
+    values, grads = surface.value_and_grad(points)
+    ref_values, ref_grads = Objective.value_and_grad(surface, points)
+    torch.testing.assert_close(values, ref_values)
+    torch.testing.assert_close(grads, ref_grads)
+    torch.testing.assert_close(surface.hessian(points), Objective.hessian(surface, points))

@@ -8,7 +8,7 @@ from losslab import optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
-from losslab.descent import Trajectory, descend
+from losslab.descent import Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
 from losslab.grid import Grid, evaluate_grid
 from losslab.objectives import Objective, Surface, surface, surfaces
@@ -17,5 +17,5 @@ from losslab.results import load_result
 __all__ = [
     "BasinMap", "CriticalPoint", "ExpressionError", "Grid", "LosslabError", "Objective",
     "Surface", "Trajectory", "__version__", "basins", "critical_points", "descend",
-    "evaluate_grid", "inspect", "load_result", "optim", "surface", "surfaces",
+    "evaluate_grid", "inspect", "load_result", "optim", "race", "surface", "surfaces",
 ]

@@ -64,7 +64,7 @@ def basins(objective: Objective, optimizer: Optimizer, *, resolution: int = 200,
     starts = grid_points(coords).reshape(-1, objective.n_params)
     minima = _minima(objective, minima)
     radius = _default_radius(box, minima) if radius is None else float(radius)
-    final = _run(objective, optimizer, starts, n_steps, tol=tol, bound=None)
+    final = _run(objective, [optimizer], starts, n_steps, tol=tol, bound=None)
     labels = torch.full((starts.shape[0],), NO_MINIMUM, dtype=torch.int64)
     if len(minima):
         distance = torch.cdist(final.params, minima)  # (S, k)

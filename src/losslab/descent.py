@@ -9,6 +9,7 @@ recorded, and the status of every run says why it stopped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,18 +121,36 @@ def descend(objective: Objective, optimizer: Optimizer, start, n_steps: int, *,
     bound: a run whose max |coordinate| exceeds it has diverged (default: the objective's
         `divergence_bound`, 100x its plotting window for a surface).
     """
+    return race(objective, [optimizer], start, n_steps, tol=tol, bound=bound)[0]
+
+
+def race(objective: Objective, optimizers: Sequence[Optimizer], start, n_steps: int, *,
+         tol: float = 1e-8, bound: float | None = None) -> list[Trajectory]:
+    """Several optimizers from the same start(s), in lockstep: one Trajectory per optimizer.
+
+    All runs share one batched objective call per step, so a race of k optimizers costs about
+    as much as one run. Each trajectory equals what `descend` gives for that optimizer alone.
+    """
+    if not optimizers:
+        raise LosslabError("optimizers is empty: give at least one optimizer.")
     starts, batched = _as_starts(objective, start)
     history: list[tuple[Tensor, Tensor, Tensor]] = []
-    final = _run(objective, optimizer, starts, n_steps, tol=tol, bound=bound,
+    final = _run(objective, optimizers, starts, n_steps, tol=tol, bound=bound,
                  record=lambda p, v, g: history.append((p, v, g)))
     params, losses, grad_norms = (torch.stack(column) for column in zip(*history, strict=True))
-    status = tuple(_STATUS_NAMES[int(s)] for s in final.status)
-    stopped_at = tuple(int(s) for s in final.stopped_at)
-    if not batched:
-        params, losses, grad_norms = params[:, 0], losses[:, 0], grad_norms[:, 0]
-        status, stopped_at = status[0], stopped_at[0]
-    return Trajectory(params, losses, grad_norms, status, stopped_at, optimizer.name,
-                      dict(optimizer.hyperparameters), getattr(objective, "name", ""), tol)
+    n_starts = starts.shape[0]
+    trajectories = []
+    for g, optimizer in enumerate(optimizers):
+        rows = slice(g * n_starts, (g + 1) * n_starts)
+        status = tuple(_STATUS_NAMES[int(s)] for s in final.status[rows])
+        stopped_at = tuple(int(s) for s in final.stopped_at[rows])
+        p, v, n = params[:, rows], losses[:, rows], grad_norms[:, rows]
+        if not batched:
+            p, v, n, status, stopped_at = p[:, 0], v[:, 0], n[:, 0], status[0], stopped_at[0]
+        trajectories.append(Trajectory(p, v, n, status, stopped_at, optimizer.name,
+                                       dict(optimizer.hyperparameters),
+                                       getattr(objective, "name", ""), tol))
+    return trajectories
 
 
 def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:
@@ -149,23 +168,28 @@ def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:
     return (starts if starts.ndim == 2 else starts.unsqueeze(0)), starts.ndim == 2
 
 
-def _run(objective: Objective, optimizer: Optimizer, starts: Tensor, n_steps: int, *,
-         tol: float, bound: float | None, record=None) -> _Final:
-    """The vectorized loop. starts: (S, n). `record(params, losses, grad_norms)` sees each row."""
+def _run(objective: Objective, optimizers: Sequence[Optimizer], starts: Tensor, n_steps: int,
+         *, tol: float, bound: float | None, record=None) -> _Final:
+    """The vectorized loop over G = len(optimizers) groups of S = len(starts) rows.
+
+    Rows [g*S, (g+1)*S) start at `starts` (S, n) and follow optimizer g. `record(params,
+    losses, grad_norms)` sees every step's (G*S, n), (G*S,), (G*S,) tensors.
+    """
     check_count("n_steps", n_steps)
     tol = check_non_negative("tol", tol)
     bound = objective.divergence_bound if bound is None else bound
     if not (isinstance(bound, int | float) and bound > 0) or math.isnan(bound):
         raise LosslabError(f"bound == {bound!r}, must be a number > 0.")
 
-    params = starts
+    group = starts.shape[0]
+    params = starts.repeat(len(optimizers), 1)
     values, grads = objective.value_and_grad(params)
     n_starts = params.shape[0]
     status = torch.zeros(n_starts, dtype=torch.int8)
     stopped_at = torch.full((n_starts,), n_steps, dtype=torch.int64)
     if not (torch.isfinite(values).all() and torch.isfinite(grads).all()):
         raise LosslabError("the objective is not finite at the start: choose another start.")
-    state = optimizer.init(params)
+    states = [optimizer.init(starts) for optimizer in optimizers]
 
     for step in range(1, n_steps + 1):
         grad_norms = torch.linalg.vector_norm(grads, dim=-1)
@@ -176,9 +200,16 @@ def _run(objective: Objective, optimizer: Optimizer, starts: Tensor, n_steps: in
         active = status == 0
         if not active.any():
             break
-        extra = {"hessian": objective.hessian(params)} if optimizer.needs_hessian else {}
-        updates, state = optimizer.update(grads, state, params, **extra)
-        candidate = params + updates
+        updates = []
+        for g, optimizer in enumerate(optimizers):
+            rows = slice(g * group, (g + 1) * group)
+            if optimizer.needs_hessian and not active[rows].any():
+                updates.append(torch.zeros_like(params[rows]))  # all stopped: skip the Hessian
+                continue
+            extra = {"hessian": objective.hessian(params[rows])} if optimizer.needs_hessian else {}
+            update, states[g] = optimizer.update(grads[rows], states[g], params[rows], **extra)
+            updates.append(update)
+        candidate = params + torch.cat(updates)
         new_values, new_grads = objective.value_and_grad(candidate)
         bad = ~(torch.isfinite(candidate).all(-1) & torch.isfinite(new_values)
                 & torch.isfinite(new_grads).all(-1)) | (candidate.abs().amax(-1) > bound)

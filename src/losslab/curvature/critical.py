@@ -65,7 +65,9 @@ def _inspect_batch(objective: Objective, points: Tensor, grad_tol: float,
     hessians = objective.hessian(points)
     hessians = 0.5 * (hessians + hessians.transpose(-1, -2))  # exact symmetry for eigh
     if not (torch.isfinite(values).all() and torch.isfinite(hessians).all()):
-        raise LosslabError("the objective or its Hessian is not finite there: choose another point.")
+        raise LosslabError(
+            "the objective or its Hessian is not finite there: choose another point."
+        )
     eigenvalues, eigenvectors = torch.linalg.eigh(hessians)
     eigenvectors = _flip_signs(eigenvectors)
     results = []

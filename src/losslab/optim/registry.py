@@ -71,4 +71,6 @@ def _number(key: str, text: str, spec: str) -> float | int:
         return int(text) if key == "seed" else float(text)
     except ValueError:
         kind = "an integer" if key == "seed" else "a number"
-        raise LosslabError(f"{key} == {text!r} in optimizer spec {spec!r}, must be {kind}.") from None
+        raise LosslabError(
+            f"{key} == {text!r} in optimizer spec {spec!r}, must be {kind}."
+        ) from None
