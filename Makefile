@@ -25,6 +25,7 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -34,13 +34,14 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 def race() -> list[ll.Trajectory]:
     surface = ll.surface("rosenbrock")
-    return [ll.descend(surface, opt, [-1.5, 2.0], 1000, tol=0.0)
-            for opt in (optim.gd(1e-3), optim.momentum(1e-3), optim.newton())]
+    return [
+        ll.descend(surface, opt, [-1.5, 2.0], 1000, tol=0.0)
+        for opt in (optim.gd(1e-3), optim.momentum(1e-3), optim.newton())
+    ]
 
 
 def basin_map() -> ll.BasinMap:
-    return ll.basins(ll.surface("himmelblau"), optim.gd(0.01), resolution=200, n_steps=500,
-                     tol=0.0)
+    return ll.basins(ll.surface("himmelblau"), optim.gd(0.01), resolution=200, n_steps=500, tol=0.0)
 
 
 def grid() -> ll.Grid:
@@ -83,26 +84,41 @@ def main() -> None:
     rows = []
     seconds, trajectories = timed(race, args.repeat)
     steps = sum(t.n_steps for t in trajectories)
-    rows.append({"case": "race: gd, momentum, newton x 1000 steps (rosenbrock)",
-                 "seconds": seconds, "rate": f"{steps / seconds:,.0f} steps/s",
-                 "reference_seconds": None, "note": ", ".join(
-                     f"{t.optimizer} {t.final_loss:.2e}" for t in trajectories)})
+    rows.append(
+        {
+            "case": "race: gd, momentum, newton x 1000 steps (rosenbrock)",
+            "seconds": seconds,
+            "rate": f"{steps / seconds:,.0f} steps/s",
+            "reference_seconds": None,
+            "note": ", ".join(f"{t.optimizer} {t.final_loss:.2e}" for t in trajectories),
+        }
+    )
 
     seconds, result = timed(basin_map, args.repeat)
     per_start = reference_basins(20)
     reference = per_start * 200 * 200
-    rows.append({"case": "basin map 200x200 x 500 steps (himmelblau, gd)", "seconds": seconds,
-                 "rate": f"{200 * 200 * 500 / seconds:,.0f} start-steps/s",
-                 "reference_seconds": reference,
-                 "note": "reference: torch.optim.SGD one start at a time, timed on 20 starts"
-                         f" and scaled; basins reached {sorted(result.fractions())}"})
+    rows.append(
+        {
+            "case": "basin map 200x200 x 500 steps (himmelblau, gd)",
+            "seconds": seconds,
+            "rate": f"{200 * 200 * 500 / seconds:,.0f} start-steps/s",
+            "reference_seconds": reference,
+            "note": "reference: torch.optim.SGD one start at a time, timed on 20 starts"
+            f" and scaled; basins reached {sorted(result.fractions())}",
+        }
+    )
 
     seconds, _ = timed(grid, args.repeat)
     per_point = reference_grid(20_000)
-    rows.append({"case": "grid 400x400 evaluation (himmelblau)", "seconds": seconds,
-                 "rate": f"{400 * 400 / seconds:,.0f} points/s",
-                 "reference_seconds": per_point * 400 * 400,
-                 "note": "reference: one call per point, timed on 20,000 points and scaled"})
+    rows.append(
+        {
+            "case": "grid 400x400 evaluation (himmelblau)",
+            "seconds": seconds,
+            "rate": f"{400 * 400 / seconds:,.0f} points/s",
+            "reference_seconds": per_point * 400 * 400,
+            "note": "reference: one call per point, timed on 20,000 points and scaled",
+        }
+    )
 
     print(f"{'case':55s} {'losslab s':>10s} {'ref s':>9s} {'speedup':>8s}  rate")
     for row in rows:
@@ -113,9 +129,14 @@ def main() -> None:
         print(f"{'':55s} {row['note']}")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"losslab": ll.__version__, "torch": torch.__version__, "threads":
-            torch.get_num_threads(), "cpus": os.cpu_count(), "machine": platform.machine(),
-            "repeat": args.repeat}
+    meta = {
+        "losslab": ll.__version__,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "repeat": args.repeat,
+    }
     args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"wrote {args.json}")
 

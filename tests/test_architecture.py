@@ -24,15 +24,24 @@ print("ok")
 
 
 def test_core_imports_without_plotting_or_cli_libraries():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def test_importing_losslab_has_no_side_effects_on_plotting():
-    result = subprocess.run([sys.executable, "-c", "import sys, losslab; "
-                             "print(sorted(m for m in sys.modules if m.startswith('losslab.')))"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, losslab; "
+            "print(sorted(m for m in sys.modules if m.startswith('losslab.')))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "losslab.plot" not in result.stdout and "losslab.cli" not in result.stdout

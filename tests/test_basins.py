@@ -35,8 +35,13 @@ def test_diverged_and_unknown_labels():
 
 
 def test_expression_without_known_minima_uses_the_critical_points():
-    basin_map = ll.basins(ll.surface("(x**2 - 1)**2 + y**2"), optim.gd(0.05), resolution=11,
-                          n_steps=300, bounds=[[-2, 2], [-1, 1]])
+    basin_map = ll.basins(
+        ll.surface("(x**2 - 1)**2 + y**2"),
+        optim.gd(0.05),
+        resolution=11,
+        n_steps=300,
+        bounds=[[-2, 2], [-1, 1]],
+    )
     assert len(basin_map.minima) == 2
     left, right = basin_map.labels[0, 5].item(), basin_map.labels[-1, 5].item()
     assert {left, right} == {0, 1}

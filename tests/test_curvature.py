@@ -14,8 +14,9 @@ def test_saddle_at_origin_has_eigenvalues_plus_and_minus_two():
     torch.testing.assert_close(result.eigenvalues, torch.tensor([-2.0, 2.0], dtype=torch.float64))
     assert result.trace == 0.0 and result.det == pytest.approx(-4.0)
     # Repelling along y (eigenvalue -2), attracting along x (+2); signs fixed positive.
-    torch.testing.assert_close(result.eigenvectors, torch.tensor([[0.0, 1.0], [1.0, 0.0]],
-                                                                 dtype=torch.float64))
+    torch.testing.assert_close(
+        result.eigenvectors, torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    )
 
 
 def test_regular_points_report_the_local_shape():
@@ -29,8 +30,10 @@ def test_inspect_matches_an_exact_hessian_and_reconstructs_it():
     point = torch.tensor([0.7, -1.3], dtype=torch.float64)
     result = ll.inspect(surface, point)
     x, y = point.tolist()
-    exact = torch.tensor([[12 * x**2 + 4 * y - 42, 4 * (x + y)],
-                          [4 * (x + y), 4 * x + 12 * y**2 - 26]], dtype=torch.float64)
+    exact = torch.tensor(
+        [[12 * x**2 + 4 * y - 42, 4 * (x + y)], [4 * (x + y), 4 * x + 12 * y**2 - 26]],
+        dtype=torch.float64,
+    )
     torch.testing.assert_close(result.hessian, exact)
     vectors, values = result.eigenvectors, result.eigenvalues
     torch.testing.assert_close(vectors @ torch.diag(values) @ vectors.T, exact)
@@ -48,14 +51,17 @@ def test_maxima_minima_and_degenerate_points():
     assert ll.inspect(ll.surface("x**4 + y**2"), [0.0, 0.0]).kind == "degenerate"
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("himmelblau", {"minimum": 4, "saddle": 4, "maximum": 1}),
-    ("saddle", {"saddle": 1}),
-    ("bowl", {"minimum": 1}),
-    ("double_well", {"minimum": 2, "maximum": 1}),
-    ("three_hump_camel", {"minimum": 3, "saddle": 2}),
-    ("monkey_saddle", {"degenerate": 1}),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("himmelblau", {"minimum": 4, "saddle": 4, "maximum": 1}),
+        ("saddle", {"saddle": 1}),
+        ("bowl", {"minimum": 1}),
+        ("double_well", {"minimum": 2, "maximum": 1}),
+        ("three_hump_camel", {"minimum": 3, "saddle": 2}),
+        ("monkey_saddle", {"degenerate": 1}),
+    ],
+)
 def test_critical_point_counts(name, expected):
     found = ll.critical_points(ll.surface(name))
     assert Counter(p.kind for p in found) == expected
@@ -71,8 +77,9 @@ def test_six_hump_camel_has_six_minima_and_they_are_the_known_ones():
 def test_himmelblau_maximum_is_the_known_one():
     maximum = [p for p in ll.critical_points(ll.surface("himmelblau")) if p.kind == "maximum"][0]
     assert maximum.value == pytest.approx(181.616522, abs=1e-5)
-    torch.testing.assert_close(maximum.point, torch.tensor([-0.270845, -0.923039],
-                                                           dtype=torch.float64), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        maximum.point, torch.tensor([-0.270845, -0.923039], dtype=torch.float64), atol=1e-6, rtol=0
+    )
 
 
 def test_inspect_rejects_a_point_of_the_wrong_size():

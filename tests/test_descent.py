@@ -20,8 +20,13 @@ def test_single_run_shapes_and_metadata():
 def test_batched_starts_equal_single_runs():
     surface = ll.surface("himmelblau")
     starts = torch.tensor([[0.0, 0.0], [-4.0, 4.0], [1.0, -3.0], [4.5, 4.5]], dtype=torch.float64)
-    for optimizer in [optim.gd(0.01), optim.adam(0.1), optim.newton(), optim.nesterov(0.005),
-                      optim.sgd_noise(0.01, noise=3.0, seed=4)]:
+    for optimizer in [
+        optim.gd(0.01),
+        optim.adam(0.1),
+        optim.newton(),
+        optim.nesterov(0.005),
+        optim.sgd_noise(0.01, noise=3.0, seed=4),
+    ]:
         batch = ll.descend(surface, optimizer, starts, 120)
         assert batch.params.shape == (121, 4, 2) and batch.losses.shape == (121, 4)
         for i, start in enumerate(starts):
@@ -71,12 +76,15 @@ def test_one_dimensional_double_well_finds_the_basin_of_its_start():
     assert right.params[-1].item() == pytest.approx(surface.minima[1].item(), abs=1e-6)
 
 
-@pytest.mark.parametrize(("start", "n_steps", "message"), [
-    ([1.0, 2.0, 3.0], 10, "shape"),
-    ([[1.0], [2.0]], 10, "shape"),
-    ([float("nan"), 0.0], 10, "nan"),
-    ([1.0, 2.0], 0, "n_steps == 0"),
-])
+@pytest.mark.parametrize(
+    ("start", "n_steps", "message"),
+    [
+        ([1.0, 2.0, 3.0], 10, "shape"),
+        ([[1.0], [2.0]], 10, "shape"),
+        ([float("nan"), 0.0], 10, "nan"),
+        ([1.0, 2.0], 0, "n_steps == 0"),
+    ],
+)
 def test_bad_arguments_raise_one_clear_error(start, n_steps, message):
     with pytest.raises(ll.LosslabError, match=message):
         ll.descend(ll.surface("bowl"), optim.gd(0.1), start, n_steps)

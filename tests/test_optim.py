@@ -6,20 +6,30 @@ import torch
 import losslab as ll
 from losslab import optim
 
-SURFACES = [("bowl", (3.0, -4.0)), ("rosenbrock", (-1.5, 2.0)), ("himmelblau", (0.5, -0.3)),
-            ("booth", (-4.0, 6.0))]
+SURFACES = [
+    ("bowl", (3.0, -4.0)),
+    ("rosenbrock", (-1.5, 2.0)),
+    ("himmelblau", (0.5, -0.3)),
+    ("booth", (-4.0, 6.0)),
+]
 
 # (losslab optimizer, torch.optim optimizer over [param]) with matching hyperparameters.
 PAIRS = {
     "gd": (lambda: optim.gd(1e-3), lambda p: torch.optim.SGD(p, lr=1e-3)),
-    "momentum": (lambda: optim.momentum(1e-3, beta=0.9),
-                 lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9)),
-    "nesterov": (lambda: optim.nesterov(1e-3, beta=0.8),
-                 lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.8, nesterov=True)),
+    "momentum": (
+        lambda: optim.momentum(1e-3, beta=0.9),
+        lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9),
+    ),
+    "nesterov": (
+        lambda: optim.nesterov(1e-3, beta=0.8),
+        lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.8, nesterov=True),
+    ),
     "adagrad": (lambda: optim.adagrad(0.05), lambda p: torch.optim.Adagrad(p, lr=0.05)),
     "rmsprop": (lambda: optim.rmsprop(0.01), lambda p: torch.optim.RMSprop(p, lr=0.01)),
-    "adam": (lambda: optim.adam(0.02, betas=(0.8, 0.99)),
-             lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99))),
+    "adam": (
+        lambda: optim.adam(0.02, betas=(0.8, 0.99)),
+        lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99)),
+    ),
 }
 
 
@@ -106,8 +116,9 @@ def test_sgd_noise_is_gd_plus_seeded_gaussian_noise():
     ],
 )
 def test_bad_hyperparameters_name_the_parameter(factory, kwargs, message):
-    with pytest.raises(ll.LosslabError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[")):
+    with pytest.raises(
+        ll.LosslabError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         factory(**kwargs)
 
 
@@ -120,8 +131,16 @@ def test_specs_parse_names_and_hyperparameters():
     for bad in ["sgdd", "momentum:bta=0.8", "momentum:beta", "momentum:beta=fast", "gd"]:
         with pytest.raises(ll.LosslabError):
             optim.from_spec(bad)
-    assert set(optim.names()) == {"gd", "momentum", "nesterov", "newton", "sgd_noise",
-                                  "adagrad", "rmsprop", "adam"}
+    assert set(optim.names()) == {
+        "gd",
+        "momentum",
+        "nesterov",
+        "newton",
+        "sgd_noise",
+        "adagrad",
+        "rmsprop",
+        "adam",
+    }
 
 
 def test_transforms_do_not_mutate_their_inputs():

@@ -11,9 +11,21 @@ import losslab as ll
 def test_every_builtin_is_listed_and_well_formed():
     names = ll.surfaces()
     assert names[:2] == ["double_well", "parabola"]
-    assert {"bowl", "stretched_bowl", "rosenbrock", "saddle", "monkey_saddle", "himmelblau",
-            "beale", "booth", "three_hump_camel", "six_hump_camel", "rastrigin", "ackley",
-            "plateau"} <= set(names)
+    assert {
+        "bowl",
+        "stretched_bowl",
+        "rosenbrock",
+        "saddle",
+        "monkey_saddle",
+        "himmelblau",
+        "beale",
+        "booth",
+        "three_hump_camel",
+        "six_hump_camel",
+        "rastrigin",
+        "ackley",
+        "plateau",
+    } <= set(names)
     for name in names:
         surface = ll.surface(name)
         assert surface.name == name and surface.n_params in (1, 2) and surface.description
@@ -50,20 +62,28 @@ def test_quadratics_have_closed_form_gradients_and_hessians():
     points = torch.tensor([[1.0, 2.0], [-3.0, 0.5]], dtype=torch.float64)
     cases = {
         "bowl": (lambda p: 2 * p, torch.diag(torch.tensor([2.0, 2.0]))),
-        "saddle": (lambda p: torch.stack([2 * p[:, 0], -2 * p[:, 1]], 1),
-                   torch.diag(torch.tensor([2.0, -2.0]))),
-        "stretched_bowl:condition=25": (lambda p: torch.stack([2 * p[:, 0], 50 * p[:, 1]], 1),
-                                        torch.diag(torch.tensor([2.0, 50.0]))),
-        "booth": (lambda p: torch.stack([10 * p[:, 0] + 8 * p[:, 1] - 34,
-                                         8 * p[:, 0] + 10 * p[:, 1] - 38], 1),
-                  torch.tensor([[10.0, 8.0], [8.0, 10.0]])),
+        "saddle": (
+            lambda p: torch.stack([2 * p[:, 0], -2 * p[:, 1]], 1),
+            torch.diag(torch.tensor([2.0, -2.0])),
+        ),
+        "stretched_bowl:condition=25": (
+            lambda p: torch.stack([2 * p[:, 0], 50 * p[:, 1]], 1),
+            torch.diag(torch.tensor([2.0, 50.0])),
+        ),
+        "booth": (
+            lambda p: torch.stack(
+                [10 * p[:, 0] + 8 * p[:, 1] - 34, 8 * p[:, 0] + 10 * p[:, 1] - 38], 1
+            ),
+            torch.tensor([[10.0, 8.0], [8.0, 10.0]]),
+        ),
     }
     for name, (gradient, hessian) in cases.items():
         surface = ll.surface(name)
         _, grads = surface.value_and_grad(points)
         torch.testing.assert_close(grads, gradient(points))
-        torch.testing.assert_close(surface.hessian(points),
-                                   hessian.to(torch.float64).expand(2, 2, 2))
+        torch.testing.assert_close(
+            surface.hessian(points), hessian.to(torch.float64).expand(2, 2, 2)
+        )
 
 
 def test_batched_calls_keep_the_leading_shape_and_dtype():
@@ -104,8 +124,9 @@ def test_expressions_become_surfaces():
         ll.surface("")
 
 
-@pytest.mark.parametrize("name", ["himmelblau", "rosenbrock", "six_hump_camel", "ackley",
-                                  "double_well", "monkey_saddle"])
+@pytest.mark.parametrize(
+    "name", ["himmelblau", "rosenbrock", "six_hump_camel", "ackley", "double_well", "monkey_saddle"]
+)
 def test_fast_derivatives_equal_torch_func(name):
     """Surface overrides the torch.func route with batched autograd; both must agree."""
     from losslab.objectives.base import Objective

@@ -15,7 +15,23 @@ from losslab.objectives import Objective, Surface, surface, surfaces
 from losslab.results import load_result
 
 __all__ = [
-    "BasinMap", "CriticalPoint", "ExpressionError", "Grid", "LosslabError", "Objective",
-    "Surface", "Trajectory", "__version__", "basins", "critical_points", "descend",
-    "evaluate_grid", "inspect", "load_result", "optim", "race", "surface", "surfaces",
+    "BasinMap",
+    "CriticalPoint",
+    "ExpressionError",
+    "Grid",
+    "LosslabError",
+    "Objective",
+    "Surface",
+    "Trajectory",
+    "__version__",
+    "basins",
+    "critical_points",
+    "descend",
+    "evaluate_grid",
+    "inspect",
+    "load_result",
+    "optim",
+    "race",
+    "surface",
+    "surfaces",
 ]

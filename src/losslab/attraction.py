@@ -47,9 +47,17 @@ class BasinMap(Result):
         return {int(v): int(c) / total for v, c in zip(values, counts, strict=True)}
 
 
-def basins(objective: Objective, optimizer: Optimizer, *, resolution: int = 200,
-           n_steps: int = 500, bounds=None, minima=None, radius: float | None = None,
-           tol: float = 1e-8) -> BasinMap:
+def basins(
+    objective: Objective,
+    optimizer: Optimizer,
+    *,
+    resolution: int = 200,
+    n_steps: int = 500,
+    bounds=None,
+    minima=None,
+    radius: float | None = None,
+    tol: float = 1e-8,
+) -> BasinMap:
     """Run `optimizer` from a resolution^n grid of starts over the window, all in one batch.
 
     minima: (k, n) to label against; default: the objective's known minima, else the minima
@@ -59,8 +67,9 @@ def basins(objective: Objective, optimizer: Optimizer, *, resolution: int = 200,
     """
     check_count("resolution", resolution, minimum=2)
     box = window(objective, bounds)
-    coords = tuple(torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64)
-                   for lo, hi in box)
+    coords = tuple(
+        torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
+    )
     starts = grid_points(coords).reshape(-1, objective.n_params)
     minima = _minima(objective, minima)
     radius = _default_radius(box, minima) if radius is None else float(radius)
@@ -72,10 +81,17 @@ def basins(objective: Objective, optimizer: Optimizer, *, resolution: int = 200,
         labels = torch.where(nearest <= radius, index, labels)
     labels[final.status == 2] = DIVERGED
     shape = tuple(len(c) for c in coords)
-    return BasinMap(coords, labels.reshape(shape), minima,
-                    final.params.reshape(*shape, objective.n_params), radius, n_steps,
-                    optimizer.name, dict(optimizer.hyperparameters),
-                    getattr(objective, "name", ""))
+    return BasinMap(
+        coords,
+        labels.reshape(shape),
+        minima,
+        final.params.reshape(*shape, objective.n_params),
+        radius,
+        n_steps,
+        optimizer.name,
+        dict(optimizer.hyperparameters),
+        getattr(objective, "name", ""),
+    )
 
 
 def _minima(objective: Objective, minima) -> Tensor:
@@ -86,8 +102,7 @@ def _minima(objective: Objective, minima) -> Tensor:
     from losslab.curvature.critical import critical_points
 
     found = [p.point for p in critical_points(objective) if p.kind == "minimum"]
-    return torch.stack(found) if found else torch.empty(0, objective.n_params,
-                                                        dtype=torch.float64)
+    return torch.stack(found) if found else torch.empty(0, objective.n_params, dtype=torch.float64)
 
 
 def _default_radius(box: Tensor, minima: Tensor) -> float:

@@ -65,8 +65,10 @@ class Trajectory(Result):
 
     @property
     def label(self) -> str:
-        args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in self.hyperparameters.items())
+        args = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in self.hyperparameters.items()
+        )
         return f"{self.optimizer}({args})"
 
     def run(self, index: int) -> Trajectory:
@@ -75,9 +77,17 @@ class Trajectory(Result):
             if index != 0:
                 raise LosslabError(f"index == {index}, an unbatched trajectory has only run 0.")
             return self
-        return Trajectory(self.params[:, index], self.losses[:, index],
-                          self.grad_norms[:, index], self.status[index], self.stopped_at[index],
-                          self.optimizer, self.hyperparameters, self.objective, self.tol)
+        return Trajectory(
+            self.params[:, index],
+            self.losses[:, index],
+            self.grad_norms[:, index],
+            self.status[index],
+            self.stopped_at[index],
+            self.optimizer,
+            self.hyperparameters,
+            self.objective,
+            self.tol,
+        )
 
     def runs(self) -> list[Trajectory]:
         return [self.run(i) for i in range(self.n_starts)]
@@ -103,17 +113,24 @@ class Trajectory(Result):
 class _Final:
     """What a run without history returns: the last point, loss, status and stop step per start."""
 
-    params: Tensor       # (n_starts, n_params)
-    losses: Tensor       # (n_starts,)
-    status: Tensor       # (n_starts,) int: 0 running, 1 converged, 2 diverged
-    stopped_at: Tensor   # (n_starts,) int64
+    params: Tensor  # (n_starts, n_params)
+    losses: Tensor  # (n_starts,)
+    status: Tensor  # (n_starts,) int: 0 running, 1 converged, 2 diverged
+    stopped_at: Tensor  # (n_starts,) int64
 
 
 _STATUS_NAMES = (RUNNING, CONVERGED, DIVERGED)
 
 
-def descend(objective: Objective, optimizer: Optimizer, start, n_steps: int, *,
-            tol: float = 1e-8, bound: float | None = None) -> Trajectory:
+def descend(
+    objective: Objective,
+    optimizer: Optimizer,
+    start,
+    n_steps: int,
+    *,
+    tol: float = 1e-8,
+    bound: float | None = None,
+) -> Trajectory:
     """Run `optimizer` on `objective` for `n_steps` from `start`.
 
     start: (n_params,) for one run, or (n_starts, n_params) for a batch run in one loop.
@@ -124,8 +141,15 @@ def descend(objective: Objective, optimizer: Optimizer, start, n_steps: int, *,
     return race(objective, [optimizer], start, n_steps, tol=tol, bound=bound)[0]
 
 
-def race(objective: Objective, optimizers: Sequence[Optimizer], start, n_steps: int, *,
-         tol: float = 1e-8, bound: float | None = None) -> list[Trajectory]:
+def race(
+    objective: Objective,
+    optimizers: Sequence[Optimizer],
+    start,
+    n_steps: int,
+    *,
+    tol: float = 1e-8,
+    bound: float | None = None,
+) -> list[Trajectory]:
     """Several optimizers from the same start(s), in lockstep: one Trajectory per optimizer.
 
     All runs share one batched objective call per step, so a race of k optimizers costs about
@@ -135,8 +159,15 @@ def race(objective: Objective, optimizers: Sequence[Optimizer], start, n_steps: 
         raise LosslabError("optimizers is empty: give at least one optimizer.")
     starts, batched = _as_starts(objective, start)
     history: list[tuple[Tensor, Tensor, Tensor]] = []
-    final = _run(objective, optimizers, starts, n_steps, tol=tol, bound=bound,
-                 record=lambda p, v, g: history.append((p, v, g)))
+    final = _run(
+        objective,
+        optimizers,
+        starts,
+        n_steps,
+        tol=tol,
+        bound=bound,
+        record=lambda p, v, g: history.append((p, v, g)),
+    )
     params, losses, grad_norms = (torch.stack(column) for column in zip(*history, strict=True))
     n_starts = starts.shape[0]
     trajectories = []
@@ -147,9 +178,19 @@ def race(objective: Objective, optimizers: Sequence[Optimizer], start, n_steps: 
         p, v, n = params[:, rows], losses[:, rows], grad_norms[:, rows]
         if not batched:
             p, v, n, status, stopped_at = p[:, 0], v[:, 0], n[:, 0], status[0], stopped_at[0]
-        trajectories.append(Trajectory(p, v, n, status, stopped_at, optimizer.name,
-                                       dict(optimizer.hyperparameters),
-                                       getattr(objective, "name", ""), tol))
+        trajectories.append(
+            Trajectory(
+                p,
+                v,
+                n,
+                status,
+                stopped_at,
+                optimizer.name,
+                dict(optimizer.hyperparameters),
+                getattr(objective, "name", ""),
+                tol,
+            )
+        )
     return trajectories
 
 
@@ -168,8 +209,16 @@ def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:
     return (starts if starts.ndim == 2 else starts.unsqueeze(0)), starts.ndim == 2
 
 
-def _run(objective: Objective, optimizers: Sequence[Optimizer], starts: Tensor, n_steps: int,
-         *, tol: float, bound: float | None, record=None) -> _Final:
+def _run(
+    objective: Objective,
+    optimizers: Sequence[Optimizer],
+    starts: Tensor,
+    n_steps: int,
+    *,
+    tol: float,
+    bound: float | None,
+    record=None,
+) -> _Final:
     """The vectorized loop over G = len(optimizers) groups of S = len(starts) rows.
 
     Rows [g*S, (g+1)*S) start at `starts` (S, n) and follow optimizer g. `record(params,
@@ -211,8 +260,11 @@ def _run(objective: Objective, optimizers: Sequence[Optimizer], starts: Tensor, 
             updates.append(update)
         candidate = params + torch.cat(updates)
         new_values, new_grads = objective.value_and_grad(candidate)
-        bad = ~(torch.isfinite(candidate).all(-1) & torch.isfinite(new_values)
-                & torch.isfinite(new_grads).all(-1)) | (candidate.abs().amax(-1) > bound)
+        bad = ~(
+            torch.isfinite(candidate).all(-1)
+            & torch.isfinite(new_values)
+            & torch.isfinite(new_grads).all(-1)
+        ) | (candidate.abs().amax(-1) > bound)
         diverged = active & bad
         status[diverged], stopped_at[diverged] = 2, step - 1
         moving = (status == 0).unsqueeze(-1)

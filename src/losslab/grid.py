@@ -43,8 +43,11 @@ def window(objective: Objective, bounds=None) -> Tensor:
         if bounds is None:
             raise LosslabError(f"objective '{objective.name}' has no plotting window: pass bounds.")
     bounds = torch.as_tensor(bounds, dtype=torch.float64)
-    if bounds.shape != (objective.n_params, 2) or not torch.isfinite(bounds).all() or \
-            not (bounds[:, 0] < bounds[:, 1]).all():
+    if (
+        bounds.shape != (objective.n_params, 2)
+        or not torch.isfinite(bounds).all()
+        or not (bounds[:, 0] < bounds[:, 1]).all()
+    ):
         raise LosslabError(
             f"bounds == {bounds.tolist()}, must be {objective.n_params} finite "
             f"[low, high] pair(s) with low < high."
@@ -60,11 +63,16 @@ def evaluate_grid(objective: Objective, *, resolution: int = 200, bounds=None) -
     """f on a resolution^n_params grid over the window; works for 1-D and 2-D objectives."""
     check_count("resolution", resolution, minimum=2)
     box = window(objective, bounds)
-    coords = tuple(torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64)
-                   for lo, hi in box)
+    coords = tuple(
+        torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
+    )
     points = grid_points(coords).reshape(-1, objective.n_params)
     with torch.no_grad():
         values = torch.cat([objective(chunk) for chunk in points.split(CHUNK)])
     shape = tuple(len(c) for c in coords)
-    return Grid(coords, values.reshape(shape), getattr(objective, "name", ""),
-                bool(getattr(objective, "log_scale", False)))
+    return Grid(
+        coords,
+        values.reshape(shape),
+        getattr(objective, "name", ""),
+        bool(getattr(objective, "log_scale", False)),
+    )

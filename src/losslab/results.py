@@ -74,8 +74,11 @@ def read_json(path: str | Path) -> Any:
 def _encode(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu()
-        return {"dtype": str(value.dtype).removeprefix("torch."), "shape": list(value.shape),
-                "data": value.flatten().tolist()}
+        return {
+            "dtype": str(value.dtype).removeprefix("torch."),
+            "shape": list(value.shape),
+            "data": value.flatten().tolist(),
+        }
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     if isinstance(value, dict):

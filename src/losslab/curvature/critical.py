@@ -43,8 +43,9 @@ class CriticalPoint(Result):
     objective: str = ""
 
 
-def inspect(objective: Objective, at, *, grad_tol: float = 1e-6,
-            eig_tol: float = 1e-8) -> CriticalPoint:
+def inspect(
+    objective: Objective, at, *, grad_tol: float = 1e-6, eig_tol: float = 1e-8
+) -> CriticalPoint:
     """Gradient, Hessian, eigen-decomposition and classification at one point `at` (n,).
 
     A point is critical when |gradient| <= grad_tol; an eigenvalue counts as zero when
@@ -59,8 +60,9 @@ def inspect(objective: Objective, at, *, grad_tol: float = 1e-6,
     return _inspect_batch(objective, point.unsqueeze(0), grad_tol, eig_tol)[0]
 
 
-def _inspect_batch(objective: Objective, points: Tensor, grad_tol: float,
-                   eig_tol: float) -> list[CriticalPoint]:
+def _inspect_batch(
+    objective: Objective, points: Tensor, grad_tol: float, eig_tol: float
+) -> list[CriticalPoint]:
     values, grads = objective.value_and_grad(points)
     hessians = objective.hessian(points)
     hessians = 0.5 * (hessians + hessians.transpose(-1, -2))  # exact symmetry for eigh
@@ -74,18 +76,39 @@ def _inspect_batch(objective: Objective, points: Tensor, grad_tol: float,
     for i in range(points.shape[0]):
         lam = eigenvalues[i]
         zero = lam.abs() <= eig_tol * max(1.0, float(lam.abs().max()))
-        curvature = ("singular" if zero.any() else "positive definite" if (lam > 0).all()
-                     else "negative definite" if (lam < 0).all() else "indefinite")
+        curvature = (
+            "singular"
+            if zero.any()
+            else "positive definite"
+            if (lam > 0).all()
+            else "negative definite"
+            if (lam < 0).all()
+            else "indefinite"
+        )
         if float(torch.linalg.vector_norm(grads[i])) > grad_tol:
             kind = "regular"
         else:
-            kind = {"singular": "degenerate", "positive definite": "minimum",
-                    "negative definite": "maximum", "indefinite": "saddle"}[curvature]
-        results.append(CriticalPoint(
-            points[i], float(values[i]), grads[i], hessians[i], lam, eigenvectors[i],
-            float(lam.sum()), float(torch.linalg.det(hessians[i])), kind, curvature,
-            getattr(objective, "name", ""),
-        ))
+            kind = {
+                "singular": "degenerate",
+                "positive definite": "minimum",
+                "negative definite": "maximum",
+                "indefinite": "saddle",
+            }[curvature]
+        results.append(
+            CriticalPoint(
+                points[i],
+                float(values[i]),
+                grads[i],
+                hessians[i],
+                lam,
+                eigenvectors[i],
+                float(lam.sum()),
+                float(torch.linalg.det(hessians[i])),
+                kind,
+                curvature,
+                getattr(objective, "name", ""),
+            )
+        )
     return results
 
 
@@ -96,8 +119,14 @@ def _flip_signs(vectors: Tensor) -> Tensor:
     return vectors * torch.where(signs == 0, 1.0, signs)
 
 
-def critical_points(objective: Objective, *, bounds=None, resolution: int | None = None,
-                    n_iter: int = 100, grad_tol: float = 1e-6) -> list[CriticalPoint]:
+def critical_points(
+    objective: Objective,
+    *,
+    bounds=None,
+    resolution: int | None = None,
+    n_iter: int = 100,
+    grad_tol: float = 1e-6,
+) -> list[CriticalPoint]:
     """Every critical point found inside the window, classified, sorted by kind then value.
 
     Newton's method on the gradient (x <- x - H^+ g) runs from a grid of starts (default 41x41
@@ -108,8 +137,9 @@ def critical_points(objective: Objective, *, bounds=None, resolution: int | None
     n = objective.n_params
     resolution = resolution or (41 if n == 2 else 401)
     check_count("resolution", resolution, minimum=2)
-    coords = tuple(torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64)
-                   for lo, hi in box)
+    coords = tuple(
+        torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
+    )
     points = grid_points(coords).reshape(-1, n)
     for _ in range(n_iter):
         _, grads = objective.value_and_grad(points)
@@ -119,8 +149,11 @@ def critical_points(objective: Objective, *, bounds=None, resolution: int | None
     _, grads = objective.value_and_grad(points)
     size = float((box[:, 1] - box[:, 0]).max())
     inside = ((points >= box[:, 0] - 1e-9 * size) & (points <= box[:, 1] + 1e-9 * size)).all(-1)
-    keep = inside & torch.isfinite(grads).all(-1) & \
-        (torch.linalg.vector_norm(grads, dim=-1) <= grad_tol)
+    keep = (
+        inside
+        & torch.isfinite(grads).all(-1)
+        & (torch.linalg.vector_norm(grads, dim=-1) <= grad_tol)
+    )
     unique = _merge(points[keep], 1e-6 * size)
     found = _inspect_batch(objective, unique, grad_tol, 1e-8) if len(unique) else []
     return sorted(found, key=lambda p: (KINDS.index(p.kind), p.value, p.point.tolist()))

@@ -66,8 +66,12 @@ class Surface(Objective):
         with torch.enable_grad():
             leaf = params.detach().requires_grad_(True)
             (grads,) = torch.autograd.grad(self(leaf).sum(), leaf, create_graph=True)
-            rows = [torch.autograd.grad(grads[:, i].sum(), leaf, retain_graph=True,
-                                        allow_unused=True)[0] for i in range(self.n_params)]
+            rows = [
+                torch.autograd.grad(grads[:, i].sum(), leaf, retain_graph=True, allow_unused=True)[
+                    0
+                ]
+                for i in range(self.n_params)
+            ]
         rows = [torch.zeros_like(params) if r is None else r for r in rows]
         return torch.stack(rows, dim=-2).detach()
 
@@ -169,77 +173,113 @@ class _Spec:
 
 _BUILTINS: dict[str, _Spec] = {
     "double_well": _Spec(
-        _double_well, ((-2.5, 2.5),), ((-1.33,), (1.27,)),
+        _double_well,
+        ((-2.5, 2.5),),
+        ((-1.33,), (1.27,)),
         "two minima: the deeper near -1.3, a shallower one near +1.3",
         "x^4/4 - 0.85 x^2 + 0.1 x",
     ),
     "parabola": _Spec(_parabola, ((-3.0, 3.0),), ((0.0,),), "the 1-D convex bowl", "x^2"),
     "bowl": _Spec(
-        _bowl, ((-5.0, 5.0), (-5.0, 5.0)), ((0.0, 0.0),),
+        _bowl,
+        ((-5.0, 5.0), (-5.0, 5.0)),
+        ((0.0, 0.0),),
         "isotropic quadratic bowl, the MSE landscape of a well-conditioned linear model",
         "x^2 + y^2",
     ),
     "stretched_bowl": _Spec(
-        None, ((-5.0, 5.0), (-5.0, 5.0)), ((0.0, 0.0),),  # fn built from `condition`
+        None,
+        ((-5.0, 5.0), (-5.0, 5.0)),
+        ((0.0, 0.0),),  # fn built from `condition`
         "elongated quadratic: gradient descent zig-zags across the narrow axis",
         "x^2 + condition * y^2",
         parameters={"condition": (10.0, "must be >= 1")},
     ),
     "rosenbrock": _Spec(
-        _rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)), ((1.0, 1.0),),
+        _rosenbrock,
+        ((-2.0, 2.0), (-1.0, 3.0)),
+        ((1.0, 1.0),),
         "a curved, flat-bottomed valley: easy to enter, slow to follow to (1, 1)",
-        "(1 - x)^2 + 100 (y - x^2)^2", log_scale=True,
+        "(1 - x)^2 + 100 (y - x^2)^2",
+        log_scale=True,
     ),
     "saddle": _Spec(
-        _saddle, ((-2.0, 2.0), (-2.0, 2.0)), (),
-        "a saddle at the origin: curvature +2 along x, -2 along y", "x^2 - y^2",
+        _saddle,
+        ((-2.0, 2.0), (-2.0, 2.0)),
+        (),
+        "a saddle at the origin: curvature +2 along x, -2 along y",
+        "x^2 - y^2",
     ),
     "monkey_saddle": _Spec(
-        _monkey_saddle, ((-1.5, 1.5), (-1.5, 1.5)), (),
+        _monkey_saddle,
+        ((-1.5, 1.5), (-1.5, 1.5)),
+        (),
         "a degenerate saddle with three descending valleys; the Hessian is zero at the origin",
         "x^3 - 3 x y^2",
     ),
     "himmelblau": _Spec(
-        _himmelblau, ((-5.0, 5.0), (-5.0, 5.0)),
+        _himmelblau,
+        ((-5.0, 5.0), (-5.0, 5.0)),
         ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
         "four minima of equal depth (0), four saddles and one maximum; 170 at the origin",
-        "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", log_scale=True,
+        "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        log_scale=True,
     ),
     "beale": _Spec(
-        _beale, ((-4.5, 4.5), (-4.5, 4.5)), ((3.0, 0.5),),
+        _beale,
+        ((-4.5, 4.5), (-4.5, 4.5)),
+        ((3.0, 0.5),),
         "sharp ridges and flat valleys; values span ten decades",
-        "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", log_scale=True,
+        "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
+        log_scale=True,
     ),
     "booth": _Spec(
-        _booth, ((-10.0, 10.0), (-10.0, 10.0)), ((1.0, 3.0),),
+        _booth,
+        ((-10.0, 10.0), (-10.0, 10.0)),
+        ((1.0, 3.0),),
         "a tilted quadratic bowl with its minimum at (1, 3)",
         "(x + 2y - 7)^2 + (2x + y - 5)^2",
     ),
     "three_hump_camel": _Spec(
-        _three_hump_camel, ((-2.5, 2.5), (-2.5, 2.5)),
+        _three_hump_camel,
+        ((-2.5, 2.5), (-2.5, 2.5)),
         ((0.0, 0.0), (1.7476, -0.8738), (-1.7476, 0.8738)),
         "a global minimum at the origin between two shallower local minima",
         "2x^2 - 1.05x^4 + x^6/6 + xy + y^2",
     ),
     "six_hump_camel": _Spec(
-        _six_hump_camel, ((-3.0, 3.0), (-2.0, 2.0)),
-        ((0.0898, -0.7127), (-0.0898, 0.7127), (1.7036, -0.7961), (-1.7036, 0.7961),
-         (1.6071, 0.5687), (-1.6071, -0.5687)),
+        _six_hump_camel,
+        ((-3.0, 3.0), (-2.0, 2.0)),
+        (
+            (0.0898, -0.7127),
+            (-0.0898, 0.7127),
+            (1.7036, -0.7961),
+            (-1.7036, 0.7961),
+            (1.6071, 0.5687),
+            (-1.6071, -0.5687),
+        ),
         "six minima: two global (-1.0316), two at -0.2155 and two at 2.1043",
-        "(4 - 2.1x^2 + x^4/3) x^2 + xy + (4y^2 - 4) y^2", log_scale=True,
+        "(4 - 2.1x^2 + x^4/3) x^2 + xy + (4y^2 - 4) y^2",
+        log_scale=True,
     ),
     "rastrigin": _Spec(
-        _rastrigin, ((-5.12, 5.12), (-5.12, 5.12)), ((0.0, 0.0),),
+        _rastrigin,
+        ((-5.12, 5.12), (-5.12, 5.12)),
+        ((0.0, 0.0),),
         "an egg-crate of about a hundred local minima around the global one at the origin",
         "20 + x^2 - 10 cos(2 pi x) + y^2 - 10 cos(2 pi y)",
     ),
     "ackley": _Spec(
-        _ackley, ((-5.0, 5.0), (-5.0, 5.0)), ((0.0, 0.0),),
+        _ackley,
+        ((-5.0, 5.0), (-5.0, 5.0)),
+        ((0.0, 0.0),),
         "a nearly flat, rippled outer region around one deep funnel at the origin",
         "-20 exp(-0.2 sqrt((x^2 + y^2)/2)) - exp((cos 2 pi x + cos 2 pi y)/2) + e + 20",
     ),
     "plateau": _Spec(
-        _plateau, ((-6.0, 6.0), (-6.0, 6.0)), ((1.0, 0.5),),
+        _plateau,
+        ((-6.0, 6.0), (-6.0, 6.0)),
+        ((1.0, 0.5),),
         "a wide flat mesa where the gradient is tiny, around one Gaussian well at (1, 0.5)",
         "1 - exp(-((x - 1)^2 + (y - 0.5)^2) / 2)",
     ),
@@ -323,15 +363,34 @@ def _build(name: str, hyperparameters: tuple[tuple[str, float], ...]) -> Surface
             return x**2 + c * y**2
 
         formula = f"x^2 + {condition:g} y^2"
-    draft = Surface(name, len(spec.window), fn, spec.window, (), spec.description, formula,
-                    spec.log_scale, params)
+    draft = Surface(
+        name,
+        len(spec.window),
+        fn,
+        spec.window,
+        (),
+        spec.description,
+        formula,
+        spec.log_scale,
+        params,
+    )
     minima = _polish(draft, torch.tensor(spec.minima, dtype=torch.float64)) if spec.minima else ()
-    return Surface(name, len(spec.window), fn, spec.window, minima, spec.description, formula,
-                   spec.log_scale, params)
+    return Surface(
+        name,
+        len(spec.window),
+        fn,
+        spec.window,
+        minima,
+        spec.description,
+        formula,
+        spec.log_scale,
+        params,
+    )
 
 
-def _polish(objective: Objective, points: Tensor,
-            n_steps: int = 30) -> tuple[tuple[float, ...], ...]:
+def _polish(
+    objective: Objective, points: Tensor, n_steps: int = 30
+) -> tuple[tuple[float, ...], ...]:
     """Newton on the gradient from approximate minima: (k, n) -> exact float64 minima.
 
     A minimum at a kink (Ackley's origin) has no gradient there; such points are kept as typed.
@@ -349,5 +408,4 @@ def _expression_surface(text: str) -> Surface:
     expression = parse_expression(text)
     n = expression.n_params
     window = ((-3.0, 3.0),) * n
-    return Surface(expression.text, n, expression, window, (), "typed expression",
-                   expression.text)
+    return Surface(expression.text, n, expression, window, (), "typed expression", expression.text)

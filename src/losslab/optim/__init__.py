@@ -5,6 +5,18 @@ from losslab.optim.base import GradientTransformation, Optimizer, chain
 from losslab.optim.registry import from_spec, get, names
 
 __all__ = [
-    "GradientTransformation", "Optimizer", "adagrad", "adam", "chain", "from_spec", "gd", "get",
-    "momentum", "names", "nesterov", "newton", "rmsprop", "sgd_noise",
+    "GradientTransformation",
+    "Optimizer",
+    "adagrad",
+    "adam",
+    "chain",
+    "from_spec",
+    "gd",
+    "get",
+    "momentum",
+    "names",
+    "nesterov",
+    "newton",
+    "rmsprop",
+    "sgd_noise",
 ]

@@ -69,8 +69,9 @@ def rmsprop(lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8) -> Optimiz
     return Optimizer("rmsprop", transform, {"lr": lr, "alpha": alpha, "eps": eps})
 
 
-def adam(lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
-         eps: float = 1e-8) -> Optimizer:
+def adam(
+    lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+) -> Optimizer:
     """Adam (torch.optim.Adam, no weight decay, not amsgrad)."""
     lr, eps = check_positive("lr", lr), check_non_negative("eps", eps)
     if not isinstance(betas, tuple | list) or len(betas) != 2:

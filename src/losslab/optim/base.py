@@ -64,6 +64,8 @@ class Optimizer:
     @property
     def label(self) -> str:
         """`momentum(lr=0.01, beta=0.9)`: what a legend or a file should say."""
-        args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in self.hyperparameters.items())
+        args = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in self.hyperparameters.items()
+        )
         return f"{self.name}({args})"

@@ -33,8 +33,7 @@ def get(name: str, **hyperparameters) -> Optimizer:
     for key in hyperparameters:
         if key not in allowed:
             raise LosslabError(
-                f"optimizer '{name}' has no hyperparameter {key!r}: allowed: "
-                f"{', '.join(allowed)}."
+                f"optimizer '{name}' has no hyperparameter {key!r}: allowed: {', '.join(allowed)}."
             )
     if "lr" not in hyperparameters and allowed["lr"].default is inspect.Parameter.empty:
         raise LosslabError(f"optimizer '{name}' needs a learning rate: give lr=...")
@@ -59,8 +58,10 @@ def from_spec(spec: str, *, lr: float | None = None) -> Optimizer:
             )
         hyperparameters[key] = _number(key, value.strip(), spec)
     if "beta1" in hyperparameters or "beta2" in hyperparameters:
-        hyperparameters["betas"] = (hyperparameters.pop("beta1", 0.9),
-                                    hyperparameters.pop("beta2", 0.999))
+        hyperparameters["betas"] = (
+            hyperparameters.pop("beta1", 0.9),
+            hyperparameters.pop("beta2", 0.999),
+        )
     if lr is not None and "lr" not in hyperparameters and name != "newton":
         hyperparameters["lr"] = lr
     return get(name, **hyperparameters)

@@ -1,0 +1,59 @@
+"""The `losslab` command: one sub-command per noun, each a thin shell over the library.
+
+parse the text -> call losslab -> print a table (and write --out FILE by its extension)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from losslab._version import __version__
+from losslab.cli import basins, catalog, curvature, demo, descent
+from losslab.cli.errors import OneLineErrors
+
+app = typer.Typer(
+    name="losslab",
+    cls=OneLineErrors,
+    help="A laboratory for loss landscapes: surfaces, optimizer races, Hessians and basins.\n\n"
+    "Start with 'losslab surfaces', then e.g. 'losslab race rosenbrock --out race.png'.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"losslab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """A laboratory for loss landscapes: surfaces, optimizer races, Hessians and basins."""
+
+
+app.command("surfaces")(catalog.surfaces)
+app.command("race")(descent.race)
+app.command("descend")(descent.descend)
+app.command("inspect")(curvature.inspect)
+app.command("critical")(curvature.critical)
+app.command("basins")(basins.basins)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Entry point of the `losslab` console script."""
+    app(prog_name="losslab")

@@ -1,0 +1,75 @@
+"""`losslab inspect` and `losslab critical`: the Hessian at a point, and every critical point."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+import losslab
+from losslab.cli.options import OutOpt, SurfaceArg
+from losslab.cli.output import check_output, write_figure, write_json
+from losslab.cli.parsing import parse_point
+from losslab.cli.render import console, critical_point_view, critical_table
+
+
+def inspect(
+    surface: SurfaceArg,
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at",
+            "-a",
+            metavar="X,Y",
+            show_default=False,
+            help="The point to inspect: X,Y on a 2-D surface, one number on a 1-D one "
+            "(e.g. --at 0,0 on the saddle).",
+        ),
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the result as JSON (the same dict that --out FILE.json saves).",
+        ),
+    ] = False,
+    out: OutOpt = None,
+) -> None:
+    """Local geometry at a point: gradient, Hessian, its eigenvalues and the kind of point.
+
+    Both eigenvalues positive: a minimum; both negative: a maximum; mixed signs: a saddle.
+    With --out, also draw the Hessian view (.png/.svg/.pdf/.html) or save the numbers (.json).
+    """
+    out = check_output(out)
+    objective = losslab.surface(surface)
+    found = losslab.inspect(objective, parse_point(at, objective.n_params, name="at"))
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), allow_nan=True, indent=2))
+    else:
+        console().print(critical_point_view(found))
+    if out is not None:
+        if out.suffix.lower() == ".json":
+            found.save(out)
+        else:
+            write_figure(out, lambda plot: plot.hessian_view(found, objective))
+        if not as_json:  # keep --json output parseable
+            console().print(f"wrote {out}")
+
+
+def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
+    """Every critical point in the surface's window, classified, with counts per kind.
+
+    With --out, also draw the landscape with the points marked (.png/.svg/.pdf/.html) or save
+    them (.json: a list of critical-point dicts).
+    """
+    out = check_output(out)
+    objective = losslab.surface(surface)
+    points = losslab.critical_points(objective)
+    console().print(critical_table(objective, points))
+    if out is not None:
+        if out.suffix.lower() == ".json":
+            write_json(out, [found.to_dict() for found in points])
+        else:
+            write_figure(out, lambda plot: plot.landscape(objective, critical_points=points))
+        console().print(f"wrote {out}")

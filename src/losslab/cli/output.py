@@ -1,0 +1,50 @@
+"""Output files: check the path before any work, then write a figure or JSON by extension.
+
+A figure is drawn lazily, so only the renderer that the extension needs is imported:
+matplotlib for .png/.svg/.pdf, plotly for .html.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from losslab.cli.parsing import ALL_FORMATS, output_format
+from losslab.io import atomic_open, check_writable
+
+
+def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> Path | None:
+    """Fail before computing when `path` has a wrong extension or cannot be written."""
+    if path is None:
+        return None
+    output_format(path, allowed)
+    return check_writable(path)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write `data` as JSON atomically: the file is complete or absent."""
+    with atomic_open(path) as handle:
+        json.dump(data, handle, allow_nan=True)
+    return path
+
+
+def write_figure(path: Path, draw: Callable[[ModuleType], Any]) -> Path:
+    """Draw with `draw(plot)` and save: `plot` is `losslab.plot.static` for .png/.svg/.pdf and
+    `losslab.plot.interactive` for .html; both offer the same functions under the same names.
+    """
+    if path.suffix.lower() == ".html":
+        from losslab.plot import interactive as plot
+    else:
+        from losslab.plot import static as plot
+    return save_drawn(draw(plot), path)
+
+
+def save_drawn(drawn: Any, path: Path) -> Path:
+    """Save a plotly Figure, or a matplotlib Figure or Axes (the static renderers never
+    register figures with pyplot, so there is nothing to close afterwards)."""
+    from losslab.plot.export import save_figure
+
+    return save_figure(drawn, path)
