@@ -138,3 +138,19 @@ def test_fast_derivatives_equal_torch_func(name):
     torch.testing.assert_close(values, ref_values)
     torch.testing.assert_close(grads, ref_grads)
     torch.testing.assert_close(surface.hessian(points), Objective.hessian(surface, points))
+
+
+@pytest.mark.parametrize("text", ["3*x + y", "x", "2 + 0*x"])
+def test_linear_and_constant_surfaces_have_a_zero_hessian(text):
+    surface = ll.surface(text)
+    points = torch.randn(5, surface.n_params, dtype=torch.float64)
+    hessian = surface.hessian(points)
+    assert hessian.shape == (5, surface.n_params, surface.n_params)
+    assert torch.equal(hessian, torch.zeros_like(hessian))
+
+
+def test_a_misspelled_surface_name_suggests_the_closest_built_in():
+    with pytest.raises(ll.LosslabError, match="unknown surface 'rosenbrok'.*'rosenbrock'"):
+        ll.surface("rosenbrok")
+    with pytest.raises(ll.LosslabError, match="himmelblau"):  # the list of built-ins
+        ll.surface("nosuchthing")

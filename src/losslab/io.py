@@ -25,6 +25,12 @@ def check_writable(path: str | Path) -> Path:
     return path
 
 
+def _mode_of_new_files() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside `path`, then rename it into place on success."""
@@ -33,6 +39,8 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, _mode_of_new_files())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -7,6 +7,7 @@ reports is exact to float64 whatever was typed here.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 from collections.abc import Callable
@@ -66,14 +67,13 @@ class Surface(Objective):
         with torch.enable_grad():
             leaf = params.detach().requires_grad_(True)
             (grads,) = torch.autograd.grad(self(leaf).sum(), leaf, create_graph=True)
+            # A linear or constant surface has a gradient with no graph: its Hessian is zero.
             rows = [
-                torch.autograd.grad(grads[:, i].sum(), leaf, retain_graph=True, allow_unused=True)[
-                    0
-                ]
+                _grad_or_zeros(grads[..., i].sum(), leaf) if grads.requires_grad else None
                 for i in range(self.n_params)
             ]
-        rows = [torch.zeros_like(params) if r is None else r for r in rows]
-        return torch.stack(rows, dim=-2).detach()
+        rows = [torch.zeros_like(params) if r is None else r.detach() for r in rows]
+        return torch.stack(rows, dim=-2)
 
     @property
     def bounds(self) -> Tensor:
@@ -87,6 +87,12 @@ class Surface(Objective):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.description}"
+
+
+def _grad_or_zeros(output: Tensor, leaf: Tensor) -> Tensor | None:
+    """d output / d leaf, or None where output does not depend on leaf."""
+    (grad,) = torch.autograd.grad(output, leaf, retain_graph=True, allow_unused=True)
+    return grad
 
 
 def as_params(params) -> Tensor:
@@ -313,10 +319,24 @@ def surface(name_or_expression: str, **hyperparameters: float) -> Surface:
         return _builtin(name, **{**_parse_options(name, options), **hyperparameters})
     if hyperparameters or options:
         raise LosslabError(
-            f"unknown surface {name!r}: hyperparameters apply only to built-ins "
-            f"({', '.join(surfaces())})."
+            _unknown_surface_message(name) + " Hyperparameters apply only to built-ins."
         )
+    if text.isidentifier() and text not in _EXPRESSION_NAMES:
+        raise LosslabError(_unknown_surface_message(text))
     return _expression_surface(text)
+
+
+# Bare words that are valid expressions on their own, not misspelled surface names.
+_EXPRESSION_NAMES = frozenset({"x", "y", "pi", "e"})
+
+
+def _unknown_surface_message(name: str) -> str:
+    close = difflib.get_close_matches(name, surfaces(), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return (
+        f"unknown surface {name!r}: built-ins are {', '.join(surfaces())}, "
+        f"or type an expression in x and y.{hint}"
+    )
 
 
 def _parse_options(name: str, options: str) -> dict[str, float]:
