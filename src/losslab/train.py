@@ -1,0 +1,638 @@
+"""Train a network and record its path through parameter space: the trajectory that a
+landscape of the network is drawn around.
+
+    >>> data = load_dataset("digits")
+    >>> model = build("mlp", data)
+    >>> run = train(model, data, optimizer="sgd", lr=0.1, epochs=5)      # model trained in place
+    >>> run.params.shape                      # (n_records, n_params), ParamLayout.of(model) order
+    >>> run.save("run.json")                  # small runs as JSON, big ones as HDF5 (".h5")
+
+Where the records live:
+- `out=None`: in memory, refused up front (with the fix in the message) when they would take
+  more than `MAX_IN_MEMORY_BYTES` (1 GiB).
+- `out="run.h5"`: written to HDF5 chunk by chunk (16 MiB) while training, into a hidden
+  temporary file beside `out` that is renamed into place when training ends; an interrupted
+  run leaves no file. The returned run reads that file back with `TrainingRun.load`, which
+  memory-maps params above `MMAP_BYTES` (64 MiB) instead of reading them into RAM.
+`TrainingRun.save` writes JSON (through `losslab.results`) for runs up to `JSON_MAX_VALUES`
+parameter numbers and HDF5 for any run whose path ends in ".h5" or ".hdf5".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from losslab._checks import check_count, check_fraction, check_positive
+from losslab._version import __version__
+from losslab.data.dataset import Dataset, tensor_fingerprint
+from losslab.errors import LosslabError
+from losslab.io import _mode_of_new_files, check_writable
+from losslab.params import ParamLayout, model_vector
+from losslab.results import Result, _decode, _encode
+
+MAX_IN_MEMORY_BYTES = 1 << 30  # records kept in RAM when out=None
+MMAP_BYTES = 64 << 20  # TrainingRun.load memory-maps params larger than this
+H5_CHUNK_BYTES = 16 << 20  # records buffered between HDF5 writes
+JSON_MAX_VALUES = 1_000_000  # parameter numbers a JSON run file may hold
+EVAL_CHUNK = 8192  # samples per forward pass of the full-training-set loss
+H5_SUFFIXES = (".h5", ".hdf5")
+COMPLETED, DIVERGED = "completed", "diverged"
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingRun(Result):
+    """The recorded path of one training run.
+
+    params:     (n_records, n_params) flat parameter vectors in `layout` order, the model's
+                dtype; row 0 is the initial point, the last row the final one.
+    steps:      (n_records,) int64 optimizer steps taken before each record.
+    epochs:     (n_records,) float64, steps / steps_per_epoch.
+    train_loss: (n_records,) float64 loss on the whole training set at each record, in eval
+                mode (BatchNorm uses its running statistics, dropout is off).
+    names, shapes: the `ParamLayout` of the model.
+    status:     "completed", or "diverged": a batch loss or a parameter became non-finite and
+                training stopped; `n_steps` were taken; non-finite parameters are never recorded.
+    data, model: what was trained on (Dataset.describe() or size and fingerprint) and
+                repr(model).
+    """
+
+    result_type = "training_run"
+
+    params: Tensor
+    steps: Tensor
+    epochs: Tensor
+    train_loss: Tensor
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    status: str = COMPLETED
+    n_steps: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+
+    @property
+    def layout(self) -> ParamLayout:
+        return ParamLayout(tuple(self.names), tuple(tuple(s) for s in self.shapes))
+
+    @property
+    def n_records(self) -> int:
+        return self.params.shape[0]
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == DIVERGED
+
+    @property
+    def final(self) -> Tensor:
+        """(n_params,) the last recorded parameters."""
+        return self.params[-1]
+
+    def __repr__(self) -> str:
+        h = self.hyperparameters
+        return (
+            f"TrainingRun({h.get('optimizer')}, lr={h.get('lr')}, n_records={self.n_records}, "
+            f"n_params={self.params.shape[1]}, n_steps={self.n_steps}, status={self.status!r}, "
+            f"train_loss {float(self.train_loss[0]):.4g} -> {float(self.train_loss[-1]):.4g})"
+        )
+
+    def param_dict(self, index: int = -1) -> dict[str, Tensor]:
+        """Record `index` as {name: tensor of its shape}, ready for torch.func.functional_call."""
+        return self.layout.unflatten(self.params[index])
+
+    def save(self, path: str | Path) -> Path:
+        """HDF5 when `path` ends in .h5/.hdf5, else JSON (runs of <= JSON_MAX_VALUES numbers)."""
+        path = Path(path)
+        if path.suffix.lower() in H5_SUFFIXES:
+            writer = _H5Writer(path, self.n_records, self.params.shape[1], self.params.dtype)
+            try:
+                writer.write(self.params, self.steps, self.epochs, self.train_loss)
+                writer.finish(_metadata(self))
+            except BaseException:
+                writer.abort()
+                raise
+            return path
+        if self.params.numel() > JSON_MAX_VALUES:
+            raise LosslabError(
+                f"a run of {self.params.numel()} parameter numbers is too big for JSON "
+                f"(at most {JSON_MAX_VALUES}): save it as '{path.with_suffix('.h5')}'."
+            )
+        return super().save(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainingRun:
+        """Read a run saved as JSON or HDF5 (the format is read from the file)."""
+        if Path(path).is_file() and h5py.is_hdf5(path):
+            return _read_h5(Path(path))
+        return super().load(path)
+
+
+def train(
+    model: nn.Module,
+    data: Dataset | tuple[Tensor, Tensor] | DataLoader,
+    *,
+    optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    epochs: int = 10,
+    batch_size: int = 64,
+    record_every: int = 1,
+    loss: str | Callable[[Tensor, Tensor], Tensor] | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingRun:
+    """Train `model` IN PLACE on `data` and record its parameters along the way.
+
+    data: a Dataset (its training split), a pair X (N, ...), y (N,), or a DataLoader of
+        (x, y) batches (which brings its own batch size and order; `batch_size` is ignored).
+    optimizer: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad" with `lr` (and `momentum`,
+        for sgd and rmsprop only), or a callable `params -> torch.optim.Optimizer`, which
+        brings its own hyperparameters (`lr` and `momentum` are then ignored).
+    loss: "cross_entropy" | "bce" (with logits) | "mse", a loss module or a callable
+        (output, y) -> batch mean. None picks "mse" for float labels, "bce" for integer labels
+        with a one-output model, "cross_entropy" otherwise.
+    record_every: record after every this many optimizer steps; the initial point and the
+        final point are always recorded.
+    seed: the batch order of each epoch is `torch.randperm(N, generator=g)` with one
+        `g = torch.Generator().manual_seed(seed)` for the whole run (last batch may be short);
+        the CPU random state the model sees (dropout, a DataLoader's shuffling) is seeded
+        with `seed` as well, and the caller's global random state is restored afterwards.
+    out: an ".h5" path: stream the records to that HDF5 file (see the module docstring).
+    progress: called as progress(steps_done, total_steps) after every optimizer step.
+
+    Training runs in train mode; the full-training-set loss of each record is computed in
+    eval mode, with no gradient and without touching the batches' random state. The
+    model's modules are left in the train/eval modes they had.
+    """
+    if not isinstance(model, nn.Module):
+        raise LosslabError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+    layout = ParamLayout.of(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    check_count("epochs", epochs)
+    check_count("record_every", record_every)
+    check_count("seed", seed, 0)
+    if progress is not None and not callable(progress):
+        raise LosslabError(f"progress == {progress!r}, must be a callable (done, total).")
+    batches = _batches(data, check_count("batch_size", batch_size), seed, params[0].device)
+    loss_fn, loss_name = _loss(loss, model, batches)
+    opt, opt_info = _optimizer(optimizer, model, lr, momentum)
+
+    total = epochs * batches.steps_per_epoch
+    n_max = 1 + math.ceil(total / record_every)
+    dtype, n_params = params[0].dtype, layout.n_params
+    if out is not None:
+        recorder = _H5Writer(_check_h5_path(out), n_max, n_params, dtype)
+    else:
+        recorder = _MemoryRecorder(n_max, n_params, dtype)
+
+    def record(step: int) -> None:
+        with torch.no_grad(), _eval_mode(model):
+            value = _full_loss(model, loss_fn, batches)
+        recorder.add(model_vector(model), step, step / batches.steps_per_epoch, value)
+
+    modes = [(m, m.training) for m in model.modules()]
+    status, step, last_recorded = COMPLETED, 0, 0
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            model.train()
+            record(0)
+            for _ in range(epochs):
+                for x, y in batches.epoch():
+                    opt.zero_grad()
+                    value = loss_fn(model(x), y)
+                    if not torch.isfinite(value):
+                        status = DIVERGED
+                        break
+                    value.backward()
+                    opt.step()
+                    step += 1
+                    if not all(torch.isfinite(p).all() for p in params):
+                        status, last_recorded = DIVERGED, step  # never record a NaN
+                        break
+                    if step % record_every == 0:
+                        record(step)
+                        last_recorded = step
+                    if progress is not None:
+                        progress(step, total)
+                if status == DIVERGED:
+                    break
+            if last_recorded != step:
+                record(step)
+        hyperparameters = {
+            **opt_info,
+            "epochs": epochs,
+            "batch_size": batches.batch_size,
+            "steps_per_epoch": batches.steps_per_epoch,
+            "record_every": record_every,
+            "loss": loss_name,
+            "seed": seed,
+        }
+        meta = {
+            "names": layout.names,
+            "shapes": layout.shapes,
+            "hyperparameters": hyperparameters,
+            "status": status,
+            "n_steps": step,
+            "data": batches.describe(),
+            "model": repr(model),
+        }
+        # as a saved and loaded run has them: tuples, not lists
+        return recorder.finish(_decode(_encode(meta)))
+    except BaseException:
+        recorder.abort()
+        raise
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+class _TensorBatches:
+    """Seeded mini-batches of in-memory tensors; the full set in EVAL_CHUNK slices."""
+
+    def __init__(self, X: Tensor, y: Tensor, batch_size: int, seed: int, described: dict):
+        self.X, self.y, self.batch_size, self.described = X, y, batch_size, described
+        self.generator = torch.Generator().manual_seed(seed)
+        self.steps_per_epoch = math.ceil(len(X) / batch_size)
+
+    def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
+        order = torch.randperm(len(self.X), generator=self.generator).to(self.X.device)
+        for start in range(0, len(self.X), self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.X[index], self.y[index]
+
+    def full(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for start in range(0, len(self.X), EVAL_CHUNK):
+            yield self.X[start : start + EVAL_CHUNK], self.y[start : start + EVAL_CHUNK]
+
+    def probe(self) -> tuple[Tensor, Tensor]:
+        return self.X[:2], self.y[:2]
+
+    def describe(self) -> dict:
+        return self.described
+
+
+class _LoaderBatches:
+    """A DataLoader's own batches; the full set through a second, unshuffled loader."""
+
+    def __init__(self, loader: DataLoader, device: torch.device):
+        try:
+            self.steps_per_epoch = len(loader)
+        except TypeError:
+            raise LosslabError(
+                "the DataLoader has no len(): give one over a map-style dataset, or tensors."
+            ) from None
+        if self.steps_per_epoch == 0:
+            raise LosslabError("the DataLoader yields no batches: its dataset is empty.")
+        self.loader, self.device, self.batch_size = loader, device, loader.batch_size
+
+    def _pairs(self, loader) -> Iterator[tuple[Tensor, Tensor]]:
+        for batch in loader:
+            if not isinstance(batch, list | tuple) or len(batch) != 2:
+                raise LosslabError(
+                    f"the DataLoader yields {type(batch).__name__} batches, must yield (x, y)."
+                )
+            yield batch[0].to(self.device), batch[1].to(self.device)
+
+    def _plain(self, batch_size: int) -> DataLoader:
+        # An unshuffled loader; its own generator, because creating any DataLoader iterator
+        # draws a base seed, which must not come from the random state that orders batches.
+        return DataLoader(
+            self.loader.dataset,
+            batch_size=batch_size,
+            collate_fn=self.loader.collate_fn,
+            generator=torch.Generator(),
+        )
+
+    def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
+        return self._pairs(self.loader)
+
+    def full(self) -> Iterator[tuple[Tensor, Tensor]]:
+        return self._pairs(self._plain(EVAL_CHUNK))
+
+    def probe(self) -> tuple[Tensor, Tensor]:
+        return next(self._pairs(self._plain(2)))
+
+    def describe(self) -> dict:
+        with contextlib.suppress(TypeError):
+            return {"n_train": len(self.loader.dataset), "batches": self.steps_per_epoch}
+        return {"batches": self.steps_per_epoch}
+
+
+def _batches(data, batch_size: int, seed: int, device: torch.device):
+    if isinstance(data, DataLoader):
+        return _LoaderBatches(data, device)
+    if isinstance(data, Dataset):
+        X, y, described = data.X_train, data.y_train, data.describe()
+    elif isinstance(data, tuple | list) and len(data) == 2:
+        X, y = (torch.as_tensor(v) for v in data)
+        described = {
+            "n_train": len(X),
+            "feature_shape": list(X.shape[1:]),
+            "fingerprint": tensor_fingerprint(X, y),
+        }
+    else:
+        raise LosslabError(
+            f"data is a {type(data).__name__}: give a losslab Dataset, a pair (X, y) of "
+            "tensors or a torch DataLoader."
+        )
+    if X.ndim < 1 or y.ndim < 1 or len(X) != len(y) or len(X) == 0:
+        raise LosslabError(
+            f"X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)}: need the same "
+            "number N >= 1 of samples, X (N, ...) and y (N,)."
+        )
+    return _TensorBatches(X.to(device), y.to(device), batch_size, seed, described)
+
+
+def _full_loss(model: nn.Module, loss_fn, batches) -> float:
+    """Mean loss over the whole training set: chunk means weighted by chunk size, exact for
+    any batch-mean loss when the set fits one chunk of EVAL_CHUNK samples."""
+    total, count = 0.0, 0
+    for x, y in batches.full():
+        total += float(loss_fn(model(x), y)) * len(x)
+        count += len(x)
+    return total / count
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+# --- loss and optimizer ----------------------------------------------------------------------
+
+
+def _matched(output: Tensor, y: Tensor) -> Tensor:
+    """A (N, 1) output against (N,) targets is read as (N,); other mismatches are errors."""
+    if output.ndim == y.ndim + 1 and output.shape[-1] == 1:
+        output = output.squeeze(-1)
+    if output.shape != y.shape:
+        raise LosslabError(
+            f"model output of shape {tuple(output.shape)} does not match targets of shape "
+            f"{tuple(y.shape)}: a one-output model must return (N,) or (N, 1)."
+        )
+    return output
+
+
+def _bce(output: Tensor, y: Tensor) -> Tensor:
+    if ((y != 0) & (y != 1)).any():
+        raise LosslabError("loss 'bce' needs labels 0 or 1; use 'cross_entropy' for classes.")
+    return F.binary_cross_entropy_with_logits(_matched(output, y), y.to(output.dtype))
+
+
+def _mse(output: Tensor, y: Tensor) -> Tensor:
+    return F.mse_loss(_matched(output, y), y.to(output.dtype))
+
+
+_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "cross_entropy": F.cross_entropy,
+    "bce": _bce,
+    "mse": _mse,
+}
+
+
+def _loss(loss, model: nn.Module, batches) -> tuple[Callable, str]:
+    if loss is None:
+        x, y = batches.probe()
+        if y.is_floating_point():
+            loss = "mse"
+        else:
+            with torch.no_grad(), _eval_mode(model):
+                output = model(x)
+            loss = "bce" if output.ndim == 1 or output.shape[-1] == 1 else "cross_entropy"
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise LosslabError(_unknown("loss", loss, list(_LOSSES)))
+        return _LOSSES[loss], loss
+    if callable(loss):
+        name = type(loss).__name__ if isinstance(loss, nn.Module) else None
+        return loss, name or getattr(loss, "__name__", type(loss).__name__)
+    raise LosslabError(f"loss == {loss!r}: give {', '.join(_LOSSES)}, a loss module or None.")
+
+
+_OPTIMIZERS = {
+    "sgd": lambda p, lr, momentum: torch.optim.SGD(p, lr=lr, momentum=momentum),
+    "adam": lambda p, lr, momentum: torch.optim.Adam(p, lr=lr),
+    "adamw": lambda p, lr, momentum: torch.optim.AdamW(p, lr=lr),
+    "rmsprop": lambda p, lr, momentum: torch.optim.RMSprop(p, lr=lr, momentum=momentum),
+    "adagrad": lambda p, lr, momentum: torch.optim.Adagrad(p, lr=lr),
+}
+_WITH_MOMENTUM = ("sgd", "rmsprop")
+
+
+def _optimizer(optimizer, model: nn.Module, lr, momentum) -> tuple[torch.optim.Optimizer, dict]:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if isinstance(optimizer, str):
+        if optimizer not in _OPTIMIZERS:
+            raise LosslabError(_unknown("optimizer", optimizer, list(_OPTIMIZERS)))
+        lr = check_positive("lr", lr)
+        momentum = check_fraction("momentum", momentum)
+        if momentum and optimizer not in _WITH_MOMENTUM:
+            raise LosslabError(
+                f"momentum == {momentum!r} does not apply to '{optimizer}'; "
+                f"only {' and '.join(_WITH_MOMENTUM)} take it."
+            )
+        opt = _OPTIMIZERS[optimizer](params, lr, momentum)
+        name = optimizer
+    elif callable(optimizer):
+        opt = optimizer(params)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise LosslabError(
+                f"optimizer callable returned a {type(opt).__name__}, must return a "
+                "torch.optim.Optimizer over the parameters it is given."
+            )
+        name = type(opt).__name__
+    else:
+        raise LosslabError(
+            f"optimizer == {optimizer!r}: give {', '.join(_OPTIMIZERS)} or a callable "
+            "params -> torch.optim.Optimizer."
+        )
+    defaults = {k: _plain(v) for k, v in opt.defaults.items()}
+    defaults = {k: v for k, v in defaults.items() if v is not _SKIP}
+    info = {"optimizer": name, "lr": defaults.get("lr"), "momentum": defaults.get("momentum", 0)}
+    return opt, {**info, "optimizer_defaults": defaults}
+
+
+_SKIP = object()
+
+
+def _plain(value):
+    """An optimizer default as a plain JSON value, or _SKIP."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
+        return tuple(value)
+    return _SKIP
+
+
+def _unknown(what: str, name, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), allowed, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what} {name!r}: choose one of {', '.join(allowed)}.{hint}"
+
+
+# --- recording -------------------------------------------------------------------------------
+
+
+def _metadata(run: TrainingRun) -> dict[str, Any]:
+    skip = ("params", "steps", "epochs", "train_loss")
+    return {k: getattr(run, k) for k in run.__dataclass_fields__ if k not in skip}
+
+
+class _MemoryRecorder:
+    """Records into preallocated tensors; `finish` makes the TrainingRun."""
+
+    def __init__(self, n_max: int, n_params: int, dtype: torch.dtype):
+        size = n_max * n_params * dtype.itemsize
+        if size > MAX_IN_MEMORY_BYTES:
+            raise LosslabError(
+                f"recording {n_max} points of {n_params} parameters needs "
+                f"{size / 2**30:.1f} GiB, more than {MAX_IN_MEMORY_BYTES / 2**30:g} GiB in "
+                "memory: give out='run.h5' to stream them to disk, or a larger record_every."
+            )
+        self.params = torch.empty(n_max, n_params, dtype=dtype)
+        self.steps = torch.empty(n_max, dtype=torch.int64)
+        self.epochs = torch.empty(n_max, dtype=torch.float64)
+        self.train_loss = torch.empty(n_max, dtype=torch.float64)
+        self.n = 0
+
+    def add(self, vector: Tensor, step: int, epoch: float, loss: float) -> None:
+        self.params[self.n] = vector
+        self.steps[self.n], self.epochs[self.n], self.train_loss[self.n] = step, epoch, loss
+        self.n += 1
+
+    def finish(self, meta: dict[str, Any]) -> TrainingRun:
+        n = self.n
+        rows = (self.params, self.steps, self.epochs, self.train_loss)
+        return TrainingRun(*(r[:n].clone() if n < len(r) else r for r in rows), **meta)
+
+    def abort(self) -> None:
+        pass
+
+
+def _check_h5_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in H5_SUFFIXES:
+        raise LosslabError(f"out == '{path}': training records go to HDF5, name it '*.h5'.")
+    return check_writable(path)
+
+
+class _H5Writer:
+    """Streams records into a hidden temporary HDF5 file beside `path`, renamed on finish.
+
+    Layout: datasets params (n_max, n_params), steps, epochs, train_loss (n_max,), all
+    contiguous so that params can be memory-mapped; attributes result, losslab_version,
+    n_records (rows actually written) and metadata (the other fields, as JSON).
+    """
+
+    def __init__(self, path: Path, n_max: int, n_params: int, dtype: torch.dtype):
+        self.path = check_writable(path)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        try:
+            self.file = h5py.File(self.tmp, "w")
+            np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+            self.file.create_dataset("params", shape=(n_max, n_params), dtype=np_dtype)
+            self.file.create_dataset("steps", shape=(n_max,), dtype=np.int64)
+            self.file.create_dataset("epochs", shape=(n_max,), dtype=np.float64)
+            self.file.create_dataset("train_loss", shape=(n_max,), dtype=np.float64)
+        except BaseException:
+            self.abort()
+            raise
+        self.chunk_rows = max(1, H5_CHUNK_BYTES // max(1, n_params * dtype.itemsize))
+        self.buffer: list[tuple[Tensor, int, float, float]] = []
+        self.n = 0
+
+    def add(self, vector: Tensor, step: int, epoch: float, loss: float) -> None:
+        self.buffer.append((vector.cpu(), step, epoch, loss))
+        if len(self.buffer) >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        vectors, steps, epochs, losses = zip(*self.buffer, strict=True)
+        self.write(torch.stack(vectors), steps, epochs, losses)
+        self.buffer = []
+
+    def write(self, params, steps, epochs, losses) -> None:
+        """Rows n .. n + k of every dataset; params (k, n_params), the others (k,)."""
+        rows = slice(self.n, self.n + len(params))
+        self.file["params"][rows] = params.detach().cpu().numpy()
+        self.file["steps"][rows] = np.asarray(steps, dtype=np.int64)
+        self.file["epochs"][rows] = np.asarray(epochs, dtype=np.float64)
+        self.file["train_loss"][rows] = np.asarray(losses, dtype=np.float64)
+        self.n = rows.stop
+        self.file.flush()
+
+    def finish(self, meta: dict[str, Any]) -> TrainingRun:
+        self.flush()
+        self.file.attrs["result"] = TrainingRun.result_type
+        self.file.attrs["losslab_version"] = __version__
+        self.file.attrs["n_records"] = self.n
+        self.file.attrs["metadata"] = json.dumps(_encode(meta), allow_nan=True)
+        self.file.close()
+        os.chmod(self.tmp, _mode_of_new_files())
+        os.replace(self.tmp, self.path)
+        return _read_h5(self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+def _read_h5(path: Path) -> TrainingRun:
+    try:
+        with h5py.File(path, "r") as file:
+            if file.attrs.get("result") != TrainingRun.result_type:
+                raise LosslabError(f"'{path}' is an HDF5 file but not a losslab training run.")
+            n = int(file.attrs["n_records"])
+            meta = {k: _decode(v) for k, v in json.loads(file.attrs["metadata"]).items()}
+            params = _read_params(path, file["params"], n)
+            steps, epochs, losses = (file[k][:n] for k in ("steps", "epochs", "train_loss"))
+    except (OSError, KeyError, ValueError) as error:
+        if isinstance(error, LosslabError):
+            raise
+        raise LosslabError(f"cannot read training run '{path}': {error}") from None
+    return TrainingRun(
+        params, torch.from_numpy(steps), torch.from_numpy(epochs), torch.from_numpy(losses), **meta
+    )
+
+
+def _read_params(path: Path, dataset: h5py.Dataset, n: int) -> Tensor:
+    """Into memory when small; else a copy-on-write memory map of the file (nothing read)."""
+    offset = dataset.id.get_offset()
+    big = n * dataset.shape[1] * dataset.dtype.itemsize > MMAP_BYTES
+    if big and offset is not None and dataset.chunks is None and dataset.dtype.isnative:
+        mapped = np.memmap(path, dtype=dataset.dtype, mode="c", offset=offset, shape=dataset.shape)
+        return torch.from_numpy(mapped[:n])
+    return torch.from_numpy(dataset[:n])
