@@ -1,0 +1,393 @@
+"""Speed of network landscapes: losslab's evaluate_slice against per-point reference loops.
+
+    .venv/bin/python benchmarks/landscape.py [--repeat 3] [--json benchmarks/results/landscape.json]
+
+Workloads (sklearn digits, all 1797 samples, standardized, float32; cross-entropy + accuracy;
+two filter-normalized random directions, biases and BatchNorm ignored; coords from -1 to 1):
+    W1  MLP  Linear 64->128, ReLU, Linear 128->128, ReLU, Linear 128->10      41x41 and 101x101
+    W2  CNN  Conv 1->16 3x3, ReLU, Conv 16->32 3x3, ReLU, Flatten, Linear 512->10      41x41
+
+Every method computes the loss and accuracy of the whole data set at every grid point:
+    losslab    ModelObjective(...) + evaluate_slice (construction time included)
+    loop (a)   per point: copy origin + a*d0 + b*d1 into a model copy, then the data in
+               in-memory batches of 128 under no_grad (Li et al.'s tool, minus its DataLoader)
+    loop (b)   the same with all data in one forward pass per point
+    loss-landscapes   the `loss-landscapes` package, only if it is importable
+Results must agree (relative 1e-5 on the loss, equal accuracy) or the script exits non-zero.
+Times are medians of --repeat runs; the 101x101 references are timed on a sample of points
+and scaled (the table says so). The FLOP limit is the model's naive forward FLOPs on all
+samples at all points divided by the measured fp32 matmul peak of this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from torch import nn
+
+import losslab
+from losslab.objectives.model import ModelObjective
+from losslab.params import ParamLayout, model_vector
+
+RTOL = 1e-5
+
+
+# -- workloads ----------------------------------------------------------------------------------
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    bunch = load_digits()
+    x = bunch.data.astype(np.float32)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-8)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(bunch.target).long()
+
+
+def w1() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+
+
+def w2() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 10),
+    )
+
+
+def train(make, x, y, epochs: int = 5, seed: int = 0) -> nn.Module:
+    """A brief plain training loop (SGD with momentum, batches of 64), seeded."""
+    torch.manual_seed(seed)
+    model = make().train()
+    generator = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), 64):
+            batch = order[start : start + 64]
+            opt.zero_grad()
+            F.cross_entropy(model(x[batch]), y[batch]).backward()
+            opt.step()
+    return model.eval()
+
+
+def directions(model: nn.Module) -> tuple[torch.Tensor, str]:
+    """(2, n_params) filter-normalized random directions; the library's when it exists."""
+    try:
+        from losslab.directions import random as random_directions
+    except ImportError:
+        random_directions = None
+    if random_directions is not None:
+        dirs = random_directions(model, n=2, normalization="filter", ignore="biasbn", seed=0)
+        return torch.as_tensor(dirs.vectors).to(torch.float32), "losslab.directions.random"
+    # Li et al.: each row (filter / neuron) of a weight rescaled to the weight row's norm;
+    # 1-D parameters (biases) zeroed.
+    generator = torch.Generator().manual_seed(0)
+    layout = ParamLayout.of(model)
+    vectors = []
+    for _ in range(2):
+        parts = {}
+        for name, p in model.named_parameters():
+            d = torch.randn(p.shape, generator=generator)
+            if p.ndim <= 1:
+                d.zero_()
+            else:
+                w = p.detach().flatten(1).norm(dim=1)
+                scale = w / (d.flatten(1).norm(dim=1) + 1e-10)
+                d = d * scale.view(-1, *[1] * (p.ndim - 1))
+            parts[name] = d
+        vectors.append(layout.flatten(parts))
+    return torch.stack(vectors), "inline filter normalization"
+
+
+def grid(resolution: int) -> torch.Tensor:
+    """(resolution**2, 2) coords in 'ij' order, from -1 to 1."""
+    axis = torch.linspace(-1, 1, resolution)
+    return torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
+
+
+def naive_flops(model: nn.Module, x: torch.Tensor) -> float:
+    """2 * multiply-adds of Linear and Conv layers for one forward pass over x."""
+    total = 0.0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Linear):
+            total += 2.0 * output.numel() * module.in_features
+        elif isinstance(module, nn.Conv2d):
+            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += 2.0 * output.numel() * k
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def matmul_peak(n: int = 1024, repeat: int = 7) -> float:
+    """Best fp32 GFLOP/s of an n x n matmul with the current thread setting."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    for _ in range(3):
+        torch.mm(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(10):
+            torch.mm(a, b, out=out)
+        best = min(best, (time.perf_counter() - start) / 10)
+    return 2 * n**3 / best / 1e9
+
+
+# -- methods ------------------------------------------------------------------------------------
+
+
+def run_losslab(model, x, y, dirs, coords) -> dict[str, torch.Tensor]:
+    objective = ModelObjective(model, "cross_entropy", (x, y))
+    return objective.evaluate_slice(objective.origin, dirs, coords)
+
+
+def run_loop(model, x, y, dirs, coords, batch: int | None) -> dict[str, torch.Tensor]:
+    """Per point: copy origin + a*d0 + b*d1 into a model copy; evaluate; batch=None: one pass."""
+    copied = copy.deepcopy(model).eval()
+    layout = ParamLayout.of(copied)
+    origin = model_vector(copied)
+    params = dict(copied.named_parameters())
+    losses, accuracies = torch.empty(len(coords)), torch.empty(len(coords))
+    n = len(x)
+    with torch.no_grad():
+        for i, (a, b) in enumerate(coords.tolist()):
+            point = origin + a * dirs[0] + b * dirs[1]
+            for name, value in layout.unflatten(point).items():
+                params[name].copy_(value)
+            if batch is None:
+                outputs = copied(x)
+                losses[i] = F.cross_entropy(outputs, y)
+                accuracies[i] = (outputs.argmax(1) == y).sum() / n
+                continue
+            loss_sum, correct = torch.zeros(()), torch.zeros(())
+            for start in range(0, n, batch):
+                xb, yb = x[start : start + batch], y[start : start + batch]
+                outputs = copied(xb)
+                loss_sum += F.cross_entropy(outputs, yb, reduction="sum")
+                correct += (outputs.argmax(1) == yb).sum()
+            losses[i], accuracies[i] = loss_sum / n, correct / n
+    return {"loss": losses, "accuracy": accuracies}
+
+
+def run_loss_landscapes(model, x, y, resolution: int):
+    """Seconds for the `loss-landscapes` package's random_plane (loss only), or None if it is
+    not importable. Timing only: it draws its own directions and grid, so its values are
+    not comparable point for point."""
+    try:
+        import loss_landscapes
+        import loss_landscapes.metrics
+    except ImportError:
+        return None
+    metric = loss_landscapes.metrics.Loss(nn.CrossEntropyLoss(), x, y)
+    start = time.perf_counter()
+    with torch.no_grad():
+        loss_landscapes.random_plane(
+            copy.deepcopy(model),
+            metric,
+            distance=2,
+            steps=resolution,
+            normalization="filter",
+            deepcopy_model=True,
+        )
+    return time.perf_counter() - start
+
+
+def timed(fn, repeat: int) -> tuple[float, list[float], object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def agree(ours: dict, reference: dict) -> tuple[float, int]:
+    """max relative loss difference, number of points whose accuracy differs."""
+    rel = ((ours["loss"] - reference["loss"]).abs() / reference["loss"].abs()).max()
+    mismatches = int((ours["accuracy"] - reference["accuracy"]).abs().gt(1e-6).sum())
+    return float(rel), mismatches
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
+    coords = grid(resolution)
+    n_points = len(coords)
+    flops = naive_flops(model, x) * n_points
+    limit = flops / (peak * 1e9)
+    rows = []
+
+    seconds, times, ours = timed(lambda: run_losslab(model, x, y, dirs, coords), repeat)
+    best = min(times)
+    references = {}
+    for label, batch in (("loop (a) batches of 128", 128), ("loop (b) one pass", None)):
+        if sample and sample < n_points:
+            index = torch.linspace(0, n_points - 1, sample).round().long()
+            ref_seconds, ref_times, result = timed(
+                lambda idx=index, b=batch: run_loop(model, x, y, dirs, coords[idx], b), repeat
+            )
+            ref_seconds *= n_points / sample
+            note = f"timed on {sample} of {n_points} points and scaled"
+            rel, mism = agree({k: v[index] for k, v in ours.items()}, result)
+        else:
+            ref_seconds, ref_times, result = timed(
+                lambda b=batch: run_loop(model, x, y, dirs, coords, b), repeat
+            )
+            note = "all points"
+            rel, mism = agree(ours, result)
+        references[label] = ref_seconds
+        rows.append(
+            {
+                "case": name,
+                "method": label,
+                "seconds": ref_seconds,
+                "times": ref_times,
+                "points_per_s": n_points / ref_seconds,
+                "flop_fraction": limit / ref_seconds,
+                "max_rel_loss_diff_vs_losslab": rel,
+                "accuracy_mismatches_vs_losslab": mism,
+                "note": note,
+            }
+        )
+    external = run_loss_landscapes(model, x, y, resolution)
+    if external is None:
+        rows.append({"case": name, "method": "loss-landscapes", "skipped": "not installed"})
+    else:
+        rows.append(
+            {
+                "case": name,
+                "method": "loss-landscapes",
+                "seconds": external,
+                "points_per_s": n_points / external,
+                "flop_fraction": limit / external,
+                "note": "random_plane, one run, own directions: timing only",
+            }
+        )
+    rows.insert(
+        0,
+        {
+            "case": name,
+            "method": "losslab",
+            "seconds": seconds,
+            "times": times,
+            "points_per_s": n_points / seconds,
+            "flop_fraction": limit / seconds,
+            "speedup_vs_loop_a": references["loop (a) batches of 128"] / seconds,
+            "speedup_vs_loop_b": references["loop (b) one pass"] / seconds,
+            "min_seconds": best,
+            "flop_limit_seconds": limit,
+            "naive_gflop": flops / 1e9,
+            "note": "ModelObjective construction + evaluate_slice",
+        },
+    )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=300, help="reference points at 101x101")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/landscape.json"))
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()
+    peak = matmul_peak()
+    torch.set_num_threads(1)
+    peak_one = matmul_peak()
+    torch.set_num_threads(os.cpu_count() or 1)
+    x, y = digits()
+    image = x.reshape(-1, 1, 8, 8)
+    m1 = train(w1, x, y)
+    m2 = train(w2, image, y)
+    d1, source = directions(m1)
+    d2, _ = directions(m2)
+
+    rows = []
+    rows += bench_case("W1 MLP 41x41", m1, x, y, 41, args.repeat, None, peak, d1)
+    rows += bench_case("W2 CNN 41x41", m2, image, y, 41, args.repeat, None, peak, d2)
+    rows += bench_case("W1 MLP 101x101", m1, x, y, 101, args.repeat, args.sample, peak, d1)
+    load_after = os.getloadavg()
+
+    print(
+        f"fp32 matmul peak: {peak:.0f} GFLOP/s ({torch.get_num_threads()} threads), "
+        f"{peak_one:.0f} GFLOP/s (1 thread); directions: {source}"
+    )
+    print(
+        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+        f"(other processes on this machine inflate every timing)"
+    )
+    header = f"{'case':16s} {'method':26s} {'seconds':>8s} {'points/s':>9s} {'vs (a)':>7s} "
+    print(header + f"{'vs (b)':>7s} {'FLOP frac':>9s}  note")
+    failed = []
+    for row in rows:
+        if "skipped" in row:
+            print(f"{row['case']:16s} {row['method']:26s} skipped: {row['skipped']}")
+            continue
+        va = f"{row['speedup_vs_loop_a']:.2f}x" if "speedup_vs_loop_a" in row else ""
+        vb = f"{row['speedup_vs_loop_b']:.2f}x" if "speedup_vs_loop_b" in row else ""
+        print(
+            f"{row['case']:16s} {row['method']:26s} {row['seconds']:8.2f} "
+            f"{row['points_per_s']:9.0f} {va:>7s} {vb:>7s} {row['flop_fraction']:9.0%}  "
+            f"{row['note']}"
+        )
+        rel = row.get("max_rel_loss_diff_vs_losslab")
+        if rel is not None:
+            print(
+                f"{'':44s} agreement: max rel loss diff {rel:.1e}, "
+                f"accuracy mismatches {row['accuracy_mismatches_vs_losslab']}"
+            )
+            if rel > RTOL or row["accuracy_mismatches_vs_losslab"]:
+                failed.append(f"{row['case']} {row['method']}")
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "losslab": losslab.__version__,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": sys.version.split()[0],
+        "repeat": args.repeat,
+        "matmul_peak_gflops": peak,
+        "matmul_peak_gflops_one_thread": peak_one,
+        "directions": source,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "rtol": RTOL,
+    }
+    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"wrote {args.json}")
+    if failed:
+        print("results disagree: " + ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Loss functions for network objectives, as per-sample losses wherever that is possible.
+
+A landscape needs the mean loss over the data; a subsampled landscape also needs its standard
+error, which needs one loss per sample. `resolve_loss` turns what the user gave ("cross_entropy",
+"mse", "bce", a torch loss module, or a plain callable) into a `LossSpec` that gives both.
+
+Per-sample losses are scaled so that their plain mean equals what the torch loss returns with
+reduction="mean": for a weighted or `ignore_index` cross-entropy torch divides by the summed
+weights of the targets, so each sample's loss is multiplied by n_elements / sum(weights), a
+constant of the targets computed once per data set. A sample of several elements (a
+segmentation map) has the mean over its elements as its loss.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from losslab.errors import LosslabError
+
+LOSS_NAMES = ("cross_entropy", "mse", "bce")
+
+# Torch losses whose targets are classes (or 0/1 labels): accuracy makes sense for them.
+_CLASSIFICATION_MODULES = (
+    nn.CrossEntropyLoss,
+    nn.NLLLoss,
+    nn.BCEWithLogitsLoss,
+    nn.BCELoss,
+    nn.MultiMarginLoss,
+)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A loss as losslab uses it.
+
+    name: a short label for metadata ("cross_entropy", "MSELoss", "my_loss", ...).
+    per_sample: (outputs (N, ...), targets (N, ...)) -> (N,) losses whose mean is the loss,
+        or None for a plain callable that only gives the mean.
+    mean: (outputs, targets) -> scalar mean loss (always available).
+    classification: True if accuracy is a meaningful default metric.
+    binary: True for one-logit binary losses (accuracy is logit > 0, target > 0.5).
+    """
+
+    name: str
+    per_sample: Callable[[Tensor, Tensor], Tensor] | None
+    mean: Callable[[Tensor, Tensor], Tensor]
+    classification: bool
+    binary: bool = False
+    sample_weights: Callable[[Tensor], Tensor] | None = None
+
+    def scale(self, targets: Tensor) -> float:
+        """n_elements / sum(weights of the targets): 1.0 unless the loss weights by class."""
+        if self.sample_weights is None:
+            return 1.0
+        weights = self.sample_weights(targets)
+        total = float(weights.sum())
+        if total <= 0:
+            raise LosslabError(
+                f"loss '{self.name}': every target is ignored or has weight 0, so the mean "
+                "loss is undefined; check ignore_index and the class weights."
+            )
+        return weights.numel() / total
+
+
+def resolve_loss(loss_fn) -> LossSpec:
+    """'cross_entropy' | 'mse' | 'bce' | a torch loss module | a callable -> LossSpec."""
+    if isinstance(loss_fn, str):
+        if loss_fn == "cross_entropy":
+            return _module_spec(nn.CrossEntropyLoss(), "cross_entropy")
+        if loss_fn == "mse":
+            return LossSpec("mse", _mse_per_sample, _mean_of(_mse_per_sample), False)
+        if loss_fn == "bce":
+            return LossSpec("bce", _bce_per_sample, _mean_of(_bce_per_sample), True, binary=True)
+        raise LosslabError(
+            f"loss_fn == {loss_fn!r}, must be one of {', '.join(map(repr, LOSS_NAMES))}, a torch "
+            "loss module such as nn.CrossEntropyLoss(), or a callable(outputs, targets)."
+        )
+    if isinstance(loss_fn, nn.Module) and hasattr(loss_fn, "reduction"):
+        return _module_spec(loss_fn, type(loss_fn).__name__)
+    if callable(loss_fn):
+        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+
+        def mean(outputs: Tensor, targets: Tensor) -> Tensor:
+            value = loss_fn(outputs, targets)
+            if not isinstance(value, Tensor) or value.numel() != 1:
+                raise LosslabError(
+                    f"loss_fn {name!r} returned {type(value).__name__} of shape "
+                    f"{tuple(getattr(value, 'shape', ()))}; it must return a scalar tensor "
+                    "(the mean loss over the samples)."
+                )
+            return value.reshape(())
+
+        return LossSpec(name, None, mean, classification=False)
+    raise LosslabError(
+        f"loss_fn == {loss_fn!r}, must be one of {', '.join(map(repr, LOSS_NAMES))}, a torch "
+        "loss module or a callable(outputs, targets) -> scalar."
+    )
+
+
+def _mean_of(per_sample):
+    return lambda outputs, targets: per_sample(outputs, targets).mean()
+
+
+def _match(outputs: Tensor, targets: Tensor) -> Tensor:
+    # (N, 1) outputs with (N,) targets (or the reverse) would broadcast to (N, N) in torch's
+    # MSELoss; a regression target of the same size is meant element for element.
+    if outputs.shape != targets.shape and outputs.numel() == targets.numel():
+        return targets.reshape(outputs.shape)
+    return targets
+
+
+def _per_row(losses: Tensor) -> Tensor:
+    # Elementwise losses (N, ...) -> (N,): the mean over each sample's elements, so that the
+    # mean of the rows is torch's reduction="mean" over all elements.
+    return losses.reshape(losses.shape[0], -1).mean(dim=1) if losses.ndim > 1 else losses
+
+
+def _mse_per_sample(outputs: Tensor, targets: Tensor) -> Tensor:
+    return _per_row((outputs - _match(outputs, targets)) ** 2)
+
+
+def _binary_logits(outputs: Tensor) -> Tensor:
+    if outputs.ndim == 2 and outputs.shape[1] == 1:
+        return outputs[:, 0]
+    if outputs.ndim != 1:
+        raise LosslabError(
+            f"bce needs one logit per sample, outputs of shape (N,) or (N, 1); the model gives "
+            f"{tuple(outputs.shape)}. For several classes use loss_fn='cross_entropy'."
+        )
+    return outputs
+
+
+def _bce_per_sample(outputs: Tensor, targets: Tensor) -> Tensor:
+    # log(1 + exp(-|z|)) form inside torch: stable for logits of any size.
+    logits = _binary_logits(outputs)
+    return F.binary_cross_entropy_with_logits(
+        logits, targets.reshape(logits.shape).to(logits.dtype), reduction="none"
+    )
+
+
+def _module_spec(module: nn.Module, name: str) -> LossSpec:
+    if module.reduction not in ("mean", "sum", "none", "batchmean"):
+        raise LosslabError(f"loss module {name} has reduction {module.reduction!r}: unsupported.")
+    batchmean = module.reduction == "batchmean"  # KLDivLoss: the sum over a sample's elements
+    elementwise = copy.deepcopy(module)
+    elementwise.reduction = "none"
+    forward = elementwise.forward  # a loss module has no hooks worth paying __call__ for
+    binary = isinstance(module, nn.BCEWithLogitsLoss | nn.BCELoss)
+    is_class_loss = isinstance(module, nn.CrossEntropyLoss | nn.NLLLoss)
+
+    def per_sample(outputs: Tensor, targets: Tensor) -> Tensor:
+        if binary:
+            outputs = _binary_logits(outputs)
+            targets = targets.reshape(outputs.shape).to(outputs.dtype)
+        elif not is_class_loss:
+            targets = _match(outputs, targets)
+        losses = forward(outputs, targets)
+        if batchmean:
+            return losses.reshape(losses.shape[0], -1).sum(dim=1)
+        return _per_row(losses)
+
+    weights = None
+    if is_class_loss and (module.weight is not None or _can_ignore(module)):
+        weights = _class_weights(module)
+    return LossSpec(
+        name,
+        per_sample,
+        _mean_of(per_sample),
+        classification=isinstance(module, _CLASSIFICATION_MODULES),
+        binary=binary,
+        sample_weights=weights,
+    )
+
+
+def _can_ignore(module) -> bool:
+    return getattr(module, "ignore_index", -100) is not None
+
+
+def _class_weights(module) -> Callable[[Tensor], Tensor]:
+    """targets -> each target element's weight in torch's weighted mean (0 if ignored)."""
+
+    def weights(targets: Tensor) -> Tensor:
+        if targets.is_floating_point():  # class probabilities: torch divides by N
+            return torch.ones(targets.shape[0], device=targets.device)
+        keep = targets != module.ignore_index
+        safe = torch.where(keep, targets, torch.zeros_like(targets))
+        w = torch.ones_like(safe, dtype=torch.float64)
+        if module.weight is not None:
+            w = module.weight.to(targets.device, torch.float64)[safe]
+        return torch.where(keep, w, torch.zeros_like(w))
+
+    return weights
+
+
+def correct(outputs: Tensor, targets: Tensor, binary: bool) -> Tensor:
+    """Per-sample 1.0/0.0: argmax == target, or logit > 0 for one-output binary models."""
+    if binary or outputs.ndim == 1 or (outputs.ndim == 2 and outputs.shape[1] == 1):
+        predicted = outputs.reshape(outputs.shape[0]) > 0
+        return (predicted == (targets.reshape(outputs.shape[0]) > 0.5)).to(outputs.dtype)
+    if targets.is_floating_point() and targets.shape == outputs.shape:  # class probabilities
+        targets = targets.argmax(dim=1)
+    return (outputs.argmax(dim=1) == targets).to(outputs.dtype)
