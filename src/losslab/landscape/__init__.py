@@ -1,0 +1,12 @@
+"""Landscapes of objectives seen through a 1-D or 2-D slice: compute, store, resume, load.
+
+landscape(objective, directions, ...) -> Landscape      compute.py
+Landscape (frozen result, HDF5 save/load, project)      result.py
+resumable chunk store behind `out=`                      store.py
+the spec that identifies a computation                   spec.py
+"""
+
+from losslab.landscape.compute import evaluate_chunk, landscape
+from losslab.landscape.result import Landscape
+
+__all__ = ["Landscape", "evaluate_chunk", "landscape"]

@@ -1,0 +1,513 @@
+"""`landscape()`: an objective's metrics on a grid of a 1-D or 2-D slice, chunk by chunk.
+
+The grid (n0[, n1] points, 'ij' order) is flattened and cut into chunks. Each chunk is one
+call of `evaluate_chunk`, a plain function of plain data (objective, origin, directions, the
+chunk's coordinates) -> {metric: values}, so memory is bounded by the chunk and any executor
+could run chunks. With `out=`, finished chunks go to a resumable store (store.py) and the
+result ends in one HDF5 file (result.py).
+
+Which route evaluates a chunk:
+    objective.evaluate_slice(origin, directions, coords)     network objectives (fast path)
+    objective.evaluate(origin + coords @ directions)         objectives with metrics
+    {"loss": objective(origin + coords @ directions)}        plain objectives, e.g. a Surface
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from losslab._checks import check_count
+from losslab._version import __version__
+from losslab.directions import Directions, custom, flat_layout
+from losslab.errors import LosslabError
+from losslab.landscape.result import Landscape, check_h5_path
+from losslab.landscape.spec import canonical_json, slice_spec, spec_hash
+from losslab.landscape.store import ChunkStore, finished_landscape, remove_stale_folder
+from losslab.params import ParamLayout
+
+PLAIN_CHUNK = 65_536  # points per call for plain objectives (a surface: cheap points)
+MODEL_CHUNK = 64  # points per call for network objectives (each point is a pass over the data)
+
+Progress = Callable[[int, int], Any]
+
+
+@dataclass(frozen=True)
+class SlicePlan:
+    """Everything a run needs, checked: the unit of work reads only this."""
+
+    origin: Tensor  # (n_params,) in the objective's dtype and device
+    directions: Tensor  # (k, n_params) same dtype and device as origin
+    stored_origin: np.ndarray  # (n_params,) float64: what the spec and the file hold
+    stored_directions: np.ndarray  # (k, n_params) float64
+    coords: tuple[np.ndarray, ...]  # float64, one per direction
+    metrics: tuple[str, ...]
+    metadata: dict[str, Any]
+    spec: dict[str, Any]
+    spec_hash: str
+    default_chunk_size: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.coords)
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(self.shape)
+
+    def chunk_coords(self, start: int, stop: int) -> Tensor:
+        """Coordinates (stop - start, k) of flattened grid points [start, stop), 'ij' order."""
+        index = np.unravel_index(np.arange(start, stop), self.shape)
+        coords = np.stack([c[i] for c, i in zip(self.coords, index, strict=True)], axis=-1)
+        return torch.as_tensor(coords).to(self.origin.device, self.origin.dtype)
+
+
+def landscape(
+    objective,
+    directions=None,
+    *,
+    span=None,
+    resolution=41,
+    origin=None,
+    out: str | Path | None = None,
+    chunk_size: int | None = None,
+    metrics: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Landscape:
+    """Metrics of `objective` on the grid `origin + a * d0 [+ b * d1]`.
+
+    objective: a network objective (`evaluate_slice`/`evaluate`, `metrics`, `origin`,
+        `layout`, `describe()`) or any plain objective (values = objective(points)).
+    directions: a `Directions` (losslab.directions.random/pca/toward/plane/custom), a
+        (k, n_params) tensor/array, or a list of k parameter dicts, k = 1 or 2. None on a
+        1- or 2-parameter plain objective means the identity slice: the raw parameter axes,
+        origin 0, so coordinates are the parameters themselves.
+    span: a number s (every axis from -s to s), or per axis a number or a (lo, hi) pair.
+        Default 1.0; for the identity slice with no origin, the objective's bounds.
+    resolution: points per axis, an int >= 2 or one per axis.
+    origin: (n_params,) vector or parameter dict; default `directions.origin`, else
+        `objective.origin`, else the centre of the objective's bounds, else 0.
+    out: an .h5/.hdf5 path: chunks are kept as they finish, an interrupted run resumes when
+        called again with the same arguments, and the file is complete when this returns.
+    chunk_size: grid points per call and per stored chunk (default: `objective.chunk_size`
+        when it has one, else 64 for network objectives and 65536 for plain ones).
+    metrics: names to compute (default: all of `objective.metrics`, or ("loss",)).
+    progress: callback(done_points, total_points), called at the start and after each chunk.
+
+    Returns a `Landscape`; values[m][i, j] is metric m at coords[0][i], coords[1][j].
+    """
+    plan = plan_slice(objective, directions, span, resolution, origin, metrics)
+    if chunk_size is not None:
+        check_count("chunk_size", chunk_size)
+    if progress is not None and not callable(progress):
+        raise LosslabError(f"progress == {progress!r}, must be a callable(done, total) or None.")
+    if out is None:
+        return _run_in_memory(objective, plan, chunk_size or plan.default_chunk_size, progress)
+    out = check_h5_path(out)
+    return _run_to_file(objective, plan, out, chunk_size, progress)
+
+
+def evaluate_chunk(
+    objective, origin: Tensor, directions: Tensor, coords: Tensor, metrics: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """The unit of work: metrics (P,) at `origin + coords @ directions`, coords (P, k).
+
+    Returns float64 arrays for each metric and each "<metric>_se" the objective reports.
+    """
+    with torch.no_grad():
+        if hasattr(objective, "evaluate_slice"):
+            raw = objective.evaluate_slice(origin, directions, coords)
+        else:
+            points = origin + coords @ directions  # (P, n_params)
+            if hasattr(objective, "evaluate"):
+                raw = objective.evaluate(points)
+            else:
+                raw = {"loss": objective(points)}
+    if not isinstance(raw, Mapping):
+        raise LosslabError(
+            f"the objective returned a {type(raw).__name__}, expected a dict metric -> values."
+        )
+    missing = [m for m in metrics if m not in raw]
+    if missing:
+        raise LosslabError(
+            f"the objective returned metrics {sorted(raw)}, but {missing} were asked for."
+        )
+    wanted = list(metrics) + [f"{m}_se" for m in metrics if f"{m}_se" in raw]
+    out = {}
+    for key in wanted:
+        value = torch.as_tensor(raw[key]).detach().to("cpu", torch.float64).numpy()
+        if value.shape != (coords.shape[0],):
+            raise LosslabError(
+                f"the objective returned '{key}' of shape {value.shape} for "
+                f"{coords.shape[0]} points; expected ({coords.shape[0]},)."
+            )
+        out[key] = value
+    return out
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def _run_in_memory(objective, plan: SlicePlan, chunk_size: int, progress) -> Landscape:
+    total = plan.n_points
+    pieces: list[dict[str, np.ndarray]] = []
+    _report(progress, 0, total)
+    for start in range(0, total, chunk_size):
+        stop = min(start + chunk_size, total)
+        coords = plan.chunk_coords(start, stop)
+        pieces.append(evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics))
+        _report(progress, stop, total)
+    values = {k: np.concatenate([p[k] for p in pieces]).reshape(plan.shape) for k in pieces[0]}
+    metadata = {**plan.metadata, "chunk_size": chunk_size, "value_keys": list(values)}
+    return _result(plan, values, metadata)
+
+
+def _run_to_file(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> Landscape:
+    done = finished_landscape(out, plan.spec_hash, plan.spec, plan.metadata)
+    if done is not None:
+        remove_stale_folder(out, plan.spec_hash)
+        _report(progress, plan.n_points, plan.n_points)
+        return done
+    store, metadata = ChunkStore.open(
+        out,
+        plan.spec,
+        plan.spec_hash,
+        plan.metadata,
+        plan.n_points,
+        chunk_size,
+        plan.default_chunk_size,
+    )
+    try:
+        finished = store.done()
+        total = plan.n_points
+        n_done = sum(stop - start for start, stop in map(store.bounds, finished))
+        _report(progress, n_done, total)
+        for index in range(store.n_chunks):
+            if index in finished:
+                continue
+            start, stop = store.bounds(index)
+            coords = plan.chunk_coords(start, stop)
+            values = evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics)
+            store.write(index, values)
+            n_done += stop - start
+            _report(progress, n_done, total)
+        values = _assemble(store, objective, plan)
+    except BaseException:
+        if not store.has_chunks():  # nothing worth resuming: leave no empty folder behind
+            store.remove()
+        raise
+    metadata = {**metadata, "value_keys": list(values)}
+    result = _result(plan, values, metadata)
+    store.finish(result, metadata)
+    return result
+
+
+def _assemble(store: ChunkStore, objective, plan: SlicePlan) -> dict[str, np.ndarray]:
+    """The full grid from the chunk files (recomputing any found damaged)."""
+    values: dict[str, np.ndarray] = {}
+    for index in range(store.n_chunks):
+        start, stop = store.bounds(index)
+        chunk = store.read(index)
+        if chunk is None:
+            coords = plan.chunk_coords(start, stop)
+            chunk = evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics)
+            store.write(index, chunk)
+        if not values:
+            values = {k: np.full(plan.n_points, np.nan) for k in chunk}
+        if set(chunk) != set(values):
+            raise LosslabError(
+                f"chunk {index} in '{store.folder}' holds {sorted(chunk)}, others hold "
+                f"{sorted(values)}: the folder is inconsistent; delete it to start over."
+            )
+        for key, value in chunk.items():
+            values[key][start:stop] = value
+    return {k: v.reshape(plan.shape) for k, v in values.items()}
+
+
+def _result(plan: SlicePlan, values, metadata) -> Landscape:
+    return Landscape(
+        plan.coords,
+        values,
+        plan.stored_origin,
+        plan.stored_directions,
+        metadata,
+    )
+
+
+def _report(progress, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+# -- planning: every check happens here, before any work ----------------------------------------
+
+
+def plan_slice(objective, directions, span, resolution, origin, metrics) -> SlicePlan:
+    n_params = getattr(objective, "n_params", None)
+    if isinstance(n_params, bool) or not isinstance(n_params, int) or n_params < 1:
+        raise LosslabError(
+            f"objective {objective!r} has no valid n_params: give an Objective "
+            f"(a surface or a network objective)."
+        )
+    layout = getattr(objective, "layout", None)
+    layout = layout if isinstance(layout, ParamLayout) else None
+    is_model = hasattr(objective, "evaluate_slice") or hasattr(objective, "evaluate")
+    metrics = _metrics(objective, metrics, is_model)
+
+    identity = directions is None
+    if identity:
+        if is_model or n_params > 2:
+            raise LosslabError(
+                "directions == None gives the identity slice of a 1- or 2-parameter objective "
+                "only; for a network pass directions, e.g. losslab.directions.random(objective)."
+            )
+        directions = Directions(
+            torch.eye(n_params, dtype=torch.float64), layout or flat_layout(n_params), "identity"
+        )
+    directions = _directions(directions, layout, n_params)
+    k = len(directions)
+    if k not in (1, 2):
+        raise LosslabError(f"got {k} directions: a landscape has 1 or 2 (a line or a plane).")
+
+    origin_given = origin is not None
+    origin = _origin(objective, directions, origin, layout, n_params, identity)
+    bounds = getattr(objective, "bounds", None)
+    if identity and span is None and not origin_given and bounds is not None:
+        bounds = torch.as_tensor(bounds, dtype=torch.float64)
+        span = [tuple(float(v) for v in row) for row in bounds]
+    ranges = _span(span, k)
+    sizes = _resolution(resolution, k)
+    coords = tuple(
+        np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
+    )
+
+    # Compute in the objective's own dtype and device (a float32 network stays float32).
+    reference = getattr(objective, "origin", None)
+    if isinstance(reference, Tensor) and reference.is_floating_point():
+        dtype, device = reference.dtype, reference.device
+    else:
+        dtype, device = torch.float64, torch.device("cpu")
+    origin_eval = origin.to(device, dtype)
+    directions_eval = directions.vectors.to(device, dtype)
+
+    description = _describe(objective)
+    origin_np = origin.numpy()
+    directions_np = directions.vectors.numpy()
+    spec = slice_spec(coords, origin_np, directions_np, metrics, description)
+    the_hash = spec_hash(spec)
+    metadata = {
+        "losslab_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "objective": description,
+        "directions": directions.describe(),
+        "layout": None
+        if layout is None
+        else {"names": list(layout.names), "shapes": [list(s) for s in layout.shapes]},
+        "span": [list(r) for r in ranges],
+        "resolution": list(sizes),
+        "metrics": list(metrics),
+        "spec": spec,
+        "spec_hash": the_hash,
+    }
+    canonical_json(metadata)  # fails now, not after the run, if describe() is not JSON
+    return SlicePlan(
+        origin_eval,
+        directions_eval,
+        origin_np,
+        directions_np,
+        coords,
+        metrics,
+        metadata,
+        spec,
+        the_hash,
+        _default_chunk_size(objective, is_model),
+    )
+
+
+def _default_chunk_size(objective, is_model: bool) -> int:
+    """The objective's own chunk size when it has one (ModelObjective's worker batch)."""
+    own = getattr(objective, "chunk_size", None)
+    if isinstance(own, int) and not isinstance(own, bool) and own >= 1:
+        return own
+    return MODEL_CHUNK if is_model else PLAIN_CHUNK
+
+
+def _metrics(objective, metrics, is_model: bool) -> tuple[str, ...]:
+    available = tuple(getattr(objective, "metrics", None) or ("loss",))
+    if not is_model:
+        available = ("loss",)
+    if metrics is None:
+        return available
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m not in available]
+    if not metrics or unknown or len(set(metrics)) != len(metrics):
+        raise LosslabError(
+            f"metrics == {list(metrics)}, must be distinct names from {list(available)}."
+        )
+    return metrics
+
+
+def _directions(directions, layout: ParamLayout | None, n_params: int) -> Directions:
+    if not isinstance(directions, Directions):
+        if isinstance(directions, Mapping):
+            directions = [directions]
+        if isinstance(directions, Tensor | np.ndarray):
+            array = torch.as_tensor(directions)
+            directions = list(array[None] if array.ndim == 1 else array)
+            if array.ndim not in (1, 2):
+                raise LosslabError(
+                    f"directions of shape {tuple(array.shape)}, must be (k, n_params) with "
+                    f"k = 1 or 2 and n_params == {n_params}."
+                )
+        if isinstance(directions, Sequence) and directions and len(directions) > 2:
+            raise LosslabError(
+                f"got {len(directions)} directions: a landscape has 1 or 2 (a line or a plane)."
+            )
+        directions = custom(directions, layout or flat_layout(n_params))
+    if directions.n_params != n_params:
+        raise LosslabError(
+            f"directions have n_params == {directions.n_params}, the objective has {n_params}: "
+            f"make the directions from this objective's model."
+        )
+    if layout is not None and directions.layout != layout:
+        raise LosslabError(
+            "directions were made for another model: "
+            + _layout_difference(directions.layout, layout)
+        )
+    vectors = directions.vectors.to("cpu", torch.float64)
+    if not torch.isfinite(vectors).all():
+        raise LosslabError("directions contain NaN or inf.")
+    norms = vectors.norm(dim=1)
+    if (norms == 0).any():
+        zero = int((norms == 0).nonzero()[0])
+        raise LosslabError(f"direction {zero} is all zeros: it spans no axis.")
+    if len(vectors) == 2 and torch.linalg.matrix_rank(vectors) < 2:
+        raise LosslabError("the two directions are parallel: they span a line, not a plane.")
+    if vectors is not directions.vectors:
+        directions = Directions(
+            vectors,
+            directions.layout,
+            directions.kind,
+            directions.seed,
+            directions.normalization,
+            directions.ignore,
+            directions.explained_variance,
+            directions.origin,
+        )
+    return directions
+
+
+def _layout_difference(got: ParamLayout, want: ParamLayout) -> str:
+    for i, (a, b) in enumerate(zip(got.names, want.names, strict=False)):
+        if a != b:
+            return f"parameter {i} is '{a}', the objective's is '{b}'."
+    for name, a, b in zip(got.names, got.shapes, want.shapes, strict=False):
+        if a != b:
+            return f"'{name}' has shape {a}, the objective's is {b}."
+    return f"{len(got.names)} parameter tensors, the objective has {len(want.names)}."
+
+
+def _origin(objective, directions, origin, layout, n_params: int, identity: bool) -> Tensor:
+    what = "origin"
+    if origin is None:
+        if directions.origin is not None:
+            origin, what = directions.origin, "directions.origin"
+        elif getattr(objective, "origin", None) is not None:
+            origin, what = objective.origin, "objective.origin"
+        elif not identity and getattr(objective, "bounds", None) is not None:
+            origin = torch.as_tensor(objective.bounds, dtype=torch.float64).mean(dim=1)
+        else:
+            origin = torch.zeros(n_params, dtype=torch.float64)
+    if isinstance(origin, Mapping):
+        if layout is None:
+            raise LosslabError("origin is a parameter dict but the objective has no layout.")
+        origin = layout.flatten({k: torch.as_tensor(v) for k, v in origin.items()})
+    origin = torch.as_tensor(origin).detach().to("cpu", torch.float64)
+    origin = origin.reshape(1) if origin.ndim == 0 else origin
+    if tuple(origin.shape) != (n_params,):
+        raise LosslabError(
+            f"{what} has shape {tuple(origin.shape)}, must be ({n_params},) like the objective."
+        )
+    if not torch.isfinite(origin).all():
+        raise LosslabError(f"{what} contains NaN or inf.")
+    return origin
+
+
+def _span(span, k: int) -> list[tuple[float, float]]:
+    if span is None:
+        span = 1.0
+    rule = f"must be a number > 0 or, per axis, {k} numbers > 0 or (lo, hi) pairs with lo < hi"
+    if _is_number(span):
+        entries = [span] * k
+    elif k == 1 and _is_pair(span):
+        entries = [tuple(span)]
+    elif isinstance(span, Sequence | np.ndarray) and len(span) == k:
+        entries = list(span)
+    else:
+        raise LosslabError(f"span == {span!r}, {rule}.")
+    ranges = []
+    for entry in entries:
+        if _is_number(entry) and math.isfinite(entry) and entry > 0:
+            ranges.append((-float(entry), float(entry)))
+        elif _is_pair(entry) and all(math.isfinite(v) for v in entry) and entry[0] < entry[1]:
+            ranges.append((float(entry[0]), float(entry[1])))
+        else:
+            raise LosslabError(f"span == {span!r}, {rule}.")
+    return ranges
+
+
+def _resolution(resolution, k: int) -> list[int]:
+    entries = [resolution] * k if not isinstance(resolution, Sequence) else list(resolution)
+    if len(entries) != k:
+        raise LosslabError(
+            f"resolution == {resolution!r}, must be an integer >= 2 or {k} of them (one per axis)."
+        )
+    for entry in entries:
+        if isinstance(entry, bool) or not isinstance(entry, int | np.integer) or entry < 2:
+            raise LosslabError(
+                f"resolution == {resolution!r}, must be an integer >= 2 or {k} of them."
+            )
+    return [int(e) for e in entries]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _is_pair(value) -> bool:
+    return (
+        isinstance(value, Sequence | np.ndarray)
+        and len(value) == 2
+        and all(_is_number(v) for v in value)
+    )
+
+
+def _describe(objective) -> dict[str, Any]:
+    """objective.describe() when it has one; else what identifies a plain objective."""
+    if hasattr(objective, "describe"):
+        description = objective.describe()
+        if not isinstance(description, Mapping):
+            raise LosslabError("objective.describe() must return a dict of plain JSON data.")
+        description = dict(description)
+    else:
+        description = {
+            "type": type(objective).__qualname__,
+            "name": str(getattr(objective, "name", type(objective).__name__)),
+            "n_params": int(objective.n_params),
+        }
+        for key in ("formula", "hyperparameters", "log_scale"):
+            value = getattr(objective, key, None)
+            if value not in (None, "", {}):
+                description[key] = value
+    canonical_json(description)
+    return description

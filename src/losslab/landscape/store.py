@@ -1,0 +1,267 @@
+"""Resumable landscape files: finished chunks survive Ctrl-C and kill -9.
+
+Why not write chunks straight into the HDF5 file? HDF5 keeps metadata (B-trees, object
+headers, free-space lists) in a cache and rewrites it in place. A process killed while a file
+is open for writing -- between two chunks, not only during one -- can leave that metadata
+inconsistent and the whole file unreadable, which would lose every chunk, not the one in
+flight. So the HDF5 file at `out` is only ever written complete, and the work in progress lives
+in a side folder of small files that are each created atomically:
+
+    out.h5.partial/
+        spec.json                  the spec, its hash, the metadata and chunk_size, written
+                                   once (temporary name + rename) before the first chunk
+        chunk_00000000.npz         values of chunk 0 (metric -> float64 (chunk length,)),
+        chunk_00000003.npz         written to a temporary name, fsynced, renamed into place
+        ...
+
+The grid is flattened in C order ('ij': the last axis varies fastest) and cut into chunks of
+`chunk_size` points; chunk i holds points [i * chunk_size, (i + 1) * chunk_size). A chunk file
+exists only once its values are complete, so after a kill -9 the folder holds exactly the
+chunks that finished (an unfinished temporary file is ignored and removed); the chunk in flight
+is the only loss. A run with the same spec finds the folder and computes only missing chunks.
+When every chunk is there the HDF5 file is written inside the folder, fsynced and renamed to
+`out` (atomic on one filesystem), then the folder is removed; a kill between those two steps
+leaves a complete `out` and a stale folder that the next run recognizes and removes.
+
+A different spec (see spec.py) at `out` or in the folder is refused with the components that
+differ; nothing is overwritten. Bad input is refused before the folder exists, and a run that
+fails before finishing any chunk removes the folder again, so no empty leftovers remain.
+
+Every chunk is a plain function of plain data (chunk index -> grid points -> values) and every
+chunk file is independent and renamed into place whole, which is what a later cluster executor
+needs to fill one folder from many workers (a chunk written twice is the same values written
+atomically twice). Today one process runs a folder: opening it sweeps temporary files, which
+would include those of a concurrent writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from losslab.errors import LosslabError
+from losslab.landscape.result import Landscape, read_file, write_file
+from losslab.landscape.spec import differences
+
+PARTIAL_SUFFIX = ".partial"
+SPEC_FILE = "spec.json"
+FINAL_FILE = "final.h5.tmp"
+
+
+def chunk_name(index: int) -> str:
+    return f"chunk_{index:08d}.npz"
+
+
+def partial_folder(out: Path) -> Path:
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def _refusal(where: Path, what: list[str], *, also: Path | None = None) -> LosslabError:
+    extra = f" and '{also}'" if also is not None else ""
+    return LosslabError(
+        f"'{where}' holds a different landscape: {', '.join(what)} differ(s). "
+        f"To compute this one, choose a new out path or delete '{where}'{extra}."
+    )
+
+
+def finished_landscape(out: Path, spec_hash: str, spec, metadata) -> Landscape | None:
+    """The complete landscape at `out` if it has this spec; None if there is no file there.
+
+    Raises when `out` holds anything else.
+    """
+    if not out.exists():
+        return None
+    if not out.is_file():
+        raise LosslabError(f"out == '{out}' is not a regular file: choose a file path.")
+    try:
+        landscape, done = read_file(out)
+    except LosslabError as error:
+        raise LosslabError(
+            f"out == '{out}' exists and is not a readable landscape file ({error}); "
+            f"choose a new out path or delete it."
+        ) from None
+    stored = landscape.metadata
+    if stored.get("spec_hash") != spec_hash:
+        raise _refusal(out, differences(stored.get("spec", {}), stored, spec, metadata))
+    if not done.all():
+        return None  # not written by losslab's landscape(); recompute in the folder
+    return landscape
+
+
+class ChunkStore:
+    """The side folder of one resumable landscape computation."""
+
+    def __init__(self, out: Path, spec_hash: str, n_points: int, chunk_size: int):
+        self.out = out
+        self.folder = partial_folder(out)
+        self.spec_hash = spec_hash
+        self.n_points = n_points
+        self.chunk_size = chunk_size
+        self.n_chunks = -(-n_points // chunk_size)
+        self.created = False  # whether this process made the folder
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        out: Path,
+        spec: Mapping[str, Any],
+        spec_hash: str,
+        metadata: Mapping[str, Any],
+        n_points: int,
+        chunk_size: int | None,
+        default_chunk_size: int,
+    ) -> tuple[ChunkStore, dict[str, Any]]:
+        """Resume the folder of this spec, or start one; returns (store, metadata to use).
+
+        The stored metadata wins on resume (its creation time and chunk size), so a resumed
+        run writes the same file as an uninterrupted one.
+        """
+        folder = partial_folder(out)
+        stored = _read_spec_file(folder)
+        if stored is not None:
+            if stored.get("spec_hash") != spec_hash:
+                what = differences(stored.get("spec", {}), stored["metadata"], spec, metadata)
+                raise _refusal(folder, what, also=out if out.exists() else None)
+            stored_chunk = int(stored["chunk_size"])
+            if chunk_size is not None and chunk_size != stored_chunk:
+                raise LosslabError(
+                    f"chunk_size == {chunk_size}, but '{folder}' was started with chunk_size == "
+                    f"{stored_chunk}: pass chunk_size={stored_chunk} (or None) to resume it."
+                )
+            store = cls(out, spec_hash, n_points, stored_chunk)
+            store.sweep()
+            return store, dict(stored["metadata"])
+        if folder.exists() and not folder.is_dir():
+            raise LosslabError(f"'{folder}' exists and is not a folder: delete it to continue.")
+        if folder.exists() and any(folder.glob("chunk_*.npz")):
+            raise LosslabError(
+                f"'{folder}' holds chunks but no {SPEC_FILE}: it was not made by this losslab "
+                f"or was damaged; delete it to start over."
+            )
+        chunk_size = chunk_size or default_chunk_size
+        metadata = {**metadata, "chunk_size": chunk_size}
+        store = cls(out, spec_hash, n_points, chunk_size)
+        store.created = not folder.exists()
+        folder.mkdir(exist_ok=True)
+        record = {
+            "losslab_partial": "landscape",
+            "spec_hash": spec_hash,
+            "spec": dict(spec),
+            "chunk_size": chunk_size,
+            "n_points": n_points,
+            "metadata": metadata,
+        }
+        _atomic_write(folder / SPEC_FILE, json.dumps(record, sort_keys=True).encode())
+        return store, metadata
+
+    def sweep(self) -> None:
+        """Remove temporary files left by a killed writer."""
+        for leftover in self.folder.glob("*.tmp*"):
+            leftover.unlink(missing_ok=True)
+
+    # -- chunks ---------------------------------------------------------------------------------
+
+    def bounds(self, index: int) -> tuple[int, int]:
+        start = index * self.chunk_size
+        return start, min(start + self.chunk_size, self.n_points)
+
+    def done(self) -> set[int]:
+        """Indices of chunks whose files are complete."""
+        found = set()
+        for path in self.folder.glob("chunk_*.npz"):
+            try:
+                index = int(path.stem.removeprefix("chunk_"))
+            except ValueError:
+                continue
+            if 0 <= index < self.n_chunks:
+                found.add(index)
+        return found
+
+    def write(self, index: int, values: Mapping[str, np.ndarray]) -> None:
+        """Store one finished chunk atomically."""
+        target = self.folder / chunk_name(index)
+        tmp = target.with_name(f"{target.name}.tmp{uuid.uuid4().hex[:8]}")
+        try:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **{k: np.asarray(v, np.float64) for k, v in values.items()})
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read(self, index: int) -> dict[str, np.ndarray] | None:
+        """A chunk's values, or None (and the file removed) if it is damaged."""
+        path = self.folder / chunk_name(index)
+        start, stop = self.bounds(index)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                values = {k: data[k] for k in data.files}
+        except Exception:  # a damaged file (e.g. after a power cut): compute it again
+            path.unlink(missing_ok=True)
+            return None
+        if not values or any(v.shape != (stop - start,) for v in values.values()):
+            path.unlink(missing_ok=True)
+            return None
+        return values
+
+    def has_chunks(self) -> bool:
+        return bool(self.done())
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def finish(self, landscape: Landscape, metadata: Mapping[str, Any]) -> None:
+        """Write the complete HDF5 file at `out` atomically, then remove the folder."""
+        tmp = self.folder / FINAL_FILE
+        write_file(tmp, landscape, metadata, np.ones(self.n_chunks, bool), self.chunk_size)
+        os.replace(tmp, self.out)
+        self.remove()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_stale_folder(out: Path, spec_hash: str) -> None:
+    """After a kill between the final rename and the clean-up: drop our leftover folder."""
+    folder = partial_folder(out)
+    stored = _read_spec_file(folder)
+    if stored is not None and stored.get("spec_hash") == spec_hash:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_spec_file(folder: Path) -> dict[str, Any] | None:
+    path = folder / SPEC_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise LosslabError(
+            f"'{path}' cannot be read ({error}): delete '{folder}' to start over."
+        ) from None
+    if not isinstance(record, dict) or record.get("losslab_partial") != "landscape":
+        raise LosslabError(
+            f"'{folder}' is not a losslab work folder: delete it or choose a new out."
+        )
+    return record
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
