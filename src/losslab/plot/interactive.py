@@ -1025,3 +1025,13 @@ def _discrete_colourscale(colours: Sequence[str]) -> list[list]:
 def _values_at(objective: Objective, points: np.ndarray) -> np.ndarray:
     values, _ = common.derivative_at(objective, points)
     return values
+
+
+# Views of a computed Landscape (a slice through a network's loss) live in their own module,
+# re-exported here so that this module offers every picture under one name.
+from losslab.plot.slices_interactive import (  # noqa: E402, F401
+    slice_contour,
+    slice_curve,
+    slice_surface,
+    slice_view,
+)

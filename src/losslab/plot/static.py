@@ -1014,3 +1014,13 @@ def _legend(ax: Axes, all_runs: Sequence[Run], *, gradient: bool) -> None:
     handles += _marker_proxies(all_runs)
     if handles:
         _below(ax, handles)
+
+
+# Views of a computed Landscape (a slice through a network's loss) live in their own module,
+# re-exported here so that this module offers every picture under one name.
+from losslab.plot.slices import (  # noqa: E402, F401
+    slice_contour,
+    slice_curve,
+    slice_surface,
+    slice_view,
+)
