@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from losslab._version import __version__
-from losslab.cli import basins, catalog, curvature, demo, descent, network
+from losslab.cli import basins, catalog, curvature, demo, descent, network, serve
 from losslab.cli.errors import OneLineErrors
 
 app = typer.Typer(
@@ -52,6 +52,7 @@ app.command("inspect")(curvature.inspect)
 app.command("critical")(curvature.critical)
 app.command("basins")(basins.basins)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
 app.command("plot")(network.plot_command)

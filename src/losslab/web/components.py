@@ -1,0 +1,217 @@
+"""Layout pieces every page uses, so that all pages look and behave alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from dash import dcc, html
+
+from losslab.objectives import surface
+from losslab.optim import names as optimizer_names
+from losslab.web import theme
+from losslab.web.page import Question
+from losslab.web.parse import EXPRESSION, builtin_names
+from losslab.web.quiz import quiz_section
+
+
+def page_frame(
+    key: str, title: str, lede: str, controls: list, main: list, questions: Sequence[Question]
+):
+    """Title and one-line lede, controls on the left, figures on the right, then the quiz."""
+    return html.Div(
+        [
+            html.Div(
+                [html.H1(title), html.P(lede, className="ll-lede")],
+                className="ll-head",
+            ),
+            html.Div(
+                [
+                    html.Aside(controls, className="ll-controls", **{"aria-label": "controls"}),
+                    html.Section(main, className="ll-main"),
+                ],
+                className="ll-body",
+            ),
+            quiz_section(key, questions),
+        ],
+        className="ll-page",
+        id=f"{key}-page",
+    )
+
+
+def control(label: str, child, hint: str | None = None, html_for: str | None = None):
+    parts = [html.Label(label, className="ll-label", htmlFor=html_for), child]
+    if hint:
+        parts.append(html.Div(hint, className="ll-hint"))
+    return html.Div(parts, className="ll-control")
+
+
+def graph(graph_id: str, height: int = theme.GRAPH_HEIGHT):
+    return dcc.Graph(
+        id=graph_id,
+        config=theme.GRAPH_CONFIG,
+        style={"height": f"{height}px"},
+        className="ll-graph",
+        figure=placeholder_figure(height),
+    )
+
+
+def placeholder_figure(height: int = theme.GRAPH_HEIGHT) -> dict:
+    """An empty, axis-less figure shown for the instant before the first callback answers."""
+    return {
+        "data": [],
+        "layout": {
+            "height": height,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        },
+    }
+
+
+def split(main, side: list):
+    """A figure with a narrow column beside it (what happened, the live readout)."""
+    return html.Div([main, html.Div(side, className="ll-side")], className="ll-split")
+
+
+def about(objective) -> list:
+    """A surface in two lines: its name and formula, then what it teaches."""
+    formula = html.Span(f"  f = {objective.formula}", className="ll-formula")
+    if objective.description == "typed expression":
+        return [html.Div([html.Strong("typed expression"), formula])]
+    name = objective.name.replace("_", " ")
+    return [
+        html.Div([html.Strong(name), formula]),
+        html.Div(objective.description, className="ll-hint"),
+    ]
+
+
+def message(message_id: str):
+    """Where a page says what happened (diverged, converged) or what was wrong with an input."""
+    return html.Div(id=message_id, className="ll-message", role="status", **{"aria-live": "polite"})
+
+
+def board(board_id: str):
+    """A live scoreboard: filled and updated only by the animation player in the browser."""
+    return html.Div(id=board_id, className="ll-board", **{"aria-live": "off"})
+
+
+def button(button_id: str, text: str, *, primary: bool = False, title: str | None = None):
+    return html.Button(
+        text,
+        id=button_id,
+        n_clicks=0,
+        className="ll-button ll-primary" if primary else "ll-button",
+        title=title,
+    )
+
+
+def surface_picker(
+    dropdown_id: str,
+    expression_id: str,
+    apply_id: str,
+    *,
+    default: str,
+    names: Sequence[str] | None = None,
+    placeholder: str = "sin(x)*cos(y) + 0.1*(x**2 + y**2)",
+):
+    """A dropdown of built-in 2-D surfaces plus a field for a typed expression in x and y."""
+    names = list(names) if names is not None else builtin_names(2)
+    options = [{"label": _surface_label(name), "value": name} for name in names]
+    options.append({"label": "typed expression (below)", "value": EXPRESSION})
+    return html.Div(
+        [
+            control(
+                "Surface",
+                dcc.Dropdown(
+                    id=dropdown_id,
+                    options=options,
+                    value=default,
+                    clearable=False,
+                    searchable=False,
+                ),
+                html_for=dropdown_id,
+            ),
+            html.Div(
+                [
+                    dcc.Input(
+                        id=expression_id,
+                        type="text",
+                        placeholder=placeholder,
+                        debounce=True,
+                        maxLength=500,
+                        className="ll-input",
+                        spellCheck=False,
+                        autoComplete="off",
+                        name="expression",
+                    ),
+                    button(apply_id, "Plot", title="plot the typed expression"),
+                ],
+                className="ll-row",
+            ),
+            html.Div(
+                "x, y, pi, e, + - * / **, sin cos tan exp log sqrt abs tanh sigmoid softplus "
+                "relu min max",
+                className="ll-hint",
+            ),
+        ]
+    )
+
+
+def _surface_label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def surface_description(name: str) -> str:
+    return surface(name).description
+
+
+def log_slider(slider_id: str, *, low: int, high: int, value: float, step: float = 0.01):
+    """A slider over log10 of a rate; marks at every power of ten."""
+    marks = {e: {"label": _power_label(e)} for e in range(low, high + 1)}
+    return dcc.Slider(
+        id=slider_id,
+        min=low,
+        max=high,
+        step=step,
+        value=round(value, 4),
+        marks=marks,
+        updatemode="mouseup",
+        allow_direct_input=False,
+        included=False,
+    )
+
+
+def _power_label(exponent: int) -> str:
+    if -2 <= exponent <= 1:
+        return f"{10.0**exponent:g}"
+    return f"1e{exponent}"
+
+
+def lr_exponent(lr: float) -> float:
+    return math.log10(lr)
+
+
+def optimizer_dropdown(dropdown_id: str, value: str = "gd"):
+    return dcc.Dropdown(
+        id=dropdown_id,
+        options=[{"label": name, "value": name} for name in optimizer_names()],
+        value=value,
+        clearable=False,
+        searchable=False,
+    )
+
+
+def steps_input(input_id: str, value: int, *, high: int):
+    return dcc.Input(
+        id=input_id,
+        type="number",
+        min=1,
+        max=high,
+        step=1,
+        value=value,
+        debounce=True,
+        className="ll-input ll-number",
+    )

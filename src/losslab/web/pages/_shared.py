@@ -1,0 +1,233 @@
+"""What the pages share: turning a run into words, the optimizer from a name and a rate,
+the browser-side callbacks (exact clicks, the animation player, rate labels), and a guard
+that turns any failure into a message on the page instead of a server error."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from dash import Input, Output, no_update
+
+from losslab.cli.defaults import DEFAULT_LR, DEFAULT_LRS, DEFAULT_STARTS
+from losslab.curvature import inspect
+from losslab.descent import Trajectory
+from losslab.errors import LosslabError
+from losslab.objectives import Surface
+from losslab.optim import Optimizer, get
+from losslab.plot._common import number, point_text
+
+log = logging.getLogger("losslab.web")
+
+MAX_MESSAGE = 400  # characters: a message quotes the input, which may be long
+OK, INFO, WARN, ERROR = (
+    "ll-message ll-ok",
+    "ll-message",
+    "ll-message ll-warn",
+    "ll-message ll-error",
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    level: str = INFO
+
+
+def error_message(error: Exception) -> Message:
+    """A LosslabError says what was wrong with the input; anything else is a bug, logged on
+    the server and reported without details."""
+    if isinstance(error, LosslabError):
+        text = str(error)
+        return Message(
+            text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "\u2026", ERROR
+        )
+    log.exception("web lab callback failed")
+    return Message(
+        f"Something went wrong on the server ({type(error).__name__}); try again.", ERROR
+    )
+
+
+def guarded(fn: Callable[..., Any], error_outputs: Callable[[Message], tuple]):
+    """Call fn; on any exception return `error_outputs(message)` (no_update elsewhere)."""
+
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a message
+            return error_outputs(error_message(error))
+
+    wrapper.__name__ = getattr(fn, "__name__", "callback")
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Base for a page's callback result: fields in output order, no_update by default."""
+
+    def values(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+NO = no_update
+
+
+# -- defaults -----------------------------------------------------------------------------------
+
+
+def default_start(objective: Surface) -> tuple[float, ...]:
+    """The CLI's start for a built-in (one table for both shells); else 80% of the way from
+    the centre of the window to its lower-left corner."""
+    if objective.name in DEFAULT_STARTS:
+        return DEFAULT_STARTS[objective.name]
+    low, high = objective.bounds[:, 0], objective.bounds[:, 1]
+    centre = (low + high) / 2
+    return tuple(float(v) for v in centre + 0.8 * (low - centre))
+
+
+def default_lr(objective: Surface, overrides: dict[str, float] | None = None) -> float:
+    if overrides and objective.name in overrides:
+        return overrides[objective.name]
+    return DEFAULT_LRS.get(objective.name, DEFAULT_LR)
+
+
+def clamp_exponent(lr: float, low: float, high: float) -> float:
+    """log10(lr) for a slider over [low, high]."""
+    return float(min(high, max(low, round(math.log10(lr), 4))))
+
+
+def rate(exponent: float) -> float:
+    """10**exponent to 3 significant digits, as `parse.log_rate` reads a slider."""
+    return float(f"{10.0**exponent:.3g}")
+
+
+def optimizer(name: str, lr: float, **extra) -> Optimizer:
+    """`name` at learning rate `lr` (the library checks the values)."""
+    return get(name, lr=lr, **extra)
+
+
+# -- runs in words ------------------------------------------------------------------------------
+
+
+def stability_limit(objective: Surface, name: str, hyper: dict, near) -> float | None:
+    """The largest stable learning rate near the known minimum closest to `near`, from the
+    Hessian's largest eigenvalue there: 2/lambda for gd, 2(1 + beta)/lambda for momentum.
+    None for other optimizers, or where no minimum is known or the curvature is not positive."""
+    if name not in ("gd", "momentum", "nesterov") or not len(objective.minima):
+        return None
+    minima = objective.minima
+    nearest = minima[torch.linalg.vector_norm(minima - torch.as_tensor(near), dim=-1).argmin()]
+    try:
+        top = float(inspect(objective, nearest).eigenvalues.max())
+    except LosslabError:
+        return None
+    if not top > 0:
+        return None
+    factor = 2.0 if name == "gd" else 2.0 * (1.0 + float(hyper.get("beta", 0.9)))
+    return factor / top
+
+
+def describe(trajectory: Trajectory, objective: Surface) -> Message:
+    """One or two sentences on how the run went: converged, overshooting, diverged, or still
+    moving; with the stable learning-rate limit when the rate is the reason."""
+    run = trajectory.run(0)
+    stop = int(run.stopped_at)
+    losses = run.losses[: stop + 1].detach().numpy()
+    end = run.params[stop].tolist()
+    who = trajectory.label
+    lr = trajectory.hyperparameters.get("lr")
+    limit = stability_limit(objective, trajectory.optimizer, trajectory.hyperparameters, end)
+    bound = (
+        f" Near the minimum {trajectory.optimizer} is stable only for lr < {number(limit, 3)}."
+        if limit
+        else ""
+    )
+    rises = (
+        int(np.sum(np.diff(losses) > 1e-12 * np.maximum(1.0, np.abs(losses[:-1])))) if stop else 0
+    )
+    turns = reversals(run.params[: stop + 1].detach().numpy())
+    if run.status == "diverged":
+        return Message(
+            f"Diverged at step {stop + 1}: with lr = {number(lr, 3)} every step overshot further "
+            f"and the run left the map (last point {point_text(end, 3)}).{bound}",
+            ERROR,
+        )
+    if run.status == "converged":
+        text = (
+            f"{who} converged in {stop} steps at {point_text(end, 4)}, "
+            f"loss {number(losses[-1], 4)}."
+        )
+        if rises:
+            text += f" On the way the loss went up on {rises} step(s): it overshot and came back."
+        elif turns > max(2, stop // 10):
+            text += f" It overshot the valley floor on {turns} steps: each jumped across (zig-zag)."
+        return Message(text, OK)
+    if rises > max(2, stop // 20) or turns > max(2, stop // 10):
+        what = (
+            f"the loss went up on {rises} of {stop} steps"
+            if rises > max(2, stop // 20)
+            else f"{turns} of {stop} steps jumped across the valley floor and back (zig-zag)"
+        )
+        return Message(
+            f"Overshooting: {what}; now loss {number(losses[-1], 4)} at "
+            f"{point_text(end, 3)}.{bound}",
+            WARN,
+        )
+    return Message(
+        f"{who}: still moving after {stop} steps, loss {number(losses[-1], 4)} at "
+        f"{point_text(end, 3)}. Raise the steps or the learning rate to go further.",
+        INFO,
+    )
+
+
+def reversals(path: np.ndarray) -> int:
+    """Steps that turned back by more than 90 degrees from the step before: overshoots."""
+    steps = np.diff(path, axis=0)
+    if len(steps) < 2:
+        return 0
+    return int(np.sum(np.einsum("ij,ij->i", steps[1:], steps[:-1]) < 0))
+
+
+# -- browser-side callbacks ---------------------------------------------------------------------
+
+
+def register_click(app, graph_id: str, click_store: str, subplot: str = "xy") -> None:
+    """graph clickData -> {"x", "y"} where the pointer really was, into `click_store`."""
+    app.clientside_callback(
+        f"function(c) {{ return window.losslab.click(c, '{graph_id}', '{subplot}'); }}",
+        Output(click_store, "data"),
+        Input(graph_id, "clickData"),
+        prevent_initial_call=True,
+    )
+
+
+def register_player(app, run_button: str, spec_store: str, player_store: str) -> None:
+    """The Run button (or a new spec with autoplay) plays the spec in the browser."""
+    app.clientside_callback(
+        "function(n, spec) { return window.losslab.play(n, spec); }",
+        Output(player_store, "data"),
+        Input(run_button, "n_clicks"),
+        Input(spec_store, "data"),
+        prevent_initial_call=True,
+    )
+
+
+def register_rate_text(app, slider: str, text: str, name: str = "lr") -> None:
+    app.clientside_callback(
+        f"function(e) {{ return window.losslab.rateText(e, '{name}'); }}",
+        Output(text, "children"),
+        Input(slider, "value"),
+    )
+
+
+def stored_int(state, key: str, default: int = 0) -> int:
+    """An integer from a browser store; anything else gives the default."""
+    value = state.get(key) if isinstance(state, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
+        return default
+    return value

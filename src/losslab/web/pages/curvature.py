@@ -1,0 +1,376 @@
+"""Curvature inspector: click a point to see the Hessian there, its eigenvalues and
+eigen-directions, and where every critical point of the surface lies.
+
+The critical points are found once per surface (`losslab.critical_points`) and kept in the
+browser's store; a click runs `losslab.inspect` at that point and patches the marker and the
+eigen-arrows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from dash import Input, Output, Patch, State, ctx, dcc, html
+
+from losslab.curvature import CriticalPoint, critical_points, inspect
+from losslab.errors import LosslabError
+from losslab.plot._common import number, point_text
+from losslab.web import components as ui
+from losslab.web import figures, parse
+from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _shared as shared
+
+ID = Ids("curvature")
+KEY = "curvature"
+DEFAULT_SURFACE = "saddle"
+MAX_LISTED = 400
+SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
+
+
+@dataclass(frozen=True)
+class Result(shared.Outputs):
+    figure: Any = shared.NO
+    surface: Any = shared.NO
+    readout: Any = shared.NO
+    options: Any = shared.NO
+    picked: Any = shared.NO
+    summary: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+    state: Any = shared.NO
+
+
+def update(trigger, surface_value, expression, click, picked, state) -> Result:
+    state = state if isinstance(state, dict) else {}
+    revision = shared.stored_int(state, "revision") + 1
+    new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
+    surface_out = shared.NO
+    if trigger == ID.surface:
+        if surface_value == parse.EXPRESSION and not (expression or "").strip():
+            return Result(
+                message="Type an expression in x and y, then press Plot.", level=shared.INFO
+            )
+        objective, text = parse.pick_surface(surface_value, expression)
+    elif trigger in (ID.apply, ID.expression):
+        objective, text = parse.surface_from_text(expression), str(expression).strip()
+        surface_out = parse.EXPRESSION
+    elif trigger is None or "surface" not in state:
+        objective, text = parse.pick_surface(DEFAULT_SURFACE, None)
+    else:
+        objective, text = parse.stored_surface(state.get("surface")), state["surface"]
+
+    found: list[CriticalPoint] = []
+    if new_surface:
+        found = critical_points(objective)[:MAX_LISTED]
+        listed = [[*p.point.tolist(), p.kind] for p in found]
+        point = default_point(objective, found)
+        picked_out = _first_index(found, point)
+    else:
+        listed = stored_points(state.get("points"))
+        picked_out = shared.NO
+        if trigger == ID.click:
+            point = parse.point(click, 2)
+            picked_out = None
+        elif trigger == ID.picked:
+            index = parse.integer(picked, "critical point", low=0, high=max(len(listed) - 1, 0))
+            if not listed:
+                raise LosslabError("this surface has no critical points in the window to pick.")
+            point = tuple(listed[index][:2])
+        else:
+            point = _stored_xy(state.get("point")) or (0.0, 0.0)
+    inspected = inspect(objective, point)
+    if new_surface:
+        ground = figures.backdrop(objective)
+        figure = figures.curvature_figure(objective, ground, found, inspected, revision=revision)
+        options = [
+            {"label": f"{kind} at {point_text(xy, 3)}", "value": i}
+            for i, (*xy, kind) in enumerate(listed)
+        ]
+        summary = summarise(listed)
+    else:
+        box = objective.bounds.numpy()
+        figure = Patch()
+        figure["data"][figures.CURVATURE_POINT] = figures.inspected_trace(
+            inspected
+        ).to_plotly_json()
+        figure["layout"]["annotations"] = figures.eigen_annotations(inspected, box)
+        figure["layout"]["datarevision"] = revision
+        options = summary = shared.NO
+    return Result(
+        figure=figure,
+        surface=surface_out,
+        readout=readout(inspected),
+        options=options,
+        picked=picked_out,
+        summary=summary,
+        message="",
+        level=shared.INFO,
+        state={
+            "surface": text,
+            "points": listed,
+            "point": inspected.point.tolist(),
+            "revision": revision,
+        },
+    )
+
+
+def default_point(objective, found: list[CriticalPoint]) -> tuple[float, float]:
+    """A saddle if there is one (the interesting case), else the first critical point, else
+    the centre of the window."""
+    for kind in ("saddle", "minimum", "maximum", "degenerate"):
+        for p in found:
+            if p.kind == kind:
+                return tuple(p.point.tolist())
+    centre = objective.bounds.mean(dim=1)
+    return tuple(centre.tolist())
+
+
+def _first_index(found, point) -> int | None:
+    for i, p in enumerate(found):
+        if tuple(p.point.tolist()) == tuple(point):
+            return i
+    return None
+
+
+def stored_points(value) -> list:
+    """[[x, y, kind], ...] from the browser, checked."""
+    if not isinstance(value, list) or len(value) > MAX_LISTED:
+        raise LosslabError("the page state is damaged: reload the page.")
+    points = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 3 or item[2] not in figures.CURVATURE_KINDS:
+            raise LosslabError("the page state is damaged: reload the page.")
+        x, y = parse.point({"x": item[0], "y": item[1]}, 2)
+        points.append([x, y, item[2]])
+    return points
+
+
+def _stored_xy(value):
+    if isinstance(value, list) and len(value) == 2:
+        return parse.point({"x": value[0], "y": value[1]}, 2)
+    return None
+
+
+def summarise(listed: list) -> str:
+    if not listed:
+        return "No critical points in the window."
+    counts = {}
+    for *_, kind in listed:
+        counts[kind] = counts.get(kind, 0) + 1
+    plural = {
+        "minimum": "minima",
+        "maximum": "maxima",
+        "saddle": "saddles",
+        "degenerate": "degenerate",
+    }
+    parts = [f"{n} {kind if n == 1 else plural[kind]}" for kind, n in counts.items()]
+    return f"{len(listed)} critical point(s): " + ", ".join(parts) + ". Pick one to inspect it."
+
+
+def signed(value: float) -> str:
+    """+2, -2, 0: eigenvalues with their sign always shown."""
+    value = float(value) + 0.0
+    if abs(value) < 1e-12:
+        return "0"
+    return f"{value:+.4g}"
+
+
+def meaning(point: CriticalPoint) -> str:
+    """The classification in words, naming the attracting and repelling directions."""
+    lams = point.eigenvalues.tolist()
+    vecs = point.eigenvectors.T.tolist()
+    ups = [point_text(v, 2) for lam, v in zip(lams, vecs, strict=True) if lam > 0]
+    downs = [point_text(v, 2) for lam, v in zip(lams, vecs, strict=True) if lam < 0]
+    grad = float(torch.linalg.vector_norm(point.gradient))
+    if point.kind == "minimum":
+        return "a minimum: the surface curves up in every direction."
+    if point.kind == "maximum":
+        return "a maximum: the surface curves down in every direction."
+    if point.kind == "saddle":
+        return (
+            f"a saddle: descent is pulled in along {', '.join(ups)} and pushed out along "
+            f"{', '.join(downs)}."
+        )
+    if point.kind == "degenerate":
+        return "degenerate: a zero eigenvalue, so the quadratic picture cannot classify it."
+    shape = {
+        "positive definite": "a bowl",
+        "negative definite": "a dome",
+        "indefinite": "a saddle shape",
+        "singular": "flat in one direction",
+    }[point.curvature]
+    return f"not a critical point (|gradient| = {number(grad, 3)}); locally the surface is {shape}."
+
+
+def readout(point: CriticalPoint):
+    lams = point.eigenvalues.tolist()
+    rows = [
+        ("point", point_text(point.point.tolist(), 4)),
+        ("loss", number(point.value, 4)),
+        ("|gradient|", number(float(torch.linalg.vector_norm(point.gradient)), 3)),
+        ("eigenvalues", ",  ".join(f"\u03bb{i + 1} = {signed(v)}" for i, v in enumerate(lams))),
+        ("trace", number(point.trace, 4)),
+        ("determinant", number(point.det, 4)),
+        ("kind", point.kind),
+    ]
+    items = []
+    for term, value in rows:
+        items += [html.Dt(term), html.Dd(value, className=f"ll-{term.strip('|')}")]
+    return [
+        html.Dl(items, className="ll-readout", id=ID.values),
+        html.P(meaning(point), className="ll-hint", style={"fontSize": "14px"}),
+    ]
+
+
+def layout():
+    controls = [
+        ui.surface_picker(ID.surface, ID.expression, ID.apply, default=DEFAULT_SURFACE),
+        ui.control(
+            "Critical points",
+            html.Div(
+                [
+                    html.Div(id=ID.summary, className="ll-hint"),
+                    dcc.RadioItems(
+                        id=ID.picked,
+                        options=[],
+                        value=None,
+                        className="ll-list",
+                        inputClassName="ll-radio",
+                    ),
+                ]
+            ),
+        ),
+        html.Div(
+            "Click anywhere on the map to inspect the Hessian at that point.", className="ll-hint"
+        ),
+    ]
+    main = [
+        html.Div(
+            [
+                ui.graph(ID.graph),
+                html.Div(id=ID.readout, className="ll-card ll-readout-card"),
+            ],
+            className="ll-split",
+        ),
+        html.Div([ui.message(ID.message)], className="ll-under"),
+        dcc.Store(id=ID.state),
+        dcc.Store(id=ID.click),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def register(app) -> None:
+    def failed(message: shared.Message) -> tuple:
+        return Result(message=message.text, level=message.level).values()
+
+    def callback(surface, _apply, _submit, click, picked, expression, state):
+        return update(ctx.triggered_id, surface, expression, click, picked, state).values()
+
+    app.callback(
+        Output(ID.graph, "figure"),
+        Output(ID.surface, "value"),
+        Output(ID.readout, "children"),
+        Output(ID.picked, "options"),
+        Output(ID.picked, "value"),
+        Output(ID.summary, "children"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Output(ID.state, "data"),
+        Input(ID.surface, "value"),
+        Input(ID.apply, "n_clicks"),
+        Input(ID.expression, "n_submit"),
+        Input(ID.click, "data"),
+        Input(ID.picked, "value"),
+        State(ID.expression, "value"),
+        State(ID.state, "data"),
+    )(shared.guarded(callback, failed))
+    shared.register_click(app, ID.graph, ID.click)
+
+
+LEDE = "The Hessian's eigenvalues say how the surface bends at a point: up, down, or both."
+
+QUESTIONS = (
+    Question(
+        "On the saddle x\u00b2 - y\u00b2 the eigenvalues are +2 and -2 everywhere. What does "
+        "gradient descent do near the origin?",
+        (
+            Option(
+                "It is pulled in along x and pushed away along y, so it slides off the saddle.",
+                True,
+                "Positive curvature (+2 along x) attracts, negative curvature (-2 along y) repels: "
+                "any start a hair off the x axis eventually leaves along y.",
+            ),
+            Option(
+                "It stops at the origin, since the gradient there is zero.",
+                False,
+                "Only a start exactly on the x axis reaches the origin; everywhere else the "
+                "repelling "
+                "direction wins.",
+            ),
+            Option(
+                "It oscillates around the origin forever.",
+                False,
+                "With a small learning rate there is no oscillation: the y component grows "
+                "steadily "
+                "by a factor 1 + 2 lr each step.",
+            ),
+        ),
+    ),
+    Question(
+        "At a critical point of a 2-D surface the determinant of the Hessian is negative. What is "
+        "it?",
+        (
+            Option(
+                "A minimum.",
+                False,
+                "A minimum needs both eigenvalues positive, so the determinant "
+                "(their product) is positive.",
+            ),
+            Option(
+                "A saddle.",
+                True,
+                "The determinant is the product of the eigenvalues; a negative "
+                "product means one is positive and one negative: a saddle.",
+            ),
+            Option(
+                "A maximum.",
+                False,
+                "A maximum has two negative eigenvalues, whose product is positive.",
+            ),
+        ),
+    ),
+    Question(
+        "Pick Himmelblau and look at its critical points. How many minima, saddles and maxima "
+        "does it have in the window?",
+        (
+            Option(
+                "4 minima, 4 saddles, 1 maximum.",
+                True,
+                "Between four valleys of equal depth sit "
+                "four passes (saddles), and one peak near (-0.27, -0.92).",
+            ),
+            Option(
+                "4 minima and nothing else.",
+                False,
+                "Between two valleys there is always a pass: "
+                "a surface with four minima must have saddles too.",
+            ),
+            Option(
+                "1 minimum, the global one.", False, "Himmelblau has four minima, all with loss 0."
+            ),
+        ),
+    ),
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/curvature",
+    title="Curvature inspector",
+    teaches="How the Hessian's eigenvalues tell minima, maxima and saddles apart, and which "
+    "directions attract or repel descent.",
+    layout=layout,
+    register=register,
+    questions=QUESTIONS,
+)

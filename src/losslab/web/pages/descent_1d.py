@@ -1,0 +1,365 @@
+"""Descent in 1-D: gradient descent on the double well, one step at a time.
+
+The state (start, learning rate, steps taken) lives in the browser's store. Every request
+runs the whole descent from the start (a few milliseconds in 1-D) and draws it up to the
+current step; Run plays the remaining steps in the browser and then hands the final step
+count back, so the server's picture and the animation always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from dash import Input, Output, ctx, dcc, html
+
+from losslab.descent import descend
+from losslab.objectives import surface
+from losslab.optim import gd
+from losslab.plot import _common as common
+from losslab.web import animation, parse, theme
+from losslab.web import components as ui
+from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _shared as shared
+
+ID = Ids("descent1d")
+KEY = "descent1d"
+SURFACE = "double_well"
+START, LR = 2.2, 0.05
+N_STEPS = 200  # more than any stable rate needs on the double well
+LR_LOW, LR_HIGH = -3, 0
+TANGENT_HALF_WIDTH = 0.45
+CURVE, MINIMA, PATH, CURRENT, TANGENT = range(5)
+
+
+@dataclass(frozen=True)
+class Result(shared.Outputs):
+    figure: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+    spec: Any = shared.NO
+    state: Any = shared.NO
+
+
+def update(trigger, click, lr_exponent, state) -> Result:
+    """parse -> descend -> the curve with the path up to the current step + readouts."""
+    objective = surface(SURFACE)
+    state = state if isinstance(state, dict) else {}
+    revision = shared.stored_int(state, "revision") + 1
+    lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+    start = _stored_start(state)
+    step = max(0, shared.stored_int(state, "step"))
+    if trigger == ID.click:
+        (start,) = parse.point(click, 1)
+        step = 0
+    elif trigger == ID.step:
+        step += 1
+    elif trigger in (ID.reset, ID.lr):
+        step = 0
+
+    trajectory = descend(objective, gd(lr), [start], N_STEPS)
+    run = common.runs(trajectory)[0]
+    last = run.stopped_at
+    step = min(step, last)
+    x = run.path[:, 0]
+    values, grads = common.derivative_at(objective, run.path)
+    slopes = grads[:, 0]
+    figure = curve_figure(objective, x, values, slopes, step, run, revision)
+    message = _message(trajectory, step, trigger == ID.step and step == last)
+    new_state = {"start": start, "step": step, "revision": revision}
+    row = animation.board_row(run, [x, values, slopes])
+    spec = animation.spec(
+        ID.graph,
+        revision,
+        [
+            animation.path_track(PATH, x, values),
+            animation.head_track(CURRENT, x, values),
+            animation.segment_track(TANGENT, *tangent_ends(x, values, slopes)),
+        ],
+        len(x),
+        duration=animation.duration_ms(len(x) - step, per_step=90, low=400, high=9000),
+        frame=step,
+        run_from=step if step < last else 0,
+        board=animation.board(ID.board, ["x", "f(x)", "f'(x)"], [row]),
+        on_done={"store": ID.state, "data": {**new_state, "step": last}},
+    )
+    return Result(figure, message.text, message.level, spec, new_state)
+
+
+def _stored_start(state: dict) -> float:
+    value = state.get("start", START)
+    try:
+        (start,) = parse.point({"x": value}, 1)
+    except Exception:  # noqa: BLE001 - a damaged store falls back to the default
+        return START
+    return start
+
+
+def tangent_ends(x, f, slope) -> tuple[np.ndarray, ...]:
+    """The tangent at every step as a short segment: (x0, y0, x1, y1), each (n,)."""
+    h = TANGENT_HALF_WIDTH
+    return x - h, f - h * slope, x + h, f + h * slope
+
+
+def curve_figure(objective, x, values, slopes, step: int, run, revision: int) -> go.Figure:
+    """f(x), the minima, the steps taken so far on the curve, the current point and its
+    tangent (slope f'(x))."""
+    curve = common.curve_1d_grid(objective, None, 500)
+    lo, hi = curve.ylim(pad=0.08, top=0.12)
+    minima = common.minima_array(objective)[:, 0]
+    min_values, _ = common.derivative_at(objective, minima[:, None])
+    depth = ["deeper" if v == min_values.min() else "shallower" for v in min_values]
+    colour = run.colour
+    fig = go.Figure(layout=theme.base_layout(datarevision=revision, uirevision="double_well"))
+    fig.add_trace(
+        go.Scatter(
+            x=curve.x,
+            y=curve.f,
+            mode="lines",
+            line={"color": theme.INK, "width": 2.5},
+            name=f"f(x) = {objective.formula}",
+            hovertemplate="x = %{x:.4g}<br>f(x) = %{y:.4g}<extra></extra>",
+            meta="curve",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=minima,
+            y=min_values,
+            mode="markers",
+            marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2.5, "color": "#2ca02c"}},
+            name="minima",
+            text=depth,
+            hovertemplate="%{text} minimum<br>x = %{x:.4g}<br>f = %{y:.4g}<extra></extra>",
+            meta="minimum",
+        )
+    )
+    k = step + 1
+    fig.add_trace(
+        go.Scatter(
+            x=x[:k],
+            y=values[:k],
+            mode="lines+markers",
+            line={"color": colour, "width": 1.2, "dash": "dot"},
+            marker={"size": 8, "color": colour, "line": {"color": "white", "width": 1}},
+            name="steps taken",
+            customdata=np.arange(len(x)),
+            hovertemplate="step %{customdata}<br>x = %{x:.4g}<br>f(x) = %{y:.4g}<extra></extra>",
+            meta="path",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x[step : step + 1],
+            y=values[step : step + 1],
+            mode="markers",
+            marker={"size": 16, "color": colour, "line": {"color": "black", "width": 2}},
+            name="current x",
+            hovertemplate="x = %{x:.4g}<br>f(x) = %{y:.4g}<extra>current</extra>",
+            meta="head",
+        )
+    )
+    x0, y0, x1, y1 = (a[step] for a in tangent_ends(x, values, slopes))
+    fig.add_trace(
+        go.Scatter(
+            x=[x0, x1],
+            y=[y0, y1],
+            mode="lines",
+            line={"color": theme.REPELLING, "width": 2.5},
+            name="tangent, slope f'(x)",
+            hoverinfo="skip",
+            meta="tangent",
+        )
+    )
+    fig.update_layout(
+        xaxis={
+            "title": {"text": "x (the one weight)"},
+            "range": list(curve.box[0]),
+            "ticks": "outside",
+            "zeroline": False,
+        },
+        yaxis={
+            "title": {"text": "loss f(x)"},
+            "range": [lo, hi],
+            "ticks": "outside",
+            "zeroline": False,
+        },
+        hovermode="x",
+    )
+    return fig
+
+
+def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:
+    run = trajectory.run(0)
+    last = int(run.stopped_at)
+    if step < last:
+        return shared.Message(
+            f"Step {step} of {last}: press Step for one more, Run to play the rest, or click the "
+            "curve to start somewhere else.",
+            shared.INFO,
+        )
+    end = float(run.params[last, 0])
+    if run.status == "diverged":
+        return shared.Message(
+            f"Diverged at step {last + 1}: the steps grow instead of shrinking, because the "
+            f"learning rate is too large for the curvature. Lower it and press Reset.",
+            shared.ERROR,
+        )
+    minima = surface(SURFACE).minima[:, 0]
+    nearest = int(torch.argmin((minima - end).abs()))
+    which = "the deeper minimum near -1.33" if nearest == 0 else "the shallower minimum near +1.27"
+    verb = "Converged" if run.status == "converged" else "Stopped"
+    text = f"{verb} after {last} steps at x = {end:.4f}: {which}."
+    if pressed_at_end:
+        text += " The run is over: Reset, or click the curve for a new start."
+    return shared.Message(text, shared.OK if run.status == "converged" else shared.INFO)
+
+
+def layout():
+    controls = [
+        ui.control(
+            "Learning rate",
+            html.Div(
+                [
+                    html.Div(id=ID.lr_text, className="ll-value"),
+                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=float(np.log10(LR))),
+                ]
+            ),
+            hint="Log scale. Watch what happens above about 0.3.",
+        ),
+        html.Div(
+            [
+                ui.button(ID.step, "Step", title="take one gradient step"),
+                ui.button(ID.run, "Run \u25b6", primary=True, title="play the remaining steps"),
+                ui.button(ID.reset, "Reset", title="back to step 0"),
+            ],
+            className="ll-buttons",
+        ),
+        html.Div(
+            "Click anywhere on the curve to put the start there. Each step moves x by "
+            "-lr \u00d7 f'(x): downhill, further where the curve is steep.",
+            className="ll-hint",
+        ),
+    ]
+    main = [
+        ui.graph(ID.graph, height=480),
+        html.Div([ui.board(ID.board), ui.message(ID.message)], className="ll-under"),
+        dcc.Store(id=ID.state),
+        dcc.Store(id=ID.click),
+        dcc.Store(id=ID.spec),
+        dcc.Store(id=ID.player),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def register(app) -> None:
+    def failed(message: shared.Message) -> tuple:
+        return Result(message=message.text, level=message.level).values()
+
+    def callback(click, _step, _reset, lr, state):
+        return update(ctx.triggered_id, click, lr, state).values()
+
+    app.callback(
+        Output(ID.graph, "figure"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Output(ID.spec, "data"),
+        Output(ID.state, "data"),
+        Input(ID.click, "data"),
+        Input(ID.step, "n_clicks"),
+        Input(ID.reset, "n_clicks"),
+        Input(ID.lr, "value"),
+        Input(ID.state, "data"),
+    )(shared.guarded(callback, failed))
+    shared.register_click(app, ID.graph, ID.click)
+    shared.register_player(app, ID.run, ID.spec, ID.player)
+    shared.register_rate_text(app, ID.lr, ID.lr_text)
+
+
+LEDE = "One weight, one loss curve with two valleys: watch each gradient step roll downhill."
+
+QUESTIONS = (
+    Question(
+        "Start at x = 2.2 with the default learning rate 0.05 and press Run. Where does it stop?",
+        (
+            Option(
+                "In the shallower valley near x = +1.27.",
+                True,
+                "Gradient descent only follows the local slope: from 2.2 the nearest valley is the "
+                "right one, and it never learns that a deeper one lies to the left.",
+            ),
+            Option(
+                "In the deeper valley near x = -1.33.",
+                False,
+                "Small steps never climb the bump near x = 0, so the run cannot reach the left "
+                "valley.",
+            ),
+            Option(
+                "On top of the bump near x = 0, where f'(x) = 0.",
+                False,
+                "The top of the bump is a maximum: any step off it goes downhill, and from 2.2 the "
+                "run never gets there.",
+            ),
+        ),
+    ),
+    Question(
+        "Keep the start at 2.2 and set the learning rate to 0.4. What happens now?",
+        (
+            Option(
+                "The same as before, just in fewer steps.",
+                False,
+                "Look at the first step: at x = 2.2 the slope is large, and 0.4 times it carries x "
+                "far past the right valley.",
+            ),
+            Option(
+                "The first big step jumps over the bump and the run ends in the deeper valley.",
+                True,
+                "A large rate can carry the point across a barrier. Here that is lucky; the same "
+                "jump could just as well have thrown it somewhere worse.",
+            ),
+            Option(
+                "It diverges.",
+                False,
+                "Not yet: on this curve divergence from 2.2 starts near lr = 0.8, where every step "
+                "overshoots by more than the last.",
+            ),
+        ),
+    ),
+    Question(
+        "At the current point f'(x) is positive. Which way does the next step move x?",
+        (
+            Option(
+                "Right, towards larger x.",
+                False,
+                "A positive slope means the loss grows to the right, so descent goes the other "
+                "way.",
+            ),
+            Option(
+                "Left, by lr times f'(x).",
+                True,
+                "The update is x \u2190 x - lr \u00b7 f'(x): against the slope, and further the "
+                "steeper the curve.",
+            ),
+            Option(
+                "It depends on the sign of f(x).",
+                False,
+                "The value of the loss does not matter, only its slope: the update uses f'(x) "
+                "alone.",
+            ),
+        ),
+    ),
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/descent-1d",
+    title="Descent in 1D",
+    teaches="What one gradient step does, and why the start and the learning rate decide "
+    "which valley you end in.",
+    layout=layout,
+    register=register,
+    questions=QUESTIONS,
+)

@@ -1,0 +1,420 @@
+"""Noise and basins: batch gradient descent against SGD (gradient plus seeded Gaussian noise)
+from the same start, and the basin of attraction map of each.
+
+The noise stands in for minibatch sampling: `losslab.optim.sgd_noise` draws it from the seed,
+so a run is the same bit for bit whenever the seed is the same. The basin maps run every
+start of a grid in one batch (`losslab.basins`); they are recomputed only when the surface,
+rate, noise, seed or step count change, never for a click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from dash import Input, Output, Patch, State, ctx, dcc, html
+
+from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap, basins
+from losslab.descent import race
+from losslab.optim import gd, sgd_noise
+from losslab.plot import _common as common
+from losslab.web import animation, figures, parse
+from losslab.web import components as ui
+from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _shared as shared
+
+ID = Ids("noise")
+KEY = "noise"
+DEFAULT_SURFACE = "himmelblau"
+# Himmelblau from the origin (loss 170): batch GD goes to (3, 2); with this noise and seed,
+# SGD is carried over the ridge into the basin of (-2.81, 3.13); other seeds land elsewhere.
+LR, NOISE, SEED = 0.01, 25.0, 0
+N_STEPS, MAX_STEPS = 300, 1000
+LR_LOW, LR_HIGH = -4, 0
+NOISE_MAX = 200.0
+BASIN_RESOLUTION = 64
+SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
+STRIDE = figures.run_stride(loss_panel=False)
+TITLES = ("batch GD (clean gradient)", "SGD (noisy gradient)")
+
+
+@dataclass(frozen=True)
+class Result(shared.Outputs):
+    figure: Any = shared.NO
+    basins: Any = shared.NO
+    shares: Any = shared.NO
+    surface: Any = shared.NO
+    lr: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+    spec: Any = shared.NO
+    state: Any = shared.NO
+
+
+def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, n_steps, state):
+    """parse -> GD and SGD runs (+ both basin maps unless only the start moved) -> figures."""
+    state = state if isinstance(state, dict) else {}
+    revision = shared.stored_int(state, "revision") + 1
+    noise = parse.number(noise, "noise", low=0.0, high=NOISE_MAX)
+    seed = parse.seed(seed)
+    n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
+    surface_out = lr_out = shared.NO
+    new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
+    if trigger == ID.surface:
+        if surface_value == parse.EXPRESSION and not (expression or "").strip():
+            return Result(
+                message="Type an expression in x and y, then press Plot.", level=shared.INFO
+            )
+        objective, text = parse.pick_surface(surface_value, expression)
+    elif trigger in (ID.apply, ID.expression):
+        objective, text = parse.surface_from_text(expression), str(expression).strip()
+        surface_out = parse.EXPRESSION
+    elif trigger is None or "surface" not in state:
+        objective, text = parse.pick_surface(DEFAULT_SURFACE, None)
+    else:
+        objective, text = parse.stored_surface(state.get("surface")), state["surface"]
+    if new_surface:
+        start = shared.default_start(objective)
+        lr = LR if objective.name == DEFAULT_SURFACE else shared.default_lr(objective)
+        lr_out = shared.clamp_exponent(lr, LR_LOW, LR_HIGH)
+        lr = shared.rate(lr_out)
+    else:
+        start = _stored_point(state.get("start")) or shared.default_start(objective)
+        lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+    if trigger == ID.click:
+        start = parse.point(click, 2)
+
+    optimizers = [gd(lr), sgd_noise(lr, noise=noise, seed=seed)]
+    runs = common.runs(race(objective, optimizers, start, n_steps))
+    only_start = trigger == ID.click and not new_surface
+    if only_start:
+        figure = patch_paths(runs, start, revision)
+        basin_figure = patch_basin_paths(runs, start)
+        shares = shared.NO
+        minima = np.asarray(state.get("minima", []), dtype=np.float64).reshape(-1, 2)
+    else:
+        maps = [
+            basins(objective, opt, resolution=BASIN_RESOLUTION, n_steps=n_steps)
+            for opt in optimizers
+        ]
+        minima = maps[0].minima.detach().numpy()
+        ground = figures.backdrop(objective)
+        figure = figures.runs_figure(
+            objective,
+            ground,
+            runs,
+            start,
+            loss_panel=False,
+            revision=revision,
+            minima=minima,
+            first_frame=True,
+        )
+        basin_figure = figures.basins_figure(list(zip(TITLES, maps, strict=True)), runs, start)
+        shares = share_table(maps)
+    ends = [basin_of(run.path[-1], minima, run.diverged) for run in runs]
+    banner = {
+        "text": f"Batch GD ends {ends[0]}; SGD ends {ends[1]}.",
+        "step": None,
+    }
+    message = (
+        f"Same start {common.point_text(start, 3)}, same lr = {common.number(lr, 3)}; SGD adds "
+        f"noise of size {common.number(noise, 3)} to every gradient (seed {seed}). "
+        "Click the map or a basin map to move the start."
+    )
+    return Result(
+        figure=figure,
+        basins=basin_figure,
+        shares=shares,
+        surface=surface_out,
+        lr=lr_out,
+        message=message,
+        level=shared.INFO,
+        spec=replay(runs, banner, revision),
+        state={
+            "surface": text,
+            "start": list(start),
+            "minima": minima.tolist(),
+            "revision": revision,
+        },
+    )
+
+
+def _stored_point(value):
+    if isinstance(value, list) and len(value) == 2:
+        return parse.point({"x": value[0], "y": value[1]}, 2)
+    return None
+
+
+def basin_of(point, minima: np.ndarray, diverged: bool) -> str:
+    """Where a run ended, in words: the basin of the nearest minimum."""
+    if diverged:
+        return "diverged"
+    if not len(minima):
+        return f"at {common.point_text(point, 3)}"
+    index = int(np.linalg.norm(minima - point, axis=1).argmin())
+    return f"near the minimum {common.point_text(minima[index], 3)}"
+
+
+def patch_paths(runs, start, revision: int) -> Patch:
+    patch = Patch()
+    patch["data"][3] = figures.start_trace(start, "white").to_plotly_json()
+    for i, run in enumerate(runs):
+        base = figures.RUN_BASE + STRIDE * i
+        traces = figures.run_traces(run, loss_panel=False, first_frame=True)
+        for offset, trace in enumerate(traces):
+            patch["data"][base + offset] = trace.to_plotly_json()
+    patch["layout"]["datarevision"] = revision
+    return patch
+
+
+def patch_basin_paths(runs, start) -> Patch:
+    """Traces per map: basins, path, start, end (4 each); replace all but the basins."""
+    patch = Patch()
+    for i, run in enumerate(runs):
+        suffix = "" if i == 0 else str(i + 1)
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        patch["data"][4 * i + 1] = (
+            figures.path_trace(run, **axes).update(showlegend=False).to_plotly_json()
+        )
+        patch["data"][4 * i + 2] = (
+            figures.start_trace(start, "white", **axes).update(showlegend=False).to_plotly_json()
+        )
+        patch["data"][4 * i + 3] = figures.end_trace(run, **axes).to_plotly_json()
+    return patch
+
+
+def replay(runs, banner: dict, revision: int) -> dict:
+    tracks = []
+    rows = []
+    for i, run in enumerate(runs):
+        base = figures.RUN_BASE + STRIDE * i
+        x, y = run.path[:, 0], run.path[:, 1]
+        tracks += [
+            animation.path_track(base, x, y),
+            animation.end_track(base + 1, x[-1:], y[-1:], n=len(x)),
+        ]
+        rows.append(animation.board_row(run, [x, y, run.losses]))
+    n_frames = max(len(run.losses) for run in runs)
+    return animation.spec(
+        ID.graph,
+        revision,
+        tracks,
+        n_frames,
+        duration=animation.duration_ms(n_frames, per_step=12, low=1500, high=5000),
+        autoplay=True,
+        board=animation.board(ID.board, ["w1", "w2", "loss"], rows, banner, cards=True),
+    )
+
+
+def share_table(maps: list[BasinMap]):
+    """Share of starts per basin, one column per map: where each optimizer tends to end."""
+    k = len(maps[0].minima)
+    fractions = [m.fractions() for m in maps]
+    labels = list(range(k)) + [
+        label for label in (NO_MINIMUM, DIVERGED) if any(label in f for f in fractions)
+    ]
+    head = html.Tr([html.Th("basin"), *(html.Th(title) for title in TITLES)])
+    rows = []
+    for label in labels:
+        if label >= 0:
+            name = f"minimum {common.point_text(maps[0].minima[label].tolist(), 3)}"
+        else:
+            name = "no known minimum" if label == NO_MINIMUM else "diverged"
+        swatch = html.Span(className="ll-swatch", style={"background": common.basin_colour(label)})
+        cells = [html.Td(f"{100 * f.get(label, 0.0):.1f}%", className="ll-num") for f in fractions]
+        rows.append(html.Tr([html.Td([swatch, name], className="ll-run"), *cells]))
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="ll-table ll-shares")
+
+
+def layout():
+    controls = [
+        ui.surface_picker(ID.surface, ID.expression, ID.apply, default=DEFAULT_SURFACE),
+        ui.control(
+            "Learning rate (both)",
+            html.Div(
+                [
+                    html.Div(id=ID.lr_text, className="ll-value"),
+                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=float(np.log10(LR))),
+                ]
+            ),
+        ),
+        ui.control(
+            "SGD noise (std of the gradient noise)",
+            dcc.Slider(
+                id=ID.noise,
+                min=0,
+                max=100,
+                step=1,
+                value=NOISE,
+                marks={v: str(v) for v in (0, 25, 50, 75, 100)},
+                allow_direct_input=False,
+                updatemode="mouseup",
+                tooltip={"placement": "bottom", "always_visible": False},
+            ),
+        ),
+        ui.control(
+            "Seed",
+            dcc.Input(
+                id=ID.seed,
+                type="number",
+                min=0,
+                step=1,
+                value=SEED,
+                debounce=True,
+                className="ll-input ll-number",
+            ),
+            hint="The same seed gives the same noise, bit for bit.",
+            html_for=ID.seed,
+        ),
+        ui.control("Steps", ui.steps_input(ID.steps, N_STEPS, high=MAX_STEPS), html_for=ID.steps),
+        html.Div([ui.button(ID.run, "Replay \u25b6", primary=True)], className="ll-buttons"),
+    ]
+    main = [
+        ui.split(ui.graph(ID.graph, height=500), [ui.board(ID.board), ui.message(ID.message)]),
+        html.H2("Basins of attraction", className="ll-subhead"),
+        html.P(
+            "Every grid point is a start; its colour says which minimum that optimizer reaches "
+            "from there. SGD's map uses the same noise sequence (the seed) for every start.",
+            className="ll-hint",
+        ),
+        ui.graph(ID.basins, height=430),
+        html.Div(id=ID.shares),
+        dcc.Store(id=ID.state),
+        dcc.Store(id=ID.click),
+        dcc.Store(id=ID.basin_click),
+        dcc.Store(id=ID.spec),
+        dcc.Store(id=ID.player),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def register(app) -> None:
+    def failed(message: shared.Message) -> tuple:
+        return Result(message=message.text, level=shared.ERROR).values()
+
+    def callback(
+        surface, _apply, _submit, click, basin_click, lr, noise, seed, steps, expression, state
+    ):
+        trigger = ctx.triggered_id
+        if trigger == ID.basin_click:  # a click on either basin map moves the start too
+            trigger, click = ID.click, basin_click
+        return update(trigger, surface, expression, click, lr, noise, seed, steps, state).values()
+
+    app.callback(
+        Output(ID.graph, "figure"),
+        Output(ID.basins, "figure"),
+        Output(ID.shares, "children"),
+        Output(ID.surface, "value"),
+        Output(ID.lr, "value"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Output(ID.spec, "data"),
+        Output(ID.state, "data"),
+        Input(ID.surface, "value"),
+        Input(ID.apply, "n_clicks"),
+        Input(ID.expression, "n_submit"),
+        Input(ID.click, "data"),
+        Input(ID.basin_click, "data"),
+        Input(ID.lr, "value"),
+        Input(ID.noise, "value"),
+        Input(ID.seed, "value"),
+        Input(ID.steps, "value"),
+        State(ID.expression, "value"),
+        State(ID.state, "data"),
+    )(shared.guarded(callback, failed))
+    shared.register_click(app, ID.graph, ID.click)
+    shared.register_click(app, ID.basins, ID.basin_click, subplot="*")
+    shared.register_player(app, ID.run, ID.spec, ID.player)
+    shared.register_rate_text(app, ID.lr, ID.lr_text)
+
+
+LEDE = "Noise is not only a nuisance: it can carry SGD over a ridge into another valley."
+
+QUESTIONS = (
+    Question(
+        "Set the noise to 0. How do the two runs and the two basin maps compare?",
+        (
+            Option(
+                "They are identical: without noise SGD is batch gradient descent.",
+                True,
+                "sgd_noise adds noise \u00d7 N(0, 1) to the gradient; at noise 0 the update is "
+                "exactly "
+                "gradient descent's, so paths and maps coincide.",
+            ),
+            Option(
+                "SGD still ends elsewhere, because it samples the data.",
+                False,
+                "Here the only difference between the two is the noise term; with it at zero there "
+                "is nothing left to differ.",
+            ),
+            Option(
+                "SGD diverges.",
+                False,
+                "With no noise SGD takes exactly gradient descent's steps, which are stable at "
+                "this rate.",
+            ),
+        ),
+    ),
+    Question(
+        "SGD's basin map is not speckled: it looks like batch GD's map with its borders moved. "
+        "Why?",
+        (
+            Option(
+                "Every start on the map sees the same noise sequence, so neighbouring starts are "
+                "pushed alike.",
+                True,
+                "The noise at step t depends only on the seed and t, not on the start, so runs "
+                "from "
+                "nearby starts stay together; the map shows how this one noise sequence moves the "
+                "borders. Another seed moves them differently.",
+            ),
+            Option(
+                "The noise averages out over many steps.",
+                False,
+                "It does not average out for where a run ends: one push near a ridge decides the "
+                "basin, which is exactly why the borders move.",
+            ),
+            Option(
+                "SGD switches the noise off near a minimum.",
+                False,
+                "The noise is added at every step; near a minimum the curvature pulls harder than "
+                "the noise pushes, so SGD jitters around it instead of leaving.",
+            ),
+        ),
+    ),
+    Question(
+        "You run the page twice with seed 3 and get the same SGD path both times. Why?",
+        (
+            Option(
+                "The noise is drawn from a generator seeded with the seed, step by step.",
+                True,
+                "Seeded randomness is reproducible: the same seed gives the same noise sequence, "
+                "so "
+                "the same path and the same basin map, bit for bit.",
+            ),
+            Option(
+                "SGD ignores the noise after the first step.",
+                False,
+                "A fresh noise vector is added at every step; change the seed and the path "
+                "changes.",
+            ),
+            Option(
+                "The page caches the first result.",
+                False,
+                "Every request recomputes the runs; they agree because the seed fixes the noise.",
+            ),
+        ),
+    ),
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/noise",
+    title="Noise and basins",
+    teaches="How gradient noise (SGD) changes which minimum a run ends in, and what a basin "
+    "of attraction is.",
+    layout=layout,
+    register=register,
+    questions=QUESTIONS,
+)

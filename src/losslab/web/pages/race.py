@@ -1,0 +1,375 @@
+"""Optimizer race: several optimizers from one start, in lockstep, animated side by side.
+
+`losslab.race` runs them all in one batched loop; the page draws the paths on the map and
+the losses per step, and the browser replays them together with a live scoreboard. The
+first to come within a small radius of a known minimum wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from dash import Input, Output, Patch, State, ctx, dcc, html
+
+from losslab.curvature import critical_points
+from losslab.descent import race
+from losslab.errors import LosslabError
+from losslab.optim import names as optimizer_names
+from losslab.optim import newton
+from losslab.plot import _common as common
+from losslab.web import animation, figures, parse
+from losslab.web import components as ui
+from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _shared as shared
+
+ID = Ids("race")
+KEY = "race"
+DEFAULT_SURFACE = "rosenbrock"
+DEFAULT_OPTIMIZERS = ("gd", "momentum", "newton")
+N_STEPS, MAX_STEPS = 400, 2000
+LR_LOW, LR_HIGH = -5, 1
+REACH = 0.005  # "reached": within this fraction of the window's diagonal of a known minimum
+MAX_MINIMA = 400
+SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
+STRIDE = figures.run_stride(loss_panel=True)
+
+
+@dataclass(frozen=True)
+class Result(shared.Outputs):
+    figure: Any = shared.NO
+    surface: Any = shared.NO
+    lr: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+    spec: Any = shared.NO
+    state: Any = shared.NO
+
+
+def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_steps, state):
+    """parse -> race -> paths and losses (a patch when only the runs changed) + scoreboard."""
+    state = state if isinstance(state, dict) else {}
+    revision = shared.stored_int(state, "revision") + 1
+    names = parse.optimizers(chosen)
+    n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
+    surface_out = lr_out = shared.NO
+    new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
+    if trigger == ID.surface:
+        if surface_value == parse.EXPRESSION and not (expression or "").strip():
+            return Result(
+                message="Type an expression in x and y, then press Plot.", level=shared.INFO
+            )
+        objective, text = parse.pick_surface(surface_value, expression)
+    elif trigger in (ID.apply, ID.expression):
+        objective, text = parse.surface_from_text(expression), str(expression).strip()
+        surface_out = parse.EXPRESSION
+    elif trigger is None or "surface" not in state:
+        objective, text = parse.pick_surface(DEFAULT_SURFACE, None)
+    else:
+        objective, text = parse.stored_surface(state.get("surface")), state["surface"]
+
+    if new_surface:
+        start = shared.default_start(objective)
+        lr_out = shared.clamp_exponent(shared.default_lr(objective), LR_LOW, LR_HIGH)
+        lr = shared.rate(lr_out)
+        minima = known_minima(objective)
+    else:
+        start = _stored_point(state.get("start")) or shared.default_start(objective)
+        lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+        minima = stored_minima(state.get("minima"))
+    if trigger == ID.click:
+        start = parse.point(click, 2)
+
+    optimizers = [newton() if name == "newton" else shared.optimizer(name, lr) for name in names]
+    trajectories = race(objective, optimizers, start, n_steps)
+    runs = common.runs(trajectories)
+    radius = REACH * float(
+        torch.linalg.vector_norm(objective.bounds[:, 1] - objective.bounds[:, 0])
+    )
+    reached = [reach_step(run, minima, radius) for run in runs]
+    rebuild = new_surface or state.get("names") != names
+    if rebuild:
+        ground = figures.backdrop(objective)
+        figure = figures.runs_figure(
+            objective,
+            ground,
+            runs,
+            start,
+            loss_panel=True,
+            revision=revision,
+            minima=minima,
+            first_frame=True,
+        )
+    else:
+        figure = patch_runs(runs, start, revision)
+    banner = winner(runs, reached, radius, n_steps)
+    return Result(
+        figure=figure,
+        surface=surface_out,
+        lr=lr_out,
+        message=f"Race from {common.point_text(start, 3)}, {n_steps} steps, "
+        f"lr = {common.number(lr, 3)} (Newton keeps its natural step, lr = 1). "
+        "Click the map to move the start.",
+        level=shared.INFO,
+        spec=replay(runs, reached, banner, revision),
+        state={
+            "surface": text,
+            "start": list(start),
+            "names": names,
+            "minima": minima.tolist(),
+            "revision": revision,
+        },
+    )
+
+
+def known_minima(objective) -> np.ndarray:
+    """The surface's known minima, else the minima `critical_points` finds in the window."""
+    minima = common.minima_array(objective)
+    if len(minima):
+        return minima
+    found = [p.point.tolist() for p in critical_points(objective) if p.kind == "minimum"]
+    return np.array(found[:MAX_MINIMA], dtype=np.float64).reshape(-1, 2)
+
+
+def stored_minima(value) -> np.ndarray:
+    try:
+        minima = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise LosslabError("the page state is damaged: reload the page.") from None
+    if len(minima) > MAX_MINIMA or not np.isfinite(minima).all():
+        raise LosslabError("the page state is damaged: reload the page.")
+    return minima
+
+
+def _stored_point(value):
+    if isinstance(value, list) and len(value) == 2:
+        return parse.point({"x": value[0], "y": value[1]}, 2)
+    return None
+
+
+def reach_step(run, minima: np.ndarray, radius: float) -> int | None:
+    """The first step at which the run is within `radius` of a known minimum."""
+    if not len(minima):
+        return None
+    distance = np.linalg.norm(run.path[:, None, :] - minima[None, :, :], axis=-1).min(axis=1)
+    hits = np.nonzero(distance <= radius)[0]
+    return int(hits[0]) if len(hits) else None
+
+
+def winner(runs, reached, radius: float, n_steps: int) -> dict:
+    """The scoreboard's banner: who got there first (ties named together), shown at that step."""
+    steps = [r for r in reached if r is not None]
+    if not steps:
+        return {
+            "text": f"No optimizer came within {common.number(radius, 2)} of a known minimum in "
+            f"{n_steps} steps.",
+            "step": None,
+        }
+    first = min(steps)
+    names = [run.optimizer for run, r in zip(runs, reached, strict=True) if r == first]
+    who = names[0] if len(names) == 1 else " and ".join(names) + " (a tie)"
+    return {
+        "text": f"First to the minimum: {who}, at step {first} "
+        f"(within {common.number(radius, 2)} of it).",
+        "step": first,
+    }
+
+
+def patch_runs(runs, start, revision: int) -> Patch:
+    patch = Patch()
+    patch["data"][3] = figures.start_trace(start, "white").to_plotly_json()
+    for i, run in enumerate(runs):
+        base = figures.RUN_BASE + STRIDE * i
+        traces = figures.run_traces(run, loss_panel=True, first_frame=True)
+        for offset, trace in enumerate(traces):
+            patch["data"][base + offset] = trace.to_plotly_json()
+    patch["layout"]["xaxis2"] = figures.loss_x_axis(runs)
+    patch["layout"]["yaxis2"] = figures.loss_y_axis(runs)
+    patch["layout"]["datarevision"] = revision
+    return patch
+
+
+def replay(runs, reached, banner: dict, revision: int) -> dict:
+    tracks = []
+    rows = []
+    for i, (run, step) in enumerate(zip(runs, reached, strict=True)):
+        base = figures.RUN_BASE + STRIDE * i
+        x, y = run.path[:, 0], run.path[:, 1]
+        tracks += [
+            animation.path_track(base, x, y),
+            animation.end_track(base + 1, x[-1:], y[-1:], n=len(x)),
+            animation.path_track(base + 2, run.steps, figures.loss_values(run)),
+        ]
+        row = animation.board_row(run, [run.losses], reached=step)
+        if run.status == "converged" and step is None:  # Newton on a saddle or a maximum
+            row["final"] += ", but not at a minimum: zero gradient, high loss"
+        rows.append(row)
+    n_frames = max(len(run.losses) for run in runs)
+    return animation.spec(
+        ID.graph,
+        revision,
+        tracks,
+        n_frames,
+        duration=animation.duration_ms(n_frames, per_step=12, low=1500, high=5000),
+        autoplay=True,
+        board=animation.board(ID.board, ["loss"], rows, banner),
+    )
+
+
+def layout():
+    controls = [
+        ui.surface_picker(ID.surface, ID.expression, ID.apply, default=DEFAULT_SURFACE),
+        ui.control(
+            "Optimizers",
+            dcc.Checklist(
+                id=ID.optimizers,
+                options=[{"label": name, "value": name} for name in optimizer_names()],
+                value=list(DEFAULT_OPTIMIZERS),
+                className="ll-checks ll-columns",
+                inputClassName="ll-radio",
+            ),
+        ),
+        ui.control(
+            "Learning rate (all but Newton)",
+            html.Div(
+                [
+                    html.Div(id=ID.lr_text, className="ll-value"),
+                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=-3.0),
+                ]
+            ),
+        ),
+        ui.control("Steps", ui.steps_input(ID.steps, N_STEPS, high=MAX_STEPS), html_for=ID.steps),
+        html.Div([ui.button(ID.run, "Replay \u25b6", primary=True)], className="ll-buttons"),
+        html.Div("Click the map to start every optimizer from that point.", className="ll-hint"),
+    ]
+    main = [
+        ui.graph(ID.graph),
+        html.Div([ui.board(ID.board), ui.message(ID.message)], className="ll-under"),
+        dcc.Store(id=ID.state),
+        dcc.Store(id=ID.click),
+        dcc.Store(id=ID.spec),
+        dcc.Store(id=ID.player),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def register(app) -> None:
+    def failed(message: shared.Message) -> tuple:
+        return Result(message=message.text, level=message.level).values()
+
+    def callback(surface, _apply, _submit, chosen, click, lr, steps, expression, state):
+        return update(
+            ctx.triggered_id, surface, expression, chosen, click, lr, steps, state
+        ).values()
+
+    app.callback(
+        Output(ID.graph, "figure"),
+        Output(ID.surface, "value"),
+        Output(ID.lr, "value"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Output(ID.spec, "data"),
+        Output(ID.state, "data"),
+        Input(ID.surface, "value"),
+        Input(ID.apply, "n_clicks"),
+        Input(ID.expression, "n_submit"),
+        Input(ID.optimizers, "value"),
+        Input(ID.click, "data"),
+        Input(ID.lr, "value"),
+        Input(ID.steps, "value"),
+        State(ID.expression, "value"),
+        State(ID.state, "data"),
+    )(shared.guarded(callback, failed))
+    shared.register_click(app, ID.graph, ID.click, subplot="xy")
+    shared.register_player(app, ID.run, ID.spec, ID.player)
+    shared.register_rate_text(app, ID.lr, ID.lr_text)
+
+
+LEDE = "Same surface, same start, several optimizers: who gets to the bottom first, and how?"
+
+QUESTIONS = (
+    Question(
+        "On Rosenbrock from (-1.5, 2), Newton's method reaches (1, 1) in a handful of steps while "
+        "gradient descent is still crawling. What does Newton use that gradient descent does not?",
+        (
+            Option(
+                "A larger learning rate.",
+                False,
+                "Newton runs at lr = 1, but a larger rate alone would make gradient descent "
+                "diverge across the steep valley walls.",
+            ),
+            Option(
+                "The Hessian: it rescales each direction by its curvature.",
+                True,
+                "The step -H\u207b\u00b9\u2207f is short across the steep walls and long along the "
+                "flat floor, so one step does what hundreds of gradient steps do.",
+            ),
+            Option(
+                "Random noise that shakes it out of the valley.",
+                False,
+                "Newton's method is deterministic; it wins on Rosenbrock by using curvature.",
+            ),
+        ),
+    ),
+    Question(
+        "Why does momentum overtake plain gradient descent along Rosenbrock's curved valley?",
+        (
+            Option(
+                "It averages past gradients: the zig-zag across the valley cancels, the push along "
+                "it adds up.",
+                True,
+                "Components that keep their sign accumulate in the velocity, ones that flip sign "
+                "cancel out, so the run speeds up exactly along the valley floor.",
+            ),
+            Option(
+                "It computes the Hessian every few steps.",
+                False,
+                "Momentum only keeps a running sum of gradients; it never looks at second "
+                "derivatives.",
+            ),
+            Option(
+                "It uses a smaller learning rate, which is more stable.",
+                False,
+                "Both share the same rate here; the difference is the velocity that momentum "
+                "carries.",
+            ),
+        ),
+    ),
+    Question(
+        "Race on the saddle x\u00b2 - y\u00b2 starting at (-1.5, 0.05). What does Newton's method "
+        "do?",
+        (
+            Option(
+                "It slides away along y, like gradient descent.",
+                False,
+                "Gradient descent does slide away; Newton's step solves for the point where the "
+                "gradient is zero, and that point is the saddle itself.",
+            ),
+            Option(
+                "It jumps straight onto the saddle point at the origin and stays there.",
+                True,
+                "Newton's method looks for zero gradient, not for low loss: it is attracted to "
+                "saddles and maxima as much as to minima.",
+            ),
+            Option(
+                "It diverges immediately.",
+                False,
+                "The Hessian of x\u00b2 - y\u00b2 is constant and invertible, so Newton's step is "
+                "finite "
+                "and lands on the origin in one step.",
+            ),
+        ),
+    ),
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/race",
+    title="Optimizer race",
+    teaches="What momentum and curvature (Newton) buy over plain gradient descent, side by side.",
+    layout=layout,
+    register=register,
+    questions=QUESTIONS,
+)

@@ -1,0 +1,184 @@
+"""The app as a whole: built only by create_app, pages from a registry, routes, offline assets,
+and a server that answers anything a client sends with a message, never a crash."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from dash import html
+from typer.testing import CliRunner
+
+from losslab.cli import serve
+from losslab.cli.app import app as cli
+from losslab.web import create_app
+from losslab.web.app import home, render
+from losslab.web.page import Page
+from losslab.web.pages import PAGES
+
+GARBAGE = [None, "x", "__import__('os')", {"x": "1e400"}, [1, [2]], -1, 1e308, True, {"a": None}]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return create_app()
+
+
+def test_importing_the_web_package_builds_nothing():
+    code = (
+        "import sys, dash._callback as c; import losslab.web, losslab.web.pages; "
+        "assert not c.GLOBAL_CALLBACK_LIST and not c.GLOBAL_CALLBACK_MAP; "
+        "assert 'losslab.web.app' in sys.modules; print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_the_core_still_imports_without_dash():
+    code = "import losslab, sys; assert 'dash' not in sys.modules; print('ok')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_routes_render_every_page_home_and_not_found():
+    for page in PAGES:
+        assert render(page.path, PAGES).id == f"{page.key}-page"
+        assert render(page.path + "/", PAGES).id == f"{page.key}-page"
+    assert render("/", PAGES).id == "home-page"
+    assert render(None, PAGES).id == "home-page"
+    assert "Page not found" in str(render("/../../etc/passwd", PAGES))
+
+
+def test_a_new_page_is_one_entry_in_the_list():
+    extra = Page(
+        key="extra",
+        path="/extra",
+        title="Extra page",
+        teaches="Something new, in one line.",
+        layout=lambda: html.Div("extra", id="extra-page"),
+        register=lambda app: None,
+    )
+    pages = (*PAGES, extra)
+    assert "Something new, in one line." in str(home(pages))
+    app = create_app(pages)
+    assert app.validation_layout is not None
+    with pytest.raises(ValueError, match="unique"):
+        create_app((*PAGES, PAGES[0]))
+
+
+def test_index_is_served_locally_with_dev_tools_off(lab):
+    client = lab.server.test_client()
+    page = client.get("/explorer").get_data(as_text=True)
+    assert "cdn.plot.ly" not in page and "unpkg.com" not in page
+    config = json.loads(
+        page.split('<script id="_dash-config" type="application/json">')[1].split("</script>")[0]
+    )
+    assert config["serve_locally"] and not config["ui"] and config["disable_version_check"]
+    scripts = [line for line in page.splitlines() if "<script src=" in line]
+    assert scripts and all('src="/' in line for line in scripts)
+    assert client.get("/assets/losslab.js").status_code == 200
+    assert client.get("/assets/losslab.css").status_code == 200
+
+
+def _payload(key, spec, values, changed):
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in key.strip(".").split("...")
+    ]
+    inputs = [
+        {"id": i["id"], "property": i["property"], "value": v}
+        for i, v in zip(spec["inputs"], values, strict=True)
+    ]
+    state = [{"id": s["id"], "property": s["property"], "value": None} for s in spec["state"]]
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": changed,
+    }
+
+
+def test_no_client_payload_makes_a_server_callback_fail(lab):
+    client = lab.server.test_client()
+    checked = 0
+    for key, spec in lab.callback_map.items():
+        if "MATCH" in key or not spec.get("callback"):
+            continue  # pattern-matching (next test) or browser-side callbacks
+        n = len(spec["inputs"])
+        for junk in GARBAGE:
+            for which in range(n):
+                values = [junk] * n
+                changed = [f"{spec['inputs'][which]['id']}.{spec['inputs'][which]['property']}"]
+                response = client.post(
+                    "/_dash-update-component", json=_payload(key, spec, values, changed)
+                )
+                assert response.status_code in (200, 204), (key, junk, response.status_code)
+                checked += 1
+    assert checked > 100
+
+
+def test_quiz_callback_answers_junk_ids_quietly(lab):
+    client = lab.server.test_client()
+    key = next(k for k in lab.callback_map if "ll-quiz-feedback" in k)
+    for page_key, q, value in (("explorer", 0, 1), ("nope", 0, 1), ("explorer", 99, "x")):
+        ident = {"type": "ll-quiz-feedback", "page": page_key, "q": q}
+        payload = {
+            "output": key,
+            "outputs": [
+                {"id": ident, "property": "children"},
+                {"id": ident, "property": "className"},
+            ],
+            "inputs": [
+                {"id": {**ident, "type": "ll-quiz-choice"}, "property": "value", "value": value}
+            ],
+            "changedPropIds": [
+                json.dumps({**ident, "type": "ll-quiz-choice"}, separators=(",", ":")) + ".value"
+            ],
+            "state": [],
+        }
+        assert client.post("/_dash-update-component", json=payload).status_code in (200, 204)
+
+
+def test_oversized_requests_are_refused(lab):
+    client = lab.server.test_client()
+    response = client.post(
+        "/_dash-update-component", data=b"x" * (3 * 1024 * 1024), content_type="application/json"
+    )
+    assert response.status_code == 413
+
+
+def test_serve_help_and_a_busy_port_fail_in_one_line():
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0 and "127.0.0.1" in result.output
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code != 0
+    assert "cannot listen on 127.0.0.1" in result.output
+
+
+def test_serve_runs_without_debug_by_default(monkeypatch):
+    seen = {}
+
+    def fake_run(self, **kwargs):
+        seen.update(kwargs)
+
+    monkeypatch.setattr("dash.Dash.run", fake_run)
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123 and seen["debug"] is False
+    assert seen["dev_tools_ui"] is False and seen["dev_tools_disable_version_check"] is True
+    assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
+    assert not serve.is_loopback("0.0.0.0")

@@ -1,0 +1,235 @@
+"""The web lab in a real browser: pages load offline and clean, clicks start descents where the
+pointer was, the race draws every path, the inspector reads the saddle, bad input is refused.
+
+Trace arrays are read from `gd._fullData` (plotly >= 6 keeps `gd.data` arrays base64-encoded).
+Screenshots of every page land in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from losslab.web.pages import PAGES
+
+pytestmark = pytest.mark.browser
+
+GRAPH_READY = """([graph, revision]) => {
+  const gd = window.losslab && window.losslab.plotDiv(graph);
+  return !!(gd && gd._fullData && gd._fullData.length > 1 && gd.layout
+            && gd.layout.datarevision >= revision);
+}"""
+REVISION = """(graph) => window.losslab.plotDiv(graph).layout.datarevision"""
+TRACE = """([graph, index]) => {
+  const t = window.losslab.plotDiv(graph)._fullData[index];
+  return {meta: t.meta, x: Array.from(t.x || []), y: Array.from(t.y || [])};
+}"""
+TO_PAGE = """([graph, x, y, axis]) => {
+  const gd = window.losslab.plotDiv(graph);
+  const xa = gd._fullLayout['xaxis' + axis], ya = gd._fullLayout['yaxis' + axis];
+  const box = gd.getBoundingClientRect();
+  return {px: box.left + xa._offset + xa.d2p(x), py: box.top + ya._offset + ya.d2p(y),
+          unit: 1 / xa._m};
+}"""
+
+
+def open_page(page, url: str, graph: str | None):
+    page.goto(url)
+    if graph:
+        page.wait_for_function(GRAPH_READY, arg=[graph, 1])
+
+
+def click_data(page, graph: str, x: float, y: float, axis: str = "") -> float:
+    """Click the plot at data coordinates (x, y); returns one pixel in data units."""
+    where = page.evaluate(TO_PAGE, [graph, x, y, axis])
+    page.mouse.click(where["px"], where["py"])
+    return where["unit"]
+
+
+def wait_new_revision(page, graph: str, before: int) -> None:
+    page.wait_for_function(GRAPH_READY, arg=[graph, before + 1])
+
+
+def trace(page, graph: str, index: int) -> dict:
+    return page.evaluate(TRACE, [graph, index])
+
+
+@pytest.mark.parametrize("path", ["/", *(p.path for p in PAGES)])
+def test_every_page_loads_offline_without_console_errors(page, watch, lab_url, path, tmp_path):
+    graph = next((f"{p.key}-graph" for p in PAGES if p.path == path), None)
+    open_page(page, lab_url + path, graph)
+    if graph:
+        page.wait_for_timeout(400)  # let an autoplay start; errors surface by now
+        page.hover(f"#{graph}")
+        titles = page.eval_on_selector_all(
+            ".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))"
+        )
+        assert titles and not [t for t in titles if "Share" in t or "Cloud" in t]
+    else:
+        for p in PAGES:  # the home page lists every registered page, with what it teaches
+            page.get_by_text(p.teaches).wait_for(state="visible")
+    page.screenshot(path=str(tmp_path / f"{path.strip('/') or 'home'}.png"))
+    watch.check()
+
+
+def test_explorer_click_starts_the_trajectory_where_the_click_was(page, lab_url, tmp_path):
+    graph = "explorer-graph"
+    open_page(page, lab_url + "/explorer", graph)
+    before = page.evaluate(REVISION, graph)
+    unit = click_data(page, graph, 1.0, -2.0)
+    wait_new_revision(page, graph, before)
+    path = trace(page, graph, 5)
+    assert path["meta"].startswith("gd(")
+    assert len(path["x"]) > 2, "a trajectory is drawn at once"
+    assert abs(path["x"][0] - 1.0) < 1.5 * unit and abs(path["y"][0] + 2.0) < 1.5 * unit
+    start = trace(page, graph, 6)
+    assert start["x"] == [path["x"][0]]
+    # Run replays it: the player cuts the path back and grows it to its full length again.
+    full = len(path["x"])
+    page.click("#explorer-run")
+    page.wait_for_function(
+        "([g, n]) => window.losslab.plotDiv(g)._fullData[5].x.length < n", arg=[graph, full]
+    )
+    page.wait_for_function(
+        "([g, n]) => window.losslab.plotDiv(g)._fullData[5].x.length === n", arg=[graph, full]
+    )
+    page.screenshot(path=str(tmp_path / "explorer-after-click.png"))
+
+
+def test_explorer_learning_rate_can_diverge_and_says_so(page, lab_url):
+    open_page(page, lab_url + "/explorer", "explorer-graph")
+    before = page.evaluate(REVISION, "explorer-graph")
+    # Each arrow key moves log10(lr) by 0.01: ten of them take 0.09 to 0.11, past the
+    # stability limit 2/20 = 0.1 of the steep axis.
+    page.locator("#explorer-lr [role=slider]").focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    wait_new_revision(page, "explorer-graph", before)
+    page.wait_for_function(
+        "() => document.getElementById('explorer-message').textContent.includes('Diverged')"
+    )
+    assert "stable only for lr < 0.1" in page.inner_text("#explorer-message")
+
+
+def test_race_draws_three_paths_and_names_a_winner(page, lab_url, tmp_path):
+    graph = "race-graph"
+    open_page(page, lab_url + "/race", graph)
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#race-board .ll-banner');"
+        " return b && b.textContent.includes('First to the minimum'); }"
+    )
+    page.wait_for_function(  # the animation has drawn every path in full
+        "(g) => window.losslab.plotDiv(g)._fullData[4].x.length > 300", arg=graph
+    )
+    page.wait_for_timeout(300)
+    metas = []
+    for index in (4, 7, 10):
+        path = trace(page, graph, index)
+        metas.append(path["meta"].split("(")[0])
+        assert len(path["x"]) > 1
+    assert metas == ["gd", "momentum", "newton"]
+    assert "newton" in page.inner_text("#race-board .ll-banner")
+    assert page.locator("#race-board tbody tr").count() == 3
+    page.screenshot(path=str(tmp_path / "race-finished.png"))
+
+
+def test_inspector_reports_plus_and_minus_two_on_the_saddle(page, lab_url, tmp_path):
+    graph = "curvature-graph"
+    open_page(page, lab_url + "/curvature", graph)
+    text = page.inner_text("#curvature-values")
+    assert "+2" in text and "-2" in text and "saddle" in text
+    before = page.evaluate(REVISION, graph)
+    click_data(page, graph, 0.0, 0.0)
+    wait_new_revision(page, graph, before)
+    text = page.inner_text("#curvature-values")
+    assert "\u03bb1 = -2" in text and "\u03bb2 = +2" in text
+    assert "determinant\n-4" in text.replace("\t", "\n")
+    page.screenshot(path=str(tmp_path / "curvature-origin.png"))
+
+
+def test_an_unsafe_expression_is_refused_and_nothing_else_changes(page, lab_url):
+    graph = "explorer-graph"
+    open_page(page, lab_url + "/explorer", graph)
+    before = page.evaluate(REVISION, graph)
+    path_before = trace(page, graph, 5)
+    page.fill("#explorer-expression", "__import__('os').system('touch /tmp/losslab-pwned')")
+    page.click("#explorer-apply")
+    page.wait_for_selector("#explorer-message.ll-error")
+    assert "not allowed" in page.inner_text("#explorer-message")
+    page.wait_for_timeout(300)
+    assert page.evaluate(REVISION, graph) == before
+    assert trace(page, graph, 5) == path_before
+    assert "stretched bowl" in page.inner_text("#explorer-surface")
+
+
+def test_descent_1d_click_step_and_run(page, lab_url, tmp_path):
+    graph = "descent1d-graph"
+    open_page(page, lab_url + "/descent-1d", graph)
+    before = page.evaluate(REVISION, graph)
+    click_data(page, graph, -0.4, 0.0)
+    wait_new_revision(page, graph, before)
+    assert abs(trace(page, graph, 3)["x"][0] + 0.4) < 0.02
+    before = page.evaluate(REVISION, graph)
+    page.click("#descent1d-step")
+    wait_new_revision(page, graph, before)
+    assert len(trace(page, graph, 2)["x"]) == 2
+    page.click("#descent1d-run")
+    page.wait_for_function(
+        "() => document.getElementById('descent1d-message').textContent.includes('Converged')"
+    )
+    assert "deeper minimum" in page.inner_text("#descent1d-message")
+    page.screenshot(path=str(tmp_path / "descent-1d-run.png"))
+
+
+def test_quiz_gives_instant_feedback(page, lab_url):
+    open_page(page, lab_url + "/explorer", None)
+    page.locator("#explorer-quiz .ll-options").first.get_by_text("It diverges").click()
+    feedback = page.locator("#explorer-quiz .ll-feedback").first
+    feedback.wait_for(state="visible")
+    assert feedback.inner_text().startswith("Right.")
+
+
+def test_two_browsers_keep_independent_state(browser, lab_url, watch):
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    try:
+        first, second = (c.new_page() for c in contexts)
+        for tab in (first, second):
+            open_page(tab, lab_url + "/explorer", "explorer-graph")
+        before = first.evaluate(REVISION, "explorer-graph")
+        click_data(first, "explorer-graph", 2.0, 3.0)
+        wait_new_revision(first, "explorer-graph", before)
+        second.reload()
+        second.wait_for_function(GRAPH_READY, arg=["explorer-graph", 1])
+        assert abs(trace(first, "explorer-graph", 5)["x"][0] - 2.0) < 0.05
+        assert trace(second, "explorer-graph", 5)["x"][0] == -4.5  # still the default start
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_explorer_3d_view_draws_and_takes_clicks(page, lab_url, tmp_path):
+    graph = "explorer-graph"
+    open_page(page, lab_url + "/explorer", graph)
+    before = page.evaluate(REVISION, graph)
+    page.get_by_text("3-D", exact=True).click()
+    wait_new_revision(page, graph, before)
+    page.wait_for_selector("#explorer-graph .gl-container canvas")
+    assert trace(page, graph, 0)["meta"] == "landscape"
+    assert page.evaluate("(g) => window.losslab.plotDiv(g)._fullData[0].type", graph) == "surface"
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "explorer-3d.png"))
+
+
+def test_noise_page_shows_both_basin_maps(page, lab_url, tmp_path):
+    open_page(page, lab_url + "/noise", "noise-graph")
+    page.wait_for_function(
+        "() => { const gd = window.losslab.plotDiv('noise-basins');"
+        " return gd && gd._fullData && gd._fullData.length >= 8; }"
+    )
+    kinds = page.evaluate("() => window.losslab.plotDiv('noise-basins')._fullData.map(t => t.meta)")
+    assert kinds.count("basins") == 2
+    assert page.locator("#noise-shares tbody tr").count() == 4
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#noise-board .ll-banner');"
+        " return b && b.textContent.includes('SGD ends'); }"
+    )
+    page.screenshot(path=str(tmp_path / "noise-finished.png"), full_page=True)

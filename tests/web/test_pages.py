@@ -1,0 +1,275 @@
+"""Each page's callback logic as a plain function (parse -> library -> figure), and the claims
+that the pages' check-yourself questions make, checked against the library."""
+
+import numpy as np
+import pytest
+import torch
+from dash import Patch, no_update
+
+import losslab as ll
+from losslab.errors import LosslabError
+from losslab.web import parse
+from losslab.web.page import Question
+from losslab.web.pages import PAGES, curvature, descent_1d, explorer, noise, race
+from losslab.web.pages import _shared as shared
+from losslab.web.quiz import grade
+
+# -- explorer -----------------------------------------------------------------------------------
+
+
+def explore(
+    trigger=None,
+    *,
+    surface="stretched_bowl",
+    expression=None,
+    view="contour",
+    arrows=(),
+    click=None,
+    lr=-1.0458,
+    optimizer="gd",
+    steps=300,
+    state=None,
+):
+    return explorer.update(
+        trigger, surface, expression, view, list(arrows), click, lr, optimizer, steps, state
+    )
+
+
+@pytest.fixture(scope="module")
+def opening():
+    return explore()
+
+
+def test_explorer_opens_on_a_zig_zag_that_converges(opening):
+    assert opening.lr == pytest.approx(np.log10(0.09), abs=1e-3)
+    assert opening.level == shared.OK and "converged" in opening.message
+    assert "zig-zag" in opening.message
+    assert opening.state["surface"] == "stretched_bowl" and opening.state["start"] == [-4.5, 2.0]
+    assert opening.figure.data[5].x[0] == -4.5
+    spec = opening.spec
+    assert spec["graph"] == "explorer-graph" and spec["token"] == opening.state["revision"]
+    assert spec["tracks"][0]["index"] == 5 and not spec["autoplay"]
+
+
+def test_explorer_click_only_patches_the_paths(opening):
+    result = explore(explorer.ID.click, click={"x": 1.25, "y": -3.5}, state=opening.state)
+    assert isinstance(result.figure, Patch)
+    assert result.surface is no_update and result.lr is no_update and result.about is no_update
+    assert result.state["start"] == [1.25, -3.5]
+    assert result.spec["tracks"][0]["x"][0] == 1.25
+    assert result.state["revision"] == opening.state["revision"] + 1
+
+
+def test_explorer_learning_rate_past_the_limit_diverges_and_says_so(opening):
+    result = explore(explorer.ID.lr, lr=np.log10(0.12), state=opening.state)
+    assert result.level == shared.ERROR
+    assert "Diverged" in result.message and "stable only for lr < 0.1" in result.message
+
+
+def test_explorer_newton_gets_its_natural_step(opening):
+    result = explore(explorer.ID.optimizer, optimizer="newton", state=opening.state)
+    assert result.lr == 0.0 and "newton(lr=1" in result.message
+
+
+def test_explorer_typed_expression_and_3d_view(opening):
+    typed = explore(explorer.ID.apply, expression="x**2 + 3*y**2", state=opening.state)
+    assert typed.surface == parse.EXPRESSION and typed.state["surface"] == "x**2 + 3*y**2"
+    solid = explore(explorer.ID.view, view="3d", state=typed.state)
+    assert solid.figure.data[0].type == "surface" and solid.spec["mode"] == "3d"
+    click = explore(explorer.ID.click, view="3d", click={"x": 1, "y": 1}, state=solid.state)
+    assert isinstance(click.figure, Patch) and "z" in click.spec["tracks"][0]
+
+
+def test_explorer_refuses_bad_input_through_the_guard(opening):
+    with pytest.raises(LosslabError):
+        explore(explorer.ID.apply, expression="__import__('os')", state=opening.state)
+    failed = shared.guarded(
+        lambda: explore(explorer.ID.click, click={"x": "nan"}, state=opening.state),
+        lambda m: (m.text, m.level),
+    )()
+    assert failed[1] == shared.ERROR and "start x" in failed[0]
+    crashed = shared.guarded(lambda: 1 / 0, lambda m: (m.text, m.level))()
+    assert "ZeroDivisionError" in crashed[0]
+
+
+def test_explorer_choosing_expression_with_an_empty_field_only_asks(opening):
+    result = explore(
+        explorer.ID.surface, surface=parse.EXPRESSION, expression="", state=opening.state
+    )
+    assert result.figure is no_update and "Type an expression" in result.message
+
+
+# -- descent in 1-D -----------------------------------------------------------------------------
+
+
+def test_descent_1d_steps_and_the_run_handoff():
+    first = descent_1d.update(None, None, np.log10(0.05), None)
+    assert first.state == {"start": 2.2, "step": 0, "revision": 1}
+    stepped = descent_1d.update(descent_1d.ID.step, None, np.log10(0.05), first.state)
+    assert stepped.state["step"] == 1
+    assert len(stepped.figure.data[descent_1d.PATH].x) == 2
+    spec = stepped.spec
+    assert spec["frame"] == 1 and spec["run_from"] == 1
+    assert spec["on_done"]["store"] == descent_1d.ID.state
+    finished = descent_1d.update(descent_1d.ID.state, None, np.log10(0.05), spec["on_done"]["data"])
+    assert "shallower minimum" in finished.message and finished.level == shared.OK
+
+
+def test_descent_1d_click_sets_the_start():
+    result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, -1.3, None)
+    assert result.state["start"] == -0.3 and result.figure.data[descent_1d.CURRENT].x[0] == -0.3
+
+
+@pytest.mark.parametrize(("lr", "where"), [(0.05, "shallower"), (0.4, "deeper"), (0.9, "Diverged")])
+def test_descent_1d_quiz_claims(lr, where):
+    """From 2.2: lr 0.05 stays right, lr 0.4 jumps over the bump, large rates diverge."""
+    state = {"start": 2.2, "step": 10_000, "revision": 0}
+    result = descent_1d.update(descent_1d.ID.state, None, np.log10(lr), state)
+    assert where in result.message
+
+
+# -- race ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rosenbrock_race():
+    return race.update(None, "rosenbrock", None, ["gd", "momentum", "newton"], None, -3, 400, None)
+
+
+def test_race_newton_wins_on_rosenbrock(rosenbrock_race):
+    spec = rosenbrock_race.spec
+    assert spec["autoplay"] and len(spec["board"]["rows"]) == 3
+    assert spec["board"]["banner"]["text"].startswith("First to the minimum: newton")
+    reached = [row["reached"] for row in spec["board"]["rows"]]
+    assert reached[0] is None and reached[2] is not None and reached[2] < 10
+    # the figure starts at frame 0: the animation draws the rest
+    assert len(rosenbrock_race.figure.data[race.STRIDE + 1].x) == 1
+
+
+def test_race_click_patches_and_a_new_optimizer_set_rebuilds(rosenbrock_race):
+    state = rosenbrock_race.state
+    moved = race.update(
+        race.ID.click,
+        "rosenbrock",
+        None,
+        ["gd", "momentum", "newton"],
+        {"x": 0.0, "y": 2.0},
+        -3,
+        400,
+        state,
+    )
+    assert isinstance(moved.figure, Patch) and moved.state["start"] == [0.0, 2.0]
+    more = race.update(race.ID.optimizers, "rosenbrock", None, ["gd", "adam"], None, -3, 100, state)
+    assert not isinstance(more.figure, Patch) and more.state["names"] == ["gd", "adam"]
+
+
+def test_race_says_when_newton_converges_somewhere_that_is_not_a_minimum():
+    result = race.update(race.ID.surface, "himmelblau", None, ["gd", "newton"], None, -2, 200, None)
+    newton_row = result.spec["board"]["rows"][1]
+    assert newton_row["reached"] is None and "not at a minimum" in newton_row["final"]
+
+
+def test_race_quiz_newton_jumps_onto_the_saddle():
+    trajectory = ll.descend(ll.surface("saddle"), ll.optim.newton(), [-1.5, 0.05], 20)
+    assert trajectory.converged
+    assert torch.allclose(trajectory.path()[-1], torch.zeros(2, dtype=torch.float64), atol=1e-12)
+
+
+def test_race_state_from_the_browser_is_checked(rosenbrock_race):
+    with pytest.raises(LosslabError, match="damaged"):
+        race.stored_minima([[1, "x"]])
+    with pytest.raises(LosslabError, match="damaged"):
+        race.stored_minima([[0.0, 0.0]] * (race.MAX_MINIMA + 1))
+
+
+# -- curvature ----------------------------------------------------------------------------------
+
+
+def test_curvature_opens_on_the_saddle_with_plus_and_minus_two():
+    result = curvature.update(None, "saddle", None, None, None, None)
+    text = str(result.readout)
+    assert "\u03bb1 = -2" in text and "\u03bb2 = +2" in text and "saddle" in text
+    assert result.picked == 0 and "1 saddle" in result.summary
+    clicked = curvature.update(
+        curvature.ID.click, "saddle", None, {"x": 0.5, "y": -1}, None, result.state
+    )
+    assert isinstance(clicked.figure, Patch) and clicked.picked is None
+    assert "not a critical point" in str(clicked.readout)
+
+
+def test_curvature_quiz_himmelblau_has_four_minima_four_saddles_one_maximum():
+    result = curvature.update(curvature.ID.surface, "himmelblau", None, None, None, None)
+    kinds = [kind for *_, kind in result.state["points"]]
+    assert (kinds.count("minimum"), kinds.count("saddle"), kinds.count("maximum")) == (4, 4, 1)
+    picked = curvature.update(curvature.ID.picked, "himmelblau", None, None, 0, result.state)
+    assert "minimum" in str(picked.readout)
+    with pytest.raises(LosslabError):
+        curvature.update(curvature.ID.picked, "himmelblau", None, None, 99, result.state)
+
+
+def test_curvature_signed_eigenvalues():
+    assert curvature.signed(2.0) == "+2" and curvature.signed(-2.0) == "-2"
+    assert curvature.signed(-0.0) == "0"
+
+
+# -- noise and basins ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    return noise.update(None, "himmelblau", None, None, -2, noise.NOISE, noise.SEED, 300, None)
+
+
+def test_noise_default_carries_sgd_into_another_basin(noisy):
+    text = noisy.spec["board"]["banner"]["text"]
+    assert "Batch GD ends near the minimum (3, 2)" in text
+    assert "SGD ends near the minimum (-2.81, 3.13)" in text
+    assert [t.meta for t in noisy.basins.data].count("basins") == 2
+
+
+def test_noise_click_patches_without_recomputing_basins(noisy):
+    result = noise.update(
+        noise.ID.click, "himmelblau", None, {"x": 1, "y": 1}, -2, 25, 0, 300, noisy.state
+    )
+    assert isinstance(result.figure, Patch) and isinstance(result.basins, Patch)
+    assert result.shares is no_update
+
+
+def test_noise_quiz_no_noise_is_gradient_descent_and_seeds_repeat():
+    h = ll.surface("himmelblau")
+    clean = ll.descend(h, ll.optim.gd(0.01), [0.0, 0.0], 100)
+    silent = ll.descend(h, ll.optim.sgd_noise(0.01, noise=0.0, seed=3), [0.0, 0.0], 100)
+    assert torch.equal(clean.params, silent.params)
+    a, b = (
+        ll.descend(h, ll.optim.sgd_noise(0.01, noise=25.0, seed=3), [0.0, 0.0], 100) for _ in "ab"
+    )
+    assert torch.equal(a.params, b.params)
+
+
+def test_noise_refuses_bad_controls(noisy):
+    for args in ((-2, 500, 0, 300), (-2, 25, -5, 300), (-2, 25, 0, 0), ("lr", 25, 0, 300)):
+        with pytest.raises(LosslabError):
+            noise.update(noise.ID.lr, "himmelblau", None, None, *args, noisy.state)
+
+
+# -- questions ----------------------------------------------------------------------------------
+
+
+def test_every_page_has_two_or_three_questions_with_one_right_answer():
+    for page in PAGES:
+        assert 2 <= len(page.questions) <= 3, page.key
+        for question in page.questions:
+            assert sum(o.correct for o in question.options) == 1
+            assert all(o.why for o in question.options)
+
+
+def test_grade_explains_right_and_wrong_and_tolerates_junk():
+    question = PAGES[0].questions
+    right = next(i for i, o in enumerate(question[0].options) if o.correct)
+    assert grade(question, 0, right).correct is True
+    wrong = grade(question, 0, (right + 1) % 3)
+    assert wrong.correct is False and wrong.text.startswith("Not quite.")
+    for index, choice in ((7, 0), ("0", 0), (0, 9), (0, "1"), (0, True)):
+        assert grade(question, index, choice).correct is None
+    with pytest.raises(ValueError):
+        Question("two right?", ())
