@@ -44,3 +44,27 @@ def test_load_result_refuses_a_file_that_is_not_a_result(tmp_path):
     path.write_text('{"hello": 1}')
     with pytest.raises(ll.LosslabError, match="not a losslab result"):
         ll.load_result(path)
+
+
+def test_load_result_reads_hdf5_landscapes_and_training_runs(tmp_path):
+    import h5py
+    import torch
+    from torch import nn
+
+    surface = ll.surface("himmelblau")
+    slice_ = ll.landscape(surface, resolution=5)
+    loaded = ll.load_result(slice_.save(tmp_path / "slice.h5"))
+    assert isinstance(loaded, ll.Landscape)
+    assert (loaded.values["loss"] == slice_.values["loss"]).all()
+
+    torch.manual_seed(0)
+    data = (torch.randn(32, 2), torch.randint(0, 2, (32,)))
+    run = ll.train(nn.Linear(2, 2), data, epochs=1, batch_size=16)
+    loaded_run = ll.load_result(run.save(tmp_path / "run.h5"))
+    assert isinstance(loaded_run, ll.TrainingRun)
+    assert torch.equal(loaded_run.params, run.params)
+
+    with h5py.File(tmp_path / "other.h5", "w") as handle:
+        handle["x"] = [1, 2]
+    with pytest.raises(ll.LosslabError, match="not a losslab result"):
+        ll.load_result(tmp_path / "other.h5")

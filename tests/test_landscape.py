@@ -250,3 +250,34 @@ def test_a_landscape_is_plain_data():
     assert result.metadata["resolution"] == [5, 5] and result.metadata["metrics"] == ["loss"]
     grid = result.as_grid()
     assert torch.equal(grid.values, torch.as_tensor(result.values["loss"]))
+
+
+def test_linear_regression_landscape_is_its_closed_form_bowl_with_the_normal_equation_minimum():
+    from losslab.data import load_dataset
+    from losslab.models import linear_regression, normal_equation
+
+    data = load_dataset("linear")
+    X, y = (t.double() for t in data.train)
+    model = linear_regression(2).double()
+    objective = ModelObjective(model, "mse", (X, y))
+    w_star = normal_equation(X, y)
+    axes = directions.custom(list(torch.eye(2, dtype=torch.float64)), objective, kind="axes")
+    # A grid in raw (w1, w2) whose centre is exactly the normal-equation solution.
+    result = landscape(
+        objective,
+        axes,
+        origin=torch.zeros(2, dtype=torch.float64),
+        span=[(w - 1.5, w + 1.5) for w in w_star.tolist()],
+        resolution=31,
+    )
+    w1, w2 = np.meshgrid(*result.coords, indexing="ij")
+    W = torch.as_tensor(np.stack([w1, w2], -1))  # (31, 31, 2)
+    # mean((Xw - y)^2) = w'Aw - 2b'w + c with A = X'X/N, b = X'y/N, c = y'y/N.
+    n = len(X)
+    A, b, c = X.T @ X / n, X.T @ y / n, y @ y / n
+    closed = torch.einsum("ijk,kl,ijl->ij", W, A, W) - 2 * W @ b + c
+    np.testing.assert_allclose(result.values["loss"], closed.numpy(), rtol=1e-10)
+    assert result.argmin() == (15, 15)
+    np.testing.assert_allclose(result.point((15, 15)), w_star.numpy(), atol=1e-12)
+    # The closed form's stationary point, A w = b, is the normal-equation solution.
+    torch.testing.assert_close(torch.linalg.solve(A, b), w_star)

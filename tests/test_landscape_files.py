@@ -328,3 +328,17 @@ def test_files_that_are_not_landscapes_are_refused_and_left_alone(tmp_path):
         Landscape.load(garbage)
     with pytest.raises(LosslabError, match=r"\.h5 or \.hdf5"):
         landscape(SlowSurface(), DIRECTIONS, **SPEC).save(tmp_path / "a.npz")
+
+
+def test_user_metadata_is_kept_in_the_file_and_is_not_part_of_the_spec(tmp_path):
+    out = tmp_path / "titled.h5"
+    first = landscape(SlowSurface(), DIRECTIONS, out=out, metadata={"title": "first"}, **SPEC)
+    assert first.metadata["title"] == "first"
+    assert Landscape.load(out).metadata["title"] == "first"
+    # Another title names the same computation: the finished file is returned, not refused.
+    again = landscape(SlowSurface(), DIRECTIONS, out=out, metadata={"title": "second"}, **SPEC)
+    np.testing.assert_array_equal(again.values["loss"], first.values["loss"])
+    with pytest.raises(LosslabError, match="written by losslab itself"):
+        landscape(SlowSurface(), DIRECTIONS, metadata={"spec": 1}, **SPEC)
+    with pytest.raises(LosslabError, match="string keys"):
+        landscape(SlowSurface(), DIRECTIONS, metadata={1: "x"}, **SPEC)

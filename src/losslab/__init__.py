@@ -1,37 +1,51 @@
 """losslab: a laboratory for loss landscapes.
 
-The numeric core (objectives, optim, descent, curvature, grids) imports only torch and numpy;
-plotting lives in `losslab.plot`, the command line in `losslab.cli`.
+The numeric core (objectives, optim, descent, curvature, grids, landscapes of networks) imports
+torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: plotting lives in
+`losslab.plot`, the command line in `losslab.cli`, the web lab in `losslab.web`.
+
+`losslab.landscape` is the function; its package stays importable as a module path
+(`from losslab.landscape import Landscape`).
 """
 
-from losslab import optim
+from losslab import data, directions, models, optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
 from losslab.grid import Grid, evaluate_grid
-from losslab.objectives import Objective, Surface, surface, surfaces
+from losslab.landscape import Landscape, landscape
+from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
 from losslab.results import load_result
+from losslab.train import TrainingRun, train
 
 __all__ = [
     "BasinMap",
     "CriticalPoint",
     "ExpressionError",
     "Grid",
+    "Landscape",
     "LosslabError",
+    "ModelObjective",
     "Objective",
     "Surface",
+    "TrainingRun",
     "Trajectory",
     "__version__",
     "basins",
     "critical_points",
+    "data",
     "descend",
+    "directions",
     "evaluate_grid",
     "inspect",
+    "landscape",
     "load_result",
+    "models",
     "optim",
     "race",
     "surface",
     "surfaces",
+    "train",
 ]

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+import h5py
 import torch
 
 from losslab._version import __version__
@@ -54,13 +55,32 @@ class Result:
         return cls.from_dict(read_json(path))
 
 
-def load_result(path: str | Path) -> Result:
-    """Load any saved result; its type is read from the file."""
+def load_result(path: str | Path):
+    """Load any saved result, JSON or HDF5 (a landscape, a training run); the type is read
+    from the file."""
+    if Path(path).is_file() and h5py.is_hdf5(path):
+        return _load_h5(path)
     data = read_json(path)
     result_type = _KINDS.get(data.get("result")) if isinstance(data, dict) else None
     if result_type is None:
         raise LosslabError(f"'{path}' is not a losslab result file (no known 'result' type).")
     return result_type.from_dict(data)
+
+
+def _load_h5(path: str | Path):
+    try:
+        with h5py.File(path, "r") as handle:
+            kind = handle.attrs.get("losslab_result") or handle.attrs.get("result")
+    except OSError as error:
+        raise LosslabError(f"cannot read result file '{path}': {error}") from None
+    if kind == "landscape":
+        from losslab.landscape.result import Landscape  # the landscape package imports this one
+
+        return Landscape.load(path)
+    result_type = _KINDS.get(kind)
+    if result_type is None:
+        raise LosslabError(f"'{path}' is an HDF5 file but not a losslab result (no known type).")
+    return result_type.load(path)
 
 
 def read_json(path: str | Path) -> Any:

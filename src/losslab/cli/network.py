@@ -593,6 +593,7 @@ def landscape_command(
             out=out,
             metrics=wanted,
             progress=track("landscape"),
+            metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
         )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ def landscape(
     chunk_size: int | None = None,
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Landscape:
     """Metrics of `objective` on the grid `origin + a * d0 [+ b * d1]`.
 
@@ -101,10 +102,14 @@ def landscape(
         when it has one, else 64 for network objectives and 65536 for plain ones).
     metrics: names to compute (default: all of `objective.metrics`, or ("loss",)).
     progress: callback(done_points, total_points), called at the start and after each chunk.
+    metadata: extra plain JSON data kept with the result (e.g. {"title": ...}); it is not part
+        of the spec, so it neither triggers a refusal nor changes what a resume matches.
 
     Returns a `Landscape`; values[m][i, j] is metric m at coords[0][i], coords[1][j].
     """
     plan = plan_slice(objective, directions, span, resolution, origin, metrics)
+    if metadata is not None:
+        plan = _with_user_metadata(plan, metadata)
     if chunk_size is not None:
         check_count("chunk_size", chunk_size)
     if progress is not None and not callable(progress):
@@ -240,6 +245,18 @@ def _result(plan: SlicePlan, values, metadata) -> Landscape:
         plan.stored_directions,
         metadata,
     )
+
+
+def _with_user_metadata(plan: SlicePlan, extra) -> SlicePlan:
+    if not isinstance(extra, Mapping) or not all(isinstance(k, str) for k in extra):
+        raise LosslabError(f"metadata == {extra!r}, must be a dict with string keys or None.")
+    reserved = sorted(set(extra) & set(plan.metadata))
+    if reserved:
+        raise LosslabError(
+            f"metadata keys {reserved} are written by losslab itself; choose other names."
+        )
+    canonical_json(dict(extra))  # raises a one-line error when it is not plain JSON
+    return replace(plan, metadata={**plan.metadata, **extra})
 
 
 def _report(progress, done: int, total: int) -> None:
