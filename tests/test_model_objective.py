@@ -188,6 +188,21 @@ def test_slice_takes_parameter_dicts_and_one_direction():
     torch.testing.assert_close(by_dict["loss"], by_vector["loss"], rtol=1e-5, atol=1e-6)
 
 
+def test_evaluate_takes_one_dict_a_list_of_dicts_or_one_vector():
+    model, data = mlp(), tabular()
+    objective = ModelObjective(model, "cross_entropy", data)
+    points = objective.origin + 0.1 * torch.randn(3, objective.n_params)
+    by_vector = objective.evaluate(points)
+    by_dicts = objective.evaluate([objective.layout.unflatten(p) for p in points])
+    one = objective.evaluate(objective.layout.unflatten(points[1]))
+    one_vector = objective.evaluate(points[1])
+    for metric in objective.metrics:
+        torch.testing.assert_close(by_dicts[metric], by_vector[metric])
+        assert one[metric].shape == () and one_vector[metric].shape == ()
+        torch.testing.assert_close(one[metric], by_vector[metric][1])
+        torch.testing.assert_close(one_vector[metric], by_vector[metric][1])
+
+
 def test_one_worker_and_several_agree():
     model, data = cnn(), images()
     one = ModelObjective(model, "cross_entropy", data, workers=1)

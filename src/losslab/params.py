@@ -102,9 +102,11 @@ def model_vector(model: nn.Module) -> Tensor:
 
 
 def as_vector(layout: ParamLayout, params: Tensor | Mapping[str, Tensor]) -> Tensor:
-    """A flat vector (or batch of them) from either a vector or a parameter dict."""
+    """A flat vector (or batch of them) from a vector, a parameter dict or a list of dicts."""
     if isinstance(params, Mapping):
         return layout.flatten(params)
+    if isinstance(params, list | tuple) and params and isinstance(params[0], Mapping):
+        return torch.stack([layout.flatten(p) for p in params])  # (P, n_params)
     params = torch.as_tensor(params)
     if params.shape[-1:] != (layout.n_params,):
         raise LosslabError(

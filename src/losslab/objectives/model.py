@@ -232,12 +232,16 @@ class ModelObjective(Objective):
     # -- evaluation -----------------------------------------------------------------------------
 
     def evaluate(self, params) -> dict[str, Tensor]:
-        """Metrics at (P, n_params) vectors (or a parameter dict with one batch dim).
+        """Metrics at (P, n_params) vectors, a list of P parameter dicts, or one point (a
+        (n_params,) vector or a dict keyed like `named_parameters()`).
 
         Returns {metric: (P,)} for each of `self.metrics`, plus "<metric>_se" when n_samples
-        is set. Values are in the model's dtype, on the device of `params`.
+        is set; 0-d values for one point. Values are in the model's dtype, on the device of
+        `params`.
         """
         points = as_vector(self.layout, params)
+        if points.ndim == 1:
+            return {k: v[0] for k, v in self.evaluate(points[None]).items()}
         if points.ndim != 2:
             raise LosslabError(
                 f"evaluate takes points of shape (P, n_params); got {tuple(points.shape)}."
