@@ -12,14 +12,7 @@ from sklearn import datasets as sk
 from losslab.data import Dataset, datasets, load_dataset
 from losslab.errors import LosslabError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors: extra threads only spin against the other test processes on this machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 REAL = {"digits": (1797, 64, 10), "iris": (150, 4, 3), "breast_cancer": (569, 30, 2)}

@@ -9,8 +9,8 @@ from torch import nn
 import losslab as ll
 import losslab.directions as directions
 from losslab.errors import LosslabError
-from losslab.landscape import Landscape
-from losslab.landscape.compute import landscape
+from losslab.landscapes import Landscape
+from losslab.landscapes.compute import landscape
 from losslab.objectives.model import ModelObjective
 
 

@@ -12,9 +12,9 @@ import torch
 
 import losslab as ll
 from losslab.errors import LosslabError
-from losslab.landscape import Landscape
-from losslab.landscape.compute import landscape
-from losslab.landscape.store import partial_folder
+from losslab.landscapes import Landscape
+from losslab.landscapes.compute import landscape
+from losslab.landscapes.store import partial_folder
 from losslab.objectives.model import ModelObjective
 
 SLOW_OBJECTIVE = '''
@@ -174,7 +174,7 @@ def test_resume_after_kill_9_gives_the_same_file(tmp_path):
         SLOW_OBJECTIVE
         + """
 import sys
-from losslab.landscape.compute import landscape
+from losslab.landscapes.compute import landscape
 
 landscape(
     SlowSurface(delay=0.25), DIRECTIONS, out=sys.argv[1], **SPEC,

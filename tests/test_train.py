@@ -13,21 +13,15 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.data import DataLoader, TensorDataset
 
-import losslab.train as training
+import losslab.training as training
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.models import build, linear_regression, mlp, normal_equation
 from losslab.params import ParamLayout, model_vector
 from losslab.results import load_result
-from losslab.train import TrainingRun, train
+from losslab.training import TrainingRun, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: 
 `losslab.plot`, the command line in `losslab.cli`, the web lab in `losslab.web`.
 
 `losslab.landscape` is the function; its package stays importable as a module path
-(`from losslab.landscape import Landscape`).
+(`from losslab.landscapes import Landscape`).
 """
 
 from losslab import data, directions, models, optim
@@ -15,10 +15,10 @@ from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
 from losslab.grid import Grid, evaluate_grid
-from losslab.landscape import Landscape, landscape
+from losslab.landscapes import Landscape, landscape
 from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
 from losslab.results import load_result
-from losslab.train import TrainingRun, train
+from losslab.training import TrainingRun, train
 
 __all__ = [
     "BasinMap",

@@ -74,7 +74,7 @@ def _load_h5(path: str | Path):
     except OSError as error:
         raise LosslabError(f"cannot read result file '{path}': {error}") from None
     if kind == "landscape":
-        from losslab.landscape.result import Landscape  # the landscape package imports this one
+        from losslab.landscapes.result import Landscape  # the landscape package imports this one
 
         return Landscape.load(path)
     result_type = _KINDS.get(kind)

@@ -12,8 +12,8 @@ import torch
 from clitools import has_magic, invoke
 
 from losslab.cli import network
-from losslab.landscape import Landscape
-from losslab.train import TrainingRun
+from losslab.landscapes import Landscape
+from losslab.training import TrainingRun
 
 TINY = ["--model", "mlp", "--width", "8", "--dataset", "iris"]
 NET_PY = """
@@ -109,7 +109,7 @@ def test_landscape_writes_a_loadable_file_around_the_trained_weights(trained):
 
 
 def test_rerunning_the_same_command_resumes_where_it_stopped(tmp_path, monkeypatch):
-    from losslab.landscape import compute
+    from losslab.landscapes import compute
 
     args = ["landscape", *TINY, "--epochs", "1", "--resolution", "9", "--out", tmp_path / "l.h5"]
     real = compute.evaluate_chunk

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from losslab.errors import LosslabError
-from losslab.landscape import Landscape
+from losslab.landscapes import Landscape
 from losslab.plot import _slices, slices, static
 from losslab.plot.export import save_figure
 

@@ -324,7 +324,7 @@ def _train(
     out=None,
     progress=None,
 ):
-    from losslab.train import train
+    from losslab.training import train
 
     return train(
         setup.model,
@@ -375,7 +375,7 @@ def train_command(
             metavar="FILE",
             show_default=False,
             help="Write the recorded trajectory: .json (small runs) or .h5 (any size); "
-            "load it with losslab.train.TrainingRun.load, or overlay it with "
+            "load it with losslab.TrainingRun.load, or overlay it with "
             "'losslab plot LANDSCAPE --trajectory FILE'.",
         ),
     ] = None,
@@ -432,7 +432,7 @@ def train_command(
 
 
 def _check_json_size(setup: Setup, epochs: int, batch_size: int, record_every: int, out: Path):
-    from losslab.train import JSON_MAX_VALUES
+    from losslab.training import JSON_MAX_VALUES
 
     steps = epochs * math.ceil(setup.data.n_train / batch_size)
     records = 1 + math.ceil(steps / record_every)
@@ -583,7 +583,7 @@ def landscape_command(
                 )
             objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
         chosen = _directions(directions, objective, run, dims, seed)
-        from losslab.landscape import landscape as compute
+        from losslab.landscapes import landscape as compute
 
         result = compute(
             objective,
@@ -789,7 +789,7 @@ def plot_command(
 
 
 def _load_landscape(path: Path):
-    from losslab.landscape import Landscape
+    from losslab.landscapes import Landscape
 
     if not path.exists():
         raise LosslabError(f"landscape file '{path}' does not exist.")
@@ -806,7 +806,7 @@ def _load_landscape(path: Path):
 
 
 def _load_run(path: Path):
-    from losslab.train import TrainingRun
+    from losslab.training import TrainingRun
 
     if not path.exists():
         raise LosslabError(f"trajectory file '{path}' does not exist.")

@@ -129,6 +129,22 @@ def slice_of(landscape, metric: str = "loss") -> Slice:
     )
 
 
+def two_d(landscape, metric: str, what: str) -> Slice:
+    """The 2-D slice of `metric`, or a one-line error naming `what` needs it."""
+    data = slice_of(landscape, metric)
+    if data.ndim != 2:
+        raise LosslabError(
+            f"{what} needs a 2-D landscape; this one has {data.ndim} direction: "
+            "use slice_curve (or slice_view, which picks)."
+        )
+    return data
+
+
+def full_title(data: Slice, log: bool) -> str:
+    """'log10 loss: mlp on digits, ...' -- the metric drawn, then what it is a slice of."""
+    return f"{'log10 ' if log else ''}{data.metric}: {data.title}"
+
+
 def axes_offset(landscape, kind: str, k: int) -> np.ndarray:
     """(k,) the origin's own coordinates when every direction is a unit parameter axis
     (kind 'axes' or 'identity'), so the plot's axes read w1, w2; zeros otherwise."""

@@ -76,7 +76,7 @@ def slice_view(
     slice_contour(landscape, metric=metric, log=log, trajectory=trajectory, mark=mark, ax=right)
     left.set_title("")
     right.set_title("")
-    figure.suptitle(title or _title(data, log))
+    figure.suptitle(title or sl_.full_title(data, log))
     return figure
 
 
@@ -91,7 +91,7 @@ def slice_contour(
 ) -> Axes:
     """Filled contour of a 2-D slice with a colour bar, the origin, the best grid point and
     optionally a projected trajectory and marked points."""
-    data = _two_d(landscape, metric, "slice_contour")
+    data = sl_.two_d(landscape, metric, "slice_contour")
     col = sl_.colouring(data, log)
     ax = ax if ax is not None else _new_axes(CONTOUR_SIZE)
     x, y = data.coords
@@ -129,7 +129,7 @@ def slice_contour(
         ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel(data.labels[0])
     ax.set_ylabel(data.labels[1])
-    ax.set_title(_title(data, log))
+    ax.set_title(sl_.full_title(data, log))
     _legend_below(ax)
     return ax
 
@@ -146,7 +146,7 @@ def slice_surface(
     """A 2-D slice as a 3-D surface (height = the metric, or its log10), with the origin, the
     best grid point and a projected trajectory lifted onto the surface (its height is the
     slice's value there, interpolated). `ax` must be a 3-D Axes when given."""
-    data = _two_d(landscape, metric, "slice_surface")
+    data = sl_.two_d(landscape, metric, "slice_surface")
     col = sl_.colouring(data, log)
     alone = ax is None  # a figure of its own gets a legend; slice_view puts it by the contour
     if ax is None:
@@ -187,7 +187,7 @@ def slice_surface(
     ax.set_xlabel(_short(data.labels[0]), fontsize=8)
     ax.set_ylabel(_short(data.labels[1]), fontsize=8)
     ax.set_zlabel(data.value_label(col.log))
-    ax.set_title(_title(data, log))
+    ax.set_title(sl_.full_title(data, log))
     ax.figure.colorbar(surface, ax=ax, shrink=0.6, pad=0.1, label=col.label)
     if alone:
         _legend_below(ax)
@@ -253,7 +253,7 @@ def slice_curve(
     ax.set_xlim(*data.box[0])
     ax.set_xlabel(data.labels[0])
     ax.set_ylabel(metric + (" (log scale)" if log else ""), color=sl_.LOSS_COLOUR)
-    ax.set_title(_title(data, False))
+    ax.set_title(sl_.full_title(data, False))
     ax.grid(alpha=0.25)
     handles = ax.get_legend_handles_labels()[0]
     if secondary is not None:
@@ -263,21 +263,6 @@ def slice_curve(
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _two_d(landscape, metric: str, what: str) -> sl_.Slice:
-    data = sl_.slice_of(landscape, metric)
-    if data.ndim != 2:
-        raise LosslabError(
-            f"{what} needs a 2-D landscape; this one has {data.ndim} direction: "
-            "use slice_curve (or slice_view, which picks)."
-        )
-    return data
-
-
-def _title(data: sl_.Slice, log: bool) -> str:
-    what = f"log10 {data.metric}" if log else data.metric
-    return f"{what}: {data.title}"
 
 
 def _short(label: str) -> str:

@@ -62,7 +62,7 @@ def slice_view(
         column_widths=[0.5, 0.5],
         horizontal_spacing=0.08,
     )
-    _layout(fig, title or _title(data, log))
+    _layout(fig, title or sl_.full_title(data, log))
     fig.update_layout(width=VIEW_WIDTH)
     fig.add_trace(_surface_trace(data, col, colorbar=False), row=1, col=1)
     for trace in _overlay_traces_3d(data, col, items, legend=False):
@@ -84,10 +84,10 @@ def slice_contour(
     mark: Mapping[str, Any] | None = None,
 ) -> go.Figure:
     """Filled contour of a 2-D slice with the overlays."""
-    data = _two_d(landscape, metric, "slice_contour")
+    data = sl_.two_d(landscape, metric, "slice_contour")
     col = sl_.colouring(data, log)
     fig = go.Figure()
-    _layout(fig, _title(data, log))
+    _layout(fig, sl_.full_title(data, log))
     fig.add_trace(_contour_trace(data, col))
     for trace in _overlay_traces_2d(
         sl_.overlays(landscape, data, trajectory=trajectory, mark=mark)
@@ -106,10 +106,10 @@ def slice_surface(
     mark: Mapping[str, Any] | None = None,
 ) -> go.Figure:
     """A 2-D slice as a 3-D surface with the overlays lifted onto it."""
-    data = _two_d(landscape, metric, "slice_surface")
+    data = sl_.two_d(landscape, metric, "slice_surface")
     col = sl_.colouring(data, log)
     fig = go.Figure()
-    _layout(fig, _title(data, log))
+    _layout(fig, sl_.full_title(data, log))
     fig.add_trace(_surface_trace(data, col, colorbar=True))
     items = sl_.overlays(landscape, data, trajectory=trajectory, mark=mark)
     for trace in _overlay_traces_3d(data, col, items, legend=True):
@@ -136,7 +136,7 @@ def slice_curve(
         )
     other = sl_.secondary_metric(landscape, metric)
     fig = make_subplots(specs=[[{"secondary_y": other is not None}]])
-    _layout(fig, _title(data, False))
+    _layout(fig, sl_.full_title(data, False))
     (x,) = data.coords
     fig.add_trace(
         go.Scatter(
@@ -369,20 +369,6 @@ def _axes_2d(fig: go.Figure, data: sl_.Slice, **rc) -> None:
     box = data.box
     fig.update_xaxes(title_text=data.labels[0], range=list(box[0]), constrain="domain", **rc)
     fig.update_yaxes(title_text=data.labels[1], range=list(box[1]), constrain="domain", **rc)
-
-
-def _two_d(landscape, metric: str, what: str) -> sl_.Slice:
-    data = sl_.slice_of(landscape, metric)
-    if data.ndim != 2:
-        raise LosslabError(
-            f"{what} needs a 2-D landscape; this one has {data.ndim} direction: "
-            "use slice_curve (or slice_view, which picks)."
-        )
-    return data
-
-
-def _title(data: sl_.Slice, log: bool) -> str:
-    return f"{'log10 ' if log else ''}{data.metric}: {data.title}"
 
 
 def _hover(data: sl_.Slice) -> str:

@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from losslab.errors import LosslabError
-from losslab.landscape.result import Landscape, read_file, write_file
-from losslab.landscape.spec import differences
+from losslab.landscapes.result import Landscape, read_file, write_file
+from losslab.landscapes.spec import differences
 
 PARTIAL_SUFFIX = ".partial"
 SPEC_FILE = "spec.json"

@@ -29,9 +29,9 @@ from losslab._checks import check_count
 from losslab._version import __version__
 from losslab.directions import Directions, custom, flat_layout
 from losslab.errors import LosslabError
-from losslab.landscape.result import Landscape, check_h5_path
-from losslab.landscape.spec import canonical_json, slice_spec, spec_hash
-from losslab.landscape.store import ChunkStore, finished_landscape, remove_stale_folder
+from losslab.landscapes.result import Landscape, check_h5_path
+from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
+from losslab.landscapes.store import ChunkStore, finished_landscape, remove_stale_folder
 from losslab.params import ParamLayout
 
 PLAIN_CHUNK = 65_536  # points per call for plain objectives (a surface: cheap points)

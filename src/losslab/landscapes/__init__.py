@@ -6,7 +6,7 @@ resumable chunk store behind `out=`                      store.py
 the spec that identifies a computation                   spec.py
 """
 
-from losslab.landscape.compute import evaluate_chunk, landscape
-from losslab.landscape.result import Landscape
+from losslab.landscapes.compute import evaluate_chunk, landscape
+from losslab.landscapes.result import Landscape
 
 __all__ = ["Landscape", "evaluate_chunk", "landscape"]

@@ -40,7 +40,7 @@ import torch
 from losslab._version import __version__
 from losslab.errors import LosslabError
 from losslab.io import check_writable
-from losslab.landscape.spec import slice_spec, spec_hash
+from losslab.landscapes.spec import slice_spec, spec_hash
 from losslab.params import ParamLayout
 
 FORMAT_VERSION = 1
