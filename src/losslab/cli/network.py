@@ -481,9 +481,13 @@ def landscape_command(
         int, typer.Option(min=1, max=2, help="1 for a line (a curve), 2 for a plane.")
     ] = 2,
     span: Annotated[
-        float,
-        typer.Option(help="Each axis runs from -SPAN to SPAN (> 0) in units of its direction."),
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            show_default=False,
+            help="Each axis runs from -SPAN to SPAN (> 0) in units of its direction. Default: "
+            "1, or with --directions pca just wide enough for the whole training path.",
+        ),
+    ] = None,
     resolution: Annotated[int, typer.Option(min=2, help="Grid points per axis.")] = 51,
     metrics: Annotated[
         str | None,
@@ -540,7 +544,8 @@ def landscape_command(
     out = check_out(out, LANDSCAPE_FORMATS, "--out")
     plot = check_out(plot, FIGURE_FORMATS, "--plot")
     distinct(out, plot)
-    check_positive("span", span)
+    if span is not None:
+        check_positive("span", span)
     check_positive("lr", lr)
     wanted = _parse_metrics(metrics)
     if epochs is None:
@@ -583,6 +588,8 @@ def landscape_command(
                 )
             objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
         chosen = _directions(directions, objective, run, dims, seed)
+        if span is None:
+            span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
         from losslab.landscapes import landscape as compute
 
         result = compute(
@@ -647,6 +654,18 @@ def _directions(choice: DirectionChoice, objective, run, dims: int, seed: int):
         axes = torch.eye(objective.n_params, dtype=torch.float64)[:dims]
         return directions_lib.custom(list(axes), objective, kind="axes")
     return directions_lib.random(objective, n=dims, normalization=choice.value, seed=seed)
+
+
+def _path_span(run, chosen, margin: float = 0.1) -> list[tuple[float, float]]:
+    """Per axis, the window (lo, hi) that holds the training path projected onto orthonormal
+    PCA directions, the origin (its final point) included, widened by `margin` each side."""
+    path = (run.params.to(torch.float64) - chosen.origin) @ chosen.vectors.T  # (T, k)
+    windows = []
+    for lo, hi in zip(path.min(0).values.tolist(), path.max(0).values.tolist(), strict=True):
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        pad = margin * (hi - lo) or 1.0
+        windows.append((lo - pad, hi + pad))
+    return windows
 
 
 def _check_axes(setup: Setup, dims: int) -> None:
