@@ -34,7 +34,6 @@ from typing import Any
 import h5py
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
@@ -43,6 +42,7 @@ from losslab._version import __version__
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import LosslabError
 from losslab.io import _mode_of_new_files, check_writable
+from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, _decode, _encode
 
@@ -387,33 +387,19 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 # --- loss and optimizer ----------------------------------------------------------------------
 
 
-def _matched(output: Tensor, y: Tensor) -> Tensor:
-    """A (N, 1) output against (N,) targets is read as (N,); other mismatches are errors."""
-    if output.ndim == y.ndim + 1 and output.shape[-1] == 1:
-        output = output.squeeze(-1)
-    if output.shape != y.shape:
-        raise LosslabError(
-            f"model output of shape {tuple(output.shape)} does not match targets of shape "
-            f"{tuple(y.shape)}: a one-output model must return (N,) or (N, 1)."
-        )
-    return output
+def _named_loss(name: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """The objective's definition of each named loss (one source of truth), plus a label
+    check for bce on every batch."""
+    mean = resolve_loss(name).mean
+    if name != "bce":
+        return mean
 
+    def bce(output: Tensor, y: Tensor) -> Tensor:
+        if ((y != 0) & (y != 1)).any():
+            raise LosslabError("loss 'bce' needs labels 0 or 1; use 'cross_entropy' for classes.")
+        return mean(output, y)
 
-def _bce(output: Tensor, y: Tensor) -> Tensor:
-    if ((y != 0) & (y != 1)).any():
-        raise LosslabError("loss 'bce' needs labels 0 or 1; use 'cross_entropy' for classes.")
-    return F.binary_cross_entropy_with_logits(_matched(output, y), y.to(output.dtype))
-
-
-def _mse(output: Tensor, y: Tensor) -> Tensor:
-    return F.mse_loss(_matched(output, y), y.to(output.dtype))
-
-
-_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "cross_entropy": F.cross_entropy,
-    "bce": _bce,
-    "mse": _mse,
-}
+    return bce
 
 
 def _loss(loss, model: nn.Module, batches) -> tuple[Callable, str]:
@@ -426,13 +412,13 @@ def _loss(loss, model: nn.Module, batches) -> tuple[Callable, str]:
                 output = model(x)
             loss = "bce" if output.ndim == 1 or output.shape[-1] == 1 else "cross_entropy"
     if isinstance(loss, str):
-        if loss not in _LOSSES:
-            raise LosslabError(_unknown("loss", loss, list(_LOSSES)))
-        return _LOSSES[loss], loss
+        if loss not in LOSS_NAMES:
+            raise LosslabError(_unknown("loss", loss, list(LOSS_NAMES)))
+        return _named_loss(loss), loss
     if callable(loss):
         name = type(loss).__name__ if isinstance(loss, nn.Module) else None
         return loss, name or getattr(loss, "__name__", type(loss).__name__)
-    raise LosslabError(f"loss == {loss!r}: give {', '.join(_LOSSES)}, a loss module or None.")
+    raise LosslabError(f"loss == {loss!r}: give {', '.join(LOSS_NAMES)}, a loss module or None.")
 
 
 _OPTIMIZERS = {

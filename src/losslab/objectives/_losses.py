@@ -109,10 +109,16 @@ def _mean_of(per_sample):
 
 def _match(outputs: Tensor, targets: Tensor) -> Tensor:
     # (N, 1) outputs with (N,) targets (or the reverse) would broadcast to (N, N) in torch's
-    # MSELoss; a regression target of the same size is meant element for element.
-    if outputs.shape != targets.shape and outputs.numel() == targets.numel():
+    # MSELoss; a regression target of the same size is meant element for element. Any other
+    # mismatch would broadcast silently into a wrong number: refuse it.
+    if outputs.shape == targets.shape:
+        return targets
+    if outputs.numel() == targets.numel():
         return targets.reshape(outputs.shape)
-    return targets
+    raise LosslabError(
+        f"model output of shape {tuple(outputs.shape)} does not match targets of shape "
+        f"{tuple(targets.shape)}: a one-output model must return (N,) or (N, 1)."
+    )
 
 
 def _per_row(losses: Tensor) -> Tensor:
