@@ -12,335 +12,56 @@ so bad input ends as one line on stderr with exit code 2 and no file written.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import torch
 import typer
-from rich.console import Console
 from rich.table import Table
-from torch import nn
 
 from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
-from losslab.cli import model_loading
-from losslab.cli.model_loading import ModelSource
+from losslab.cli.network_options import (
+    DIRECTION_TEXT,
+    LANDSCAPE_FORMATS,
+    PCA_RECORDS,
+    RUN_FORMATS,
+    WEIGHT_FORMATS,
+    BatchNormChoice,
+    BatchSizeOpt,
+    DataOpt,
+    DatasetOpt,
+    DepthOpt,
+    DirectionChoice,
+    LossOpt,
+    LrOpt,
+    ModelOpt,
+    MomentumOpt,
+    OptimizerChoice,
+    OptimizerOpt,
+    SeedOpt,
+    WeightsOpt,
+    WidthOpt,
+)
+from losslab.cli.network_setup import (
+    Setup,
+    check_out,
+    distinct,
+    prepare,
+    scores,
+    scores_table,
+    train_setup,
+)
 from losslab.cli.output import write_figure
-from losslab.cli.parsing import FIGURE_FORMATS, output_format
+from losslab.cli.parsing import FIGURE_FORMATS
+from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
-from losslab.data.dataset import REGRESSION, Dataset
+from losslab.data.dataset import REGRESSION
 from losslab.errors import LosslabError
-from losslab.io import atomic_open, check_writable
-
-LANDSCAPE_FORMATS = (".h5", ".hdf5")
-RUN_FORMATS = (".json", ".h5", ".hdf5")
-WEIGHT_FORMATS = (".pt", ".pth")
-PCA_RECORDS = 100  # about this many points of the trajectory are recorded for PCA
-
-
-class DirectionChoice(StrEnum):
-    """--directions: random directions with a normalization, PCA of the trajectory, or the
-    raw parameter axes of a model with one or two parameters."""
-
-    filter = "filter"
-    layer = "layer"
-    none = "none"
-    pca = "pca"
-    axes = "axes"
-
-
-DIRECTION_TEXT = {
-    "filter": "random filter-normalized directions",
-    "layer": "random layer-normalized directions",
-    "none": "random directions (not normalized)",
-    "pca": "PCA directions of the training trajectory",
-    "axes": "the raw parameter axes",
-}
-
-
-class BatchNormChoice(StrEnum):
-    eval = "eval"
-    recompute = "recompute"
-
-
-class LossChoice(StrEnum):
-    cross_entropy = "cross_entropy"
-    mse = "mse"
-    bce = "bce"
-
-
-class OptimizerChoice(StrEnum):
-    sgd = "sgd"
-    adam = "adam"
-    adamw = "adamw"
-    rmsprop = "rmsprop"
-    adagrad = "adagrad"
-
-
-# -- options ------------------------------------------------------------------------------------
-
-ModelOpt = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        "-m",
-        metavar="NAME|FILE.py:FACTORY",
-        help="A built-in model (linear_regression, logistic_regression, mlp, mlp_bn, cnn) or "
-        "your own: path/to/file.py:factory, where factory() takes no arguments and returns "
-        "the nn.Module (the file is imported and run).",
-    ),
-]
-DatasetOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--dataset",
-        "-d",
-        metavar="NAME",
-        show_default=False,
-        help="A built-in data set (digits, iris, breast_cancer, wine, moons, circles, blobs, "
-        "linear, logistic). Default: digits, unless --data is given.",
-    ),
-]
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        metavar="FILE.npz",
-        show_default=False,
-        help="Your data: an .npz with arrays X (N, features...) and y (N,) (optionally X_test, "
-        "y_test), read without unpickling. Integer y: classes; float y: regression targets.",
-    ),
-]
-WeightsOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--weights",
-        metavar="FILE.pt",
-        show_default=False,
-        help="Start from these weights: a state dict saved with "
-        "torch.save(model.state_dict(), path), loaded strictly and with weights_only=True.",
-    ),
-]
-WidthOpt = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        show_default=False,
-        help="Hidden units per layer (mlp, mlp_bn; default 128) or first conv channels (cnn).",
-    ),
-]
-DepthOpt = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        show_default=False,
-        help="Hidden layers (mlp, mlp_bn; default 2) or conv layers (cnn; default 2).",
-    ),
-]
-SeedOpt = Annotated[
-    int,
-    typer.Option(
-        min=0,
-        help="Seed of the data split, the initial weights, the batch order and the random "
-        "directions: the same seed gives the same numbers.",
-    ),
-]
-LossOpt = Annotated[
-    LossChoice | None,
-    typer.Option(
-        show_default=False,
-        help="Loss: cross_entropy (class logits), bce (one logit, labels 0/1) or mse. "
-        "Default: from the data and the model's output.",
-    ),
-]
-OptimizerOpt = Annotated[OptimizerChoice, typer.Option(help="Optimizer for training.")]
-LrOpt = Annotated[float, typer.Option(help="Learning rate (> 0).")]
-MomentumOpt = Annotated[float, typer.Option(help="Momentum in [0, 1) (sgd and rmsprop only).")]
-BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Samples per mini-batch.")]
-
-
-# -- shared setup -------------------------------------------------------------------------------
-
-
-@dataclass
-class Setup:
-    """A model, its data and its loss, checked to fit together."""
-
-    source: ModelSource
-    model: nn.Module
-    data: Dataset
-    loss: str
-    weights: Path | None
-
-    @property
-    def title(self) -> str:
-        return f"{self.source.label} on {self.data.name}"
-
-    @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-
-
-def prepare(
-    model: str,
-    dataset: str | None,
-    data: Path | None,
-    weights: Path | None,
-    width: int | None,
-    depth: int | None,
-    seed: int,
-    loss: LossChoice | None,
-) -> Setup:
-    """Parse --model, load the data, build the model, load the weights, check they fit."""
-    source = model_loading.parse_model(model)
-    if dataset is not None and data is not None:
-        raise LosslabError(
-            f"give --dataset or --data, not both (got --dataset {dataset} and --data {data})."
-        )
-    if not source.builtin and (width is not None or depth is not None):
-        raise LosslabError(
-            "--width and --depth size the built-in models; your model's factory decides its "
-            "own size: leave them out."
-        )
-    loss_name = None if loss is None else loss.value
-    if data is not None:
-        dataset_obj = model_loading.load_npz(data, loss_name)
-    else:
-        dataset_obj = model_loading.load_builtin_data(dataset or "digits", source, seed=seed)
-    if source.builtin:
-        net = models.build(source.name, dataset_obj, width=width, depth=depth, seed=seed)
-    else:
-        with torch.random.fork_rng(devices=[]):  # a factory's random init is seeded too
-            torch.manual_seed(seed)
-            net = model_loading.build_user_model(source)
-    if weights is not None:
-        model_loading.load_weights(net, weights)
-    chosen = model_loading.check_fit(net, dataset_obj, loss_name, source.label)
-    return Setup(source, net, dataset_obj, chosen, weights)
-
-
-def check_out(path: Path | None, allowed: tuple[str, ...], option: str) -> Path | None:
-    """Fail before any work when --out/--plot has a wrong extension or cannot be written."""
-    if path is None:
-        return None
-    try:
-        output_format(path, allowed)
-    except LosslabError as error:
-        raise LosslabError(f"{option}: {error}") from None
-    return check_writable(path)
-
-
-def distinct(*paths: Path | None) -> None:
-    given = [p.resolve() for p in paths if p is not None]
-    if len(set(given)) != len(given):
-        raise LosslabError("two outputs name the same file: give each output its own path.")
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool | None = None) -> Iterator[Callable[[str], Any]]:
-    """A rich progress bar with ETA on stderr, only when stderr is a terminal.
-
-    Yields `track(description)` -> a callback (done, total) for the library (or None when
-    there is no terminal: the library then skips reporting)."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        yield lambda description: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-
-        def track(description: str) -> Callable[[int, int], None]:
-            task = bar.add_task(description, total=None)
-
-            def update(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            return update
-
-        yield track
-
-
-def scores(setup: Setup) -> dict[str, dict[str, float]]:
-    """Loss (and accuracy, for classification) on the train and test splits, in eval mode."""
-    from losslab.objectives.model import ModelObjective
-
-    out = {}
-    for split, (X, y) in (("train", setup.data.train), ("test", setup.data.test)):
-        if len(X) == 0:
-            continue
-        objective = ModelObjective(setup.model, setup.loss, (X, y))
-        values = objective.evaluate(objective.origin[None])
-        out[split] = {k: float(torch.as_tensor(v).reshape(-1)[0]) for k, v in values.items()}
-    return out
-
-
-def scores_table(title: str, values: dict[str, dict[str, float]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    names = {m for split in values.values() for m in split if not m.endswith("_se")}
-    metrics = sorted(names, key=lambda m: (m != "loss", m))  # loss first
-    table.add_column("split")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
-    for split, row in values.items():
-        table.add_row(split, *(number(row[m]) if m in row else "" for m in metrics))
-    return table
-
-
-def _train(
-    setup: Setup,
-    *,
-    epochs,
-    optimizer,
-    lr,
-    momentum,
-    batch_size,
-    record_every,
-    seed,
-    out=None,
-    progress=None,
-):
-    from losslab.training import train
-
-    return train(
-        setup.model,
-        setup.data,
-        optimizer=optimizer.value,
-        lr=lr,
-        momentum=momentum,
-        epochs=epochs,
-        batch_size=batch_size,
-        record_every=record_every,
-        loss=setup.loss,
-        seed=seed,
-        out=out,
-        progress=progress,
-    )
-
+from losslab.io import atomic_open
 
 # -- losslab train ------------------------------------------------------------------------------
 
@@ -401,7 +122,7 @@ def train_command(
     if out is not None and out.suffix.lower() == ".json":
         _check_json_size(setup, epochs, batch_size, record_every, out)
     with progress_bar() as track:
-        run = _train(
+        run = train_setup(
             setup,
             epochs=epochs,
             optimizer=optimizer,
@@ -570,7 +291,7 @@ def landscape_command(
     with progress_bar() as track:
         if epochs > 0:
             steps = epochs * math.ceil(setup.data.n_train / batch_size)
-            run = _train(
+            run = train_setup(
                 setup,
                 epochs=epochs,
                 optimizer=optimizer,
