@@ -1,4 +1,5 @@
-# Two commands: `make run` (set up + the main job on built-in defaults) and `make test`.
+# Two commands: `make run` (set up + start the web lab on http://127.0.0.1:$(PORT)) and
+# `make test` (lint + every test, the browser tests in Debian's chromium, installed if missing).
 # Both create .venv when missing and install the pinned CPU torch before the package,
 # so pip never resolves `torch>=2.4` to a multi-GB CUDA build.
 PYTHON ?= python3
@@ -6,8 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP := $(VENV)/.installed
+PORT ?= 8050
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup lint clean
+.PHONY: run demo test setup lint browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +23,37 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 setup: $(STAMP)
 
+# The web lab, bound to 127.0.0.1; it prints its address. Ctrl+C stops it.
 run: setup
+	$(BIN)/losslab serve --port $(PORT)
+
+demo: setup
 	$(BIN)/losslab demo --out demo
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: setup lint
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`,
+# which downloads a browser). Install it when missing; without root or network, say so and let
+# those tests skip with that reason.
+browser:
+	@if [ -x $(CHROMIUM) ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		(apt-get update -qq && apt-get install -y -qq chromium) || \
+		echo "could not install chromium: the browser tests will be skipped"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		echo "installing chromium for the browser tests (sudo apt-get)"; \
+		(sudo apt-get update -qq && sudo apt-get install -y -qq chromium) || \
+		echo "could not install chromium: the browser tests will be skipped"; \
+	else \
+		echo "chromium is missing and installing it needs root: run"; \
+		echo "    sudo apt-get install -y chromium"; \
+		echo "to run the browser tests; until then they are skipped."; \
+	fi
+
+test: setup lint browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -12,7 +12,16 @@ on Rosenbrock (all 300 steps run). The server's share is timed apart by calling 
 callback logic in this process.
 
 First paint per page: from navigation start to the first frame where the page's figure holds
-its data (the home page: its cards), median over `--loads` fresh loads.
+its data (the home page: its cards), median over `--loads` loads:
+- cold: a fresh browser profile each time (a first visit: nothing cached, so the browser
+  downloads and compiles plotly.js, 4.8 MB, which dominates);
+- warm: the same profile loading the page again (a returning visitor: HTTP and code caches);
+- in-app: clicking the page's link in the navigation bar of an open lab (no reload);
+- from home: a first visit that opens the home page, stays `HOME_DWELL_MS` (the home page
+  loads plotly.js while the visitor reads), then clicks the explorer's link.
+
+Neural landscapes, fresh: time from moving the width slider to a network the server has not
+trained yet being drawn (train + 31 x 31 slice + figure), one measurement per width.
 
 The lab runs as `losslab serve` in a subprocess on a free 127.0.0.1 port; every request that
 is not for 127.0.0.1 is aborted and counted (there must be none).
@@ -43,14 +52,17 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = ["/", "/descent-1d", "/explorer", "/race", "/curvature", "/noise"]
+PAGES = ["/", "/descent-1d", "/explorer", "/race", "/curvature", "/noise", "/neural"]
 GRAPHS = {
     "/descent-1d": "descent1d-graph",
     "/explorer": "explorer-graph",
     "/race": "race-graph",
     "/curvature": "curvature-graph",
     "/noise": "noise-graph",
+    "/neural": "neural-graph",
 }
+FRESH_WIDTHS = (2, 4, 8)
+HOME_DWELL_MS = 2500  # width slider steps right from 8 -> 16, 32, 64: none of them warmed
 
 # Installed once per explorer page: stamps pointerdown and the first redraw after it that
 # carries a new data revision.
@@ -115,6 +127,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def first_paint(browser, url: str, loads: int, outside: list[str]) -> dict[str, float]:
+    """Cold loads: a fresh browser profile for each."""
     results = {}
     for path in PAGES:
         times = []
@@ -127,6 +140,89 @@ def first_paint(browser, url: str, loads: int, outside: list[str]) -> dict[str, 
             context.close()
         results[path] = statistics.median(times)
     return results
+
+
+def warm_paint(browser, url: str, loads: int, outside: list[str]) -> dict[str, float]:
+    """Returning visitor: one profile; each page loaded once to fill the caches, then timed."""
+    context = new_context(browser, outside)
+    page = context.new_page()
+    results = {}
+    for path in PAGES:
+        times = []
+        for i in range(loads + 1):
+            page.goto(url + path)
+            page.wait_for_function(READY, arg=GRAPHS.get(path), polling="raf", timeout=60_000)
+            if i:
+                times.append(page.evaluate("window.__llReady"))
+        results[path] = statistics.median(times)
+    context.close()
+    return results
+
+
+NAV_READY = """([graph, t0]) => {
+  const gd = window.losslab.plotDiv(graph);
+  if (!(gd && gd._fullData && gd._fullData.length > 1 && gd.layout.datarevision >= 1)) return 0;
+  return window.__llNav = window.__llNav || performance.now() - t0;
+}"""
+
+
+def in_app(browser, url: str, outside: list[str]) -> dict[str, float]:
+    """An open lab: click each page's link in the navigation bar (no reload)."""
+    context = new_context(browser, outside)
+    page = context.new_page()
+    page.goto(url + "/")
+    page.wait_for_function(READY, arg=None, timeout=60_000)
+    results = {}
+    for path in [p for p in PAGES if p != "/"] * 2:  # the first round loads plotly.js
+        t0 = page.evaluate("() => { window.__llNav = 0; return performance.now(); }")
+        page.click(f"a.ll-navlink[href='{path}']")
+        page.wait_for_function(NAV_READY, arg=[GRAPHS[path], t0], polling="raf", timeout=60_000)
+        results[path] = page.evaluate("window.__llNav")
+    context.close()
+    return results
+
+
+def from_home(browser, url: str, loads: int, outside: list[str]) -> float:
+    """Cold profile: home, a pause, then the explorer's link; median ms from click to data."""
+    times = []
+    for _ in range(loads):
+        context = new_context(browser, outside)
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_function(READY, arg=None, timeout=60_000)
+        page.wait_for_timeout(HOME_DWELL_MS)
+        t0 = page.evaluate("() => { window.__llNav = 0; return performance.now(); }")
+        page.click("a.ll-navlink[href='/explorer']")
+        page.wait_for_function(NAV_READY, arg=["explorer-graph", t0], polling="raf")
+        times.append(page.evaluate("window.__llNav"))
+        context.close()
+    return statistics.median(times)
+
+
+def neural_fresh(browser, url: str, outside: list[str]) -> list[float]:
+    """Width slider one step right, three times: each width is trained for the first time."""
+    context = new_context(browser, outside)
+    page = context.new_page()
+    page.goto(url + "/neural")
+    page.wait_for_function(READY, arg="neural-graph", timeout=120_000)
+    ready = "() => document.getElementById('neural-status').textContent.startsWith('Ready')"
+    page.wait_for_function(ready, timeout=120_000)
+    times = []
+    for _ in FRESH_WIDTHS:
+        revision = page.evaluate("() => window.losslab.plotDiv('neural-graph').layout.datarevision")
+        t0 = time.perf_counter()
+        page.locator("#neural-width [role=slider]").focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "(r) => window.losslab.plotDiv('neural-graph').layout.datarevision !== r",
+            arg=revision,
+            polling="raf",
+            timeout=120_000,
+        )
+        page.wait_for_function(ready, timeout=120_000)
+        times.append(1000 * (time.perf_counter() - t0))
+    context.close()
+    return times
 
 
 def new_context(browser, outside: list[str]):
@@ -223,6 +319,10 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             paints = first_paint(browser, url, args.loads, outside)
+            warm = warm_paint(browser, url, args.loads, outside)
+            navigation = in_app(browser, url, outside)
+            home_first = from_home(browser, url, args.loads, outside)
+            fresh = neural_fresh(browser, url, outside)
             clicks = {
                 surface: click_latency(browser, url, surface, args.clicks, outside)
                 for surface in ("stretched_bowl", "rosenbrock")
@@ -241,9 +341,19 @@ def main() -> None:
             f"{surface:<16}{statistics.median(values):>9.0f}{percentile(values, 0.95):>9.0f}"
             f"{max(values):>9.0f}{servers[surface]:>9.0f}"
         )
-    print(f"\nfirst paint per page (median of {args.loads} loads, ms from navigation start)")
+    print(f"\nfirst paint per page (median of {args.loads} loads, ms)")
+    print(f"{'page':<16}{'cold':>9}{'warm':>9}{'in-app':>9}")
     for path, value in paints.items():
-        print(f"{path:<16}{value:>9.0f}")
+        nav = f"{navigation[path]:>9.0f}" if path in navigation else f"{'':>9}"
+        print(f"{path:<16}{value:>9.0f}{warm[path]:>9.0f}{nav}")
+    print(
+        f"first visit: home, {HOME_DWELL_MS / 1000:g} s there, then the explorer's link: "
+        f"{home_first:.0f} ms to its figure"
+    )
+    widths = [8 * 2**k for k in range(1, len(fresh) + 1)]
+    print("\nneural landscapes, a width not trained before -> drawn (ms)")
+    for width, value in zip(widths, fresh, strict=True):
+        print(f"width {width:<10}{value:>9.0f}")
     print(f"\nrequests outside 127.0.0.1: {len(outside)}")
 
     result = {
@@ -263,6 +373,12 @@ def main() -> None:
             for surface, values in clicks.items()
         },
         "first_paint_ms": paints,
+        "first_paint_warm_ms": warm,
+        "in_app_navigation_ms": navigation,
+        "home_then_explorer_cold_ms": {"dwell_ms": HOME_DWELL_MS, "median": home_first},
+        "neural_fresh_width_ms": {
+            str(width): value for width, value in zip(widths, fresh, strict=True)
+        },
         "outside_requests": len(outside),
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ and a server that answers anything a client sends with a message, never a crash.
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 from dash import html
@@ -97,7 +98,7 @@ def _payload(key, spec, values, changed):
     state = [{"id": s["id"], "property": s["property"], "value": None} for s in spec["state"]]
     return {
         "output": key,
-        "outputs": outputs,
+        "outputs": outputs if key.startswith("..") else outputs[0],  # one output: no list
         "inputs": inputs,
         "state": state,
         "changedPropIds": changed,
@@ -176,8 +177,14 @@ def test_serve_runs_without_debug_by_default(monkeypatch):
 
     monkeypatch.setattr("dash.Dash.run", fake_run)
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    warmed = threading.Event()
+    monkeypatch.setattr(serve, "warm_up", warmed.set)  # the real one trains networks
+    monkeypatch.setattr("torch.set_num_threads", lambda n: seen.setdefault("threads", n))
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/" in result.output
+    assert seen["threads"] == serve.TORCH_THREADS == 1
+    assert warmed.wait(timeout=10), "the neural page's cache is warmed in the background"
     assert seen["host"] == "127.0.0.1" and seen["port"] == 8123 and seen["debug"] is False
     assert seen["dev_tools_ui"] is False and seen["dev_tools_disable_version_check"] is True
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")

@@ -233,3 +233,62 @@ def test_noise_page_shows_both_basin_maps(page, lab_url, tmp_path):
         " return b && b.textContent.includes('SGD ends'); }"
     )
     page.screenshot(path=str(tmp_path / "noise-finished.png"), full_page=True)
+
+
+METAS = "(g) => { const gd = window.losslab.plotDiv(g); return gd && gd._fullData"
+METAS += " ? gd._fullData.map(t => t.meta) : []; }"
+CHANGED = "([g, r]) => window.losslab.plotDiv(g).layout.datarevision !== r"
+
+
+def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab_url, tmp_path):
+    graph = "neural-graph"
+    open_page(page, lab_url + "/neural", graph)
+    page.wait_for_function(
+        "() => document.getElementById('neural-status').textContent.startsWith('Ready')"
+    )
+    page.wait_for_function(f"() => ({METAS})('neural-convex').length > 2")
+    assert {"landscape-linear", "landscape-logistic"} <= set(page.evaluate(METAS, "neural-convex"))
+    assert {"landscape-network", "path-network"} <= set(page.evaluate(METAS, graph))
+    assert page.evaluate("() => document.getElementById('neural-progress').value") == 3
+    assert page.evaluate(METAS, "neural-sweep") == ["sweep"]
+    assert "weights (2 -> 8 -> 8 -> 2)" in page.inner_text("#neural-facts")
+    page.screenshot(path=str(tmp_path / "neural.png"), full_page=True)
+
+    # The PCA slice holds the training path: it crosses the map.
+    before = page.evaluate(REVISION, graph)
+    page.get_by_text("PCA of the training path").click()
+    page.wait_for_function(CHANGED, arg=[graph, before])
+    index = page.evaluate(METAS, graph).index("path-network")
+    path = trace(page, graph, index)
+    assert max(path["x"]) - min(path["x"]) > 1.0
+    page.screenshot(path=str(tmp_path / "neural-pca.png"), full_page=True)
+
+    # One step right on the width slider: 8 -> 16 neurons, a new network and slice.
+    before = page.evaluate(REVISION, graph)
+    page.locator("#neural-width [role=slider]").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(CHANGED, arg=[graph, before])
+    title = page.evaluate("(g) => window.losslab.plotDiv(g).layout.annotations[0].text", graph)
+    assert "width 16" in title
+    assert "16 neurons per hidden layer" in page.inner_text("#neural-width-text")
+
+
+def test_neural_page_in_3d_draws_three_surfaces(page, lab_url, tmp_path):
+    open_page(page, lab_url + "/neural", "neural-graph")
+    page.get_by_text("3-D surfaces", exact=True).click()
+    kinds = "(g) => window.losslab.plotDiv(g)._fullData.map(t => t.type)"
+    page.wait_for_function(f"() => ({kinds})('neural-convex').includes('surface')")
+    page.wait_for_function(f"() => ({kinds})('neural-graph').includes('surface')")
+    assert page.evaluate(kinds, "neural-convex").count("surface") == 2
+    page.wait_for_selector("#neural-graph .gl-container canvas")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "neural-3d.png"), full_page=True)
+
+
+def test_home_page_loads_plotly_while_the_visitor_reads(page, lab_url):
+    open_page(page, lab_url + "/", None)
+    page.wait_for_function("() => !!window.Plotly", timeout=30_000)
+    sources = page.evaluate("() => Array.from(document.scripts).map(s => s.src)")
+    assert [s for s in sources if s.endswith("plotly.min.js")] == [
+        lab_url + "/_dash-component-suites/plotly/package_data/plotly.min.js"
+    ]

@@ -4,7 +4,7 @@ To add a page: write a module with `PAGE = Page(...)` (see `losslab.web.page`) a
 `PAGES`. The navigation bar and the home page list whatever is here.
 """
 
-from losslab.web.pages import curvature, descent_1d, explorer, noise, race
+from losslab.web.pages import curvature, descent_1d, explorer, neural, noise, race
 
 PAGES = (
     descent_1d.PAGE,
@@ -12,6 +12,7 @@ PAGES = (
     race.PAGE,
     curvature.PAGE,
     noise.PAGE,
+    neural.PAGE,
 )
 
 __all__ = ["PAGES"]

@@ -1,0 +1,358 @@
+"""What the neural-landscapes page computes, built only on the library and cached.
+
+Three landscapes of real models on bundled data, each as a `Slice`, plain numpy data that a
+figure draws:
+
+- linear regression (MSE) on the "linear" set, in its raw weights (w1, w2), with the
+  normal-equation solution and a full-batch gradient-descent path to it;
+- logistic regression (binary cross-entropy) on the "logistic" set, in its raw weights, with
+  the fitted minimum and the weights that generated the labels;
+- an MLP (2 hidden layers of `width`) on "moons", seen through a 2-D slice around its trained
+  weights: filter-normalized random directions (Li et al. 2018) or the top two principal
+  directions of its training path; the path is projected onto the slice.
+
+Every function here is pure: same arguments, same arrays, bit for bit. The expensive ones are
+memoized with `functools.lru_cache` on their validated, hashable arguments (`NetworkSpec`), so
+a second visitor asking for the same picture gets it at once and nothing per-user is kept on
+the server. Training is cached apart from the slice (bounded: a run of a wide network holds
+every recorded parameter vector), so the page can report progress between the two stages.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+# The public API only: the modules behind it are being reorganised.
+from losslab import ModelObjective, TrainingRun, directions, landscape, train
+from losslab.data import load_dataset
+from losslab.errors import LosslabError
+from losslab.models import build, normal_equation
+
+NETWORK_DATA = "moons"
+WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
+DEPTH = 2
+SLICES = ("random", "pca")
+MAX_SEED = 9999
+CONVEX_RESOLUTION = 41
+NETWORK_RESOLUTION = 31
+RANDOM_SPAN = 1.0  # filter-normalized units: 1 moves every neuron's weights by their own norm
+PCA_MARGIN = 0.25  # the PCA window reaches this fraction of the path's extent beyond it
+# Training: minibatch SGD with momentum for the network; full-batch gradient descent for the
+# two convex models, so that their paths are the smooth descent the picture teaches.
+NETWORK_TRAINING = {
+    "optimizer": "sgd",
+    "lr": 0.1,
+    "momentum": 0.9,
+    "epochs": 20,
+    "batch_size": 32,
+    "record_every": 4,
+}
+LINEAR_TRAINING = {"optimizer": "sgd", "lr": 0.1, "epochs": 60}
+LOGISTIC_TRAINING = {"optimizer": "sgd", "lr": 2.0, "epochs": 150}
+CONVEX_HALF_WIDTH = 3.0  # the raw-weight window: solution +- this much on each axis
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The validated choices behind the network picture (hashable: the cache key)."""
+
+    width: int = 8
+    slice: str = "random"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.width not in WIDTHS:
+            raise LosslabError(
+                f"width == {self.width!r}: choose one of {', '.join(map(str, WIDTHS))}."
+            )
+        if self.slice not in SLICES:
+            raise LosslabError(f"slice == {self.slice!r}: choose one of {', '.join(SLICES)}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise LosslabError(f"seed == {self.seed!r}: must be a whole number.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise LosslabError(f"seed == {self.seed}: must be in [0, {MAX_SEED}].")
+
+
+@dataclass(frozen=True, eq=False)
+class Slice:
+    """A landscape on a 2-D grid, ready to draw.
+
+    x: (n0,) and y: (n1,) coordinates; loss: (n1, n0), rows by y (plotly's z order).
+    path: (T, 2) the training path in these coordinates; path_loss: (T,) its loss per record
+        (the true loss of each recorded point); path_surface: (T,) the slice's own loss under
+        each projected point (what a path drawn ON the surface shows).
+    marks: label -> (x, y) points to mark (solutions, true weights); the first is "the" minimum.
+        The network has none: its slice is centred on the end of training.
+    axis_titles: (x title, y title); facts: short lines for the side panel.
+    """
+
+    title: str
+    x: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+    path: np.ndarray
+    path_loss: np.ndarray
+    path_surface: np.ndarray
+    marks: dict[str, tuple[float, float]]
+    axis_titles: tuple[str, str]
+    facts: tuple[str, ...] = ()
+    log: bool = False  # colour and height show log10(loss)
+
+    @property
+    def nonconvex_share(self) -> float:
+        """Share of the slice where it curves downward in some direction (see below)."""
+        return nonconvex_share(self.x, self.y, self.loss.T)
+
+
+def surface_at(s: Slice, points) -> np.ndarray:
+    """The slice's loss at points (T, 2), bilinear between grid points, clipped to the grid."""
+    return _bilinear(s.x, s.y, s.loss.T, np.asarray(points, dtype=np.float64).reshape(-1, 2))
+
+
+# -- the two convex models ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def linear_regression(seed: int = 0) -> Slice:
+    """The MSE bowl of x @ w on the "linear" set, in raw (w1, w2), with its exact minimum."""
+    data = load_dataset("linear", seed=seed)
+    model = build("linear_regression", data, seed=seed)
+    start = _flat(model)
+    run = train(model, data, batch_size=data.n_train, seed=seed, **LINEAR_TRAINING)
+    solution = normal_equation(*data.train).numpy()
+    objective = ModelObjective(model, "mse", data.train)
+    result = _raw_slice(objective, _window(solution, start))
+    loss = result.values["loss"].T
+    path = run.params.double().numpy()
+    return Slice(
+        title="Linear regression (MSE)",
+        x=result.coords[0],
+        y=result.coords[1],
+        loss=loss,
+        path=path,
+        path_loss=run.train_loss.numpy(),
+        path_surface=run.train_loss.numpy(),
+        marks={
+            "normal-equation solution": (float(solution[0]), float(solution[1])),
+            "weights that made the data": _pair(data.true_weights),
+        },
+        axis_titles=("w1", "w2"),
+        facts=(
+            f"normal equation: w = ({solution[0]:.3f}, {solution[1]:.3f}), "
+            f"loss {float(objective(torch.as_tensor(solution, dtype=torch.float32))):.4f}",
+            f"gradient descent: {len(path) - 1} full-batch steps to "
+            f"({path[-1, 0]:.3f}, {path[-1, 1]:.3f})",
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def logistic_regression(seed: int = 0) -> Slice:
+    """The binary cross-entropy of sigmoid(x @ w) on the "logistic" set, in raw (w1, w2)."""
+    data = load_dataset("logistic", seed=seed)
+    model = build("logistic_regression", data, seed=seed)
+    start = _flat(model)
+    run = train(model, data, loss="bce", batch_size=data.n_train, seed=seed, **LOGISTIC_TRAINING)
+    fitted = run.final.double().numpy()
+    objective = ModelObjective(model, "bce", data.train)
+    result = _raw_slice(objective, _window(fitted, start))
+    path = run.params.double().numpy()
+    return Slice(
+        title="Logistic regression (binary cross-entropy)",
+        x=result.coords[0],
+        y=result.coords[1],
+        loss=result.values["loss"].T,
+        path=path,
+        path_loss=run.train_loss.numpy(),
+        path_surface=run.train_loss.numpy(),
+        marks={
+            "fitted minimum": (float(fitted[0]), float(fitted[1])),
+            "weights that made the data": _pair(data.true_weights),
+        },
+        axis_titles=("w1", "w2"),
+        facts=(
+            f"fitted minimum: w = ({fitted[0]:.3f}, {fitted[1]:.3f}), "
+            f"loss {float(run.train_loss[-1]):.4f}",
+            "no closed form: the minimum is where gradient descent settles",
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def width_sweep(seed: int = 0) -> tuple[tuple[int, float, float], ...]:
+    """For every offered width: (width, non-convex share of its random slice, final training
+    loss), the same seed throughout. Trains one network per width (each cached)."""
+    rows = []
+    for width in WIDTHS:
+        s = network_slice(NetworkSpec(width=width, slice="random", seed=seed))
+        rows.append((width, s.nonconvex_share, float(s.path_loss[-1])))
+    return tuple(rows)
+
+
+def warm_cache() -> None:
+    """Compute what the page shows first, so that its first visitor does not wait for the
+    one-time imports (torch's optimizers, scikit-learn) and the first trainings. For a server
+    to run in a background thread at start-up."""
+    linear_regression(0)
+    logistic_regression(0)
+    network_slice(NetworkSpec())
+    width_sweep(0)
+
+
+def _raw_slice(objective: ModelObjective, window: np.ndarray):
+    """The identity slice: coordinates ARE the two weights (origin 0, unit directions)."""
+    return landscape(
+        objective,
+        torch.eye(2, dtype=torch.float64),
+        origin=torch.zeros(2),
+        span=[tuple(window[0]), tuple(window[1])],
+        resolution=CONVEX_RESOLUTION,
+        metrics=["loss"],
+    )
+
+
+def _window(centre: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(2, 2) [lo, hi] per axis: the centre +- CONVEX_HALF_WIDTH, widened to hold the start."""
+    lo = np.minimum(centre - CONVEX_HALF_WIDTH, start - 0.5)
+    hi = np.maximum(centre + CONVEX_HALF_WIDTH, start + 0.5)
+    return np.stack([lo, hi], axis=1)
+
+
+# -- the network --------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=6)
+def trained_network(width: int, seed: int) -> tuple[TrainingRun, dict]:
+    """An MLP of `width` trained on moons: its recorded run and the hyperparameters used."""
+    NetworkSpec(width=width, seed=seed)  # validates
+    data = load_dataset(NETWORK_DATA, seed=0)
+    model = build("mlp", data, width=width, depth=DEPTH, seed=seed)
+    run = train(model, data, seed=seed, **NETWORK_TRAINING)
+    return run, dict(NETWORK_TRAINING)
+
+
+@functools.lru_cache(maxsize=48)
+def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Slice:
+    """The trained network's loss on a 2-D slice through its final weights, with its path."""
+    run, _ = trained_network(spec.width, spec.seed)
+    data = load_dataset(NETWORK_DATA, seed=0)
+    model = build("mlp", data, width=spec.width, depth=DEPTH, seed=spec.seed)
+    model.load_state_dict(run.param_dict(-1), strict=False)  # our own copy: the trained weights
+    objective = ModelObjective(model, "cross_entropy", data.train)
+    final = run.final
+    if spec.slice == "random":
+        dirs = directions.random(objective, 2, normalization="filter", seed=spec.seed)
+        span = RANDOM_SPAN
+        titles = ("direction 1 (filter-normalized)", "direction 2 (filter-normalized)")
+    else:
+        dirs = directions.pca(run, 2)
+        span = _pca_span(run, dirs)
+        ratios = dirs.explained_variance or (0.0, 0.0)
+        titles = (
+            f"PC 1 ({100 * ratios[0]:.0f}% of the path's variance)",
+            f"PC 2 ({100 * ratios[1]:.0f}%)",
+        )
+    result = landscape(objective, dirs, origin=final, span=span, resolution=resolution)
+    coords, residual = result.project(run, return_residual=True)
+    loss = result.values["loss"]
+    x, y = result.coords
+    surface = _bilinear(x, y, loss, coords)
+    scale = float(np.linalg.norm(run.params[0].double().numpy() - final.double().numpy()))
+    off = float(residual[0]) / scale if scale > 0 else 0.0
+    at_end = objective.evaluate(final[None].to(objective.dtype))
+    n_params = int(run.params.shape[1])
+    facts = [
+        f"{n_params} weights (2 -> {spec.width} -> {spec.width} -> 2), {run.n_steps} SGD steps: "
+        f"loss {float(run.train_loss[0]):.3g} -> {float(run.train_loss[-1]):.3g}",
+    ]
+    if "accuracy" in at_end:
+        facts.append(f"training accuracy: {100 * float(at_end['accuracy'][0]):.0f}%")
+    facts.append(
+        f"{100 * nonconvex_share(x, y, loss):.0f}% of this slice curves downward in some "
+        "direction (non-convex)"
+    )
+    facts.append(
+        f"{100 * off:.0f}% of the way from start to end is perpendicular to this random "
+        "plane: the drawn path is its shadow (the PCA slice shows it whole)"
+        if spec.slice == "random"
+        else f"this plane holds {100 * sum(dirs.explained_variance or ()):.0f}% of the path's "
+        "movement"
+    )
+    return Slice(
+        title=f"MLP of width {spec.width} on {NETWORK_DATA} (cross-entropy)",
+        x=x,
+        y=y,
+        loss=loss.T,
+        path=coords,
+        path_loss=run.train_loss.numpy(),
+        path_surface=surface,
+        marks={},  # the end of training is the centre: its own marker shows it
+        axis_titles=titles,
+        facts=tuple(facts),
+        log=True,
+    )
+
+
+def _pca_span(run: TrainingRun, dirs) -> list[tuple[float, float]]:
+    """Per axis, the projected path's extent plus a margin (PCA directions are orthonormal)."""
+    vectors = dirs.vectors.numpy()
+    delta = run.params.double().numpy() - run.final.double().numpy()
+    coords = delta @ vectors.T  # (T, 2)
+    span = []
+    for axis in range(2):
+        lo, hi = float(min(coords[:, axis].min(), 0.0)), float(max(coords[:, axis].max(), 0.0))
+        pad = PCA_MARGIN * max(hi - lo, 1e-3)
+        span.append((lo - pad, hi + pad))
+    return span
+
+
+def _bilinear(x: np.ndarray, y: np.ndarray, values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """values (n0, n1) on the grid x (n0,), y (n1,) at points (T, 2), clipped to the grid."""
+    px = np.clip(points[:, 0], x[0], x[-1])
+    py = np.clip(points[:, 1], y[0], y[-1])
+    i = np.clip(np.searchsorted(x, px) - 1, 0, len(x) - 2)
+    j = np.clip(np.searchsorted(y, py) - 1, 0, len(y) - 2)
+    tx = (px - x[i]) / (x[i + 1] - x[i])
+    ty = (py - y[j]) / (y[j + 1] - y[j])
+    return (
+        values[i, j] * (1 - tx) * (1 - ty)
+        + values[i + 1, j] * tx * (1 - ty)
+        + values[i, j + 1] * (1 - tx) * ty
+        + values[i + 1, j + 1] * tx * ty
+    )
+
+
+def nonconvex_share(x: np.ndarray, y: np.ndarray, values: np.ndarray, rel: float = 0.02) -> float:
+    """Share of the interior grid points where the slice curves downward: the smaller
+    eigenvalue of its finite-difference Hessian is below -rel times the largest |curvature|
+    anywhere on the slice (Li et al. 2018 map the same ratio). 0 for a convex bowl.
+
+    x: (n0,), y: (n1,), values: (n0, n1) 'ij' order, n0, n1 >= 3.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[0] < 3 or v.shape[1] < 3:
+        return 0.0
+    hx, hy = float(x[1] - x[0]), float(y[1] - y[0])
+    fxx = (v[2:, 1:-1] - 2 * v[1:-1, 1:-1] + v[:-2, 1:-1]) / hx**2
+    fyy = (v[1:-1, 2:] - 2 * v[1:-1, 1:-1] + v[1:-1, :-2]) / hy**2
+    fxy = (v[2:, 2:] - v[2:, :-2] - v[:-2, 2:] + v[:-2, :-2]) / (4 * hx * hy)
+    half_trace = (fxx + fyy) / 2
+    root = np.sqrt(np.maximum(half_trace**2 - (fxx * fyy - fxy**2), 0.0))
+    low, high = half_trace - root, half_trace + root
+    scale = float(np.max(np.maximum(np.abs(low), np.abs(high))))
+    if not np.isfinite(scale) or scale == 0.0:
+        return 0.0
+    return float(np.mean(low < -rel * scale))
+
+
+def _flat(model) -> np.ndarray:
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
+
+
+def _pair(values) -> tuple[float, float]:
+    values = torch.as_tensor(values).double().reshape(-1)
+    return float(values[0]), float(values[1])

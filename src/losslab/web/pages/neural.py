@@ -1,0 +1,444 @@
+"""Neural landscapes: the convex bowls of linear and logistic regression in their raw weights,
+beside a small network's landscape on a 2-D slice, with its training path and a width control.
+
+The network's picture takes three stages, each its own callback so the page can say where it
+is: `request` validates the controls into a job (kept in the browser), `train_stage` trains
+the network (cached, `losslab.web.networks`), `slice_stage` evaluates the slice and draws it,
+`sweep_stage` compares the slice's shape across every width (one network each, cached).
+The convex models are drawn from the same job by `convex`. Each is a plain function here; the
+server keeps no per-browser state, only memoized results keyed by the validated job, and each
+request runs in its own thread, so one visitor's computation never holds up another's page.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from dash import Input, Output, dcc, html
+
+from losslab.errors import LosslabError
+from losslab.web import components as ui
+from losslab.web import networks, parse
+from losslab.web import neural_figures as nf
+from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _shared as shared
+
+ID = Ids("neural")
+KEY = "neural"
+DEFAULT_WIDTH = 8
+N_STAGES = 3
+WIDTH_MARKS = {i: str(w) for i, w in enumerate(networks.WIDTHS)}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the browser asked for, validated: the network and how to look at it."""
+
+    spec: networks.NetworkSpec
+    view: str
+
+    def to_dict(self) -> dict:
+        return {
+            "width": self.spec.width,
+            "slice": self.spec.slice,
+            "seed": self.spec.seed,
+            "view": self.view,
+        }
+
+    def revision(self, *keys: str) -> int:
+        """A positive number that names these choices (the figures' datarevision): the same
+        choices give the same number, other choices (almost surely) another."""
+        chosen = {k: v for k, v in self.to_dict().items() if not keys or k in keys}
+        return zlib.crc32(json.dumps(chosen, sort_keys=True).encode()) % (2**31 - 1) + 1
+
+    @classmethod
+    def from_dict(cls, data) -> Job:
+        """A job sent back by the browser: checked again, as anything from a client is."""
+        if not isinstance(data, dict):
+            raise LosslabError("the page state is damaged: reload the page.")
+        width = parse.integer(data.get("width"), "width", low=1, high=max(networks.WIDTHS))
+        slice_kind = parse.choice(data.get("slice"), "slice", networks.SLICES)
+        seed = parse.integer(data.get("seed"), "seed", low=0, high=networks.MAX_SEED)
+        view = parse.choice(data.get("view"), "view", nf.VIEWS)
+        return cls(networks.NetworkSpec(width=width, slice=slice_kind, seed=seed), view)
+
+
+@dataclass(frozen=True)
+class Requested(shared.Outputs):
+    job: Any = shared.NO
+    width_text: Any = shared.NO
+    progress: Any = shared.NO
+    status: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+
+
+@dataclass(frozen=True)
+class Stage(shared.Outputs):
+    """What a stage callback returns: its figure or the next stage's job, and the progress."""
+
+    out: Any = shared.NO
+    progress: Any = shared.NO
+    status: Any = shared.NO
+
+
+@dataclass(frozen=True)
+class Drawn(shared.Outputs):
+    figure: Any = shared.NO
+    facts: Any = shared.NO
+    drawn: Any = shared.NO
+    progress: Any = shared.NO
+    status: Any = shared.NO
+
+
+def request(width_index, slice_kind, seed, view) -> Requested:
+    """Controls -> a validated job; the stages that follow compute it."""
+    index = parse.integer(width_index, "width", low=0, high=len(networks.WIDTHS) - 1)
+    width = networks.WIDTHS[index]
+    seed = parse.integer(seed, "seed", low=0, high=networks.MAX_SEED)
+    job = Job(
+        networks.NetworkSpec(
+            width=width, slice=parse.choice(slice_kind, "slice", networks.SLICES), seed=seed
+        ),
+        parse.choice(view, "view", nf.VIEWS),
+    )
+    return Requested(
+        job=job.to_dict(),
+        width_text=f"{width} neurons per hidden layer",
+        progress=0,
+        status=f"1/{N_STAGES}: training the width-{width} network on {networks.NETWORK_DATA}\u2026",
+        message="",
+        level=shared.INFO,
+    )
+
+
+@dataclass(frozen=True)
+class Convex(shared.Outputs):
+    figure: Any = shared.NO
+    facts: Any = shared.NO
+
+
+def convex(job_data) -> Convex:
+    """The two convex models in the job's view (they do not depend on the network)."""
+    job = Job.from_dict(job_data)
+    slices = [
+        ("linear", networks.linear_regression(0)),
+        ("logistic", networks.logistic_regression(0)),
+    ]
+    lines = [
+        html.Li([html.Strong(s.title.split(" (")[0] + ": "), "; ".join(s.facts)]) for _, s in slices
+    ]
+    return Convex(
+        figure=nf.convex_figure(slices, job.view, revision=job.revision("view")),
+        facts=html.Ul(lines, className="ll-facts"),
+    )
+
+
+def train_stage(job_data) -> Stage:
+    """Stage 1: train the network (memoized) and hand the job on to stage 2."""
+    job = Job.from_dict(job_data)
+    run, _ = networks.trained_network(job.spec.width, job.spec.seed)
+    points = networks.NETWORK_RESOLUTION**2
+    return Stage(
+        out=job.to_dict(),
+        progress=1,
+        status=f"2/{N_STAGES}: trained ({run.n_steps} steps); evaluating its loss at {points} "
+        f"points of the {_slice_name(job.spec.slice)} slice\u2026",
+    )
+
+
+def slice_stage(job_data) -> Drawn:
+    """Stage 2: the slice through the trained weights (memoized), drawn with the path."""
+    job = Job.from_dict(job_data)
+    result = networks.network_slice(job.spec)
+    return Drawn(
+        figure=nf.network_figure(result, job.view, revision=job.revision()),
+        facts=facts(result),
+        drawn=job.to_dict(),
+        progress=2,
+        status=f"3/{N_STAGES}: drawn; comparing the random slice across all "
+        f"{len(networks.WIDTHS)} widths (one network each, seed {job.spec.seed})\u2026",
+    )
+
+
+def sweep_stage(job_data) -> Stage:
+    """Stage 3: the non-convex share of the random slice at every width (memoized)."""
+    job = Job.from_dict(job_data)
+    rows = networks.width_sweep(job.spec.seed)
+    return Stage(
+        out=nf.sweep_figure(rows, job.spec.width, revision=job.revision("width", "seed")),
+        progress=N_STAGES,
+        status=f"Ready: width {job.spec.width}, {_slice_name(job.spec.slice)} slice, "
+        f"seed {job.spec.seed}.",
+    )
+
+
+def facts(result: networks.Slice) -> list:
+    """The side panel: what the numbers of this slice say, one line each."""
+    return [
+        html.H3("What this network's slice says"),
+        html.Ul([html.Li(line) for line in result.facts], className="ll-facts"),
+    ]
+
+
+def _slice_name(kind: str) -> str:
+    return "random filter-normalized" if kind == "random" else "PCA"
+
+
+# -- layout and registration --------------------------------------------------------------------
+
+
+def layout():
+    controls = [
+        ui.control(
+            "View",
+            dcc.RadioItems(
+                id=ID.view,
+                options=[
+                    {"label": "contours", "value": "contour"},
+                    {"label": "3-D surfaces", "value": "3d"},
+                ],
+                value="contour",
+                inline=True,
+                className="ll-checks",
+                inputClassName="ll-radio",
+            ),
+        ),
+        ui.control(
+            "Network width",
+            html.Div(
+                [
+                    html.Div(id=ID.width_text, className="ll-value"),
+                    dcc.Slider(
+                        id=ID.width,
+                        min=0,
+                        max=len(networks.WIDTHS) - 1,
+                        step=1,
+                        value=networks.WIDTHS.index(DEFAULT_WIDTH),
+                        marks=WIDTH_MARKS,
+                        updatemode="mouseup",
+                        included=False,
+                    ),
+                ]
+            ),
+            hint="Two hidden layers of this many ReLU neurons. Wider networks have many more "
+            "weights than the 375 training points need (overparameterized).",
+        ),
+        ui.control(
+            "Network slice",
+            dcc.RadioItems(
+                id=ID.slice,
+                options=[
+                    {"label": "random, filter-normalized", "value": "random"},
+                    {"label": "PCA of the training path", "value": "pca"},
+                ],
+                value="random",
+                className="ll-checks",
+                inputClassName="ll-radio",
+            ),
+            hint="Both planes pass through the trained weights.",
+        ),
+        ui.control(
+            "Seed",
+            dcc.Input(
+                id=ID.seed,
+                type="number",
+                min=0,
+                max=networks.MAX_SEED,
+                step=1,
+                value=0,
+                debounce=True,
+                className="ll-input ll-number",
+            ),
+            hint="Draws the network's first weights, its batches and the random directions.",
+            html_for=ID.seed,
+        ),
+        html.Div(
+            [
+                html.Progress(id=ID.progress, value=0, max=N_STAGES, className="ll-progress"),
+                html.Div(id=ID.status, className="ll-hint", role="status"),
+            ],
+            className="ll-control",
+        ),
+        ui.message(ID.message),
+    ]
+    main = [
+        ui.graph(ID.convex, height=nf.CONVEX_HEIGHT),
+        html.P(
+            "Two weights, no hidden layer: every point of these maps is a whole model, and the "
+            "loss is convex, one bowl with one bottom.",
+            className="ll-hint",
+        ),
+        html.Div(id=ID.convex_facts, className="ll-convex-facts"),
+        ui.split(
+            dcc.Loading(
+                ui.graph(ID.graph, height=nf.NETWORK_HEIGHT),
+                type="dot",
+                delay_show=400,
+                color="#3b528b",
+            ),
+            [
+                html.Div(id=ID.facts, className="ll-about ll-card"),
+                ui.graph(ID.sweep, height=nf.SWEEP_HEIGHT),
+            ],
+        ),
+        dcc.Store(id=ID.job),
+        dcc.Store(id=ID.trained),
+        dcc.Store(id=ID.drawn),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def register(app) -> None:
+    def failed_request(message: shared.Message) -> tuple:
+        return Requested(message=message.text, level=message.level, status="").values()
+
+    def failed_stage(message: shared.Message) -> tuple:
+        return Stage(status=message.text).values()
+
+    def failed_draw(message: shared.Message) -> tuple:
+        return Drawn(status=message.text).values()
+
+    app.callback(
+        Output(ID.job, "data"),
+        Output(ID.width_text, "children"),
+        Output(ID.progress, "value"),
+        Output(ID.status, "children"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Input(ID.width, "value"),
+        Input(ID.slice, "value"),
+        Input(ID.seed, "value"),
+        Input(ID.view, "value"),
+    )(shared.guarded(lambda *a: request(*a).values(), failed_request))
+
+    app.callback(
+        Output(ID.convex, "figure"),
+        Output(ID.convex_facts, "children"),
+        Input(ID.job, "data"),
+        prevent_initial_call=True,
+    )(shared.guarded(lambda job: convex(job).values(), lambda message: Convex().values()))
+
+    app.callback(
+        Output(ID.trained, "data"),
+        Output(ID.progress, "value", allow_duplicate=True),
+        Output(ID.status, "children", allow_duplicate=True),
+        Input(ID.job, "data"),
+        prevent_initial_call=True,
+    )(shared.guarded(lambda job: train_stage(job).values(), failed_stage))
+
+    app.callback(
+        Output(ID.graph, "figure"),
+        Output(ID.facts, "children"),
+        Output(ID.drawn, "data"),
+        Output(ID.progress, "value", allow_duplicate=True),
+        Output(ID.status, "children", allow_duplicate=True),
+        Input(ID.trained, "data"),
+        prevent_initial_call=True,
+    )(shared.guarded(lambda job: slice_stage(job).values(), failed_draw))
+
+    app.callback(
+        Output(ID.sweep, "figure"),
+        Output(ID.progress, "value", allow_duplicate=True),
+        Output(ID.status, "children", allow_duplicate=True),
+        Input(ID.drawn, "data"),
+        prevent_initial_call=True,
+    )(shared.guarded(lambda job: sweep_stage(job).values(), failed_stage))
+
+
+LEDE = (
+    "Real models on bundled data: two convex bowls you can see whole, and a network you can "
+    "only see through a slice."
+)
+
+QUESTIONS = (
+    Question(
+        "In the linear-regression map the gradient-descent path ends on the circled cross. "
+        "Why can that point be computed without any descent at all?",
+        (
+            Option(
+                "The MSE of a linear model is a quadratic in the weights: setting its gradient "
+                "to zero gives linear equations (the normal equation) with one solution.",
+                True,
+                "The gradient of mean((Xw - y)\u00b2) is 2X\u1d40(Xw - y)/N; it is zero where "
+                "X\u1d40X w = X\u1d40y, which has one solution when X\u1d40X is invertible: "
+                "the bottom of the bowl.",
+            ),
+            Option(
+                "Because the data were generated from known weights, which are the minimum.",
+                False,
+                "The generating weights (the diamond) sit near the minimum but not on it: the "
+                "noise in the labels moves the least-squares solution a little.",
+            ),
+            Option(
+                "Any loss surface has a closed-form minimum if you have only two weights.",
+                False,
+                "Logistic regression also has two weights here, and its minimum has no closed "
+                "form: it is found by iterating.",
+            ),
+        ),
+    ),
+    Question(
+        "With the random filter-normalized slice, the network's training path is a short "
+        "squiggle at the centre; with the PCA slice it crosses the map. Why?",
+        (
+            Option(
+                "Training moved the weights mostly along directions that a random plane in "
+                "hundreds of dimensions almost never contains.",
+                True,
+                "Two random directions are nearly perpendicular to any fixed direction when "
+                "there are many weights, so the path's shadow on them is tiny; PCA picks the "
+                "two directions the path moved along most.",
+            ),
+            Option(
+                "The PCA slice uses a different, longer training run.",
+                False,
+                "Both slices use the same run (same width and seed); only the plane you look "
+                "through changes.",
+            ),
+            Option(
+                "Filter normalization shrinks the path.",
+                False,
+                "Filter normalization rescales the directions, not the path; the path is short "
+                "because it is almost perpendicular to the random plane.",
+            ),
+        ),
+    ),
+    Question(
+        "Move the width from 4 to 256 on the random slice. What happens to the surface?",
+        (
+            Option(
+                "It turns into a smooth, nearly convex basin around the trained weights.",
+                True,
+                "The non-convex share of the slice drops towards 0%: overparameterized networks "
+                "tend to sit in wide, smooth basins (Li et al. 2018 saw the same with width).",
+            ),
+            Option(
+                "It gets rougher, because more weights mean more local minima.",
+                False,
+                "Counting weights alone would suggest that, but on this slice the wide networks "
+                "are the smooth ones.",
+            ),
+            Option(
+                "Nothing: filter normalization makes every width look the same.",
+                False,
+                "Filter normalization makes the scales comparable, which is what lets the "
+                "change in shape show.",
+            ),
+        ),
+    ),
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/neural",
+    title="Neural landscapes",
+    teaches="What the loss of real models looks like: convex bowls for linear and logistic "
+    "regression, and a network seen through a slice, smoother as it gets wider.",
+    layout=layout,
+    register=register,
+    questions=QUESTIONS,
+)

@@ -1,0 +1,223 @@
+"""The neural-landscapes page: its computations against closed forms and the library, its
+figures' traces, and each callback's logic as a plain function (request -> train -> slice)."""
+
+import numpy as np
+import pytest
+import torch
+
+from losslab.data import load_dataset
+from losslab.errors import LosslabError
+from losslab.models import normal_equation
+from losslab.web import networks
+from losslab.web import neural_figures as nf
+from losslab.web.pages import neural
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """As `losslab serve` runs: small networks, and other processes on the same cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def bowl():
+    return networks.linear_regression(0)
+
+
+@pytest.fixture(scope="module")
+def logistic():
+    return networks.logistic_regression(0)
+
+
+@pytest.fixture(scope="module")
+def narrow():
+    return networks.network_slice(networks.NetworkSpec(width=8, slice="random", seed=0))
+
+
+# -- the convex models --------------------------------------------------------------------------
+
+
+def test_linear_bowl_is_the_mse_of_the_data_with_the_normal_equation_marked(bowl):
+    X, y = load_dataset("linear", seed=0).train
+    X, y = X.double().numpy(), y.double().numpy()
+    solution = normal_equation(torch.as_tensor(X), torch.as_tensor(y)).numpy()
+    assert bowl.marks["normal-equation solution"] == pytest.approx(tuple(solution))
+    # Oracle for the grid and its orientation: loss[j, i] is the MSE at (x[i], y[j]).
+    for i, j in ((3, 30), (25, 7), (40, 0)):
+        w = np.array([bowl.x[i], bowl.y[j]])
+        assert bowl.loss[j, i] == pytest.approx(np.mean((X @ w - y) ** 2), rel=1e-5)
+    j, i = np.unravel_index(np.argmin(bowl.loss), bowl.loss.shape)
+    step = bowl.x[1] - bowl.x[0]
+    assert abs(bowl.x[i] - solution[0]) <= step and abs(bowl.y[j] - solution[1]) <= step
+    # Full-batch gradient descent walks from the first weights to the solution.
+    assert np.allclose(bowl.path[-1], solution, atol=0.01)
+    assert np.all(np.diff(bowl.path_loss) <= 1e-9)
+    assert bowl.nonconvex_share == 0.0
+
+
+def test_logistic_minimum_has_zero_gradient_and_is_the_lowest_point(logistic):
+    data = load_dataset("logistic", seed=0)
+    X, y = data.train
+    w = torch.tensor(logistic.marks["fitted minimum"], dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(X.double() @ w, y.double())
+    (grad,) = torch.autograd.grad(loss, w)
+    assert grad.norm() < 1e-3
+    assert logistic.loss.min() >= float(loss.detach()) - 1e-6
+    assert logistic.marks["weights that made the data"] == (2.0, -1.0)
+    assert logistic.nonconvex_share == 0.0
+
+
+# -- the network --------------------------------------------------------------------------------
+
+
+def test_network_slice_is_centred_on_the_trained_weights(narrow):
+    run, _ = networks.trained_network(8, 0)
+    centre = np.argmin(np.abs(narrow.x)), np.argmin(np.abs(narrow.y))
+    assert narrow.x[centre[0]] == 0.0 and narrow.y[centre[1]] == 0.0
+    assert narrow.loss[centre[1], centre[0]] == pytest.approx(float(run.train_loss[-1]), rel=1e-4)
+    assert narrow.path.shape == (run.n_records, 2)
+    assert np.allclose(narrow.path[-1], 0.0, atol=1e-9)  # the end of training is the centre
+    assert narrow.log and narrow.axis_titles[0].startswith("direction 1")
+    assert any("114 weights" in line for line in narrow.facts)
+    assert any("perpendicular to this random plane" in line for line in narrow.facts)
+
+
+def test_pca_slice_holds_the_path_and_says_how_much():
+    pca = networks.network_slice(networks.NetworkSpec(width=8, slice="pca", seed=0))
+    start = pca.path[0]
+    assert np.hypot(*start) > 1.0, "on the PCA plane the path crosses the map"
+    assert pca.x[0] < start[0] < pca.x[-1] and pca.y[0] < start[1] < pca.y[-1]
+    assert pca.axis_titles[0].startswith("PC 1 (")
+    assert any("of the path's movement" in line for line in pca.facts)
+
+
+def test_width_smooths_the_slice():
+    """The third question's claim: the wide networks' slices are (nearly) convex."""
+    rows = networks.width_sweep(0)
+    assert [w for w, _, _ in rows] == list(networks.WIDTHS)
+    shares = {w: share for w, share, _ in rows}
+    assert shares[256] < 0.05 < shares[4]
+    assert max(shares[w] for w in (128, 256)) < min(shares[w] for w in (2, 4, 8))
+    assert all(0.0 <= share <= 1.0 and loss > 0 for _, share, loss in rows)
+    figure = nf.sweep_figure(rows, 16)
+    bar = figure.data[0]
+    assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
+    assert bar.marker.color[list(bar.x).index("16")] != bar.marker.color[0]
+
+
+def test_results_are_cached_per_choice(narrow):
+    assert networks.network_slice(networks.NetworkSpec(width=8, slice="random", seed=0)) is narrow
+    assert networks.trained_network(8, 0) is networks.trained_network(8, 0)
+
+
+def test_network_spec_refuses_what_the_page_does_not_offer():
+    for bad in ({"width": 3}, {"slice": "hessian"}, {"seed": -1}, {"seed": 1.5}):
+        with pytest.raises(LosslabError):
+            networks.NetworkSpec(**bad)
+
+
+def test_nonconvex_share_and_bilinear_oracles():
+    x = y = np.linspace(-1, 1, 21)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    assert networks.nonconvex_share(x, y, X**2 + 2 * Y**2) == 0.0
+    assert networks.nonconvex_share(x, y, X**2 - Y**2) == 1.0
+    plane = networks.Slice(
+        "plane",
+        x,
+        y,
+        (1 + 2 * X + 3 * Y).T,
+        np.zeros((1, 2)),
+        np.ones(1),
+        np.ones(1),
+        {},
+        ("a", "b"),
+    )
+    points = np.array([[0.13, -0.77], [0.5, 0.5], [5.0, 0.0]])
+    expected = 1 + 2 * np.clip(points[:, 0], -1, 1) + 3 * points[:, 1]
+    assert networks.surface_at(plane, points) == pytest.approx(expected)
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def _metas(figure) -> list[str]:
+    return [trace.meta for trace in figure.data]
+
+
+@pytest.mark.parametrize("view", nf.VIEWS)
+def test_figures_draw_three_landscapes_with_paths(bowl, logistic, narrow, view):
+    convex = nf.convex_figure([("linear", bowl), ("logistic", logistic)], view, revision=7)
+    network = nf.network_figure(narrow, view, revision=8)
+    metas = _metas(convex) + _metas(network)
+    for key in ("linear", "logistic", "network"):
+        assert f"landscape-{key}" in metas and f"path-{key}" in metas and f"start-{key}" in metas
+    kind = "surface" if view == "3d" else "contour"
+    assert [t.type for t in convex.data if t.meta.startswith("landscape")] == [kind, kind]
+    assert convex.layout.datarevision == 7 and network.layout.datarevision == 8
+    labels = {t.name for t in convex.data if t.meta == "legend"}
+    assert labels == {"normal-equation solution", "weights that made the data", "fitted minimum"}
+    if view == "contour":
+        assert convex.layout.xaxis.title.text == "w1" and convex.layout.yaxis2.title.text == "w2"
+        assert network.layout.yaxis.title.text.startswith("direction 2")
+        colour = next(t for t in network.data if t.meta == "landscape-network")
+        assert colour.colorbar.title.text == "log10 loss"
+    else:
+        assert not any(t.type == "scatter" for t in convex.data), "no stray 2-D axes in 3-D"
+
+
+# -- callbacks as plain functions ---------------------------------------------------------------
+
+
+def test_request_then_the_three_stages_report_progress_and_draw():
+    asked = neural.request(2, "random", 0, "contour")
+    assert asked.job == {"width": 8, "slice": "random", "seed": 0, "view": "contour"}
+    assert asked.progress == 0 and asked.status.startswith("1/3")
+    assert asked.width_text == "8 neurons per hidden layer"
+    trained = neural.train_stage(asked.job)
+    assert trained.progress == 1 and trained.status.startswith("2/3") and trained.out == asked.job
+    drawn = neural.slice_stage(trained.out)
+    assert drawn.progress == 2 and drawn.status.startswith("3/3") and drawn.drawn == asked.job
+    assert "landscape-network" in _metas(drawn.figure)
+    swept = neural.sweep_stage(drawn.drawn)
+    assert swept.progress == neural.N_STAGES == 3 and swept.status.startswith("Ready")
+    assert swept.out.data[0].meta == "sweep"
+    assert "114 weights" in str(drawn.facts)
+    assert drawn.figure.layout.datarevision == neural.Job.from_dict(asked.job).revision()
+    convex = neural.convex(asked.job)
+    assert {"landscape-linear", "landscape-logistic"} <= set(_metas(convex.figure))
+    assert "normal equation: w = (2.005, -1.003)" in str(convex.facts)
+
+
+def test_revisions_change_with_the_choices():
+    a = neural.Job.from_dict({"width": 8, "slice": "random", "seed": 0, "view": "3d"})
+    b = neural.Job.from_dict({"width": 16, "slice": "random", "seed": 0, "view": "3d"})
+    assert a.revision() != b.revision() and a.revision() >= 1
+    assert a.revision("view") == b.revision("view")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((99, "random", 0, "contour"), "width"),
+        ((2, "eigen", 0, "contour"), "slice"),
+        ((2, "random", -3, "contour"), "seed"),
+        ((2, "random", "1; rm -rf /", "contour"), "seed"),
+        ((2, "random", 0, "4d"), "view"),
+    ],
+)
+def test_request_refuses_bad_controls_with_a_message(args, words):
+    with pytest.raises(LosslabError, match=words):
+        neural.request(*args)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [None, "x", [], {"width": 8}, {"width": 7, "slice": "random", "seed": 0, "view": "contour"}],
+)
+def test_stages_check_the_job_the_browser_sends_back(junk):
+    for stage in (neural.convex, neural.train_stage, neural.slice_stage, neural.sweep_stage):
+        with pytest.raises(LosslabError):
+            stage(junk)
