@@ -281,3 +281,24 @@ def test_linear_regression_landscape_is_its_closed_form_bowl_with_the_normal_equ
     np.testing.assert_allclose(result.point((15, 15)), w_star.numpy(), atol=1e-12)
     # The closed form's stationary point, A w = b, is the normal-equation solution.
     torch.testing.assert_close(torch.linalg.solve(A, b), w_star)
+
+
+def test_a_two_weight_model_has_an_identity_slice_in_its_raw_weights():
+    from losslab.data import load_dataset
+    from losslab.models import linear_regression, normal_equation
+
+    data = load_dataset("linear")
+    model = linear_regression(2).double()
+    X, y = (t.double() for t in data.train)
+    w_star = normal_equation(X, y)
+    with torch.no_grad():
+        model[0].weight.copy_(w_star[None])
+    objective = ModelObjective(model, "mse", (X, y))
+    result = landscape(objective, resolution=21)  # no directions: w1, w2 themselves
+    ends = [(c[0], c[-1]) for c in result.coords]
+    np.testing.assert_allclose(ends, [(w - 1, w + 1) for w in w_star.tolist()])
+    assert result.argmin() == (10, 10)
+    np.testing.assert_allclose(result.point((10, 10)), w_star.numpy(), atol=1e-12)
+    wider = landscape(objective, span=2.0, resolution=5)
+    ends = [(c[0], c[-1]) for c in wider.coords]
+    np.testing.assert_allclose(ends, [(w - 2, w + 2) for w in w_star.tolist()])

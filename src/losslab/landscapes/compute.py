@@ -89,8 +89,9 @@ def landscape(
         `layout`, `describe()`) or any plain objective (values = objective(points)).
     directions: a `Directions` (losslab.directions.random/pca/toward/plane/custom), a
         (k, n_params) tensor/array, or a list of k parameter dicts, k = 1 or 2. None on a
-        1- or 2-parameter plain objective means the identity slice: the raw parameter axes,
-        origin 0, so coordinates are the parameters themselves.
+        1- or 2-parameter objective means the identity slice: the raw parameter axes,
+        origin 0, so coordinates are the parameters themselves (for a 1- or 2-weight model,
+        a number span is the window around its weights, default +- 1).
     span: a number s (every axis from -s to s), or per axis a number or a (lo, hi) pair.
         Default 1.0; for the identity slice with no origin, the objective's bounds.
     resolution: points per axis, an int >= 2 or one per axis.
@@ -281,7 +282,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
 
     identity = directions is None
     if identity:
-        if is_model or n_params > 2:
+        if n_params > 2:
             raise LosslabError(
                 "directions == None gives the identity slice of a 1- or 2-parameter objective "
                 "only; for a network pass directions, e.g. losslab.directions.random(objective)."
@@ -295,6 +296,14 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         raise LosslabError(f"got {k} directions: a landscape has 1 or 2 (a line or a plane).")
 
     origin_given = origin is not None
+    weights = getattr(objective, "origin", None) if identity else None
+    if weights is not None and not origin_given:
+        # The identity slice of a 1- or 2-weight model: coordinates are the raw weights, so the
+        # origin is 0 and the default window is the model's weights +- 1 (+- span).
+        origin, origin_given = torch.zeros(n_params, dtype=torch.float64), True
+        if span is None or _is_number(span):
+            half = 1.0 if span is None else float(span)
+            span = [(float(w) - half, float(w) + half) for w in weights.detach().cpu()]
     origin = _origin(objective, directions, origin, layout, n_params, identity)
     bounds = getattr(objective, "bounds", None)
     if identity and span is None and not origin_given and bounds is not None:
