@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from losslab._version import __version__
-from losslab.cli import basins, catalog, curvature, demo, descent, network, serve
+from losslab.cli import basins, catalog, curvature, demo, descent, hessian, network, serve
 from losslab.cli.errors import OneLineErrors
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.command("serve")(serve.serve)
 app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
 app.command("plot")(network.plot_command)
+app.command("hessian")(hessian.hessian_command)
 
 
 def main() -> None:

@@ -1,5 +1,48 @@
-"""Curvature: Hessians, their spectra and what they say about the local shape."""
+"""Curvature: Hessians, their spectra and what they say about the local shape.
+
+Low-dimensional objectives (critical.py): the exact Hessian at a point, its eigenvalues and the
+kind of critical point; every critical point in a window.
+
+Any objective, networks included, through Hessian-vector products (never a dense Hessian):
+    HessianOperator, hvp         hvp.py        products, per parameter subset
+    eigenvalues, extremes        eigen.py      Lanczos top/bottom-k, lambda_min / lambda_max
+    trace                        trace.py      Hutchinson and Hutch++ with standard errors
+    density -> Spectrum          density.py    stochastic Lanczos quadrature
+    sharpness, epsilon_sharpness sharpness.py  lambda_max, trace, worst loss in an L2 ball
+    curvature_map                maps.py       |lambda_min / lambda_max| over a 2-D grid
+"""
 
 from losslab.curvature.critical import CriticalPoint, critical_points, inspect
+from losslab.curvature.density import Spectrum, density
+from losslab.curvature.eigen import Eigenpairs, Extremes, eigenvalues, extremes
+from losslab.curvature.hvp import HessianOperator, hvp
+from losslab.curvature.maps import CurvatureMap, curvature_map
+from losslab.curvature.sharpness import (
+    EpsilonSharpness,
+    Sharpness,
+    epsilon_sharpness,
+    sharpness,
+)
+from losslab.curvature.trace import TraceEstimate, trace
 
-__all__ = ["CriticalPoint", "critical_points", "inspect"]
+__all__ = [
+    "CriticalPoint",
+    "CurvatureMap",
+    "Eigenpairs",
+    "EpsilonSharpness",
+    "Extremes",
+    "HessianOperator",
+    "Sharpness",
+    "Spectrum",
+    "TraceEstimate",
+    "critical_points",
+    "curvature_map",
+    "density",
+    "eigenvalues",
+    "epsilon_sharpness",
+    "extremes",
+    "hvp",
+    "inspect",
+    "sharpness",
+    "trace",
+]

@@ -1024,3 +1024,4 @@ from losslab.plot.slices import (  # noqa: E402, F401
     slice_surface,
     slice_view,
 )
+from losslab.plot.spectrum import spectrum  # noqa: E402, F401

@@ -1,0 +1,284 @@
+"""`losslab hessian`: the Hessian spectrum of a network at its (trained) weights.
+
+    losslab hessian --model mlp --dataset digits --top 5 --trace --density --out spectrum.json
+    losslab hessian --model mlp --dataset digits --density --out spectrum.png
+
+parse -> train (optional) -> losslab.curvature -> table (+ JSON or the log-density figure).
+Options are checked (output path first, then model, weights, data) before any work, so bad
+input ends as one line on stderr, exit code 2, and no file.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from losslab._checks import check_positive
+from losslab.cli.network_options import (
+    BatchNormChoice,
+    BatchSizeOpt,
+    DataOpt,
+    DatasetOpt,
+    DepthOpt,
+    LossOpt,
+    LrOpt,
+    ModelOpt,
+    MomentumOpt,
+    OptimizerChoice,
+    OptimizerOpt,
+    SeedOpt,
+    WeightsOpt,
+    WidthOpt,
+)
+from losslab.cli.network_setup import check_out, prepare, train_setup
+from losslab.cli.output import write_figure, write_json
+from losslab.cli.progress import progress_bar
+from losslab.cli.render import console, number
+from losslab.errors import LosslabError
+
+OUT_FORMATS = (".json", ".png", ".svg", ".pdf")
+
+
+def hessian_command(
+    model: ModelOpt = "mlp",
+    dataset: DatasetOpt = None,
+    data: DataOpt = None,
+    weights: WeightsOpt = None,
+    width: WidthOpt = None,
+    depth: DepthOpt = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            show_default=False,
+            help="Train this many epochs first (0: the initial weights). Default: 20, or 0 "
+            "with --weights.",
+        ),
+    ] = None,
+    optimizer: OptimizerOpt = OptimizerChoice.sgd,
+    lr: LrOpt = 0.1,
+    momentum: MomentumOpt = 0.0,
+    batch_size: BatchSizeOpt = 64,
+    loss: LossOpt = None,
+    top: Annotated[
+        int, typer.Option(min=0, help="How many of the largest eigenvalues (0: none).")
+    ] = 5,
+    bottom: Annotated[
+        int,
+        typer.Option(min=0, help="How many of the smallest (most negative) eigenvalues."),
+    ] = 0,
+    tol: Annotated[float, typer.Option(help="Relative tolerance of the eigenvalues (> 0).")] = 1e-4,
+    trace: Annotated[
+        bool, typer.Option("--trace/--no-trace", help="Estimate the trace (Hutch++).")
+    ] = False,
+    probes: Annotated[
+        int, typer.Option(min=6, help="Hessian-vector products for the trace.")
+    ] = 100,
+    density: Annotated[
+        bool,
+        typer.Option(
+            "--density/--no-density", help="Estimate the eigenvalue density (stochastic Lanczos)."
+        ),
+    ] = False,
+    density_probes: Annotated[int, typer.Option(min=1, help="Probes of the density.")] = 3,
+    steps: Annotated[int, typer.Option(min=2, help="Lanczos steps per density probe.")] = 80,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAMES",
+            show_default=False,
+            help="Only these parameters (per-layer curvature): comma-separated names or "
+            "module prefixes, e.g. '0.' or '0.weight,2.weight'. Default: all.",
+        ),
+    ] = None,
+    n_samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            show_default=False,
+            help="Use a fixed seeded subset of this many training samples. Default: all.",
+        ),
+    ] = None,
+    bn: Annotated[
+        BatchNormChoice, typer.Option(help="BatchNorm: running statistics or recomputed.")
+    ] = BatchNormChoice.eval,
+    seed: SeedOpt = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            show_default=False,
+            help="Write the results: .json (eigenvalues without the vectors, trace, density) "
+            "or .png/.svg/.pdf (the log-density curve; needs --density).",
+        ),
+    ] = None,
+) -> None:
+    """Eigenvalues, trace and spectral density of a network's Hessian at its weights.
+
+    losslab hessian --model mlp --dataset digits --top 5 --trace --density --out spectrum.json
+    """
+    out = check_out(out, OUT_FORMATS, "--out")
+    check_positive("tol", tol)
+    check_positive("lr", lr)
+    if out is not None and out.suffix.lower() != ".json" and not density:
+        raise LosslabError(
+            f"--out {out} draws the eigenvalue density: add --density, or write .json."
+        )
+    if not (top or bottom or trace or density):
+        raise LosslabError("nothing to compute: ask for --top K, --bottom K, --trace or --density.")
+    subset = _parse_params(params)
+    if epochs is None:
+        epochs = 0 if weights is not None else 20
+    setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
+    objective = _network_objective(setup, n_samples, seed, bn)
+    from losslab import curvature
+
+    curvature.HessianOperator(objective, params=subset)  # checks --params before training
+    with progress_bar() as track:
+        if epochs > 0:
+            run = train_setup(
+                setup,
+                epochs=epochs,
+                optimizer=optimizer,
+                lr=lr,
+                momentum=momentum,
+                batch_size=batch_size,
+                record_every=max(1, epochs * math.ceil(setup.data.n_train / batch_size)),
+                seed=seed,
+                progress=track(f"training {setup.title}"),
+            )
+            if run.diverged:
+                raise LosslabError(
+                    f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
+                    "use --epochs 0 for the untrained weights."
+                )
+            objective = _network_objective(setup, n_samples, seed, bn)
+    results: dict = {}
+    if top:
+        results["top"] = curvature.eigenvalues(
+            objective, k=min(top, objective.n_params), tol=tol, seed=seed, params=subset
+        )
+    if bottom:
+        results["bottom"] = curvature.eigenvalues(
+            objective,
+            k=min(bottom, objective.n_params),
+            which="smallest",
+            tol=tol,
+            seed=seed,
+            params=subset,
+        )
+    if trace:
+        results["trace"] = curvature.trace(objective, probes, seed=seed, params=subset)
+    if density:
+        results["density"] = curvature.density(
+            objective, density_probes, steps, seed=seed, params=subset
+        )
+    printer = console()
+    printer.print(hessian_table(results, setup, objective, subset, epochs))
+    if out is None:
+        return
+    if out.suffix.lower() == ".json":
+        write_json(out, _json(results, setup, objective, subset, epochs))
+    else:
+        spectrum = results["density"]
+        write_figure(
+            out,
+            lambda renderer: renderer.spectrum(
+                spectrum, title=f"Hessian eigenvalue density: {setup.title}"
+            ),
+        )
+    printer.print(f"wrote {out}")
+
+
+def _network_objective(setup, n_samples: int | None, seed: int, bn: BatchNormChoice):
+    from losslab.objectives.model import ModelObjective
+
+    return ModelObjective(
+        setup.model, setup.loss, setup.data.train, n_samples=n_samples, seed=seed, bn=bn.value
+    )
+
+
+def _parse_params(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise LosslabError(f"--params {text!r} names no parameter: write e.g. '0.' or '0.weight'.")
+    return names
+
+
+def _where(setup, epochs: int) -> str:
+    if epochs:
+        return f"after {epochs} epoch{'s' if epochs > 1 else ''} of training"
+    return "at the given weights" if setup.weights else "at the initial weights"
+
+
+def hessian_table(results: dict, setup, objective, subset, epochs: int) -> Table:
+    """One row per figure: eigenvalues (with their error bounds), trace, density summary."""
+    block = f", block of {', '.join(subset)}" if subset else ""
+    table = Table(
+        title=f"Hessian of {setup.title} ({objective.n_params} parameters{block}), "
+        f"{_where(setup, epochs)}",
+        title_justify="left",
+    )
+    for column in ("quantity", "value", "error bound", "products"):
+        table.add_column(column, justify="left" if column == "quantity" else "right")
+    for key, label in (("top", "lambda_{i} (largest)"), ("bottom", "lambda_{i} (smallest)")):
+        if key not in results:
+            continue
+        pairs = results[key]
+        for i, (value, bound, ok) in enumerate(
+            zip(pairs.values, pairs.error_bounds, pairs.converged, strict=True)
+        ):
+            flag = "" if bool(ok) else " (not converged)"
+            table.add_row(
+                label.format(i=i + 1),
+                number(value),
+                number(bound, 2) + flag,
+                str(pairs.n_products) if i == 0 else "",
+            )
+    if "top" in results and "bottom" in results:
+        hi, lo = float(results["top"].values[0]), float(results["bottom"].values[0])
+        ratio = abs(lo / hi) if hi != 0 else float("nan")
+        table.add_row("|lambda_min / lambda_max|", number(ratio), "", "")
+    if "trace" in results:
+        estimate = results["trace"]
+        table.add_row(
+            f"trace ({estimate.method})",
+            number(estimate.estimate),
+            "+- " + number(estimate.standard_error, 3) + " (s.e.)",
+            str(estimate.n_products),
+        )
+    if "density" in results:
+        spectrum = results["density"]
+        table.add_row(
+            "density: nodes span",
+            f"[{number(spectrum.nodes.min())}, {number(spectrum.nodes.max())}]",
+            f"sigma {number(spectrum.sigma, 3)}",
+            str(spectrum.n_products),
+        )
+    return table
+
+
+def _json(results: dict, setup, objective, subset, epochs: int) -> dict:
+    data = {
+        "result": "hessian_report",
+        "model": setup.source.label,
+        "data": setup.data.name,
+        "where": _where(setup, epochs),
+        "params": subset,
+        "objective": objective.describe(),
+    }
+    for key, value in results.items():
+        encoded = value.to_dict()
+        if key in ("top", "bottom"):
+            encoded.pop("vectors", None)  # n_params numbers each: keep the file small
+            encoded.pop("index", None)
+        data[key] = encoded
+    return data
