@@ -30,6 +30,7 @@ from losslab.cli.network_options import (
     MomentumOpt,
     OptimizerChoice,
     OptimizerOpt,
+    PretrainEpochsOpt,
     SeedOpt,
     WeightsOpt,
     WidthOpt,
@@ -50,15 +51,7 @@ def hessian_command(
     weights: WeightsOpt = None,
     width: WidthOpt = None,
     depth: DepthOpt = None,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            show_default=False,
-            help="Train this many epochs first (0: the initial weights). Default: 20, or 0 "
-            "with --weights.",
-        ),
-    ] = None,
+    epochs: PretrainEpochsOpt = None,
     optimizer: OptimizerOpt = OptimizerChoice.sgd,
     lr: LrOpt = 0.1,
     momentum: MomentumOpt = 0.0,

@@ -134,3 +134,12 @@ OptimizerOpt = Annotated[OptimizerChoice, typer.Option(help="Optimizer for train
 LrOpt = Annotated[float, typer.Option(help="Learning rate (> 0).")]
 MomentumOpt = Annotated[float, typer.Option(help="Momentum in [0, 1) (sgd and rmsprop only).")]
 BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Samples per mini-batch.")]
+PretrainEpochsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        show_default=False,
+        help="Train this many epochs first (0: the untrained initial weights). Default: 20, "
+        "or 0 with --weights.",
+    ),
+]

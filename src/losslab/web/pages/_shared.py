@@ -21,6 +21,7 @@ from losslab.errors import LosslabError
 from losslab.objectives import Surface
 from losslab.optim import Optimizer, get
 from losslab.plot._common import number, point_text
+from losslab.web import parse
 
 log = logging.getLogger("losslab.web")
 
@@ -78,6 +79,34 @@ NO = no_update
 
 
 # -- defaults -----------------------------------------------------------------------------------
+
+
+ASK_FOR_EXPRESSION = "Type an expression in x and y below the menu, then press Plot."
+
+
+@dataclass(frozen=True)
+class SurfaceChoice:
+    objective: Surface
+    text: str  # what is stored to rebuild it: a built-in's name or the typed expression
+    typed: bool  # True when it came from the expression box (the menu is set to match)
+
+
+def choose_surface(
+    trigger, ids, surface_value, expression, state: dict, default: str
+) -> SurfaceChoice | None:
+    """The surface a callback works on, from what fired it: the menu (`ids.surface`), the
+    expression box or its Plot button (`ids.expression`, `ids.apply`), else the surface in the
+    page's state (the default on a first call). None when the menu says "expression" but none
+    is typed yet. Invalid input raises LosslabError, shown by `guarded`."""
+    if trigger == ids.surface:
+        if surface_value == parse.EXPRESSION and not (expression or "").strip():
+            return None
+        return SurfaceChoice(*parse.pick_surface(surface_value, expression), typed=False)
+    if trigger in (ids.apply, ids.expression):
+        return SurfaceChoice(parse.surface_from_text(expression), str(expression).strip(), True)
+    if trigger is None or "surface" not in state:
+        return SurfaceChoice(*parse.pick_surface(default, None), typed=False)
+    return SurfaceChoice(parse.stored_surface(state.get("surface")), state["surface"], False)
 
 
 def default_start(objective: Surface) -> tuple[float, ...]:

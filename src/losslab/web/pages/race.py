@@ -56,19 +56,12 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
     surface_out = lr_out = shared.NO
     new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
-    if trigger == ID.surface:
-        if surface_value == parse.EXPRESSION and not (expression or "").strip():
-            return Result(
-                message="Type an expression in x and y, then press Plot.", level=shared.INFO
-            )
-        objective, text = parse.pick_surface(surface_value, expression)
-    elif trigger in (ID.apply, ID.expression):
-        objective, text = parse.surface_from_text(expression), str(expression).strip()
+    choice = shared.choose_surface(trigger, ID, surface_value, expression, state, DEFAULT_SURFACE)
+    if choice is None:
+        return Result(message=shared.ASK_FOR_EXPRESSION, level=shared.INFO)
+    objective, text = choice.objective, choice.text
+    if choice.typed:
         surface_out = parse.EXPRESSION
-    elif trigger is None or "surface" not in state:
-        objective, text = parse.pick_surface(DEFAULT_SURFACE, None)
-    else:
-        objective, text = parse.stored_surface(state.get("surface")), state["surface"]
 
     if new_surface:
         start = shared.default_start(objective)
