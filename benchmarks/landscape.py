@@ -14,9 +14,11 @@ Every method computes the loss and accuracy of the whole data set at every grid 
     loop (b)   the same with all data in one forward pass per point
     loss-landscapes   the `loss-landscapes` package, only if it is importable
 Results must agree (relative 1e-5 on the loss, equal accuracy) or the script exits non-zero.
-Times are medians of --repeat runs; the 101x101 references are timed on a sample of points
-and scaled (the table says so). The FLOP limit is the model's naive forward FLOPs on all
-samples at all points divided by the measured fp32 matmul peak of this machine.
+Methods run in turn, one run each per round, for --repeat rounds; times are medians over the
+rounds, and the per-round speedups over loop (b) are printed too (a shared machine's speed
+drifts; runs seconds apart see the same machine). The 101x101 references are timed on a
+sample of points and scaled (the table says so). The FLOP limit is the model's naive forward
+FLOPs on all samples at all points divided by the measured fp32 matmul peak of this machine.
 """
 
 from __future__ import annotations
@@ -216,13 +218,18 @@ def run_loss_landscapes(model, x, y, resolution: int):
     return time.perf_counter() - start
 
 
-def timed(fn, repeat: int) -> tuple[float, list[float], object]:
-    times, result = [], None
+def rounds(methods: dict, repeat: int) -> tuple[dict, dict]:
+    """Time every method once per round, `repeat` rounds, in turn: a drift in the machine's
+    speed (other tenants of a shared host) then touches all methods alike, and the speedup of
+    each round compares runs made seconds apart. Returns ({label: [seconds]}, {label: result})."""
+    times: dict = {label: [] for label in methods}
+    results: dict = {}
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times, result
+        for label, fn in methods.items():
+            start = time.perf_counter()
+            results[label] = fn()
+            times[label].append(time.perf_counter() - start)
+    return times, results
 
 
 def agree(ours: dict, reference: dict) -> tuple[float, int]:
@@ -235,42 +242,60 @@ def agree(ours: dict, reference: dict) -> tuple[float, int]:
 # -- main ---------------------------------------------------------------------------------------
 
 
+OURS, LOOP_A, LOOP_B = "losslab", "loop (a) batches of 128", "loop (b) one pass"
+
+
 def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
     coords = grid(resolution)
     n_points = len(coords)
     flops = naive_flops(model, x) * n_points
     limit = flops / (peak * 1e9)
-    rows = []
+    index, scale, note = slice(None), 1.0, "all points"
+    if sample and sample < n_points:
+        index = torch.linspace(0, n_points - 1, sample).round().long()
+        scale, note = n_points / sample, f"timed on {sample} of {n_points} points and scaled"
+    methods = {
+        OURS: lambda: run_losslab(model, x, y, dirs, coords),
+        LOOP_A: lambda: run_loop(model, x, y, dirs, coords[index], 128),
+        LOOP_B: lambda: run_loop(model, x, y, dirs, coords[index], None),
+    }
+    times, results = rounds(methods, repeat)
+    times[LOOP_A] = [t * scale for t in times[LOOP_A]]
+    times[LOOP_B] = [t * scale for t in times[LOOP_B]]
+    seconds = {label: statistics.median(ts) for label, ts in times.items()}
+    ours = results[OURS]
 
-    seconds, times, ours = timed(lambda: run_losslab(model, x, y, dirs, coords), repeat)
-    best = min(times)
-    references = {}
-    for label, batch in (("loop (a) batches of 128", 128), ("loop (b) one pass", None)):
-        if sample and sample < n_points:
-            index = torch.linspace(0, n_points - 1, sample).round().long()
-            ref_seconds, ref_times, result = timed(
-                lambda idx=index, b=batch: run_loop(model, x, y, dirs, coords[idx], b), repeat
-            )
-            ref_seconds *= n_points / sample
-            note = f"timed on {sample} of {n_points} points and scaled"
-            rel, mism = agree({k: v[index] for k, v in ours.items()}, result)
-        else:
-            ref_seconds, ref_times, result = timed(
-                lambda b=batch: run_loop(model, x, y, dirs, coords, b), repeat
-            )
-            note = "all points"
-            rel, mism = agree(ours, result)
-        references[label] = ref_seconds
+    rows = [
+        {
+            "case": name,
+            "method": OURS,
+            "seconds": seconds[OURS],
+            "times": times[OURS],
+            "points_per_s": n_points / seconds[OURS],
+            "flop_fraction": limit / seconds[OURS],
+            "speedup_vs_loop_a": seconds[LOOP_A] / seconds[OURS],
+            "speedup_vs_loop_b": seconds[LOOP_B] / seconds[OURS],
+            "speedups_per_round_vs_loop_b": [
+                b / a for a, b in zip(times[OURS], times[LOOP_B], strict=True)
+            ],
+            "min_seconds": min(times[OURS]),
+            "flop_limit_seconds": limit,
+            "naive_gflop": flops / 1e9,
+            "note": "ModelObjective construction + evaluate_slice",
+        }
+    ]
+    for label in (LOOP_A, LOOP_B):
+        rel, mismatches = agree({k: v[index] for k, v in ours.items()}, results[label])
         rows.append(
             {
                 "case": name,
                 "method": label,
-                "seconds": ref_seconds,
-                "times": ref_times,
-                "points_per_s": n_points / ref_seconds,
-                "flop_fraction": limit / ref_seconds,
+                "seconds": seconds[label],
+                "times": times[label],
+                "points_per_s": n_points / seconds[label],
+                "flop_fraction": limit / seconds[label],
                 "max_rel_loss_diff_vs_losslab": rel,
-                "accuracy_mismatches_vs_losslab": mism,
+                "accuracy_mismatches_vs_losslab": mismatches,
                 "note": note,
             }
         )
@@ -288,23 +313,6 @@ def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
                 "note": "random_plane, one run, own directions: timing only",
             }
         )
-    rows.insert(
-        0,
-        {
-            "case": name,
-            "method": "losslab",
-            "seconds": seconds,
-            "times": times,
-            "points_per_s": n_points / seconds,
-            "flop_fraction": limit / seconds,
-            "speedup_vs_loop_a": references["loop (a) batches of 128"] / seconds,
-            "speedup_vs_loop_b": references["loop (b) one pass"] / seconds,
-            "min_seconds": best,
-            "flop_limit_seconds": limit,
-            "naive_gflop": flops / 1e9,
-            "note": "ModelObjective construction + evaluate_slice",
-        },
-    )
     return rows
 
 
@@ -355,6 +363,10 @@ def main() -> int:
             f"{row['points_per_s']:9.0f} {va:>7s} {vb:>7s} {row['flop_fraction']:9.0%}  "
             f"{row['note']}"
         )
+        per_round = row.get("speedups_per_round_vs_loop_b")
+        if per_round:
+            listed = ", ".join(f"{v:.2f}" for v in per_round)
+            print(f"{'':44s} vs (b) round by round: {listed}")
         rel = row.get("max_rel_loss_diff_vs_losslab")
         if rel is not None:
             print(

@@ -45,6 +45,10 @@ class LossSpec:
     mean: (outputs, targets) -> scalar mean loss (always available).
     classification: True if accuracy is a meaningful default metric.
     binary: True for one-logit binary losses (accuracy is logit > 0, target > 0.5).
+    sample_weights: targets -> each target's weight in torch's weighted mean, or None.
+    columns: (logits (C, N), class indices (N,)) -> (per-sample losses, 1.0/0.0 correct),
+        for a loss it reproduces exactly (plain cross-entropy), else None. It may overwrite
+        the logits.
     """
 
     name: str
@@ -53,6 +57,7 @@ class LossSpec:
     classification: bool
     binary: bool = False
     sample_weights: Callable[[Tensor], Tensor] | None = None
+    columns: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
 
     def scale(self, targets: Tensor) -> float:
         """n_elements / sum(weights of the targets): 1.0 unless the loss weights by class."""
@@ -174,6 +179,11 @@ def _module_spec(module: nn.Module, name: str) -> LossSpec:
     weights = None
     if is_class_loss and (module.weight is not None or _can_ignore(module)):
         weights = _class_weights(module)
+    plain_cross_entropy = (
+        type(module) is nn.CrossEntropyLoss
+        and module.weight is None
+        and module.label_smoothing == 0.0
+    )
     return LossSpec(
         name,
         per_sample,
@@ -181,7 +191,24 @@ def _module_spec(module: nn.Module, name: str) -> LossSpec:
         classification=isinstance(module, _CLASSIFICATION_MODULES),
         binary=binary,
         sample_weights=weights,
+        columns=cross_entropy_columns if plain_cross_entropy else None,
     )
+
+
+def cross_entropy_columns(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-sample cross-entropy and 1.0/0.0 correctness from logits as columns (C, N).
+
+    The same values as F.cross_entropy(logits.t(), targets, reduction="none") and
+    argmax == targets (first maximum on ties), for targets in [0, C). Reducing over C rows
+    of N contiguous values runs along N in vector registers; on rows (N, C) with C = 10,
+    log_softmax and argmax each cost about as much as a 10-output Linear. Measured on this
+    project's 2-core machine for (10, 1797): 0.28-0.35 ms with the layer, against 0.47 ms
+    on rows with the transposing copy. Overwrites `logits`.
+    """
+    top, predicted = logits.max(dim=0)  # (N,), (N,)
+    picked = logits.gather(0, targets[None])[0]  # read before the logits are overwritten
+    losses = logits.sub_(top).exp_().sum(dim=0).log_().add_(top).sub_(picked)
+    return losses, (predicted == targets).to(losses.dtype)
 
 
 def _can_ignore(module) -> bool:

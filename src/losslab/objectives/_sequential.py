@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from losslab.objectives._workspace import Workspace
+
 # Parameter-free layers that are pure functions of their input in eval mode.
 _POINTWISE = (
     nn.ReLU,
@@ -87,12 +89,21 @@ class Context:
     inplace: activations may overwrite their input (inference on tensors the pass made
         itself: never the data or the shared first-layer pieces). Saves an allocation and a
         pass over memory per activation, which is most of an activation's cost.
+    workspace: in inference, where Linear layers write their outputs (one worker's
+        buffers, reused from point to point; see `_workspace`), or None to allocate.
     """
 
     grad: bool = False
     stats: list[tuple[Tensor, Tensor]] | None = None
     collect: list[tuple[Tensor, Tensor]] | None = None
     inplace: bool = False
+    workspace: Workspace | None = None
+
+    def out(self, owner, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
+        """A reusable output buffer in inference with a workspace, else None (allocate)."""
+        if self.workspace is None or self.grad:
+            return None
+        return self.workspace.buffer(owner, shape, like)
 
 
 @dataclass
@@ -156,34 +167,59 @@ class PReLU(Op):
 NARROW = 16
 
 
-def _linear(x: Tensor, w: Tensor, b: Tensor | None, ctx: Context) -> Tensor:
-    if ctx.grad or w.shape[0] >= NARROW or x.ndim != 2 or x.device.type != "cpu":
+def _linear(x: Tensor, w: Tensor, b: Tensor | None, ctx: Context, owner) -> Tensor:
+    """F.linear, in inference on 2-D CPU inputs written into ctx's buffers of `owner`."""
+    if ctx.grad or x.ndim != 2 or x.device.type != "cpu":
         return F.linear(x, w, b)
-    out = torch.mm(w, x.t()) if b is None else torch.addmm(b[:, None], w, x.t())
-    return out.t().contiguous()
+    shape = (x.shape[0], w.shape[0])
+    if w.shape[0] < NARROW:
+        columns = _linear_columns(x, w, b, ctx.out((owner, "columns"), shape[::-1], x))
+        rows = ctx.out(owner, shape, x)
+        return columns.t().contiguous() if rows is None else rows.copy_(columns.t())
+    out = ctx.out(owner, shape, x)
+    if out is None:
+        return F.linear(x, w, b)
+    return torch.mm(x, w.t(), out=out) if b is None else torch.addmm(b, x, w.t(), out=out)
+
+
+def _linear_columns(x: Tensor, w: Tensor, b: Tensor | None, out: Tensor | None) -> Tensor:
+    """W x^T + b: the Linear's output as columns (out, N), the layout its matmul makes."""
+    if b is None:
+        return torch.mm(w, x.t(), out=out)
+    return torch.addmm(b[:, None], w, x.t(), out=out)
 
 
 @dataclass
 class Linear(Op):
+    def weights(self, get: Getter) -> tuple[Tensor, Tensor | None]:
+        return get(self.names[0]), (get(self.names[1]) if len(self.names) > 1 else None)
+
+    def flat_input(self, x: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+        return x, w
+
     def run(self, x, get, ctx):
-        b = get(self.names[1]) if len(self.names) > 1 else None
-        return _linear(x, get(self.names[0]), b, ctx)
+        w, b = self.weights(get)
+        return _linear(*self.flat_input(x, w), b, ctx, id(self))
+
+    def run_columns(self, x: Tensor, get: Getter, ctx: Context) -> Tensor:
+        """The output as (out, N) in inference (see `Program.columns_out`)."""
+        w, b = self.weights(get)
+        x, w = self.flat_input(x, w)
+        return _linear_columns(x, w, b, ctx.out(id(self), (w.shape[0], x.shape[0]), x))
 
 
 @dataclass
-class FlattenLinear(Op):
+class FlattenLinear(Linear):
     """Flatten(1, -1) then Linear: reads channels-last images without copying them."""
 
-    def run(self, x, get, ctx):
-        w = get(self.names[0])
-        b = get(self.names[1]) if len(self.names) > 1 else None
+    def flat_input(self, x, w):
         if x.ndim == 4:
             xp = x.permute(0, 2, 3, 1)  # (N, H, W, C): a view, contiguous if channels-last
             if xp.is_contiguous():
                 n, h, wd, c = xp.shape
                 w = w.reshape(w.shape[0], c, h, wd).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
-                return _linear(xp.reshape(n, -1), w, b, ctx)
-        return _linear(x.flatten(1), w, b, ctx)
+                return xp.reshape(n, -1), w
+        return x.flatten(1), w
 
 
 @dataclass
@@ -284,12 +320,13 @@ class FirstLayer:
         fan_in = w[0].numel()
         return fan_in > 4 * (k + 1)
 
-    def apply(self, prepared: Prepared, w: Tensor, b: Tensor | None) -> Tensor:
-        op, x = self.op, prepared.x
-        if isinstance(op, Linear):
-            return F.linear(x, w, b)
+    def apply(self, prepared: Prepared, w: Tensor, b: Tensor | None, ctx=None) -> Tensor:
+        """The layer's output on the prepared input; in ctx's buffers when given."""
+        op, x, ctx = self.op, prepared.x, ctx or Context()
+        if type(op) is Linear:
+            return _linear(x, w, b, ctx, id(op))
         if prepared.out_hw is not None:
-            out = F.linear(x, w.reshape(w.shape[0], -1), b)  # (N * L, out)
+            out = _linear(x, w.reshape(w.shape[0], -1), b, ctx, id(op))  # (N * L, out)
             h, wd = prepared.out_hw
             return out.reshape(-1, h, wd, w.shape[0]).permute(0, 3, 1, 2)  # channels-last
         return op.fn(x, w, b, op.stride, op.padding, op.dilation, op.groups)
@@ -367,6 +404,27 @@ class Program:
             z = op.run(z, get, ctx)
         return z
 
+    @property
+    def columns_out(self) -> int | None:
+        """The number of outputs when the program can end in columns, else None.
+
+        It can when its last op is a narrow Linear after the first parametric op: in
+        inference that matmul makes (out, N) and row-major outputs cost a transposing copy,
+        while losses over few classes are faster on columns (see `cross_entropy_columns`).
+        """
+        last = self.ops[-1]
+        if not isinstance(last, Linear) or len(self.ops) - 1 <= self.first:
+            return None
+        out = self.constants.get(last.names[0])
+        n_out = self.slots[last.names[0]][2][0] if out is None else out.shape[0]
+        return n_out if n_out < NARROW else None
+
+    def run_columns_from_first(self, z: Tensor, get: Getter, ctx: Context) -> Tensor:
+        """Inference from the first layer's output z to outputs as columns (out, N); only
+        when `columns_out` is not None."""
+        z = self.run_from_first(z, get, ctx, stop=-1)
+        return self.ops[-1].run_columns(z, get, ctx)
+
     def prepare(self, x: Tensor) -> Prepared:
         """What `forward` takes: the prefix ops applied, then the first layer's preparation."""
         x = self.prefix(x)
@@ -375,7 +433,7 @@ class Program:
     def first_output(self, prepared: Prepared, get: Getter, ctx: Context) -> Tensor:
         """The first parametric layer's output."""
         if self.first_layer is not None:
-            return self.first_layer.apply(prepared, *self.first_weights(get))
+            return self.first_layer.apply(prepared, *self.first_weights(get), ctx)
         return self.ops[self.first].run(prepared.x, get, ctx)
 
     def forward(self, prepared: Prepared, get: Getter, ctx: Context, stop=None) -> Tensor:
@@ -485,11 +543,14 @@ def compile_sequential(model: nn.Module) -> Program | None:
 
 
 def _fuse_flatten_linear(ops: list[Op]) -> list[Op]:
+    """Flatten + Linear -> FlattenLinear, except before the first parametric op: there the
+    Flatten runs once per data set and the Linear stays a first layer (see FirstLayer)."""
     out: list[Op] = []
     for op in ops:
         prev = out[-1] if out else None
         if (
             type(op) is Linear
+            and any(o.names for o in out)
             and isinstance(prev, Pointwise)
             and isinstance(prev.module, nn.Flatten)
             and prev.module.start_dim == 1

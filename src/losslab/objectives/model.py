@@ -42,6 +42,7 @@ from losslab._checks import check_count
 from losslab.errors import LosslabError
 from losslab.objectives._losses import LossSpec, correct, resolve_loss
 from losslab.objectives._sequential import Context, compile_sequential
+from losslab.objectives._workspace import Workspace
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout, as_vector, model_vector
 
@@ -194,6 +195,7 @@ class ModelObjective(Objective):
             self._prepared_train = self._program.prepare(self._train_x) if self._recompute else None
         self._slice_cache: tuple | None = None
         self._slice_trick: bool | None = None  # None: decide by cost (tests force it)
+        self._columns = self._columns_pay()
 
     # -- the Objective interface ----------------------------------------------------------------
 
@@ -249,8 +251,8 @@ class ModelObjective(Objective):
         device = points.device
         points = points.to(self.device, self.dtype).contiguous()
 
-        def point_fn(i: int) -> Tensor:
-            return self._point_values(points[i])
+        def point_fn(i: int, workspace: Workspace) -> Tensor:
+            return self._point_values(points[i], workspace=workspace)
 
         return self._collect(points.shape[0], point_fn, device)
 
@@ -280,23 +282,35 @@ class ModelObjective(Objective):
         dirs_t = dirs.t()  # (n_params, k): point = origin + dirs_t @ c
         if not self._slice_pays(dirs.shape[0]):
 
-            def point_fn(i: int) -> Tensor:
-                return self._point_values(torch.addmv(origin, dirs_t, weights[i]))
+            def point_fn(i: int, workspace: Workspace) -> Tensor:
+                point = torch.addmv(origin, dirs_t, weights[i])
+                return self._point_values(point, workspace=workspace)
 
             return self._collect(coords.shape[0], point_fn, device)
 
         pieces, train_pieces = self._first_layer_pieces(origin, dirs)
         scalars = coords.to(torch.float64).tolist()
 
-        def point_fn(i: int) -> Tensor:
+        def point_fn(i: int, workspace: Workspace) -> Tensor:
             point = torch.addmv(origin, dirs_t, weights[i])
-            z = _combine(pieces, scalars[i])
-            zt = _combine(train_pieces, scalars[i]) if train_pieces is not None else None
-            return self._point_values(point, first=(z, zt))
+            z = _combine(pieces, scalars[i], workspace, "first")
+            zt = _combine(train_pieces, scalars[i], workspace, "first-train")
+            return self._point_values(point, first=(z, zt), workspace=workspace)
 
         return self._collect(coords.shape[0], point_fn, device)
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _columns_pay(self) -> bool:
+        """Whether inference ends in columns (see `Program.columns_out`): on the CPU fast
+        path, for a loss with a columns form and class indices every output can score."""
+        program, y = self._program, self._y
+        if program is None or self.loss.columns is None or self.device.type != "cpu":
+            return False
+        n_out = program.columns_out
+        if n_out is None or y.ndim != 1 or y.is_floating_point() or y.numel() == 0:
+            return False
+        return int(y.min()) >= 0 and int(y.max()) < n_out
 
     def _slice_pays(self, k: int) -> bool:
         """Whether evaluate_slice combines precomputed first-layer outputs (see FirstLayer)."""
@@ -335,13 +349,23 @@ class ModelObjective(Objective):
         self._slice_cache = (origin.clone(), dirs.clone(), pieces, train)
         return pieces, train
 
-    def _point_values(self, point: Tensor, first=None) -> Tensor:
+    def _point_values(self, point: Tensor, first=None, workspace=None) -> Tensor:
         """[metric values..., se values...] at one point, in inference mode."""
-        outputs = self._outputs(point, grad=False, first=first)
+        if self._columns:
+            logits = self._outputs(
+                point, grad=False, first=first, columns=True, workspace=workspace
+            )
+            losses, hits = self.loss.columns(logits, self._y)
+            return self._summarize([losses if m == "loss" else hits for m in self.metrics])
+        outputs = self._outputs(point, grad=False, first=first, workspace=workspace)
         return self._metric_values(outputs)
 
-    def _outputs(self, point: Tensor, *, grad: bool, first=None) -> Tensor:
-        """Model outputs on the evaluation data at one point (n_params,)."""
+    def _outputs(
+        self, point: Tensor, *, grad: bool, first=None, columns=False, workspace=None
+    ) -> Tensor:
+        """Model outputs on the evaluation data at one point (n_params,): (N, ...), or
+        (out, N) with `columns` (inference on the fast path, when `_columns` is set).
+        In inference, large intermediates go to `workspace` buffers when one is given."""
         program = self._program
         if program is None:
             return self._functional_outputs(self.layout.unflatten(point), grad)
@@ -350,14 +374,16 @@ class ModelObjective(Objective):
         stats = None
         if self._recompute:
             collect: list = []
-            ctx = Context(grad=grad, collect=collect, inplace=not grad)
+            ctx = Context(grad=grad, collect=collect, inplace=not grad, workspace=workspace)
             if z_train is None:
                 z_train = program.first_output(self._prepared_train, get, ctx)
             program.run_from_first(z_train, get, ctx, stop=program.last_batchnorm)
             stats = collect
-        ctx = Context(grad=grad, stats=stats, inplace=not grad)
+        ctx = Context(grad=grad, stats=stats, inplace=not grad, workspace=workspace)
         if z is None:
             z = program.first_output(self._prepared, get, ctx)
+        if columns:
+            return program.run_columns_from_first(z, get, ctx)
         return program.run_from_first(z, get, ctx)
 
     def _functional_outputs(self, params: dict[str, Tensor], grad: bool) -> Tensor:
@@ -392,6 +418,12 @@ class ModelObjective(Objective):
                 values = correct(outputs, self._y, self.loss.binary)
             per_sample.append(values)
             means.append(values.mean())
+        return self._summarize(per_sample, means)
+
+    def _summarize(self, per_sample: list[Tensor], means: list[Tensor] | None = None) -> Tensor:
+        """[means..., standard errors (with n_samples)...] of per-sample metric values."""
+        if means is None:
+            means = [values.mean() for values in per_sample]
         if self.n_samples is None:
             return torch.stack(means)
         k = self.n_samples
@@ -420,7 +452,9 @@ class ModelObjective(Objective):
         by_memory = int(ACTIVATION_BUDGET // max(self._point_bytes, 1))
         return max(1, min(torch.get_num_threads(), n_points, by_memory))
 
-    def _collect(self, n_points: int, point_fn: Callable[[int], Tensor], device) -> dict:
+    def _collect(
+        self, n_points: int, point_fn: Callable[[int, Workspace | None], Tensor], device
+    ) -> dict:
         """Run point_fn over 0..n_points-1 on `workers` threads at once; {key: (P,)}.
 
         Memory is one point's activations per worker, whatever n_points is."""
@@ -430,11 +464,14 @@ class ModelObjective(Objective):
         errors: list[BaseException] = []
 
         def run(indices) -> None:
+            # The CPU's large intermediates are written into this worker's buffers: fresh
+            # allocations page-fault (see _workspace). Other devices have caching allocators.
+            workspace = Workspace() if self.device.type == "cpu" else None
             with torch.inference_mode():
                 for i in indices:
                     if i >= n_points:
                         return
-                    rows[i] = point_fn(i)
+                    rows[i] = point_fn(i, workspace)
 
         if workers == 1:
             run(range(n_points))
@@ -627,11 +664,15 @@ def _capture(fn, arg, errors: list) -> None:
         errors.append(error)
 
 
-def _combine(pieces: list[Tensor] | None, coefficients: Sequence[float]) -> Tensor | None:
-    """Z0 + sum_i c_i Zd_i (a new tensor; the pieces are shared between points)."""
+def _combine(
+    pieces: list[Tensor] | None, coefficients: Sequence[float], workspace, owner: str
+) -> Tensor | None:
+    """Z0 + sum_i c_i Zd_i, in the workspace's buffer of `owner` if there is a workspace, else
+    a new tensor; never in the pieces, which are shared between points and workers."""
     if pieces is None:
         return None
-    z = torch.add(pieces[0], pieces[1], alpha=coefficients[0])
+    out = None if workspace is None else workspace.buffer(owner, pieces[0].shape, pieces[0])
+    z = torch.add(pieces[0], pieces[1], alpha=coefficients[0], out=out)
     for piece, c in zip(pieces[2:], coefficients[1:], strict=True):
         z.add_(piece, alpha=c)
     return z
