@@ -60,8 +60,12 @@ def test_cross_entropy_columns_equals_torch_and_argmax_including_ties():
     targets = torch.randint(0, 7, (300,), generator=generator)
     targets[:20] = 0
     targets[40:60] = 5  # tied with 2, which comes first: not correct
+    logits[80:100] = 0.0
+    logits[80:100, 3] = 12.0  # confident and right: a loss of 4e-5 next to logits of 12
+    targets[80:100] = 3
     losses, hits = cross_entropy_columns(logits.t().contiguous(), targets)
-    torch.testing.assert_close(losses, F.cross_entropy(logits, targets, reduction="none"))
+    expected = F.cross_entropy(logits, targets, reduction="none")
+    torch.testing.assert_close(losses, expected, rtol=1e-5, atol=1e-8)
     assert torch.equal(hits, (logits.argmax(1) == targets).float())
     assert hits[:20].sum() == 20 and hits[40:60].sum() == 0
 

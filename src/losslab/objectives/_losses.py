@@ -206,8 +206,11 @@ def cross_entropy_columns(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tens
     on rows with the transposing copy. Overwrites `logits`.
     """
     top, predicted = logits.max(dim=0)  # (N,), (N,)
-    picked = logits.gather(0, targets[None])[0]  # read before the logits are overwritten
-    losses = logits.sub_(top).exp_().sum(dim=0).log_().add_(top).sub_(picked)
+    # The target's logit minus the top one, read before the logits are overwritten; the loss
+    # is then log(sum exp(logits - top)) - (picked - top), the order torch's log_softmax
+    # rounds in: adding top back first would cost a confident sample's small loss its digits.
+    shifted_target = logits.gather(0, targets[None])[0].sub_(top)
+    losses = logits.sub_(top).exp_().sum(dim=0).log_().sub_(shifted_target)
     return losses, (predicted == targets).to(losses.dtype)
 
 
