@@ -15,7 +15,10 @@ What makes it faster than `model(x)` per point (each measured on the project's 2
   16->32 3x3 convolution on digits), and a Flatten followed by a Linear reads them in place,
   permuting the Linear's weight instead of copying the activation.
 - In inference, activations run in place on tensors the pass made itself, and a Linear with
-  fewer than 16 outputs runs as W @ x^T (MKL's x @ W^T is slow for a narrow W).
+  fewer than 16 outputs runs as W @ x^T (MKL's x @ W^T is slow for a narrow W); a last such
+  Linear can hand its (out, N) result straight to the loss (`columns_out`).
+- In inference, Linear outputs are written into buffers the worker reuses from point to point
+  (`Context.workspace`): a fresh 1 MB activation page-faults on its first write.
 The caller (`ModelObjective`) runs one point per CPU core in threads.
 """
 
