@@ -156,3 +156,31 @@ def test_a_leading_flatten_stays_out_of_the_first_layer():
     loss, accuracy = per_point_loop(model, objective, objective.origin + coords @ dirs, x, y)
     torch.testing.assert_close(sliced["loss"], loss, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(sliced["accuracy"], accuracy)
+
+
+def test_a_deep_mlp_alternates_two_buffers_without_overwriting_an_input():
+    # Linear after Linear with nothing between, and equal widths: each layer's input is the
+    # previous layer's buffer, never its own.
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(6, 20),
+        nn.Linear(20, 20),
+        nn.ReLU(),
+        nn.Linear(20, 20),
+        nn.Linear(20, 20),
+        nn.Tanh(),
+        nn.Linear(20, 4),
+    )
+    x, y = data()
+    objective = ModelObjective(model, "cross_entropy", (x, y), workers=2)
+    owners = {op.owner for op in objective._program.ops if hasattr(op, "owner")}
+    assert owners == {("linear", 0), ("linear", 1)}
+    dirs, coords = plane(objective)
+    points = objective.origin + coords @ dirs
+    loss, accuracy = per_point_loop(model, objective, points, x, y)
+    for result in (
+        objective.evaluate_slice(objective.origin, dirs, coords),
+        objective.evaluate(points),
+    ):
+        torch.testing.assert_close(result["loss"], loss, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(result["accuracy"], accuracy)

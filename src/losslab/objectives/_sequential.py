@@ -194,6 +194,11 @@ def _linear_columns(x: Tensor, w: Tensor, b: Tensor | None, out: Tensor | None) 
 
 @dataclass
 class Linear(Op):
+    # Which of two output buffers the layer writes in a workspace: consecutive Linear layers
+    # alternate (set by compile_sequential), so none writes over its own input and a deep
+    # MLP holds two activations per shape, not one per layer.
+    owner: tuple = ("linear", 0)
+
     def weights(self, get: Getter) -> tuple[Tensor, Tensor | None]:
         return get(self.names[0]), (get(self.names[1]) if len(self.names) > 1 else None)
 
@@ -202,13 +207,13 @@ class Linear(Op):
 
     def run(self, x, get, ctx):
         w, b = self.weights(get)
-        return _linear(*self.flat_input(x, w), b, ctx, id(self))
+        return _linear(*self.flat_input(x, w), b, ctx, self.owner)
 
     def run_columns(self, x: Tensor, get: Getter, ctx: Context) -> Tensor:
         """The output as (out, N) in inference (see `Program.columns_out`)."""
         w, b = self.weights(get)
         x, w = self.flat_input(x, w)
-        return _linear_columns(x, w, b, ctx.out(id(self), (w.shape[0], x.shape[0]), x))
+        return _linear_columns(x, w, b, ctx.out(self.owner, (w.shape[0], x.shape[0]), x))
 
 
 @dataclass
@@ -327,9 +332,9 @@ class FirstLayer:
         """The layer's output on the prepared input; in ctx's buffers when given."""
         op, x, ctx = self.op, prepared.x, ctx or Context()
         if type(op) is Linear:
-            return _linear(x, w, b, ctx, id(op))
+            return _linear(x, w, b, ctx, op.owner)
         if prepared.out_hw is not None:
-            out = _linear(x, w.reshape(w.shape[0], -1), b, ctx, id(op))  # (N * L, out)
+            out = _linear(x, w.reshape(w.shape[0], -1), b, ctx, "first conv")  # (N * L, out)
             h, wd = prepared.out_hw
             return out.reshape(-1, h, wd, w.shape[0]).permute(0, 3, 1, 2)  # channels-last
         return op.fn(x, w, b, op.stride, op.padding, op.dilation, op.groups)
@@ -535,6 +540,8 @@ def compile_sequential(model: nn.Module) -> Program | None:
         ):
             constants[prefix + name] = tensor.detach()
     ops = _fuse_flatten_linear(ops)
+    for ordinal, op in enumerate(op for op in ops if isinstance(op, Linear)):
+        op.owner = ("linear", ordinal % 2)
     parametric = [i for i, op in enumerate(ops) if op.names]
     if not parametric:
         return None
