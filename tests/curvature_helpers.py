@@ -46,4 +46,4 @@ def network(width: int = 16, n_samples: int = 48, seed: int = 0, **kwargs):
 
 def exact_hessian(objective, at=None) -> torch.Tensor:
     point = objective.origin if at is None else torch.as_tensor(at, dtype=torch.float64)
-    return torch.func.hessian(objective._single)(point).to(torch.float64)
+    return torch.func.hessian(objective.value)(point).to(torch.float64)

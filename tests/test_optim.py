@@ -107,7 +107,11 @@ def test_sgd_noise_is_gd_plus_seeded_gaussian_noise():
     [
         (optim.gd, {"lr": -0.1}, "lr == -0.1, must be a finite number > 0."),
         (optim.gd, {"lr": 0}, "lr == 0"),
-        (optim.momentum, {"lr": 0.1, "beta": 1.0}, "beta == 1.0, must be in [0, 1)."),
+        (
+            optim.momentum,
+            {"lr": 0.1, "beta": 1.0},
+            "beta == 1.0, must be a finite number in [0, 1).",
+        ),
         (optim.newton, {"damping": -1.0}, "damping == -1.0"),
         (optim.sgd_noise, {"lr": 0.1, "noise": -1.0}, "noise == -1.0"),
         (optim.sgd_noise, {"lr": 0.1, "seed": 1.5}, "seed == 1.5"),

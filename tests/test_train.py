@@ -309,7 +309,7 @@ def test_too_many_records_for_memory_or_json(iris, tmp_path, monkeypatch):
         ({"optimizer": 3}, "optimizer == 3"),
         ({"optimizer": lambda p: None}, "callable returned a NoneType"),
         ({"lr": -0.1}, "lr == -0.1, must be a finite number > 0"),
-        ({"momentum": 1.0}, r"momentum == 1.0, must be in \[0, 1\)"),
+        ({"momentum": 1.0}, r"momentum == 1.0, must be a finite number in \[0, 1\)"),
         ({"optimizer": "adam", "momentum": 0.9}, "momentum == 0.9 does not apply to 'adam'"),
         ({"loss": "crossentropy"}, "Did you mean 'cross_entropy'"),
         ({"loss": "bce"}, "needs labels 0 or 1"),

@@ -6,7 +6,7 @@
     op.matvec(v)                                       # (n,) -> (n,) float64, H @ v
 
 The function differentiated is the objective's pure function of one flat vector
-(`Objective._single`: for a `ModelObjective` the mean loss over its evaluation data, i.e. all
+(`Objective.value`: for a `ModelObjective` the mean loss over its evaluation data, i.e. all
 of it, or the fixed seeded subset of `n_samples`); the model is never touched. Three ways to
 one product, all exact up to rounding:
 
@@ -76,7 +76,7 @@ class HessianOperator:
 
     def _function(self) -> tuple[Callable[[Tensor], Tensor], Tensor]:
         """(f, x0): f of the operator's coordinates and the point in them."""
-        single = self.objective._single
+        single = self.objective.value
         if self.index is None:
             return single, self.point
         base = self.point

@@ -204,10 +204,10 @@ class ModelObjective(Objective):
         params = as_vector(self.layout, params)
         lead = params.shape[:-1]
         flat = params.reshape(-1, self.n_params)
-        values = [self._single(point) for point in flat]
+        values = [self.value(point) for point in flat]
         return torch.stack(values).reshape(lead) if values else params.new_empty(lead)
 
-    def _single(self, point: Tensor) -> Tensor:
+    def value(self, point: Tensor) -> Tensor:
         outputs = self._outputs(point.to(self.device, self.dtype), grad=True)
         return self._loss_mean(outputs).to(point.device, point.dtype)
 
@@ -218,7 +218,7 @@ class ModelObjective(Objective):
         for point in params:
             with torch.enable_grad():
                 leaf = point.detach().requires_grad_(True)
-                value = self._single(leaf)
+                value = self.value(leaf)
                 (grad,) = torch.autograd.grad(value, leaf)
             values.append(value.detach())
             grads.append(grad)
@@ -229,7 +229,7 @@ class ModelObjective(Objective):
     def hessian(self, params: Tensor) -> Tensor:
         """(B, n_params) -> (B, n_params, n_params), one exact torch.func Hessian per row.
         Memory grows as n_params^2: for real networks use Hessian-vector products."""
-        return torch.stack([torch.func.hessian(self._single)(p) for p in params])
+        return torch.stack([torch.func.hessian(self.value)(p) for p in params])
 
     # -- evaluation -----------------------------------------------------------------------------
 
