@@ -118,7 +118,7 @@ def test_sharpness_collects_the_three_figures(tiny):
 
 def test_hessian_directions_are_the_orthonormal_top_eigenvectors():
     model, objective = network()
-    dirs = directions_lib.hessian(objective, n=2)
+    dirs = curvature.hessian_directions(objective, n=2)
     assert dirs.kind == "hessian" and len(dirs) == 2
     gram = dirs.vectors @ dirs.vectors.T
     torch.testing.assert_close(gram, torch.eye(2, dtype=torch.float64), atol=1e-10, rtol=0)
@@ -127,13 +127,13 @@ def test_hessian_directions_are_the_orthonormal_top_eigenvectors():
     torch.testing.assert_close(dirs.origin, objective.origin)
     # The same from the model with its loss and data; a dict per direction, like the model's.
     x, y = objective._x, objective._y
-    from_model = directions_lib.hessian(model, loss_fn="cross_entropy", data=(x, y))
+    from_model = curvature.hessian_directions(model, loss_fn="cross_entropy", data=(x, y))
     torch.testing.assert_close(from_model.vectors, dirs.vectors)
     assert set(from_model[0]) == set(objective.layout.names)
     # One layer: zero on every other parameter.
-    layer = directions_lib.hessian(objective, params="2.weight")
+    layer = curvature.hessian_directions(objective, params="2.weight")
     offsets = objective.layout.offsets()["2.weight"]
     outside = torch.cat([layer.vectors[:, : offsets.start], layer.vectors[:, offsets.stop :]], 1)
     assert float(outside.abs().max()) == 0.0
     with pytest.raises(LosslabError, match="loss_fn"):
-        directions_lib.hessian(model)
+        curvature.hessian_directions(model)

@@ -11,7 +11,8 @@ A landscape of an n-parameter objective is drawn on a plane (or line) through an
 - `toward` / `plane`: the line from one model to another (Goodfellow et al. 2015) and the plane
   through three models.
 - `custom`: any directions the user gives.
-- `hessian`: the top eigenvectors of the Hessian at the origin, the sharpest directions.
+- the sharpest directions (top Hessian eigenvectors) need curvature, a layer above: they are
+  `losslab.curvature.hessian_directions`, which returns a `Directions` too.
 
 Every function returns a `Directions`: a sequence of parameter dicts keyed like
 `named_parameters()` (what a user looks at), backed by one `(k, n_params)` float64 matrix
@@ -307,55 +308,6 @@ def custom(dicts, layout_or_model, *, origin=None, kind: str = "custom") -> Dire
     return Directions(torch.stack(vectors), layout, kind, origin=origin)
 
 
-# -- Hessian eigenvectors -----------------------------------------------------------------------
-
-
-def hessian(
-    objective_or_model,
-    n: int = 2,
-    *,
-    loss_fn=None,
-    data=None,
-    at=None,
-    params=None,
-    tol: float = 1e-4,
-    seed: int = 0,
-) -> Directions:
-    """The `n` sharpest directions: unit eigenvectors of the Hessian's `n` largest eigenvalues.
-
-    objective_or_model: an objective (a ModelObjective, or a surface with `at`), or a model
-        with `loss_fn` and `data` (then `ModelObjective(model, loss_fn, data)` is used).
-    at: the point (default: the objective's own weights); it is the directions' `origin`.
-    params: a parameter subset (module prefix, name or list): eigenvectors of that block,
-        zero on every other parameter.
-    Computed by `losslab.curvature.eigenvalues(..., which="largest", tol=tol, seed=seed)`:
-    orthonormal, in descending order of eigenvalue, each signed so that its largest-|.| entry
-    is positive. Float64 vectors, kind "hessian".
-    """
-    from losslab.curvature.eigen import eigenvalues
-    from losslab.curvature.hvp import resolve_point
-
-    check_count("n", n)
-    _check_seed(seed)
-    objective = objective_or_model
-    if isinstance(objective_or_model, nn.Module):
-        if loss_fn is None or data is None:
-            raise LosslabError(
-                "hessian directions of a model need its loss and data: pass loss_fn= and "
-                "data=, or a ModelObjective."
-            )
-        from losslab.objectives.model import ModelObjective
-
-        objective = ModelObjective(objective_or_model, loss_fn, data)
-    elif loss_fn is not None or data is not None:
-        raise LosslabError("loss_fn and data are for a model; this is already an objective.")
-    result = eigenvalues(objective, k=n, which="largest", tol=tol, seed=seed, at=at, params=params)
-    layout = getattr(objective, "layout", None)
-    layout = layout if isinstance(layout, ParamLayout) else flat_layout(objective.n_params)
-    origin = resolve_point(objective, at).detach().to("cpu", torch.float64)
-    return Directions(result.full_vectors(), layout, "hessian", seed=seed, origin=origin)
-
-
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -465,7 +417,6 @@ def _matching(**sources) -> tuple[ParamLayout, list[Tensor]]:
 __all__ = [
     "Directions",
     "custom",
-    "hessian",
     "pca",
     "plane",
     "random",

@@ -147,7 +147,8 @@ def _grid(objective, directions, span, resolution, origin):
         if n != 2:
             raise LosslabError(
                 f"directions == None means the raw axes of a 2-parameter objective; this one "
-                f"has {n}: give two directions, e.g. losslab.directions.hessian(objective)."
+                f"has {n}: give two directions, e.g. "
+                "losslab.curvature.hessian_directions(objective)."
             )
         dirs = torch.eye(2, dtype=torch.float64)
         bounds = getattr(objective, "bounds", None)
