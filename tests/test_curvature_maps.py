@@ -44,6 +44,21 @@ def test_surface_maps_equal_the_closed_form():
             assert float(result.ratio[i, j]) == pytest.approx(abs(float(values[0] / values[-1])))
 
 
+def test_an_explicit_span_of_1_is_honoured_on_a_surface_window():
+    # span=1.0 used to mean "not given" and silently became Himmelblau's +-5 window.
+    himmelblau = ll.surface("himmelblau")
+    given = curvature.curvature_map(himmelblau, span=1.0, resolution=3)
+    for axis in given.coords:
+        torch.testing.assert_close(axis, torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64))
+    window = curvature.curvature_map(himmelblau, resolution=3)
+    torch.testing.assert_close(window.coords[0], torch.tensor([-5.0, 0.0, 5.0]).double())
+    around = curvature.curvature_map(himmelblau, origin=[3.0, 2.0], resolution=3)
+    torch.testing.assert_close(around.coords[1], torch.tensor([-1.0, 0.0, 1.0]).double())
+    torch.testing.assert_close(around.origin, torch.tensor([3.0, 2.0]).double())
+    with pytest.raises(LosslabError, match="span == 0"):
+        curvature.curvature_map(himmelblau, span=0)
+
+
 def test_network_maps_by_lanczos_match_exact_hessians_on_the_grid(tiny):
     _, objective = tiny
     dirs = directions_lib.random(objective, seed=1)

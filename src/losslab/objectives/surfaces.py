@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
@@ -38,7 +39,13 @@ class Surface(Objective):
     description: str = ""
     formula: str = ""
     log_scale: bool = False  # the value range spans decades: plot colour on a log scale
-    hyperparameters: dict[str, float] = field(default_factory=dict)
+    # Read-only (a mapping proxy over a private copy): built-ins are cached and handed out
+    # again, so a caller's edit must not reach the next caller or disagree with `fn`.
+    hyperparameters: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        frozen = MappingProxyType(dict(self.hyperparameters))
+        object.__setattr__(self, "hyperparameters", frozen)
 
     def __call__(self, params) -> Tensor:
         params = as_params(params)
