@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.params import ParamDict, ParamLayout, model_vector
 
@@ -156,7 +156,7 @@ def random(
         )
     if ignore not in IGNORES:
         raise LosslabError(f"ignore == {ignore!r}, must be 'biasbn' or None.")
-    _check_seed(seed)
+    check_seed(seed)
     layout, weights = _layout_and_vector(model_or_objective, "model_or_objective")
     weights = weights.detach().to("cpu", torch.float64)
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -309,11 +309,6 @@ def custom(dicts, layout_or_model, *, origin=None, kind: str = "custom") -> Dire
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LosslabError(f"seed == {seed!r}, must be an integer >= 0.")
 
 
 def flat_layout(n_params: int) -> ParamLayout:

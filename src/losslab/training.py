@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from losslab._checks import check_count, check_fraction, check_positive
+from losslab._checks import check_count, check_fraction, check_positive, check_seed
 from losslab._version import __version__
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import LosslabError
@@ -186,7 +186,7 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     check_count("epochs", epochs)
     check_count("record_every", record_every)
-    check_count("seed", seed, 0)
+    check_seed(seed)
     if progress is not None and not callable(progress):
         raise LosslabError(f"progress == {progress!r}, must be a callable (done, total).")
     batches = _batches(data, check_count("batch_size", batch_size), seed, params[0].device)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_seed
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import LosslabError
 from losslab.models import zoo
@@ -68,7 +68,7 @@ def build(
             f"dataset is a {type(dataset).__name__}, must be a losslab Dataset "
             "(from losslab.data.load_dataset)."
         )
-    check_count("seed", seed, 0)
+    check_seed(seed)
     if name in ("linear_regression", "logistic_regression") and (width, depth) != (None, None):
         raise LosslabError(f"width and depth do not apply to '{name}'; leave them out.")
     width = None if width is None else check_count("width", width)
