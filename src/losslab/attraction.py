@@ -90,7 +90,7 @@ def basins(
         n_steps,
         optimizer.name,
         dict(optimizer.hyperparameters),
-        getattr(objective, "name", ""),
+        objective.name,
     )
 
 

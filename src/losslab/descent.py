@@ -8,7 +8,6 @@ recorded, and the status of every run says why it stopped.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count, check_non_negative
+from losslab._checks import check_count, check_non_negative, check_positive
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import as_params
@@ -245,9 +244,7 @@ def _run(
     """
     check_count("n_steps", n_steps)
     tol = check_non_negative("tol", tol)
-    bound = objective.divergence_bound if bound is None else bound
-    if not (isinstance(bound, int | float) and bound > 0) or math.isnan(bound):
-        raise LosslabError(f"bound == {bound!r}, must be a number > 0.")
+    bound = objective.divergence_bound if bound is None else check_positive("bound", bound)
 
     group = starts.shape[0]
     params = starts.repeat(len(optimizers), 1)

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
+from losslab.objectives.base import Objective
 from losslab.params import ParamDict, ParamLayout, model_vector
 
 NORMALIZATIONS = ("filter", "layer", "none")
@@ -324,12 +325,17 @@ def _dict_layout(params: Mapping[str, Tensor]) -> ParamLayout:
     )
 
 
+def _has_own_weights(source) -> bool:
+    """An objective with named parameters and a point of its own (a network's weights)."""
+    return isinstance(source, Objective) and source.layout is not None and source.origin is not None
+
+
 def _layout_of(source) -> ParamLayout:
     if isinstance(source, ParamLayout):
         return source
     if isinstance(source, nn.Module):
         return ParamLayout.of(source)
-    if isinstance(getattr(source, "layout", None), ParamLayout):
+    if isinstance(source, Objective) and source.layout is not None:
         return source.layout
     if isinstance(source, Mapping):
         return _dict_layout(source)
@@ -343,9 +349,8 @@ def _layout_and_vector(source, what: str) -> tuple[ParamLayout, Tensor]:
     """(layout, float vector) of a model, an objective with .layout/.origin, or a dict."""
     if isinstance(source, nn.Module):
         return ParamLayout.of(source), model_vector(source)
-    layout = getattr(source, "layout", None)
-    if isinstance(layout, ParamLayout) and getattr(source, "origin", None) is not None:
-        return layout, torch.as_tensor(source.origin).detach().reshape(-1)
+    if _has_own_weights(source):
+        return source.layout, torch.as_tensor(source.origin).detach().reshape(-1)
     if isinstance(source, Mapping):
         layout = _dict_layout(source)
         return layout, layout.flatten({k: torch.as_tensor(v).detach() for k, v in source.items()})
@@ -370,7 +375,7 @@ def _vector_in(layout: ParamLayout, entry) -> Tensor:
     if isinstance(entry, nn.Module):
         named = {n: p.detach() for n, p in entry.named_parameters() if p.requires_grad}
         entry = named
-    elif isinstance(getattr(entry, "layout", None), ParamLayout) and hasattr(entry, "origin"):
+    elif _has_own_weights(entry):
         entry = entry.origin
     if isinstance(entry, Mapping):
         vector = layout.flatten({k: torch.as_tensor(v).detach() for k, v in entry.items()})
@@ -388,8 +393,8 @@ def _matching(**sources) -> tuple[ParamLayout, list[Tensor]]:
     """One shared layout and float64 vectors for models/dicts/vectors that must match."""
     reference = None
     for name, source in sources.items():
-        if isinstance(source, nn.Module | Mapping | ParamLayout) or isinstance(
-            getattr(source, "layout", None), ParamLayout
+        if isinstance(source, nn.Module | Mapping | ParamLayout) or (
+            isinstance(source, Objective) and source.layout is not None
         ):
             reference = (name, _layout_of(source))
             break

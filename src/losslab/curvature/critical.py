@@ -106,7 +106,7 @@ def _inspect_batch(
                 float(torch.linalg.det(hessians[i])),
                 kind,
                 curvature,
-                getattr(objective, "name", ""),
+                objective.name,
             )
         )
     return results

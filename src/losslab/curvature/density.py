@@ -123,7 +123,7 @@ def density(
         n_products=op.n_products,
         seed=seed,
         names=None if op.index is None else op.names,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 

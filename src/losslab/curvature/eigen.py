@@ -156,7 +156,7 @@ def eigenvalues(
         names=op.names,
         shapes=op.shapes,
         index=op.index,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 
@@ -191,7 +191,7 @@ def extremes(
         error_bounds=(float(bounds[-1]), float(bounds[0])),
         converged=(bool(ok[0]), bool(ok[1])),
         n_products=n_products,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 

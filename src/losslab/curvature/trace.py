@@ -96,7 +96,7 @@ def trace(
         exact_part=exact,
         samples=samples,
         n_params=op.n,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 

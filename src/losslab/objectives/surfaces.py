@@ -17,6 +17,7 @@ from types import MappingProxyType
 import torch
 from torch import Tensor
 
+from losslab._checks import check_scalar
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 
@@ -382,9 +383,7 @@ def _build(name: str, hyperparameters: tuple[tuple[str, float], ...]) -> Surface
     fn = spec.fn
     formula = spec.formula
     if name == "stretched_bowl":
-        condition = params["condition"]
-        if not math.isfinite(condition) or condition < 1:
-            raise LosslabError(f"condition == {condition!r}, must be a finite number >= 1.")
+        condition = check_scalar("condition", params["condition"], float, low=1)
 
         def fn(x, y, c=condition):
             return x**2 + c * y**2
