@@ -212,7 +212,6 @@ def _spec(name: str) -> _Spec:
     raise LosslabError(f"unknown dataset {name!r}: built-ins are {', '.join(datasets())}.{hint}")
 
 
-
 def _generate(name, spec, n_samples, noise, n_features, seed):
     n_samples = spec.n_samples if n_samples is None else check_count("n_samples", n_samples, 2)
     if spec.noise is None and noise is not None:
