@@ -30,7 +30,7 @@ import torch
 from losslab import ModelObjective, TrainingRun, directions, landscape, train
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
-from losslab.landscapes.convexity import nonconvex_share
+from losslab.landscapes.convexity import landscape_nonconvex_share, nonconvex_share
 from losslab.models import build, normal_equation
 
 NETWORK_DATA = "moons"
@@ -273,7 +273,7 @@ def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Sl
     if "accuracy" in at_end:
         facts.append(f"training accuracy: {100 * float(at_end['accuracy'][0]):.0f}%")
     facts.append(
-        f"{100 * nonconvex_share(x, y, loss):.0f}% of this slice curves downward in some "
+        f"{100 * landscape_nonconvex_share(result):.0f}% of this slice curves downward in some "
         "direction (non-convex)"
     )
     facts.append(
