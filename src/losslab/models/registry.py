@@ -15,7 +15,7 @@ from torch import nn
 
 from losslab._checks import check_count, check_seed
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
-from losslab.errors import LosslabError
+from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.models import zoo
 
 # name -> one line on what it is
@@ -64,7 +64,7 @@ def build(
     """
     _check_name(name)
     if not isinstance(dataset, Dataset):
-        raise LosslabError(
+        raise ArgumentTypeError(
             f"dataset is a {type(dataset).__name__}, must be a losslab Dataset "
             "(from losslab.data.load_dataset)."
         )
