@@ -1,5 +1,6 @@
 """Basin maps: labels agree with single runs; vectorized over the whole grid."""
 
+import pytest
 import torch
 
 import losslab as ll
@@ -52,3 +53,16 @@ def test_one_dimensional_basins():
     labels = basin_map.labels
     assert labels.shape == (101,) and labels[0] == 0 and labels[-1] == 1
     assert (labels.diff() >= 0).all()  # one boundary: the maximum between the wells
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"radius": -1.0}, ll.LosslabError, r"radius == -1.0, must be a finite number > 0"),
+        ({"radius": "0.1"}, TypeError, r"radius == '0.1'"),
+        ({"resolution": 1}, ll.LosslabError, r"resolution == 1, must be an integer >= 2"),
+    ],
+)
+def test_basins_refuses_bad_arguments_with_one_line(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ll.basins(ll.surface("bowl"), ll.optim.gd(0.1), **{"n_steps": 2, **kwargs})

@@ -44,6 +44,21 @@ def test_surface_maps_equal_the_closed_form():
             assert float(result.ratio[i, j]) == pytest.approx(abs(float(values[0] / values[-1])))
 
 
+def test_an_explicit_span_of_1_is_honoured_on_a_surface_window():
+    # span=1.0 used to mean "not given" and silently became Himmelblau's +-5 window.
+    himmelblau = ll.surface("himmelblau")
+    given = curvature.curvature_map(himmelblau, span=1.0, resolution=3)
+    for axis in given.coords:
+        torch.testing.assert_close(axis, torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64))
+    window = curvature.curvature_map(himmelblau, resolution=3)
+    torch.testing.assert_close(window.coords[0], torch.tensor([-5.0, 0.0, 5.0]).double())
+    around = curvature.curvature_map(himmelblau, origin=[3.0, 2.0], resolution=3)
+    torch.testing.assert_close(around.coords[1], torch.tensor([-1.0, 0.0, 1.0]).double())
+    torch.testing.assert_close(around.origin, torch.tensor([3.0, 2.0]).double())
+    with pytest.raises(LosslabError, match="span == 0"):
+        curvature.curvature_map(himmelblau, span=0)
+
+
 def test_network_maps_by_lanczos_match_exact_hessians_on_the_grid(tiny):
     _, objective = tiny
     dirs = directions_lib.random(objective, seed=1)
@@ -118,7 +133,7 @@ def test_sharpness_collects_the_three_figures(tiny):
 
 def test_hessian_directions_are_the_orthonormal_top_eigenvectors():
     model, objective = network()
-    dirs = directions_lib.hessian(objective, n=2)
+    dirs = curvature.hessian_directions(objective, n=2)
     assert dirs.kind == "hessian" and len(dirs) == 2
     gram = dirs.vectors @ dirs.vectors.T
     torch.testing.assert_close(gram, torch.eye(2, dtype=torch.float64), atol=1e-10, rtol=0)
@@ -127,13 +142,13 @@ def test_hessian_directions_are_the_orthonormal_top_eigenvectors():
     torch.testing.assert_close(dirs.origin, objective.origin)
     # The same from the model with its loss and data; a dict per direction, like the model's.
     x, y = objective._x, objective._y
-    from_model = directions_lib.hessian(model, loss_fn="cross_entropy", data=(x, y))
+    from_model = curvature.hessian_directions(model, loss_fn="cross_entropy", data=(x, y))
     torch.testing.assert_close(from_model.vectors, dirs.vectors)
     assert set(from_model[0]) == set(objective.layout.names)
     # One layer: zero on every other parameter.
-    layer = directions_lib.hessian(objective, params="2.weight")
+    layer = curvature.hessian_directions(objective, params="2.weight")
     offsets = objective.layout.offsets()["2.weight"]
     outside = torch.cat([layer.vectors[:, : offsets.start], layer.vectors[:, offsets.stop :]], 1)
     assert float(outside.abs().max()) == 0.0
     with pytest.raises(LosslabError, match="loss_fn"):
-        directions_lib.hessian(model)
+        curvature.hessian_directions(model)

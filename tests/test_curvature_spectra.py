@@ -298,3 +298,16 @@ def test_products_over_a_fixed_subset_of_the_data():
     v = torch.linspace(-1, 1, part.n_params, dtype=torch.float64)
     torch.testing.assert_close(curvature.hvp(part, v), exact_hessian(part) @ v)
     assert not torch.allclose(curvature.hvp(part, v), curvature.hvp(objective, v))
+
+
+def test_flip_signs_makes_each_rows_largest_entry_positive_in_batches():
+    from losslab.curvature.lanczos import flip_signs
+
+    rows = torch.tensor([[[0.1, -0.9, 0.3], [0.0, 0.0, 0.0]], [[-2.0, 1.0, 0.5], [0.2, 0.1, -0.1]]])
+    flipped = flip_signs(rows)
+    expected = torch.tensor(
+        [[[-0.1, 0.9, -0.3], [0.0, 0.0, 0.0]], [[2.0, -1.0, -0.5], rows[1, 1].tolist()]]
+    )
+    assert torch.equal(flipped, expected)
+    for batch in range(2):  # the batch is the same as each matrix alone
+        assert torch.equal(flip_signs(rows[batch]), expected[batch])

@@ -68,6 +68,35 @@ def test_batches_mix_statuses():
     assert trajectory.run(1).stopped_at == 0 and len(trajectory.runs()) == 2
 
 
+def test_a_batch_reports_every_run_not_run_0():
+    # Run 0 stops at max_steps (gd 0.01 is slow), run 1 diverges (gd 1.0 overshoots the steep
+    # axis), run 2 starts at the minimum and converges: one batch assembled from a race, whose
+    # per-run facts are tensors, each entry equal to that run alone.
+    surface = ll.surface("stretched_bowl")
+    starts = [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+    runs = ll.race(surface, [optim.gd(0.01), optim.gd(1.0)], starts, 400)
+    batch = ll.Trajectory(
+        torch.stack([runs[0].params[:, 0], runs[1].params[:, 1], runs[0].params[:, 2]], 1),
+        torch.stack([runs[0].losses[:, 0], runs[1].losses[:, 1], runs[0].losses[:, 2]], 1),
+        torch.stack(
+            [runs[0].grad_norms[:, 0], runs[1].grad_norms[:, 1], runs[0].grad_norms[:, 2]], 1
+        ),
+        (runs[0].status[0], runs[1].status[1], runs[0].status[2]),
+        (runs[0].stopped_at[0], runs[1].stopped_at[1], runs[0].stopped_at[2]),
+        "gd",
+    )
+    assert batch.status == ("max_steps", "diverged", "converged")
+    assert batch.diverged.tolist() == [False, True, False]
+    assert batch.converged.tolist() == [False, False, True]
+    assert batch.final_loss.tolist() == [run.final_loss for run in batch.runs()]
+    assert [run.diverged for run in batch.runs()] == [False, True, False]
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(batch.diverged)  # `if batch.diverged:` cannot silently mean run 0
+    with pytest.raises(ll.LosslabError, match=r"run\(i\)\.path\(\)"):
+        batch.path()
+    assert batch.run(1).path().shape == (batch.stopped_at[1] + 1, 2)
+
+
 def test_one_dimensional_double_well_finds_the_basin_of_its_start():
     surface = ll.surface("double_well")
     left = ll.descend(surface, optim.gd(0.05), [-0.5], 500)

@@ -4,6 +4,7 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+import losslab as ll
 import losslab.directions as directions
 from losslab.errors import LosslabError
 from losslab.params import ParamLayout, model_vector
@@ -83,14 +84,19 @@ def test_random_is_deterministic_by_seed_and_leaves_the_global_rng_alone():
 
 
 def test_random_accepts_an_objective_with_layout_and_origin():
+    # Any Objective (the contract, not a duck) with a layout and an origin of its own.
     model = small_cnn()
 
-    class Objective:
+    class Weights(ll.Objective):
+        name, n_params = "weights", ParamLayout.of(model).n_params
         layout = ParamLayout.of(model)
         origin = model_vector(model)
 
+        def __call__(self, params):
+            return params.sum(-1)
+
     assert torch.equal(
-        directions.random(Objective(), seed=1).vectors, directions.random(model, seed=1).vectors
+        directions.random(Weights(), seed=1).vectors, directions.random(model, seed=1).vectors
     )
 
 

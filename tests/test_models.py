@@ -190,5 +190,6 @@ def test_build_errors(name, dataset, kwargs, match):
 
 
 def test_build_needs_a_dataset():
-    with pytest.raises(LosslabError, match="dataset is a tuple, must be a losslab Dataset"):
+    with pytest.raises(LosslabError, match="dataset is a tuple, must be a losslab Dataset") as e:
         build("mlp", (torch.ones(2, 2), torch.ones(2)))
+    assert isinstance(e.value, TypeError)  # a wrong type, not a wrong value

@@ -165,3 +165,34 @@ def _flatten(state):
     if isinstance(state, tuple):
         return [leaf for item in state for leaf in _flatten(item)]
     return [state]
+
+
+def test_states_are_named_tuples_that_say_what_they_hold():
+    # optax style: Adam's state is ScaleByAdamState(count, mu, nu), and after one step mu and
+    # nu are torch.optim.Adam's exp_avg and exp_avg_sq.
+    from losslab.optim import transforms
+
+    params = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    grads = torch.tensor([[0.5, -0.5]], dtype=torch.float64)
+    adam = optim.adam(0.1)
+    _, (inner, scaled) = adam.update(grads, adam.init(params), params)
+    assert isinstance(inner, transforms.ScaleByAdamState) and inner._fields == ("count", "mu", "nu")
+    assert isinstance(scaled, transforms.EmptyState)
+    leaf = params[0].clone().requires_grad_(True)
+    theirs = torch.optim.Adam([leaf], lr=0.1)
+    leaf.grad = grads[0].clone()
+    theirs.step()
+    torch_state = theirs.state[leaf]
+    assert inner.count == 1
+    torch.testing.assert_close(inner.mu[0], torch_state["exp_avg"])
+    torch.testing.assert_close(inner.nu[0], torch_state["exp_avg_sq"])
+    expected = {
+        "momentum": (transforms.TraceState, ("trace",)),
+        "adagrad": (transforms.ScaleByAdagradState, ("sum_of_squares",)),
+        "rmsprop": (transforms.ScaleByRmsState, ("nu",)),
+        "sgd_noise": (transforms.AddNoiseState, ("count",)),
+        "newton": (transforms.EmptyState, ()),
+    }
+    for name, (kind, fields) in expected.items():
+        first, _ = optim.get(name, lr=0.1).init(params)
+        assert isinstance(first, kind) and first._fields == fields, name

@@ -106,6 +106,22 @@ def test_stretched_bowl_condition_number():
         ll.surface("stretched_bowl", kappa=3)
 
 
+def test_a_cached_surface_cannot_be_poisoned_through_its_hyperparameters():
+    # Built-ins are cached: the same object is handed to every caller. Editing one caller's
+    # hyperparameters used to change what every later caller was told (99) while the formula
+    # still computed with the default (10).
+    first = ll.surface("stretched_bowl")
+    with pytest.raises(TypeError):
+        first.hyperparameters["condition"] = 99
+    given = {"condition": 3.0}
+    own = ll.objectives.Surface("own", 2, lambda x, y: x**2 + 3 * y**2, hyperparameters=given)
+    given["condition"] = 99.0  # the caller's dict is copied, not shared
+    assert own.hyperparameters == {"condition": 3.0}
+    again = ll.surface("stretched_bowl")
+    assert again.hyperparameters == {"condition": 10.0}
+    assert float(again([0.0, 1.0])) == 10.0
+
+
 def test_plateau_is_flat_far_from_its_well():
     surface = ll.surface("plateau")
     _, grads = surface.value_and_grad(torch.tensor([[-5.0, -5.0], [1.5, 0.5]], dtype=torch.float64))

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import losslab.training as training
 from losslab.data import load_dataset
-from losslab.errors import LosslabError
+from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.models import build, linear_regression, mlp, normal_equation
 from losslab.params import ParamLayout, model_vector
 from losslab.results import load_result
@@ -207,6 +207,19 @@ def test_modes_are_restored():
     data = load_dataset("iris")
     train(model, data, epochs=1)
     assert not any(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "message"),
+    [
+        ("not a model", {}, "model is a str, must be a torch nn.Module"),
+        (None, {"progress": 3}, r"progress == 3, must be a callable"),
+    ],
+)
+def test_train_refuses_wrong_types_with_a_type_error(iris, model, kwargs, message):
+    model = build("mlp", iris, width=4) if model is None else model
+    with pytest.raises(ArgumentTypeError, match=message):
+        train(model, iris, epochs=1, **kwargs)
 
 
 def test_progress_reports_every_step(iris):

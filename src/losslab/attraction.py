@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_positive
+from losslab.curvature.critical import critical_points
 from losslab.descent import _run
 from losslab.grid import grid_points, window
 from losslab.objectives.base import Objective
@@ -72,7 +73,7 @@ def basins(
     )
     starts = grid_points(coords).reshape(-1, objective.n_params)
     minima = _minima(objective, minima)
-    radius = _default_radius(box, minima) if radius is None else float(radius)
+    radius = _default_radius(box, minima) if radius is None else check_positive("radius", radius)
     final = _run(objective, [optimizer], starts, n_steps, tol=tol, bound=None)
     labels = torch.full((starts.shape[0],), NO_MINIMUM, dtype=torch.int64)
     if len(minima):
@@ -90,7 +91,7 @@ def basins(
         n_steps,
         optimizer.name,
         dict(optimizer.hyperparameters),
-        getattr(objective, "name", ""),
+        objective.name,
     )
 
 
@@ -99,8 +100,6 @@ def _minima(objective: Objective, minima) -> Tensor:
         return torch.as_tensor(minima, dtype=torch.float64).reshape(-1, objective.n_params)
     if len(objective.minima):
         return objective.minima
-    from losslab.curvature.critical import critical_points
-
     found = [p.point for p in critical_points(objective) if p.kind == "minimum"]
     return torch.stack(found) if found else torch.empty(0, objective.n_params, dtype=torch.float64)
 

@@ -8,7 +8,6 @@ recorded, and the status of every run says why it stopped.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count, check_non_negative
+from losslab._checks import check_count, check_non_negative, check_positive
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import as_params
@@ -93,20 +92,39 @@ class Trajectory(Result):
         return [self.run(i) for i in range(self.n_starts)]
 
     def path(self) -> Tensor:
-        """The points actually visited by an unbatched run: (stopped_at + 1, n_params)."""
-        return self.run(0).params[: int(self.run(0).stopped_at) + 1]
+        """The points actually visited by an unbatched run: (stopped_at + 1, n_params).
+
+        A batch has one path per run, of different lengths: take `run(i).path()`."""
+        if self.batched:
+            raise LosslabError(
+                f"path() of a batch of {self.n_starts} runs: each has its own length, "
+                "take trajectory.run(i).path()."
+            )
+        return self.params[: int(self.stopped_at) + 1]
+
+    # Per-run facts. For a batch they are (n_starts,) tensors, one entry per run, so that
+    # `if batch.diverged:` fails loudly (a tensor of several values has no truth value)
+    # instead of answering for run 0; use `.any()`, `.all()` or index them.
 
     @property
-    def diverged(self) -> bool:
-        return self.run(0).status == DIVERGED
+    def diverged(self) -> bool | Tensor:
+        """True if the run diverged; a bool tensor (n_starts,) for a batch."""
+        return self._per_run(lambda status: status == DIVERGED)
 
     @property
-    def converged(self) -> bool:
-        return self.run(0).status == CONVERGED
+    def converged(self) -> bool | Tensor:
+        """True if the run converged; a bool tensor (n_starts,) for a batch."""
+        return self._per_run(lambda status: status == CONVERGED)
 
     @property
-    def final_loss(self) -> float:
-        return float(self.run(0).losses[-1])
+    def final_loss(self) -> float | Tensor:
+        """The last recorded loss; a tensor (n_starts,) of them for a batch."""
+        return self.losses[-1].clone() if self.batched else float(self.losses[-1])
+
+    def _per_run(self, test) -> bool | Tensor:
+        if not self.batched:
+            return test(self.status)
+        return torch.tensor([test(status) for status in self.status], dtype=torch.bool)
 
 
 @dataclass(frozen=True)
@@ -187,7 +205,7 @@ def race(
                 stopped_at,
                 optimizer.name,
                 dict(optimizer.hyperparameters),
-                getattr(objective, "name", ""),
+                objective.name,
                 tol,
             )
         )
@@ -226,9 +244,7 @@ def _run(
     """
     check_count("n_steps", n_steps)
     tol = check_non_negative("tol", tol)
-    bound = objective.divergence_bound if bound is None else bound
-    if not (isinstance(bound, int | float) and bound > 0) or math.isnan(bound):
-        raise LosslabError(f"bound == {bound!r}, must be a number > 0.")
+    bound = objective.divergence_bound if bound is None else check_positive("bound", bound)
 
     group = starts.shape[0]
     params = starts.repeat(len(optimizers), 1)

@@ -11,7 +11,8 @@ A landscape of an n-parameter objective is drawn on a plane (or line) through an
 - `toward` / `plane`: the line from one model to another (Goodfellow et al. 2015) and the plane
   through three models.
 - `custom`: any directions the user gives.
-- `hessian`: the top eigenvectors of the Hessian at the origin, the sharpest directions.
+- the sharpest directions (top Hessian eigenvectors) need curvature, a layer above: they are
+  `losslab.curvature.hessian_directions`, which returns a `Directions` too.
 
 Every function returns a `Directions`: a sequence of parameter dicts keyed like
 `named_parameters()` (what a user looks at), backed by one `(k, n_params)` float64 matrix
@@ -29,8 +30,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
+from losslab.objectives.base import Objective
 from losslab.params import ParamDict, ParamLayout, model_vector
 
 NORMALIZATIONS = ("filter", "layer", "none")
@@ -155,7 +157,7 @@ def random(
         )
     if ignore not in IGNORES:
         raise LosslabError(f"ignore == {ignore!r}, must be 'biasbn' or None.")
-    _check_seed(seed)
+    check_seed(seed)
     layout, weights = _layout_and_vector(model_or_objective, "model_or_objective")
     weights = weights.detach().to("cpu", torch.float64)
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -307,61 +309,7 @@ def custom(dicts, layout_or_model, *, origin=None, kind: str = "custom") -> Dire
     return Directions(torch.stack(vectors), layout, kind, origin=origin)
 
 
-# -- Hessian eigenvectors -----------------------------------------------------------------------
-
-
-def hessian(
-    objective_or_model,
-    n: int = 2,
-    *,
-    loss_fn=None,
-    data=None,
-    at=None,
-    params=None,
-    tol: float = 1e-4,
-    seed: int = 0,
-) -> Directions:
-    """The `n` sharpest directions: unit eigenvectors of the Hessian's `n` largest eigenvalues.
-
-    objective_or_model: an objective (a ModelObjective, or a surface with `at`), or a model
-        with `loss_fn` and `data` (then `ModelObjective(model, loss_fn, data)` is used).
-    at: the point (default: the objective's own weights); it is the directions' `origin`.
-    params: a parameter subset (module prefix, name or list): eigenvectors of that block,
-        zero on every other parameter.
-    Computed by `losslab.curvature.eigenvalues(..., which="largest", tol=tol, seed=seed)`:
-    orthonormal, in descending order of eigenvalue, each signed so that its largest-|.| entry
-    is positive. Float64 vectors, kind "hessian".
-    """
-    from losslab.curvature.eigen import eigenvalues
-    from losslab.curvature.hvp import resolve_point
-
-    check_count("n", n)
-    _check_seed(seed)
-    objective = objective_or_model
-    if isinstance(objective_or_model, nn.Module):
-        if loss_fn is None or data is None:
-            raise LosslabError(
-                "hessian directions of a model need its loss and data: pass loss_fn= and "
-                "data=, or a ModelObjective."
-            )
-        from losslab.objectives.model import ModelObjective
-
-        objective = ModelObjective(objective_or_model, loss_fn, data)
-    elif loss_fn is not None or data is not None:
-        raise LosslabError("loss_fn and data are for a model; this is already an objective.")
-    result = eigenvalues(objective, k=n, which="largest", tol=tol, seed=seed, at=at, params=params)
-    layout = getattr(objective, "layout", None)
-    layout = layout if isinstance(layout, ParamLayout) else flat_layout(objective.n_params)
-    origin = resolve_point(objective, at).detach().to("cpu", torch.float64)
-    return Directions(result.full_vectors(), layout, "hessian", seed=seed, origin=origin)
-
-
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LosslabError(f"seed == {seed!r}, must be an integer >= 0.")
 
 
 def flat_layout(n_params: int) -> ParamLayout:
@@ -377,12 +325,17 @@ def _dict_layout(params: Mapping[str, Tensor]) -> ParamLayout:
     )
 
 
+def _has_own_weights(source) -> bool:
+    """An objective with named parameters and a point of its own (a network's weights)."""
+    return isinstance(source, Objective) and source.layout is not None and source.origin is not None
+
+
 def _layout_of(source) -> ParamLayout:
     if isinstance(source, ParamLayout):
         return source
     if isinstance(source, nn.Module):
         return ParamLayout.of(source)
-    if isinstance(getattr(source, "layout", None), ParamLayout):
+    if isinstance(source, Objective) and source.layout is not None:
         return source.layout
     if isinstance(source, Mapping):
         return _dict_layout(source)
@@ -396,9 +349,8 @@ def _layout_and_vector(source, what: str) -> tuple[ParamLayout, Tensor]:
     """(layout, float vector) of a model, an objective with .layout/.origin, or a dict."""
     if isinstance(source, nn.Module):
         return ParamLayout.of(source), model_vector(source)
-    layout = getattr(source, "layout", None)
-    if isinstance(layout, ParamLayout) and getattr(source, "origin", None) is not None:
-        return layout, torch.as_tensor(source.origin).detach().reshape(-1)
+    if _has_own_weights(source):
+        return source.layout, torch.as_tensor(source.origin).detach().reshape(-1)
     if isinstance(source, Mapping):
         layout = _dict_layout(source)
         return layout, layout.flatten({k: torch.as_tensor(v).detach() for k, v in source.items()})
@@ -423,7 +375,7 @@ def _vector_in(layout: ParamLayout, entry) -> Tensor:
     if isinstance(entry, nn.Module):
         named = {n: p.detach() for n, p in entry.named_parameters() if p.requires_grad}
         entry = named
-    elif isinstance(getattr(entry, "layout", None), ParamLayout) and hasattr(entry, "origin"):
+    elif _has_own_weights(entry):
         entry = entry.origin
     if isinstance(entry, Mapping):
         vector = layout.flatten({k: torch.as_tensor(v).detach() for k, v in entry.items()})
@@ -441,8 +393,8 @@ def _matching(**sources) -> tuple[ParamLayout, list[Tensor]]:
     """One shared layout and float64 vectors for models/dicts/vectors that must match."""
     reference = None
     for name, source in sources.items():
-        if isinstance(source, nn.Module | Mapping | ParamLayout) or isinstance(
-            getattr(source, "layout", None), ParamLayout
+        if isinstance(source, nn.Module | Mapping | ParamLayout) or (
+            isinstance(source, Objective) and source.layout is not None
         ):
             reference = (name, _layout_of(source))
             break
@@ -465,7 +417,6 @@ def _matching(**sources) -> tuple[ParamLayout, list[Tensor]]:
 __all__ = [
     "Directions",
     "custom",
-    "hessian",
     "pca",
     "plane",
     "random",

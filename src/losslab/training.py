@@ -37,10 +37,10 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from losslab._checks import check_count, check_fraction, check_positive
+from losslab._checks import check_count, check_fraction, check_positive, check_seed
 from losslab._version import __version__
 from losslab.data.dataset import Dataset, tensor_fingerprint
-from losslab.errors import LosslabError
+from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import _mode_of_new_files, check_writable
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
@@ -181,14 +181,14 @@ def train(
     model's modules are left in the train/eval modes they had.
     """
     if not isinstance(model, nn.Module):
-        raise LosslabError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+        raise ArgumentTypeError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
     layout = ParamLayout.of(model)
     params = [p for p in model.parameters() if p.requires_grad]
     check_count("epochs", epochs)
     check_count("record_every", record_every)
-    check_count("seed", seed, 0)
+    check_seed(seed)
     if progress is not None and not callable(progress):
-        raise LosslabError(f"progress == {progress!r}, must be a callable (done, total).")
+        raise ArgumentTypeError(f"progress == {progress!r}, must be a callable (done, total).")
     batches = _batches(data, check_count("batch_size", batch_size), seed, params[0].device)
     loss_fn, loss_name = _loss(loss, model, batches)
     opt, opt_info = _optimizer(optimizer, model, lr, momentum)

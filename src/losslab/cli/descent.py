@@ -10,7 +10,6 @@ import typer
 
 import losslab
 from losslab._checks import check_positive
-from losslab.cli.defaults import default_lr, default_start
 from losslab.cli.options import (
     OPTIMIZER_NAMES,
     LrOpt,
@@ -26,6 +25,7 @@ from losslab.cli.render import console, runs_table
 from losslab.descent import Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives import Surface
+from losslab.objectives.defaults import default_lr, default_start
 from losslab.optim import Optimizer
 
 DEFAULT_RACE = "gd,momentum,newton"

@@ -10,10 +10,12 @@ Any objective, networks included, through Hessian-vector products (never a dense
     density -> Spectrum          density.py    stochastic Lanczos quadrature
     sharpness, epsilon_sharpness sharpness.py  lambda_max, trace, worst loss in an L2 ball
     curvature_map                maps.py       |lambda_min / lambda_max| over a 2-D grid
+    hessian_directions           directions.py the sharpest directions, as a Directions
 """
 
 from losslab.curvature.critical import CriticalPoint, critical_points, inspect
 from losslab.curvature.density import Spectrum, density
+from losslab.curvature.directions import hessian_directions
 from losslab.curvature.eigen import Eigenpairs, Extremes, eigenvalues, extremes
 from losslab.curvature.hvp import HessianOperator, hvp
 from losslab.curvature.maps import CurvatureMap, curvature_map
@@ -41,6 +43,7 @@ __all__ = [
     "eigenvalues",
     "epsilon_sharpness",
     "extremes",
+    "hessian_directions",
     "hvp",
     "inspect",
     "sharpness",

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from losslab._checks import check_count
+from losslab.curvature.lanczos import flip_signs
 from losslab.errors import LosslabError
 from losslab.grid import grid_points, window
 from losslab.objectives.base import Objective
@@ -71,7 +72,7 @@ def _inspect_batch(
             "the objective or its Hessian is not finite there: choose another point."
         )
     eigenvalues, eigenvectors = torch.linalg.eigh(hessians)
-    eigenvectors = _flip_signs(eigenvectors)
+    eigenvectors = flip_signs(eigenvectors.transpose(-1, -2)).transpose(-1, -2)  # columns
     results = []
     for i in range(points.shape[0]):
         lam = eigenvalues[i]
@@ -106,17 +107,10 @@ def _inspect_batch(
                 float(torch.linalg.det(hessians[i])),
                 kind,
                 curvature,
-                getattr(objective, "name", ""),
+                objective.name,
             )
         )
     return results
-
-
-def _flip_signs(vectors: Tensor) -> Tensor:
-    """(..., n, n) columns -> the same columns with their largest |entry| made positive."""
-    index = vectors.abs().argmax(dim=-2, keepdim=True)
-    signs = torch.sign(torch.gather(vectors, -2, index))
-    return vectors * torch.where(signs == 0, 1.0, signs)
 
 
 def critical_points(

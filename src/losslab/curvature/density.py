@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count, check_positive
+from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import lanczos
 from losslab.curvature.trace import rademacher
-from losslab.errors import LosslabError
 from losslab.results import Result
 
 SIGMA_FRACTION = 0.01  # default sigma: this fraction of the range of the nodes
@@ -100,8 +99,7 @@ def density(
     check_count("n_grid", n_grid, 2)
     if sigma is not None:
         check_positive("sigma", sigma)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LosslabError(f"seed == {seed!r}, must be an integer >= 0.")
+    check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=method)
     generator = torch.Generator().manual_seed(seed)
     steps = min(n_steps, op.n)
@@ -125,7 +123,7 @@ def density(
         n_products=op.n_products,
         seed=seed,
         names=None if op.index is None else op.names,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 

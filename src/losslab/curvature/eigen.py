@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count, check_positive
+from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiagonal
 from losslab.errors import LosslabError
@@ -123,7 +123,7 @@ def eigenvalues(
     if which not in WHICH:
         raise LosslabError(f"which == {which!r}, must be 'largest' or 'smallest'.")
     check_positive("tol", tol)
-    _check_seed(seed)
+    check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=method)
     if k > op.n:
         raise LosslabError(f"k == {k}, but the Hessian is {op.n}x{op.n}: ask for k <= {op.n}.")
@@ -156,7 +156,7 @@ def eigenvalues(
         names=op.names,
         shapes=op.shapes,
         index=op.index,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 
@@ -173,7 +173,7 @@ def extremes(
     """lambda_max, lambda_min (the most negative eigenvalue, or the smallest) and
     |lambda_min / lambda_max| from one Lanczos run that converges both ends."""
     check_positive("tol", tol)
-    _check_seed(seed)
+    check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=method)
     steps = min(op.n, 300) if max_steps is None else check_count("max_steps", max_steps)
 
@@ -191,7 +191,7 @@ def extremes(
         error_bounds=(float(bounds[-1]), float(bounds[0])),
         converged=(bool(ok[0]), bool(ok[1])),
         n_products=n_products,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 
@@ -221,8 +221,3 @@ def _run(op: HessianOperator, steps: int, seed: int, tol: float, pick, k: int):
 def _converged(values: Tensor, bounds: Tensor, theta: Tensor, tol: float) -> Tensor:
     scale = float(theta.abs().max()) if theta.numel() else 0.0
     return bounds <= tol * torch.clamp(values.abs(), min=SCALE_FLOOR * scale)
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LosslabError(f"seed == {seed!r}, must be an integer >= 0.")

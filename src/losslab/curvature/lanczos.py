@@ -30,7 +30,7 @@ BREAKDOWN = 1e-12  # beta below this times the spectral scale seen so far: invar
 @dataclass(frozen=True)
 class Krylov:
     """alphas (m,), betas (m - 1,) couplings (0 after a restart), basis (m, n) float64,
-    last_beta (the residual norm after the last step), n_products (= m)."""
+    last_beta (the residual norm after the last step); n_steps = m, one product H v per step."""
 
     alphas: Tensor
     betas: Tensor
@@ -131,10 +131,10 @@ def error_bounds(theta: Tensor, residuals: Tensor) -> Tensor:
 
 
 def flip_signs(vectors: Tensor) -> Tensor:
-    """Rows signed so that each row's largest-|.| entry is positive (sklearn's svd_flip)."""
+    """Rows (..., k, n) signed so that each row's largest-|.| entry is positive (sklearn's
+    svd_flip); a zero row stays as it is."""
     if vectors.numel() == 0:
         return vectors
-    top = vectors.abs().argmax(dim=1)
-    signs = torch.sign(vectors[torch.arange(vectors.shape[0]), top])
-    signs[signs == 0] = 1
-    return vectors * signs[:, None]
+    top = vectors.abs().argmax(dim=-1, keepdim=True)  # (..., k, 1)
+    signs = torch.sign(torch.gather(vectors, -1, top))
+    return vectors * torch.where(signs == 0, 1.0, signs)

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.hvp import HessianOperator, resolve_point, select
 from losslab.curvature.lanczos import lanczos
+from losslab.directions import Directions
 from losslab.errors import LosslabError
-from losslab.params import ParamLayout, as_vector
+from losslab.landscapes.result import Landscape
+from losslab.params import as_vector
 from losslab.results import Result
 
 EXACT_MAX = 64  # objectives with at most this many parameters get exact Hessians
+DEFAULT_SPAN = 1.0  # each axis from -1 to 1 when no span is given and no window applies
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def curvature_map(
     objective,
     directions=None,
     *,
-    span=1.0,
+    span=None,
     resolution: int = 11,
     origin=None,
     params=None,
@@ -69,13 +72,16 @@ def curvature_map(
     directions: two directions (a `Directions`, a (2, n_params) tensor or two parameter dicts),
         or a computed `Landscape` (its coords, origin and directions are used: span,
         resolution and origin are then ignored), or None for the raw axes of a 2-parameter
-        objective (span then defaults to its bounds).
-    span: s (each axis from -s to s) or ((lo0, hi0), (lo1, hi1)); resolution: points per axis.
+        objective.
+    span: s (each axis from -s to s) or ((lo0, hi0), (lo1, hi1)); default None: the
+        objective's window (`bounds`) for raw axes with no origin given, else 1.0.
+    resolution: points per axis.
     origin: default `directions.origin`, else the objective's own weights, else 0.
     exact: force exact Hessians (True) or Lanczos (False); default: exact when the objective
         has at most EXACT_MAX parameters.
     """
     check_count("n_steps", n_steps)
+    check_seed(seed)
     coords, origin, dirs = _grid(objective, directions, span, resolution, origin)
     if exact is None:
         exact = objective.n_params <= EXACT_MAX
@@ -99,14 +105,12 @@ def curvature_map(
         exact=bool(exact),
         n_steps=0 if exact else n_steps,
         seed=seed,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 
 def _exact(objective, points: Tensor, params) -> tuple[Tensor, Tensor]:
-    layout = getattr(objective, "layout", None)
-    layout = layout if isinstance(layout, ParamLayout) else None
-    index, _, _ = select(layout, objective.n_params, params)
+    index, _, _ = select(objective.layout, objective.n_params, params)
     at = torch.stack([resolve_point(objective, point) for point in points])
     hessians = objective.hessian(at).to(torch.float64)
     if index is not None:
@@ -133,9 +137,8 @@ def _lanczos(objective, points: Tensor, params, n_steps: int, seed: int):
 def _grid(objective, directions, span, resolution, origin):
     """(coords (2 tensors), origin (n,), directions (2, n)) in float64."""
     n = objective.n_params
-    layout = getattr(objective, "layout", None)
-    layout = layout if isinstance(layout, ParamLayout) else None
-    if hasattr(directions, "coords") and hasattr(directions, "directions"):  # a Landscape
+    layout = objective.layout
+    if isinstance(directions, Landscape):
         coords = tuple(torch.as_tensor(c, dtype=torch.float64) for c in directions.coords)
         dirs = torch.as_tensor(directions.directions, dtype=torch.float64)
         origin = torch.as_tensor(directions.origin, dtype=torch.float64)
@@ -147,34 +150,33 @@ def _grid(objective, directions, span, resolution, origin):
         if n != 2:
             raise LosslabError(
                 f"directions == None means the raw axes of a 2-parameter objective; this one "
-                f"has {n}: give two directions, e.g. losslab.directions.hessian(objective)."
+                f"has {n}: give two directions, e.g. "
+                "losslab.curvature.hessian_directions(objective)."
             )
         dirs = torch.eye(2, dtype=torch.float64)
-        bounds = getattr(objective, "bounds", None)
-        if origin is None and bounds is not None and span == 1.0:
-            span = [tuple(float(v) for v in row) for row in torch.as_tensor(bounds)]
+        if span is None and origin is None and objective.bounds is not None:
+            span = [tuple(float(v) for v in row) for row in objective.bounds]
             origin = torch.zeros(2, dtype=torch.float64)
     else:
         dirs = _direction_rows(directions, layout, n)
-        if origin is None and getattr(directions, "origin", None) is not None:
+        if origin is None and isinstance(directions, Directions):
             origin = directions.origin
     if origin is None:
-        own = getattr(objective, "origin", None)
+        own = objective.origin
         origin = own if own is not None else torch.zeros(n, dtype=torch.float64)
     origin = (as_vector(layout, origin) if layout is not None else torch.as_tensor(origin)).to(
         torch.float64
     )
     if origin.shape != (n,):
         raise LosslabError(f"origin has shape {tuple(origin.shape)}, must be ({n},).")
-    ranges = _ranges(span)
+    ranges = _ranges(DEFAULT_SPAN if span is None else span)
     coords = tuple(torch.linspace(lo, hi, resolution, dtype=torch.float64) for lo, hi in ranges)
     return coords, origin, dirs
 
 
 def _direction_rows(directions, layout, n: int) -> Tensor:
-    vectors = getattr(directions, "vectors", None)
-    if isinstance(vectors, Tensor):
-        rows = vectors
+    if isinstance(directions, Directions):
+        rows = directions.vectors
     elif isinstance(directions, list | tuple):
         rows = torch.stack(
             [as_vector(layout, d) if layout is not None else torch.as_tensor(d) for d in directions]
@@ -192,9 +194,8 @@ def _direction_rows(directions, layout, n: int) -> Tensor:
 
 def _ranges(span) -> list[tuple[float, float]]:
     if isinstance(span, int | float):
-        if span <= 0:
-            raise LosslabError(f"span == {span!r}, must be > 0.")
-        return [(-float(span), float(span))] * 2
+        span = check_positive("span", span)
+        return [(-span, span)] * 2
     pairs = [tuple(s) if isinstance(s, list | tuple) else (-float(s), float(s)) for s in span]
     if len(pairs) != 2 or not all(len(p) == 2 and p[0] < p[1] for p in pairs):
         raise LosslabError(f"span == {span!r}: give s > 0 or ((lo0, hi0), (lo1, hi1)), lo < hi.")

@@ -108,7 +108,7 @@ def epsilon_sharpness(
         perturbation=best_delta.detach().to(torch.float64),
         n_steps=n_steps,
         n_gradients=n_gradients,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 
@@ -134,5 +134,5 @@ def sharpness(
         epsilon_sharpness=eps.increase,
         relative_epsilon_sharpness=eps.relative,
         n_products=top.n_products + estimate.n_products,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )

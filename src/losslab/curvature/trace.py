@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.errors import LosslabError
 from losslab.results import Result
@@ -74,8 +74,7 @@ def trace(
         raise LosslabError(f"method == {method!r}, must be 'hutch++' or 'hutchinson'.")
     minimum = 6 if method == "hutch++" else 2
     check_count("n_probes", n_probes, minimum)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LosslabError(f"seed == {seed!r}, must be an integer >= 0.")
+    check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=hvp_method)
     generator = torch.Generator().manual_seed(seed)
     if method == "hutchinson":
@@ -97,7 +96,7 @@ def trace(
         exact_part=exact,
         samples=samples,
         n_params=op.n,
-        objective=getattr(objective, "name", ""),
+        objective=objective.name,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from losslab._checks import check_count, check_non_negative
+from losslab._checks import check_count, check_fraction, check_non_negative, check_seed
 from losslab.data import generated
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import LosslabError
@@ -143,8 +143,8 @@ def load_dataset(
     images: digits only: X of shape (N, 1, 8, 8), the same numbers as the flat (N, 64).
     """
     spec = _spec(name)
-    seed = _check_seed(seed)
-    test_fraction = _check_test_fraction(test_fraction)
+    seed = check_seed(seed)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if not isinstance(images, bool) or (images and name != "digits"):
         raise LosslabError(f"images == {images!r}: only 'digits' can be loaded as images.")
     if standardize is not None and not isinstance(standardize, bool):
@@ -210,18 +210,6 @@ def _spec(name: str) -> _Spec:
     close = difflib.get_close_matches(str(name), datasets(), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise LosslabError(f"unknown dataset {name!r}: built-ins are {', '.join(datasets())}.{hint}")
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise LosslabError(f"seed == {seed!r}, must be an integer in [0, 2**32).")
-    return seed
-
-
-def _check_test_fraction(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise LosslabError(f"test_fraction == {value!r}, must be a number in [0, 1).")
-    return float(value)
 
 
 def _generate(name, spec, n_samples, noise, n_features, seed):

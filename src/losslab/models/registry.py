@@ -13,9 +13,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from losslab._checks import check_count
+from losslab._checks import check_count, check_seed
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
-from losslab.errors import LosslabError
+from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.models import zoo
 
 # name -> one line on what it is
@@ -64,11 +64,11 @@ def build(
     """
     _check_name(name)
     if not isinstance(dataset, Dataset):
-        raise LosslabError(
+        raise ArgumentTypeError(
             f"dataset is a {type(dataset).__name__}, must be a losslab Dataset "
             "(from losslab.data.load_dataset)."
         )
-    check_count("seed", seed, 0)
+    check_seed(seed)
     if name in ("linear_regression", "logistic_regression") and (width, depth) != (None, None):
         raise LosslabError(f"width and depth do not apply to '{name}'; leave them out.")
     width = None if width is None else check_count("width", width)

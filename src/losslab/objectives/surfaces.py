@@ -10,12 +10,14 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
 
+from losslab._checks import check_scalar
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 
@@ -38,7 +40,13 @@ class Surface(Objective):
     description: str = ""
     formula: str = ""
     log_scale: bool = False  # the value range spans decades: plot colour on a log scale
-    hyperparameters: dict[str, float] = field(default_factory=dict)
+    # Read-only (a mapping proxy over a private copy): built-ins are cached and handed out
+    # again, so a caller's edit must not reach the next caller or disagree with `fn`.
+    hyperparameters: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        frozen = MappingProxyType(dict(self.hyperparameters))
+        object.__setattr__(self, "hyperparameters", frozen)
 
     def __call__(self, params) -> Tensor:
         params = as_params(params)
@@ -375,9 +383,7 @@ def _build(name: str, hyperparameters: tuple[tuple[str, float], ...]) -> Surface
     fn = spec.fn
     formula = spec.formula
     if name == "stretched_bowl":
-        condition = params["condition"]
-        if not math.isfinite(condition) or condition < 1:
-            raise LosslabError(f"condition == {condition!r}, must be a finite number >= 1.")
+        condition = check_scalar("condition", params["condition"], float, low=1)
 
         def fn(x, y, c=condition):
             return x**2 + c * y**2

@@ -6,7 +6,7 @@ and the rest are keyword-only where only some optimizers need them.
 
 from __future__ import annotations
 
-from losslab._checks import check_fraction, check_non_negative, check_positive
+from losslab._checks import check_fraction, check_non_negative, check_positive, check_seed
 from losslab.errors import LosslabError
 from losslab.optim.base import Optimizer, chain
 from losslab.optim.transforms import (
@@ -46,11 +46,10 @@ def newton(lr: float = 1.0, damping: float = 0.0) -> Optimizer:
     return Optimizer("newton", transform, {"lr": lr, "damping": damping})
 
 
-def sgd_noise(lr: float, noise: float = 1.0, seed: int = 0) -> Optimizer:
+def sgd_noise(lr: float, noise: float = 1.0, *, seed: int = 0) -> Optimizer:
     """Gradient descent on g + noise * N(0, I): a stand-in for minibatch noise, seeded."""
     lr, noise = check_positive("lr", lr), check_non_negative("noise", noise)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise LosslabError(f"seed == {seed!r}, must be an integer.")
+    seed = check_seed(seed)
     transform = chain(add_noise(noise, seed=seed), scale(-lr))
     return Optimizer("sgd_noise", transform, {"lr": lr, "noise": noise, "seed": seed})
 

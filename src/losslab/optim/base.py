@@ -1,9 +1,11 @@
 """Optimizers as pure transforms, after optax: `init(params) -> state` and
 `update(grads, state, params, *, hessian=None, step=...) -> (updates, new_state)`.
 
-A transform never changes its inputs; state is a tuple of tensors. Every tensor carries a batch
-of runs in its leading dimension (params, grads: (n_starts, n_params)), so one update moves many
-runs at once and each row evolves exactly as it would alone.
+A transform never changes its inputs and returns a new state. A state is a named tuple per
+transform (`ScaleByAdamState(count, mu, nu)`, see transforms.py) whose tensors are (B, n_params),
+and `chain`'s state is the plain tuple of its parts' states. Every tensor carries a batch of runs
+in its leading dimension (params, grads: (n_starts, n_params)), so one update moves many runs at
+once and each row evolves exactly as it would alone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, NamedTuple
 
 from torch import Tensor
 
-State = tuple[Any, ...]
+State = tuple[Any, ...]  # a transform's named tuple, or chain's tuple of them
 InitFn = Callable[[Tensor], State]
 UpdateFn = Callable[..., tuple[Tensor, State]]
 

@@ -2,9 +2,13 @@
 torch.optim trajectories to float rounding.
 
 Shapes: params, grads, updates (B, n) with B runs in parallel; hessian (B, n, n).
+Each transform's state is a named tuple (optax's `ScaleByAdamState(count, mu, nu)` style), so a
+state says what it holds: `state.mu` rather than `state[1]`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -12,8 +16,34 @@ from torch import Tensor
 from losslab.optim.base import GradientTransformation
 
 
-def _no_state(params: Tensor) -> tuple:
-    return ()
+class EmptyState(NamedTuple):
+    """The state of a stateless transform (scale, the Newton direction)."""
+
+
+class TraceState(NamedTuple):
+    trace: Tensor  # (B, n) momentum buffer
+
+
+class ScaleByAdagradState(NamedTuple):
+    sum_of_squares: Tensor  # (B, n) running sum of g^2
+
+
+class ScaleByRmsState(NamedTuple):
+    nu: Tensor  # (B, n) running mean of g^2
+
+
+class ScaleByAdamState(NamedTuple):
+    count: int  # steps taken, for the bias corrections
+    mu: Tensor  # (B, n) first moment
+    nu: Tensor  # (B, n) second moment
+
+
+class AddNoiseState(NamedTuple):
+    count: int  # steps taken: the noise of step t is drawn from (seed, t)
+
+
+def _no_state(params: Tensor) -> EmptyState:
+    return EmptyState()
 
 
 def scale(factor: float) -> GradientTransformation:
@@ -30,12 +60,11 @@ def trace(decay: float, *, nesterov: bool = False) -> GradientTransformation:
     first step gives buf = g); Nesterov uses g + decay * buf."""
 
     def init(params):
-        return (torch.zeros_like(params),)
+        return TraceState(torch.zeros_like(params))
 
     def update(grads, state, params, **extra):
-        (buf,) = state
-        buf = decay * buf + grads
-        return (grads + decay * buf if nesterov else buf), (buf,)
+        buf = decay * state.trace + grads
+        return (grads + decay * buf if nesterov else buf), TraceState(buf)
 
     return GradientTransformation(init, update)
 
@@ -44,12 +73,11 @@ def scale_by_adagrad(eps: float) -> GradientTransformation:
     """g / (sqrt(sum of g^2) + eps), as torch.optim.Adagrad with lr_decay = 0."""
 
     def init(params):
-        return (torch.zeros_like(params),)
+        return ScaleByAdagradState(torch.zeros_like(params))
 
     def update(grads, state, params, **extra):
-        (sum_sq,) = state
-        sum_sq = sum_sq + grads * grads
-        return grads / (sum_sq.sqrt() + eps), (sum_sq,)
+        sum_sq = state.sum_of_squares + grads * grads
+        return grads / (sum_sq.sqrt() + eps), ScaleByAdagradState(sum_sq)
 
     return GradientTransformation(init, update)
 
@@ -58,12 +86,11 @@ def scale_by_rms(alpha: float, eps: float) -> GradientTransformation:
     """g / (sqrt(running mean of g^2) + eps), as torch.optim.RMSprop (not centered)."""
 
     def init(params):
-        return (torch.zeros_like(params),)
+        return ScaleByRmsState(torch.zeros_like(params))
 
     def update(grads, state, params, **extra):
-        (square_avg,) = state
-        square_avg = alpha * square_avg + (1 - alpha) * grads * grads
-        return grads / (square_avg.sqrt() + eps), (square_avg,)
+        square_avg = alpha * state.nu + (1 - alpha) * grads * grads
+        return grads / (square_avg.sqrt() + eps), ScaleByRmsState(square_avg)
 
     return GradientTransformation(init, update)
 
@@ -73,16 +100,16 @@ def scale_by_adam(beta1: float, beta2: float, eps: float) -> GradientTransformat
     (m / (1 - beta1^t)) / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
 
     def init(params):
-        return (0, torch.zeros_like(params), torch.zeros_like(params))
+        return ScaleByAdamState(0, torch.zeros_like(params), torch.zeros_like(params))
 
     def update(grads, state, params, **extra):
-        count, m, v = state
-        count += 1
-        m = torch.lerp(m, grads, 1 - beta1)
-        v = beta2 * v + (1 - beta2) * grads * grads
+        count = state.count + 1
+        m = torch.lerp(state.mu, grads, 1 - beta1)
+        v = beta2 * state.nu + (1 - beta2) * grads * grads
         correction1 = 1 - beta1**count
         correction2_sqrt = (1 - beta2**count) ** 0.5
-        return (m / correction1) / (v.sqrt() / correction2_sqrt + eps), (count, m, v)
+        updates = (m / correction1) / (v.sqrt() / correction2_sqrt + eps)
+        return updates, ScaleByAdamState(count, m, v)
 
     return GradientTransformation(init, update)
 
@@ -93,13 +120,12 @@ def add_noise(std: float, *, seed: int) -> GradientTransformation:
     it runs alone or in a batch, and reruns with the same seed are identical bit for bit."""
 
     def init(params):
-        return (0,)
+        return AddNoiseState(0)
 
     def update(grads, state, params, **extra):
-        (count,) = state
-        generator = torch.Generator().manual_seed(_step_seed(seed, count))
+        generator = torch.Generator().manual_seed(_step_seed(seed, state.count))
         noise = torch.randn(grads.shape[-1], generator=generator, dtype=grads.dtype)
-        return grads + std * noise.to(grads.device), (count + 1,)
+        return grads + std * noise.to(grads.device), AddNoiseState(state.count + 1)
 
     return GradientTransformation(init, update)
 

@@ -30,6 +30,7 @@ import torch
 from losslab import ModelObjective, TrainingRun, directions, landscape, train
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
+from losslab.landscapes.convexity import landscape_nonconvex_share, nonconvex_share
 from losslab.models import build, normal_equation
 
 NETWORK_DATA = "moons"
@@ -272,7 +273,7 @@ def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Sl
     if "accuracy" in at_end:
         facts.append(f"training accuracy: {100 * float(at_end['accuracy'][0]):.0f}%")
     facts.append(
-        f"{100 * nonconvex_share(x, y, loss):.0f}% of this slice curves downward in some "
+        f"{100 * landscape_nonconvex_share(result):.0f}% of this slice curves downward in some "
         "direction (non-convex)"
     )
     facts.append(
@@ -324,29 +325,6 @@ def _bilinear(x: np.ndarray, y: np.ndarray, values: np.ndarray, points: np.ndarr
         + values[i, j + 1] * (1 - tx) * ty
         + values[i + 1, j + 1] * tx * ty
     )
-
-
-def nonconvex_share(x: np.ndarray, y: np.ndarray, values: np.ndarray, rel: float = 0.02) -> float:
-    """Share of the interior grid points where the slice curves downward: the smaller
-    eigenvalue of its finite-difference Hessian is below -rel times the largest |curvature|
-    anywhere on the slice (Li et al. 2018 map the same ratio). 0 for a convex bowl.
-
-    x: (n0,), y: (n1,), values: (n0, n1) 'ij' order, n0, n1 >= 3.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    if v.shape[0] < 3 or v.shape[1] < 3:
-        return 0.0
-    hx, hy = float(x[1] - x[0]), float(y[1] - y[0])
-    fxx = (v[2:, 1:-1] - 2 * v[1:-1, 1:-1] + v[:-2, 1:-1]) / hx**2
-    fyy = (v[1:-1, 2:] - 2 * v[1:-1, 1:-1] + v[1:-1, :-2]) / hy**2
-    fxy = (v[2:, 2:] - v[2:, :-2] - v[:-2, 2:] + v[:-2, :-2]) / (4 * hx * hy)
-    half_trace = (fxx + fyy) / 2
-    root = np.sqrt(np.maximum(half_trace**2 - (fxx * fyy - fxy**2), 0.0))
-    low, high = half_trace - root, half_trace + root
-    scale = float(np.max(np.maximum(np.abs(low), np.abs(high))))
-    if not np.isfinite(scale) or scale == 0.0:
-        return 0.0
-    return float(np.mean(low < -rel * scale))
 
 
 def _flat(model) -> np.ndarray:

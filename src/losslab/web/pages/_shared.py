@@ -14,11 +14,10 @@ import numpy as np
 import torch
 from dash import Input, Output, no_update
 
-from losslab.cli.defaults import DEFAULT_LR, DEFAULT_LRS, DEFAULT_STARTS
 from losslab.curvature import inspect
 from losslab.descent import Trajectory
 from losslab.errors import LosslabError
-from losslab.objectives import Surface
+from losslab.objectives import Surface, defaults
 from losslab.optim import Optimizer, get
 from losslab.plot._common import number, point_text
 from losslab.web import parse
@@ -109,20 +108,14 @@ def choose_surface(
     return SurfaceChoice(parse.stored_surface(state.get("surface")), state["surface"], False)
 
 
-def default_start(objective: Surface) -> tuple[float, ...]:
-    """The CLI's start for a built-in (one table for both shells); else 80% of the way from
-    the centre of the window to its lower-left corner."""
-    if objective.name in DEFAULT_STARTS:
-        return DEFAULT_STARTS[objective.name]
-    low, high = objective.bounds[:, 0], objective.bounds[:, 1]
-    centre = (low + high) / 2
-    return tuple(float(v) for v in centre + 0.8 * (low - centre))
+default_start = defaults.default_start  # one table for both shells
 
 
 def default_lr(objective: Surface, overrides: dict[str, float] | None = None) -> float:
+    """A page's own learning rate for a surface when it has one, else the shared table's."""
     if overrides and objective.name in overrides:
         return overrides[objective.name]
-    return DEFAULT_LRS.get(objective.name, DEFAULT_LR)
+    return defaults.default_lr(objective)
 
 
 def clamp_exponent(lr: float, low: float, high: float) -> float:

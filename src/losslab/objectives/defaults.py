@@ -1,12 +1,14 @@
 """Starting points and learning rates that make each built-in surface tell its story.
 
+One table for both shells: the CLI (`losslab descend`) and the web lab start from here.
+
 A surface not listed here (an expression, or a new built-in) starts 80% of the way from the
 centre of its window to the lower-left corner, with the shared default learning rate.
 """
 
 from __future__ import annotations
 
-from losslab.objectives import Surface
+from losslab.objectives.surfaces import Surface
 
 DEFAULT_LR = 1e-3
 
@@ -29,7 +31,7 @@ DEFAULT_STARTS: dict[str, tuple[float, ...]] = {
     "plateau": (-2.5, -2.0),  # gd crawls on the mesa, momentum builds up speed
 }
 
-# name: the shared learning rate when --lr is not given (Newton keeps lr=1).
+# name: the shared learning rate when none is given (Newton keeps lr=1).
 DEFAULT_LRS: dict[str, float] = {
     "double_well": 0.05,
     "parabola": 0.1,
@@ -60,4 +62,5 @@ def default_start(surface: Surface) -> tuple[float, ...]:
 
 
 def default_lr(surface: Surface) -> float:
+    """The table's learning rate for a built-in; else DEFAULT_LR."""
     return DEFAULT_LRS.get(surface.name, DEFAULT_LR)
