@@ -38,7 +38,6 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from losslab._checks import check_count, check_fraction, check_positive
-from losslab._version import __version__
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import LosslabError
 from losslab.io import check_writable

@@ -154,7 +154,7 @@ def train_command(
 
 
 def _check_json_size(setup: Setup, epochs: int, batch_size: int, record_every: int, out: Path):
-    from losslab.training import JSON_MAX_VALUES
+    from losslab.results import JSON_MAX_VALUES
 
     steps = epochs * math.ceil(setup.data.n_train / batch_size)
     records = 1 + math.ceil(steps / record_every)

@@ -39,7 +39,8 @@ class Eigenpairs(Result):
 
     values: (k,) float64, descending for "largest", ascending for "smallest".
     vectors: (k, n) float64 unit rows in the operator's coordinates (n = n_params, or the
-        subset's size), signed so that each row's largest-|.| entry is positive.
+        subset's size), signed so that each row's largest-|.| entry is positive; None where
+        they were not kept (a HessianReport keeps the eigenvalues only).
     residuals: (k,) Lanczos residual norms ||H v - lambda v||.
     error_bounds: (k,) bounds on |lambda_true - value| (see the module docstring).
     converged: (k,) bool, error_bounds <= tol * max(|value|, 0.01 max|value|).
@@ -50,7 +51,7 @@ class Eigenpairs(Result):
     result_type = "eigenpairs"
 
     values: Tensor
-    vectors: Tensor
+    vectors: Tensor | None
     residuals: Tensor
     error_bounds: Tensor
     converged: Tensor

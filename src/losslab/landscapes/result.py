@@ -228,7 +228,8 @@ class Landscape(Result):
         metadata = with_spec(self.metadata, self)
         n_points = int(np.prod(self.shape))
         chunk_size = int(metadata.get("chunk_size") or n_points)
-        write_datasets(handle, self, metadata, np.ones(-(-n_points // chunk_size), bool), chunk_size)
+        done = np.ones(-(-n_points // chunk_size), bool)  # a saved landscape is complete
+        write_datasets(handle, self, metadata, done, chunk_size)
 
     @classmethod
     def read_h5(cls, handle: h5py.File, path: Path) -> Self:

@@ -246,4 +246,3 @@ def _read_spec_file(folder: Path) -> dict[str, Any] | None:
             f"'{folder}' is not a losslab work folder: delete it or choose a new out."
         )
     return record
-

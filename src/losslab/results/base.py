@@ -86,4 +86,3 @@ class Result:
     def load(cls, path: str | Path) -> Self:
         """Read a file of this type, JSON or HDF5."""
         return codec.load_result(path, expected=cls)
-
