@@ -24,16 +24,13 @@ import h5py
 from losslab.errors import LosslabError
 from losslab.io import atomic_path
 from losslab.results.encoding import check_format, count_numbers, decode_result, encode_result
+from losslab.results.errors import ResultFileError
 from losslab.results.h5 import H5Writer, read_header
 from losslab.results.registry import lookup, name_of
 
 JSON_SUFFIXES = (".json",)
 H5_SUFFIXES = (".h5", ".hdf5")
 JSON_MAX_VALUES = 1_000_000  # array numbers a JSON file may hold (about 20 MB of text)
-
-
-class ResultFileError(LosslabError):
-    """A result file that cannot be read or written; the message names the file."""
 
 
 def save_result(result, path: str | Path, *, folder: str | Path | None = None) -> Path:

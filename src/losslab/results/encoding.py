@@ -26,6 +26,7 @@ import torch
 
 from losslab._version import __version__
 from losslab.errors import LosslabError
+from losslab.results.errors import ResultFileError
 from losslab.results.registry import lookup, name_of
 
 HEADER_KEYS = ("result", "format_version", "losslab_version", "spec")
@@ -86,7 +87,7 @@ def decode_result(
     """The result a record describes; refuses a newer format than its class reads."""
     cls = lookup(data.get("result"))
     if cls is None:
-        raise LosslabError(f"{source} holds no known result type ({data.get('result')!r}).")
+        raise ResultFileError(f"{source} holds no known result type ({data.get('result')!r}).")
     check_format(cls, data.get("format_version", 1), source, nested=nested)
     plain = cls.json_fields
     fields = {
@@ -102,13 +103,13 @@ def check_format(cls, version: Any, source: str, *, nested: bool = False) -> Non
     if isinstance(version, np.integer):
         version = int(version)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise LosslabError(
+        raise ResultFileError(
             f"{source} has format_version {version!r} for its '{name}' record, not a positive "
             "integer: the file is damaged."
         )
     if version > cls.format_version:
         what = "holds a losslab '{}' record" if nested else "is a losslab '{}' file"
-        raise LosslabError(
+        raise ResultFileError(
             f"{source} {what.format(name)} of format {version}; this losslab reads up to "
             f"{cls.format_version}: upgrade losslab."
         )
