@@ -312,3 +312,18 @@ def test_temporaries_are_swept_and_nothing_else(tmp_path):
     (tmp_path / ".hidden").write_text("a user's file")
     remove_temporaries(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "a.part"]
+
+
+def test_files_of_losslab_0_1_still_load(examples, tmp_path):
+    """0.1 wrote no format_version, and named a training run's HDF5 type attribute 'result'."""
+    run = examples["training_run"]
+    old_h5 = run.save(tmp_path / "run.h5")
+    with h5py.File(old_h5, "r+") as handle:
+        del handle.attrs["losslab_result"], handle.attrs["format_version"]
+        handle.attrs["result"] = "training_run"
+    old_json = examples["trajectory"].save(tmp_path / "t.json")
+    record = json.loads(old_json.read_text())
+    del record["format_version"]
+    old_json.write_text(json.dumps(record))
+    assert_same(run, load_result(old_h5))
+    assert_same(examples["trajectory"], load_result(old_json))

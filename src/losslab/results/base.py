@@ -19,7 +19,8 @@ from typing import Any, ClassVar, Self
 
 import h5py
 
-from losslab.results import codec, h5
+import losslab.results.codec as codec
+import losslab.results.h5 as h5
 from losslab.results.encoding import encode_result
 from losslab.results.registry import register
 
