@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -327,3 +329,12 @@ def test_files_of_losslab_0_1_still_load(examples, tmp_path):
     old_json.write_text(json.dumps(record))
     assert_same(run, load_result(old_h5))
     assert_same(examples["trajectory"], load_result(old_json))
+
+
+def test_import_losslab_registers_every_type(examples):
+    """A bare `import losslab` knows every type the tests know: load_result needs no hints."""
+    script = "import losslab, losslab.results as r; print(' '.join(sorted(r.registered())))"
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert found.stdout.split() == sorted(registered())

@@ -47,7 +47,7 @@ class Directions(Result, Sequence[ParamDict]):
     vectors: (k, n_params) float64, one direction per row, in `layout` order.
     Indexing gives a parameter dict {name: tensor of the parameter's shape} (a copy);
     `origin` is a suggested origin (n_params,) or None (use the objective's own parameters).
-    A registered result: `save("d.json")` / `load_result` keep everything but the model.
+    A registered result: `save("d.json")` (or ".h5") and `ll.load_result` round-trip it exactly.
     """
 
     result_type = "directions"
