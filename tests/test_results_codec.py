@@ -338,3 +338,14 @@ def test_import_losslab_registers_every_type(examples):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert found.stdout.split() == sorted(registered())
+
+
+def test_a_hessian_report_keeps_eigenvalues_not_vectors(examples, tmp_path):
+    report = examples["hessian_report"]
+    direct = curvature.eigenvalues(tiny_network()[1], k=2, params="0.weight")
+    assert direct.vectors.shape == (2, 12) and direct.index is not None
+    loaded = load_result(report.save(tmp_path / "report.json"))
+    assert torch.equal(loaded.top.values, direct.values) and loaded.params == ("0.weight",)
+    assert loaded.top.vectors is None and loaded.top.index is None
+    with pytest.raises(LosslabError, match="kept no vectors"):
+        loaded.top.full_vectors()

@@ -68,6 +68,7 @@ class Eigenpairs(Result):
     @property
     def eigenvectors(self) -> list:
         """Parameter dicts {name: tensor} for a network, (n,) tensors for a plain vector."""
+        self._check_vectors()
         if self.names is None:
             return list(self.vectors.unbind(0))
         layout = ParamLayout(tuple(self.names), tuple(tuple(s) for s in self.shapes))
@@ -75,11 +76,19 @@ class Eigenpairs(Result):
 
     def full_vectors(self) -> Tensor:
         """(k, n_params): the eigenvectors in the full flat vector, zeros off the subset."""
+        self._check_vectors()
         if self.index is None:
             return self.vectors
         full = self.vectors.new_zeros(self.vectors.shape[0], self.n_params)
         full[:, self.index] = self.vectors
         return full
+
+    def _check_vectors(self) -> None:
+        if self.vectors is None:
+            raise LosslabError(
+                "these eigenpairs kept no vectors (a HessianReport keeps eigenvalues only): "
+                "compute them with losslab.curvature.eigenvalues."
+            )
 
 
 @dataclass(frozen=True)
