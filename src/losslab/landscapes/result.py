@@ -22,10 +22,10 @@ File format (one self-describing HDF5 file, format_version 1, readable by any HD
 `Landscape` is a registered result ("landscape"): `save` and `load` are the codec's
 (losslab.results), which writes the header attributes above and renames a temporary file into
 place, so a path holds either a complete file or nothing; this module only lays out the
-datasets (`write_h5`, `read_file`). A small landscape can also be saved as JSON (the generic
-encoding, its spec in the header). `landscape(out=...)` only ever writes complete files there
-(its work in progress lives beside it; see store.py), so `done` is all True in every file
-losslab writes; a reader refuses a file where it is not.
+datasets (`write_h5`, `read_h5`; `read_file` for the store). A small landscape can also be
+saved as JSON (the generic encoding, its spec in the header). `landscape(out=...)` only ever
+writes complete files there (its work in progress lives beside it; see store.py), so `done` is
+all True in every file losslab writes; a reader refuses a file where it is not.
 """
 
 from __future__ import annotations
