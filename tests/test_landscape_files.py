@@ -292,7 +292,7 @@ def test_leftovers_of_a_killed_writer_are_ignored_and_damaged_chunks_recomputed(
     with pytest.raises(KeyboardInterrupt):
         landscape(SlowSurface(), DIRECTIONS, out=out, progress=stop, **SPEC)
     folder = partial_folder(out)
-    (folder / "chunk_00000003.npz.tmpdeadbeef").write_bytes(b"half a chunk")
+    (folder / ".chunk_00000003.npz.deadbeef.part").write_bytes(b"half a chunk")  # as io names it
     (folder / "chunk_00000001.npz").write_bytes(b"damaged by a power cut")
     objective = SlowSurface()
     result = landscape(objective, DIRECTIONS, out=out, **SPEC)

@@ -18,7 +18,7 @@ from losslab.data import load_dataset
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.models import build, linear_regression, mlp, normal_equation
 from losslab.params import ParamLayout, model_vector
-from losslab.results import load_result
+from losslab.results import codec, load_result
 from losslab.training import TrainingRun, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -262,7 +262,7 @@ def test_hdf5_streaming_round_trip(iris, tmp_path, monkeypatch):
         assert loaded.hyperparameters == in_memory.hyperparameters
         assert loaded.layout == in_memory.layout and loaded.status == "completed"
     with h5py.File(path, "r") as file:
-        assert file.attrs["result"] == "training_run"
+        assert file.attrs["losslab_result"] == "training_run"
         assert file["params"].shape == (in_memory.n_records, ParamLayout.of(model).n_params)
 
 
@@ -309,7 +309,7 @@ def test_too_many_records_for_memory_or_json(iris, tmp_path, monkeypatch):
     monkeypatch.setattr(training, "MAX_IN_MEMORY_BYTES", 100)
     with pytest.raises(LosslabError, match="give out='run.h5'"):
         train(build("mlp", iris, width=4), iris, epochs=1)
-    monkeypatch.setattr(training, "JSON_MAX_VALUES", 10)
+    monkeypatch.setattr(codec, "JSON_MAX_VALUES", 10)
     run = train(build("mlp", iris, width=4), iris, epochs=1, out=tmp_path / "run.h5")
     with pytest.raises(LosslabError, match="too big for JSON.*run.h5"):
         run.save(tmp_path / "run.json")

@@ -17,6 +17,7 @@ from losslab.errors import ExpressionError, LosslabError
 from losslab.grid import Grid, evaluate_grid
 from losslab.landscapes import Landscape, landscape
 from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
+from losslab.races import Race
 from losslab.results import load_result
 from losslab.training import TrainingRun, train
 
@@ -29,6 +30,7 @@ __all__ = [
     "LosslabError",
     "ModelObjective",
     "Objective",
+    "Race",
     "Surface",
     "TrainingRun",
     "Trajectory",

@@ -34,6 +34,7 @@ from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.params import ParamDict, ParamLayout, model_vector
+from losslab.results import Result
 
 NORMALIZATIONS = ("filter", "layer", "none")
 IGNORES = ("biasbn", None)
@@ -42,13 +43,16 @@ PCA_BLOCK = 65_536  # columns of the trajectory handled at a time: bounds PCA me
 
 
 @dataclass(frozen=True, eq=False)
-class Directions(Sequence[ParamDict]):
+class Directions(Result, Sequence[ParamDict]):
     """k directions in the parameter space of one model.
 
     vectors: (k, n_params) float64, one direction per row, in `layout` order.
     Indexing gives a parameter dict {name: tensor of the parameter's shape} (a copy);
     `origin` is a suggested origin (n_params,) or None (use the objective's own parameters).
+    A registered result: `save("d.json")` (or ".h5") and `ll.load_result` round-trip it exactly.
     """
+
+    result_type = "directions"
 
     vectors: Tensor
     layout: ParamLayout
@@ -71,6 +75,17 @@ class Directions(Sequence[ParamDict]):
                 f"origin of shape {tuple(self.origin.shape)} does not fit the model: "
                 f"expected ({self.layout.n_params},)."
             )
+
+    def to_fields(self) -> dict[str, Any]:
+        fields = super().to_fields()
+        layout = fields.pop("layout")
+        return {**fields, "names": layout.names, "shapes": layout.shapes}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Directions:
+        names, shapes = fields.pop("names"), fields.pop("shapes")
+        layout = ParamLayout(tuple(names), tuple(tuple(s) for s in shapes))
+        return super().from_fields({**fields, "layout": layout})
 
     def __len__(self) -> int:
         return self.vectors.shape[0]

@@ -10,12 +10,14 @@ landscape of the network is drawn around.
 Where the records live:
 - `out=None`: in memory, refused up front (with the fix in the message) when they would take
   more than `MAX_IN_MEMORY_BYTES` (1 GiB).
-- `out="run.h5"`: written to HDF5 chunk by chunk (16 MiB) while training, into a hidden
-  temporary file beside `out` that is renamed into place when training ends; an interrupted
-  run leaves no file. The returned run reads that file back with `TrainingRun.load`, which
-  memory-maps params above `MMAP_BYTES` (64 MiB) instead of reading them into RAM.
-`TrainingRun.save` writes JSON (through `losslab.results`) for runs up to `JSON_MAX_VALUES`
-parameter numbers and HDF5 for any run whose path ends in ".h5" or ".hdf5".
+- `out="run.h5"`: written to HDF5 chunk by chunk (16 MiB) while training, through the codec's
+  atomic HDF5 writer (losslab.results): a hidden temporary file beside `out` that is renamed
+  into place when training ends; an interrupted run leaves no file. The returned run reads
+  that file back with `TrainingRun.load`, which memory-maps params above `MMAP_BYTES`
+  (64 MiB) instead of reading them into RAM.
+`TrainingRun.save` is the codec's: JSON for runs up to `losslab.results.JSON_MAX_VALUES`
+numbers, HDF5 (this module's layout, see `TrainingRun.write_h5`) for a path ending in ".h5"
+or ".hdf5".
 """
 
 from __future__ import annotations
@@ -24,12 +26,10 @@ import contextlib
 import difflib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -38,21 +38,21 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from losslab._checks import check_count, check_fraction, check_positive, check_seed
-from losslab._version import __version__
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
-from losslab.io import _mode_of_new_files, check_writable
+from losslab.io import check_writable
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
-from losslab.results import Result, _decode, _encode
+from losslab.results import Result, decode, encode
+from losslab.results.h5 import H5Writer
 
 MAX_IN_MEMORY_BYTES = 1 << 30  # records kept in RAM when out=None
 MMAP_BYTES = 64 << 20  # TrainingRun.load memory-maps params larger than this
 H5_CHUNK_BYTES = 16 << 20  # records buffered between HDF5 writes
-JSON_MAX_VALUES = 1_000_000  # parameter numbers a JSON run file may hold
 EVAL_CHUNK = 8192  # samples per forward pass of the full-training-set loss
 H5_SUFFIXES = (".h5", ".hdf5")
 COMPLETED, DIVERGED = "completed", "diverged"
+RECORD_FIELDS = ("params", "steps", "epochs", "train_loss")  # one HDF5 dataset each
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,31 +115,28 @@ class TrainingRun(Result):
         """Record `index` as {name: tensor of its shape}, ready for torch.func.functional_call."""
         return self.layout.unflatten(self.params[index])
 
-    def save(self, path: str | Path) -> Path:
-        """HDF5 when `path` ends in .h5/.hdf5, else JSON (runs of <= JSON_MAX_VALUES numbers)."""
-        path = Path(path)
-        if path.suffix.lower() in H5_SUFFIXES:
-            writer = _H5Writer(path, self.n_records, self.params.shape[1], self.params.dtype)
-            try:
-                writer.write(self.params, self.steps, self.epochs, self.train_loss)
-                writer.finish(_metadata(self))
-            except BaseException:
-                writer.abort()
-                raise
-            return path
-        if self.params.numel() > JSON_MAX_VALUES:
-            raise LosslabError(
-                f"a run of {self.params.numel()} parameter numbers is too big for JSON "
-                f"(at most {JSON_MAX_VALUES}): save it as '{path.with_suffix('.h5')}'."
-            )
-        return super().save(path)
+    # -- HDF5 layout: datasets params (n_rows, n_params), steps, epochs, train_loss (n_rows,),
+    # contiguous so that params can be memory-mapped; attributes n_records (rows written)
+    # and metadata (the other fields, encoded as JSON). A streamed file preallocates rows.
+
+    def write_h5(self, handle: h5py.File) -> None:
+        _create_datasets(handle, self.n_records, self.params.shape[1], self.params.dtype)
+        _write_rows(handle, 0, self.params, self.steps, self.epochs, self.train_loss)
+        _write_attributes(handle, self.n_records, _metadata(self))
 
     @classmethod
-    def load(cls, path: str | Path) -> TrainingRun:
-        """Read a run saved as JSON or HDF5 (the format is read from the file)."""
-        if Path(path).is_file() and h5py.is_hdf5(path):
-            return _read_h5(Path(path))
-        return super().load(path)
+    def read_h5(cls, handle: h5py.File, path: Path) -> Self:
+        n = int(handle.attrs["n_records"])
+        meta = {k: decode(v) for k, v in json.loads(handle.attrs["metadata"]).items()}
+        params = _read_params(Path(path), handle["params"], n)
+        steps, epochs, losses = (handle[k][:n] for k in RECORD_FIELDS[1:])
+        return cls(
+            params,
+            torch.from_numpy(steps),
+            torch.from_numpy(epochs),
+            torch.from_numpy(losses),
+            **meta,
+        )
 
 
 def train(
@@ -197,7 +194,7 @@ def train(
     n_max = 1 + math.ceil(total / record_every)
     dtype, n_params = params[0].dtype, layout.n_params
     if out is not None:
-        recorder = _H5Writer(_check_h5_path(out), n_max, n_params, dtype)
+        recorder = _H5Recorder(_check_h5_path(out), n_max, n_params, dtype)
     else:
         recorder = _MemoryRecorder(n_max, n_params, dtype)
 
@@ -254,7 +251,7 @@ def train(
             "model": repr(model),
         }
         # as a saved and loaded run has them: tuples, not lists
-        return recorder.finish(_decode(_encode(meta)))
+        return recorder.finish(decode(encode(meta)))
     except BaseException:
         recorder.abort()
         raise
@@ -488,8 +485,7 @@ def _unknown(what: str, name, allowed: list[str]) -> str:
 
 
 def _metadata(run: TrainingRun) -> dict[str, Any]:
-    skip = ("params", "steps", "epochs", "train_loss")
-    return {k: getattr(run, k) for k in run.__dataclass_fields__ if k not in skip}
+    return {k: v for k, v in run.to_fields().items() if k not in RECORD_FIELDS}
 
 
 class _MemoryRecorder:
@@ -530,27 +526,17 @@ def _check_h5_path(path: str | Path) -> Path:
     return check_writable(path)
 
 
-class _H5Writer:
-    """Streams records into a hidden temporary HDF5 file beside `path`, renamed on finish.
-
-    Layout: datasets params (n_max, n_params), steps, epochs, train_loss (n_max,), all
-    contiguous so that params can be memory-mapped; attributes result, losslab_version,
-    n_records (rows actually written) and metadata (the other fields, as JSON).
-    """
+class _H5Recorder:
+    """Streams records into the codec's atomic HDF5 writer (TrainingRun's layout), buffering
+    H5_CHUNK_BYTES of records between writes; `finish` renames the file into place."""
 
     def __init__(self, path: Path, n_max: int, n_params: int, dtype: torch.dtype):
-        self.path = check_writable(path)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
+        self.path = path
+        self.writer = H5Writer(path, TrainingRun)
         try:
-            self.file = h5py.File(self.tmp, "w")
-            np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-            self.file.create_dataset("params", shape=(n_max, n_params), dtype=np_dtype)
-            self.file.create_dataset("steps", shape=(n_max,), dtype=np.int64)
-            self.file.create_dataset("epochs", shape=(n_max,), dtype=np.float64)
-            self.file.create_dataset("train_loss", shape=(n_max,), dtype=np.float64)
+            _create_datasets(self.writer.handle, n_max, n_params, dtype)
         except BaseException:
-            self.abort()
+            self.writer.abort()
             raise
         self.chunk_rows = max(1, H5_CHUNK_BYTES // max(1, n_params * dtype.itemsize))
         self.buffer: list[tuple[Tensor, int, float, float]] = []
@@ -565,53 +551,43 @@ class _H5Writer:
         if not self.buffer:
             return
         vectors, steps, epochs, losses = zip(*self.buffer, strict=True)
-        self.write(torch.stack(vectors), steps, epochs, losses)
+        handle = self.writer.handle
+        self.n = _write_rows(handle, self.n, torch.stack(vectors), steps, epochs, losses)
+        handle.flush()
         self.buffer = []
-
-    def write(self, params, steps, epochs, losses) -> None:
-        """Rows n .. n + k of every dataset; params (k, n_params), the others (k,)."""
-        rows = slice(self.n, self.n + len(params))
-        self.file["params"][rows] = params.detach().cpu().numpy()
-        self.file["steps"][rows] = np.asarray(steps, dtype=np.int64)
-        self.file["epochs"][rows] = np.asarray(epochs, dtype=np.float64)
-        self.file["train_loss"][rows] = np.asarray(losses, dtype=np.float64)
-        self.n = rows.stop
-        self.file.flush()
 
     def finish(self, meta: dict[str, Any]) -> TrainingRun:
         self.flush()
-        self.file.attrs["result"] = TrainingRun.result_type
-        self.file.attrs["losslab_version"] = __version__
-        self.file.attrs["n_records"] = self.n
-        self.file.attrs["metadata"] = json.dumps(_encode(meta), allow_nan=True)
-        self.file.close()
-        os.chmod(self.tmp, _mode_of_new_files())
-        os.replace(self.tmp, self.path)
-        return _read_h5(self.path)
+        _write_attributes(self.writer.handle, self.n, meta)
+        self.writer.commit()
+        return TrainingRun.load(self.path)
 
     def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
+        self.writer.abort()
 
 
-def _read_h5(path: Path) -> TrainingRun:
-    try:
-        with h5py.File(path, "r") as file:
-            if file.attrs.get("result") != TrainingRun.result_type:
-                raise LosslabError(f"'{path}' is an HDF5 file but not a losslab training run.")
-            n = int(file.attrs["n_records"])
-            meta = {k: _decode(v) for k, v in json.loads(file.attrs["metadata"]).items()}
-            params = _read_params(path, file["params"], n)
-            steps, epochs, losses = (file[k][:n] for k in ("steps", "epochs", "train_loss"))
-    except (OSError, KeyError, ValueError) as error:
-        if isinstance(error, LosslabError):
-            raise
-        raise LosslabError(f"cannot read training run '{path}': {error}") from None
-    return TrainingRun(
-        params, torch.from_numpy(steps), torch.from_numpy(epochs), torch.from_numpy(losses), **meta
-    )
+def _create_datasets(handle: h5py.File, n_rows: int, n_params: int, dtype: torch.dtype) -> None:
+    np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+    handle.create_dataset("params", shape=(n_rows, n_params), dtype=np_dtype)
+    handle.create_dataset("steps", shape=(n_rows,), dtype=np.int64)
+    handle.create_dataset("epochs", shape=(n_rows,), dtype=np.float64)
+    handle.create_dataset("train_loss", shape=(n_rows,), dtype=np.float64)
+
+
+def _write_rows(handle: h5py.File, start: int, params, steps, epochs, losses) -> int:
+    """Rows start .. start + k of every dataset; params (k, n_params), the others (k,).
+    Returns the next free row."""
+    rows = slice(start, start + len(params))
+    handle["params"][rows] = params.detach().cpu().numpy()
+    handle["steps"][rows] = np.asarray(steps, dtype=np.int64)
+    handle["epochs"][rows] = np.asarray(epochs, dtype=np.float64)
+    handle["train_loss"][rows] = np.asarray(losses, dtype=np.float64)
+    return rows.stop
+
+
+def _write_attributes(handle: h5py.File, n_records: int, meta: dict[str, Any]) -> None:
+    handle.attrs["n_records"] = n_records
+    handle.attrs["metadata"] = json.dumps(encode(meta), allow_nan=True)
 
 
 def _read_params(path: Path, dataset: h5py.Dataset, n: int) -> Tensor:

@@ -11,6 +11,7 @@ from clitools import has_magic, invoke
 import losslab
 from losslab import CriticalPoint, Trajectory
 from losslab.cli.demo import GALLERY
+from losslab.curvature import CriticalPoints
 
 FIGURES = (".png", ".svg", ".pdf", ".html")
 
@@ -83,8 +84,11 @@ def test_race_json_round_trips(tmp_path):
     assert f"wrote {path}" in out
     record = json.loads(path.read_text())
     assert record["result"] == "race"
-    assert record["surface"] == "bowl" and record["start"] == [3.0, -2.0]
+    assert record["objective"] == "bowl" and record["start"] == [3.0, -2.0]
     runs = [Trajectory.from_dict(entry) for entry in record["trajectories"]]
+    race = losslab.load_result(path)
+    assert isinstance(race, losslab.Race) and race.start == (3.0, -2.0)
+    assert all(torch.equal(a.params, b.params) for a, b in zip(race, runs, strict=True))
     assert [run.optimizer for run in runs] == ["gd", "momentum", "newton"]
     for run in runs:
         assert run.params.shape == (41, 2)
@@ -233,8 +237,10 @@ def test_critical_out(tmp_path, suffix):
     ok("critical", "saddle", "--out", path)
     assert has_magic(path)
     if suffix == ".json":
-        points = [CriticalPoint.from_dict(d) for d in json.loads(path.read_text())]
+        points = losslab.load_result(path)
+        assert isinstance(points, CriticalPoints) and points.objective == "saddle"
         assert [p.kind for p in points] == ["saddle"]
+        assert points[0].eigenvalues.tolist() == [-2.0, 2.0]
 
 
 # -- basins -------------------------------------------------------------------------------------

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 import losslab
 from losslab.cli.options import OutOpt, SurfaceArg
-from losslab.cli.output import check_output, write_figure, write_json
+from losslab.cli.output import check_output, write_figure
 from losslab.cli.parsing import parse_point
 from losslab.cli.render import console, critical_point_view, critical_table
+from losslab.curvature import CriticalPoints
+from losslab.results import to_json
 
 
 def inspect(
@@ -45,7 +46,7 @@ def inspect(
     objective = losslab.surface(surface)
     found = losslab.inspect(objective, parse_point(at, objective.n_params, name="at"))
     if as_json:
-        typer.echo(json.dumps(found.to_dict(), allow_nan=True, indent=2))
+        typer.echo(to_json(found, indent=2))
     else:
         console().print(critical_point_view(found))
     if out is not None:
@@ -61,7 +62,7 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
     """Every critical point in the surface's window, classified, with counts per kind.
 
     With --out, also draw the landscape with the points marked (.png/.svg/.pdf/.html) or save
-    them (.json: a list of critical-point dicts).
+    them (.json: a CriticalPoints result, loadable with losslab.load_result).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
@@ -69,7 +70,7 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
     console().print(critical_table(objective, points))
     if out is not None:
         if out.suffix.lower() == ".json":
-            write_json(out, [found.to_dict() for found in points])
+            CriticalPoints(tuple(points), objective.name).save(out)
         else:
             write_figure(out, lambda plot: plot.landscape(objective, critical_points=points))
         console().print(f"wrote {out}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from types import ModuleType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ from losslab.cli.options import (
     StartOpt,
     SurfaceArg,
 )
-from losslab.cli.output import check_output, write_figure, write_json
+from losslab.cli.output import check_output, write_figure
 from losslab.cli.parsing import parse_point, split_optimizer_specs
 from losslab.cli.render import console, runs_table
 from losslab.descent import Trajectory
@@ -27,6 +27,7 @@ from losslab.errors import LosslabError
 from losslab.objectives import Surface
 from losslab.objectives.defaults import default_lr, default_start
 from losslab.optim import Optimizer
+from losslab.races import Race
 
 DEFAULT_RACE = "gd,momentum,newton"
 
@@ -68,22 +69,6 @@ def run_all(
     return losslab.race(surface, optimizers, start, n_steps)
 
 
-def race_record(
-    surface: Surface, start: tuple[float, ...], n_steps: int, trajectories: list[Trajectory]
-) -> dict[str, Any]:
-    """A self-describing race file: the surface, the start and every run
-    (each entry loads back with `Trajectory.from_dict`)."""
-    return {
-        "result": "race",
-        "losslab_version": losslab.__version__,
-        "surface": surface.name,
-        "formula": surface.formula,
-        "start": list(start),
-        "n_steps": n_steps,
-        "trajectories": [run.to_dict() for run in trajectories],
-    }
-
-
 def race(
     surface: SurfaceArg,
     optimizers: Annotated[
@@ -120,7 +105,7 @@ def race(
     console().print(runs_table(objective, trajectories, point))
     if out is not None:
         if out.suffix.lower() == ".json":
-            write_json(out, race_record(objective, point, n_steps, trajectories))
+            Race(tuple(trajectories), objective.name, objective.formula, point, n_steps).save(out)
         else:
             write_figure(out, lambda plot: plot.race(objective, trajectories))
         console().print(f"wrote {out}")
@@ -158,7 +143,7 @@ def descend(
     console().print(runs_table(objective, trajectories, point))
     if out is not None:
         if out.suffix.lower() == ".json":
-            write_json(out, trajectories[0].to_dict())
+            trajectories[0].save(out)
         else:
             write_figure(out, lambda plot: _descent_figure(plot, objective, trajectories, view))
         console().print(f"wrote {out}")

@@ -36,7 +36,7 @@ from losslab.cli.network_options import (
     WidthOpt,
 )
 from losslab.cli.network_setup import check_out, prepare, train_setup
-from losslab.cli.output import write_figure, write_json
+from losslab.cli.output import write_figure
 from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
 from losslab.errors import LosslabError
@@ -177,7 +177,7 @@ def hessian_command(
     if out is None:
         return
     if out.suffix.lower() == ".json":
-        write_json(out, _json(results, setup, objective, subset, epochs))
+        _report(results, setup, objective, subset, epochs).save(out)
     else:
         spectrum = results["density"]
         write_figure(
@@ -259,19 +259,15 @@ def hessian_table(results: dict, setup, objective, subset, epochs: int) -> Table
     return table
 
 
-def _json(results: dict, setup, objective, subset, epochs: int) -> dict:
-    data = {
-        "result": "hessian_report",
-        "model": setup.source.label,
-        "data": setup.data.name,
-        "where": _where(setup, epochs),
-        "params": subset,
-        "objective": objective.describe(),
-    }
-    for key, value in results.items():
-        encoded = value.to_dict()
-        if key in ("top", "bottom"):
-            encoded.pop("vectors", None)  # n_params numbers each: keep the file small
-            encoded.pop("index", None)
-        data[key] = encoded
-    return data
+def _report(results: dict, setup, objective, subset, epochs: int):
+    """The figures as one HessianReport (it keeps the eigenvalues, not the eigenvectors)."""
+    from losslab.curvature import HessianReport
+
+    return HessianReport(
+        objective.describe(),
+        setup.source.label,
+        setup.data.name,
+        _where(setup, epochs),
+        subset,
+        **results,
+    )

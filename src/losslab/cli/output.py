@@ -1,19 +1,20 @@
-"""Output files: check the path before any work, then write a figure or JSON by extension.
+"""Output files: check the path before any work, then write a figure by its extension.
 
-A figure is drawn lazily, so only the renderer that the extension needs is imported:
-matplotlib for .png/.svg/.pdf, plotly for .html.
+Results are saved by the library (`result.save(path)`, JSON or HDF5 by the suffix), so every
+file a command writes loads back with `losslab.load_result`. A figure is drawn lazily, so
+only the renderer that the extension needs is imported: matplotlib for .png/.svg/.pdf,
+plotly for .html.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from losslab.cli.parsing import ALL_FORMATS, output_format
-from losslab.io import atomic_open, check_writable
+from losslab.io import check_writable
 
 
 def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> Path | None:
@@ -22,13 +23,6 @@ def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> P
         return None
     output_format(path, allowed)
     return check_writable(path)
-
-
-def write_json(path: Path, data: Any) -> Path:
-    """Write `data` as JSON atomically: the file is complete or absent."""
-    with atomic_open(path) as handle:
-        json.dump(data, handle, allow_nan=True)
-    return path
 
 
 def write_figure(path: Path, draw: Callable[[ModuleType], Any]) -> Path:

@@ -11,14 +11,16 @@ Any objective, networks included, through Hessian-vector products (never a dense
     sharpness, epsilon_sharpness sharpness.py  lambda_max, trace, worst loss in an L2 ball
     curvature_map                maps.py       |lambda_min / lambda_max| over a 2-D grid
     hessian_directions           directions.py the sharpest directions, as a Directions
+    HessianReport                report.py     those figures of one Hessian as one result
 """
 
-from losslab.curvature.critical import CriticalPoint, critical_points, inspect
+from losslab.curvature.critical import CriticalPoint, CriticalPoints, critical_points, inspect
 from losslab.curvature.density import Spectrum, density
 from losslab.curvature.directions import hessian_directions
 from losslab.curvature.eigen import Eigenpairs, Extremes, eigenvalues, extremes
 from losslab.curvature.hvp import HessianOperator, hvp
 from losslab.curvature.maps import CurvatureMap, curvature_map
+from losslab.curvature.report import HessianReport
 from losslab.curvature.sharpness import (
     EpsilonSharpness,
     Sharpness,
@@ -29,11 +31,13 @@ from losslab.curvature.trace import TraceEstimate, trace
 
 __all__ = [
     "CriticalPoint",
+    "CriticalPoints",
     "CurvatureMap",
     "Eigenpairs",
     "EpsilonSharpness",
     "Extremes",
     "HessianOperator",
+    "HessianReport",
     "Sharpness",
     "Spectrum",
     "TraceEstimate",

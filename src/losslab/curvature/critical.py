@@ -3,6 +3,7 @@ classification of critical points; and a search for every critical point in a wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -160,3 +161,26 @@ def _merge(points: Tensor, radius: float) -> Tensor:
         if not kept or torch.linalg.vector_norm(torch.stack(kept) - point, dim=-1).min() > radius:
             kept.append(point)
     return torch.stack(kept) if kept else points[:0]
+
+
+@dataclass(frozen=True, eq=False)
+class CriticalPoints(Result, Sequence[CriticalPoint]):
+    """Every critical point found in a window (what `critical_points` returns, as one result
+    that `losslab critical --out points.json` saves). Indexing and iterating give the points.
+
+    points: sorted by kind, then value; objective: the objective's name.
+    """
+
+    result_type = "critical_points"
+
+    points: tuple[CriticalPoint, ...]
+    objective: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "points", tuple(self.points))
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, index):
+        return self.points[index]

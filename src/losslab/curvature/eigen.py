@@ -39,7 +39,8 @@ class Eigenpairs(Result):
 
     values: (k,) float64, descending for "largest", ascending for "smallest".
     vectors: (k, n) float64 unit rows in the operator's coordinates (n = n_params, or the
-        subset's size), signed so that each row's largest-|.| entry is positive.
+        subset's size), signed so that each row's largest-|.| entry is positive; None where
+        they were not kept (a HessianReport keeps the eigenvalues only).
     residuals: (k,) Lanczos residual norms ||H v - lambda v||.
     error_bounds: (k,) bounds on |lambda_true - value| (see the module docstring).
     converged: (k,) bool, error_bounds <= tol * max(|value|, 0.01 max|value|).
@@ -50,7 +51,7 @@ class Eigenpairs(Result):
     result_type = "eigenpairs"
 
     values: Tensor
-    vectors: Tensor
+    vectors: Tensor | None
     residuals: Tensor
     error_bounds: Tensor
     converged: Tensor
@@ -67,6 +68,7 @@ class Eigenpairs(Result):
     @property
     def eigenvectors(self) -> list:
         """Parameter dicts {name: tensor} for a network, (n,) tensors for a plain vector."""
+        self._check_vectors()
         if self.names is None:
             return list(self.vectors.unbind(0))
         layout = ParamLayout(tuple(self.names), tuple(tuple(s) for s in self.shapes))
@@ -74,11 +76,19 @@ class Eigenpairs(Result):
 
     def full_vectors(self) -> Tensor:
         """(k, n_params): the eigenvectors in the full flat vector, zeros off the subset."""
+        self._check_vectors()
         if self.index is None:
             return self.vectors
         full = self.vectors.new_zeros(self.vectors.shape[0], self.n_params)
         full[:, self.index] = self.vectors
         return full
+
+    def _check_vectors(self) -> None:
+        if self.vectors is None:
+            raise LosslabError(
+                "these eigenpairs kept no vectors (a HessianReport keeps eigenvalues only): "
+                "compute them with losslab.curvature.eigenvalues."
+            )
 
 
 @dataclass(frozen=True)

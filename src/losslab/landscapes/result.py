@@ -8,6 +8,7 @@ File format (one self-describing HDF5 file, format_version 1, readable by any HD
 
     /                   attributes:
                           losslab_result = "landscape", format_version = 1, losslab_version
+                          spec           JSON: the spec (see spec.py), as in every result file
                           spec_hash      SHA-256 identifying the computation (see spec.py)
                           metadata       JSON: objective.describe(), directions' kind/seed/...,
                                          span, resolution, metrics, layout, created, spec
@@ -18,22 +19,24 @@ File format (one self-describing HDF5 file, format_version 1, readable by any HD
     /directions             float64 (k, n_params)
     /done                   bool (n_chunks,): which chunks of the flattened grid are computed
 
-Files are written to a temporary name beside the target and renamed into place, so a path
-holds either a complete file or nothing. `landscape(out=...)` only ever writes complete files
-there (its work in progress lives beside it; see store.py), so `done` is all True in every file
-losslab writes; a reader refuses a file where it is not.
+`Landscape` is a registered result ("landscape"): `save` and `load` are the codec's
+(losslab.results), which writes the header attributes above and renames a temporary file into
+place, so a path holds either a complete file or nothing; this module only lays out the
+datasets (`write_h5`, `read_h5`; `read_file` for the store). A small landscape can also be
+saved as JSON (the generic encoding, its spec in the header). `landscape(out=...)` only ever
+writes complete files there (its work in progress lives beside it; see store.py), so `done` is
+all True in every file losslab writes; a reader refuses a file where it is not.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+import h5py
 import numpy as np
 import torch
 
@@ -42,15 +45,14 @@ from losslab.errors import LosslabError
 from losslab.io import check_writable
 from losslab.landscapes.spec import slice_spec, spec_hash
 from losslab.params import ParamLayout
+from losslab.results import H5_SUFFIXES, Result
+from losslab.results.codec import reading_h5
 
-FORMAT_VERSION = 1
-SUFFIXES = (".h5", ".hdf5")
-LIBVER = ("v108", "latest")  # v1.8 object headers: attributes of any size, no timestamps
 PROJECT_BLOCK = 256  # points projected at a time: bounds memory to block x n_params
 
 
 @dataclass(frozen=True, eq=False)
-class Landscape:
+class Landscape(Result):
     """Metric values on the grid of a slice through parameter space.
 
     coords:     one float64 array per direction, (n0,) [, (n1,)]
@@ -60,6 +62,9 @@ class Landscape:
     directions: float64 (k, n_params), k = len(coords)
     metadata:   plain JSON data on how it was made (objective, directions, span, ...)
     """
+
+    result_type = "landscape"
+    json_fields = ("metadata",)
 
     coords: tuple[np.ndarray, ...]
     values: dict[str, np.ndarray]
@@ -211,27 +216,24 @@ class Landscape:
             {"metric": metric, "landscape": True},
         )
 
-    # -- files ----------------------------------------------------------------------------------
+    # -- files (the codec calls these; see the module docstring) -------------------------------
 
-    def save(self, path: str | Path) -> Path:
-        """Write one HDF5 file atomically (see the module docstring); returns the path."""
-        path = check_h5_path(path)
+    def to_fields(self) -> dict[str, Any]:
+        return {**super().to_fields(), "metadata": with_spec(self.metadata, self)}
+
+    def spec(self) -> dict[str, Any]:
+        return with_spec(self.metadata, self)["spec"]
+
+    def write_h5(self, handle: h5py.File) -> None:
         metadata = with_spec(self.metadata, self)
         n_points = int(np.prod(self.shape))
         chunk_size = int(metadata.get("chunk_size") or n_points)
-        n_chunks = -(-n_points // chunk_size)
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.part"
-        try:
-            write_file(tmp, self, metadata, np.ones(n_chunks, bool), chunk_size)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        done = np.ones(-(-n_points // chunk_size), bool)  # a saved landscape is complete
+        write_datasets(handle, self, metadata, done, chunk_size)
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a file written by `save` or `landscape(out=...)`."""
-        landscape, done = read_file(path)
+    def read_h5(cls, handle: h5py.File, path: Path) -> Self:
+        landscape, done = read_datasets(handle)
         if not done.all():
             raise LosslabError(
                 f"'{path}' is incomplete ({int((~done).sum())} of {done.size} chunks missing): "
@@ -252,7 +254,7 @@ class Landscape:
 
 def check_h5_path(path: str | Path) -> Path:
     path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
+    if path.suffix.lower() not in H5_SUFFIXES:
         raise LosslabError(
             f"out == '{path}': a landscape file must end in .h5 or .hdf5 (it is HDF5)."
         )
@@ -276,68 +278,47 @@ def with_spec(metadata: Mapping[str, Any], landscape: Landscape) -> dict[str, An
     return metadata
 
 
-def write_file(
-    path: Path,
+def write_datasets(
+    handle: h5py.File,
     landscape: Landscape,
     metadata: Mapping[str, Any],
     done: np.ndarray,
     chunk_size: int,
 ) -> None:
-    """Write the HDF5 file at `path` (no atomicity here: callers write to a temporary name)."""
-    import h5py
-
+    """The datasets and landscape attributes, into a file whose header the codec wrote."""
     for name in landscape.values:
         if not name or "/" in name or name.startswith("."):
             raise LosslabError(f"metric name {name!r} cannot be stored: no '/' or leading '.'.")
-    text = json.dumps(metadata, sort_keys=True, allow_nan=True)
-    with h5py.File(path, "w", libver=LIBVER) as handle:
-        handle.attrs["losslab_result"] = "landscape"
-        handle.attrs["format_version"] = FORMAT_VERSION
-        handle.attrs["losslab_version"] = str(metadata.get("losslab_version", __version__))
-        handle.attrs["spec_hash"] = metadata["spec_hash"]
-        handle.attrs["metadata"] = text
-        handle.attrs["chunk_size"] = int(chunk_size)
-        handle.attrs["n_chunks"] = int(done.size)
-        coords = handle.create_group("coords")
-        for i, c in enumerate(landscape.coords):
-            coords.create_dataset(str(i), data=np.asarray(c, np.float64))
-        values = handle.create_group("values")
-        for name, value in landscape.values.items():
-            values.create_dataset(name, data=np.asarray(value, np.float64))
-        handle.create_dataset("origin", data=np.asarray(landscape.origin, np.float64))
-        handle.create_dataset("directions", data=np.asarray(landscape.directions, np.float64))
-        handle.create_dataset("done", data=np.asarray(done, bool))
-    with open(path, "rb+") as raw:  # on disk before it is renamed into place
-        os.fsync(raw.fileno())
+    handle.attrs["spec_hash"] = metadata["spec_hash"]
+    handle.attrs["metadata"] = json.dumps(metadata, sort_keys=True, allow_nan=True)
+    handle.attrs["chunk_size"] = int(chunk_size)
+    handle.attrs["n_chunks"] = int(done.size)
+    coords = handle.create_group("coords")
+    for i, c in enumerate(landscape.coords):
+        coords.create_dataset(str(i), data=np.asarray(c, np.float64))
+    values = handle.create_group("values")
+    for name, value in landscape.values.items():
+        values.create_dataset(name, data=np.asarray(value, np.float64))
+    handle.create_dataset("origin", data=np.asarray(landscape.origin, np.float64))
+    handle.create_dataset("directions", data=np.asarray(landscape.directions, np.float64))
+    handle.create_dataset("done", data=np.asarray(done, bool))
+
+
+def read_datasets(handle: h5py.File) -> tuple[Landscape, np.ndarray]:
+    """(landscape, done mask) from an open landscape file."""
+    metadata = json.loads(handle.attrs["metadata"])
+    coords = tuple(handle["coords"][str(i)][()] for i in range(len(handle["coords"])))
+    names = metadata.get("value_keys") or sorted(handle["values"])
+    values = {name: handle["values"][name][()] for name in names}
+    done = handle["done"][()]
+    return Landscape(coords, values, handle["origin"][()], handle["directions"][()], metadata), done
 
 
 def read_file(path: str | Path) -> tuple[Landscape, np.ndarray]:
-    """(landscape, done mask) from a landscape file; a clear error for anything else."""
-    import h5py
-
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as handle:
-            if handle.attrs.get("losslab_result") != "landscape":
-                raise LosslabError(f"'{path}' is an HDF5 file but not a losslab landscape.")
-            version = int(handle.attrs.get("format_version", -1))
-            if version > FORMAT_VERSION or version < 1:
-                raise LosslabError(
-                    f"'{path}' has landscape format_version {version}; this losslab reads "
-                    f"1..{FORMAT_VERSION}: upgrade losslab."
-                )
-            metadata = json.loads(handle.attrs["metadata"])
-            coords = tuple(handle["coords"][str(i)][()] for i in range(len(handle["coords"])))
-            names = metadata.get("value_keys") or sorted(handle["values"])
-            values = {name: handle["values"][name][()] for name in names}
-            origin = handle["origin"][()]
-            directions = handle["directions"][()]
-            done = handle["done"][()]
-    except LosslabError:
-        raise
-    except (OSError, KeyError, ValueError) as error:
-        raise LosslabError(f"cannot read landscape file '{path}': {error}") from None
-    return Landscape(coords, values, origin, directions, metadata), done
+    """(landscape, done mask) from a landscape file, complete or not; the codec checks the
+    header (type, format version) and turns anything unreadable into one clear line."""
+    with reading_h5(path, Landscape) as handle:
+        return read_datasets(handle)
 
 
 def _float64(value) -> np.ndarray:

@@ -12,16 +12,18 @@ in a side folder of small files that are each created atomically:
                                    once (temporary name + rename) before the first chunk
         chunk_00000000.npz         values of chunk 0 (metric -> float64 (chunk length,)),
         chunk_00000003.npz         written to a temporary name, fsynced, renamed into place
-        ...
+        ...                        (every file here through losslab.io's one atomic write)
 
 The grid is flattened in C order ('ij': the last axis varies fastest) and cut into chunks of
 `chunk_size` points; chunk i holds points [i * chunk_size, (i + 1) * chunk_size). A chunk file
 exists only once its values are complete, so after a kill -9 the folder holds exactly the
 chunks that finished (an unfinished temporary file is ignored and removed); the chunk in flight
 is the only loss. A run with the same spec finds the folder and computes only missing chunks.
-When every chunk is there the HDF5 file is written inside the folder, fsynced and renamed to
-`out` (atomic on one filesystem), then the folder is removed; a kill between those two steps
-leaves a complete `out` and a stale folder that the next run recognizes and removes.
+When every chunk is there the HDF5 file is written by the result codec (losslab.results) with
+its temporary file inside the folder, so a kill while writing it leaves nothing beside `out`;
+it is fsynced and renamed to `out` (atomic on one filesystem), then the folder is removed; a
+kill between those two steps leaves a complete `out` and a stale folder that the next run
+recognizes and removes.
 
 A different spec (see spec.py) at `out` or in the folder is refused with the components that
 differ; nothing is overwritten. Bad input is refused before the folder exists, and a run that
@@ -36,10 +38,9 @@ would include those of a concurrent writer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,13 @@ from typing import Any
 import numpy as np
 
 from losslab.errors import LosslabError
-from losslab.landscapes.result import Landscape, read_file, write_file
+from losslab.io import atomic_open, remove_temporaries
+from losslab.landscapes.result import Landscape, read_file
 from losslab.landscapes.spec import differences
+from losslab.results import save_result
 
 PARTIAL_SUFFIX = ".partial"
 SPEC_FILE = "spec.json"
-FINAL_FILE = "final.h5.tmp"
 
 
 def chunk_name(index: int) -> str:
@@ -160,13 +162,13 @@ class ChunkStore:
             "n_points": n_points,
             "metadata": metadata,
         }
-        _atomic_write(folder / SPEC_FILE, json.dumps(record, sort_keys=True).encode())
+        with atomic_open(folder / SPEC_FILE) as handle:
+            handle.write(json.dumps(record, sort_keys=True))
         return store, metadata
 
     def sweep(self) -> None:
         """Remove temporary files left by a killed writer."""
-        for leftover in self.folder.glob("*.tmp*"):
-            leftover.unlink(missing_ok=True)
+        remove_temporaries(self.folder)
 
     # -- chunks ---------------------------------------------------------------------------------
 
@@ -188,16 +190,8 @@ class ChunkStore:
 
     def write(self, index: int, values: Mapping[str, np.ndarray]) -> None:
         """Store one finished chunk atomically."""
-        target = self.folder / chunk_name(index)
-        tmp = target.with_name(f"{target.name}.tmp{uuid.uuid4().hex[:8]}")
-        try:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **{k: np.asarray(v, np.float64) for k, v in values.items()})
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_open(self.folder / chunk_name(index), "wb") as handle:
+            np.savez(handle, **{k: np.asarray(v, np.float64) for k, v in values.items()})
 
     def read(self, index: int) -> dict[str, np.ndarray] | None:
         """A chunk's values, or None (and the file removed) if it is damaged."""
@@ -221,9 +215,8 @@ class ChunkStore:
 
     def finish(self, landscape: Landscape, metadata: Mapping[str, Any]) -> None:
         """Write the complete HDF5 file at `out` atomically, then remove the folder."""
-        tmp = self.folder / FINAL_FILE
-        write_file(tmp, landscape, metadata, np.ones(self.n_chunks, bool), self.chunk_size)
-        os.replace(tmp, self.out)
+        landscape = dataclasses.replace(landscape, metadata=dict(metadata))
+        save_result(landscape, self.out, folder=self.folder)
         self.remove()
 
     def remove(self) -> None:
@@ -253,15 +246,3 @@ def _read_spec_file(folder: Path) -> dict[str, Any] | None:
             f"'{folder}' is not a losslab work folder: delete it or choose a new out."
         )
     return record
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
