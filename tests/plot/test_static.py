@@ -18,7 +18,7 @@ from losslab import optim
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.plot import _common as common
-from losslab.plot import static
+from losslab.plot import static, style
 
 
 class Lab(Objective):
@@ -214,8 +214,10 @@ def test_surface_3d_lifts_paths_onto_the_surface():
     (path,) = lines(ax, "losslab-path")
     x, y, z = path.get_data_3d()
     assert (x[0], y[0]) == (0.0, 0.0)
-    lift = 0.01 * (ax.get_zlim()[1] - ax.get_zlim()[0])
+    # z = the loss itself, a lift (SURFACE_LIFT of the colour range, < of the z range) above
+    lift = style.SURFACE_LIFT * (ax.get_zlim()[1] - ax.get_zlim()[0])
     np.testing.assert_allclose(z, run.losses[: run.stopped_at + 1].numpy(), atol=lift)
+    assert (z > run.losses[: run.stopped_at + 1].numpy()).all()
     assert len(lines(ax, "losslab-start")) == 1 and len(lines(ax, "losslab-end")) == 1
     with pytest.raises(LosslabError, match="3-D Axes"):
         static.surface_3d(himmelblau, resolution=10, ax=Figure().add_subplot())
