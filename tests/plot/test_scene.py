@@ -242,7 +242,7 @@ def test_both_backends_draw_the_same_elements_colours_and_sizes(race):
 def test_one_dimensional_scenes_draw_alike(tmp_path):
     well = ll.surface("double_well")
     runs = ll.race(well, [optim.gd(0.05), optim.momentum(0.05)], (2.2,), 40)
-    scene = pictures.curve(well, trajectories=runs, resolution=100)
+    scene = pictures.curve_1d(well, trajectories=runs, resolution=100)
     ax = backend_mpl.draw(scene).axes[0]
     fig = backend_plotly.draw(scene)
     mpl, ply = _mpl_by_gid(ax), _plotly_by_meta(fig)

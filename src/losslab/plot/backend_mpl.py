@@ -452,8 +452,8 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
             ax.set_zlim(*panel.z.range)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.yaxis.set_major_locator(MaxNLocator(5))
-        ax.set_xlabel(_broken(panel.x.label), fontsize=8 if len(panel.x.label) > 24 else None)
-        ax.set_ylabel(_broken(panel.y.label), fontsize=8 if len(panel.y.label) > 24 else None)
+        for set_label, axis in ((ax.set_xlabel, panel.x), (ax.set_ylabel, panel.y)):
+            set_label(_broken(axis.label), fontsize=8 if len(axis.label) > 12 else None)
         ax.set_zlabel(panel.z.label if panel.z is not None else "")
     else:
         ax.set_xlabel(panel.x.label)
@@ -463,7 +463,7 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
     if panel.grid:
         ax.grid(alpha=0.25, which="both" if panel.y.scale == "log" else "major")
     if panel.title:
-        ax.set_title(panel.title, fontsize=10 if len(panel.title) > 45 else None)
+        ax.set_title(panel.title, fontsize=10 if len(panel.title) > 30 else None)
     if twin is not None and panel.y2 is not None:
         twin.set_ylabel(panel.y2.label, color=panel.y2.colour)
         if panel.y2.colour:
@@ -472,7 +472,7 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
 
 def _broken(label: str) -> str:
     """A 3-D axis has little room: break a long label before its parenthesis."""
-    return label.replace(" (", "\n(", 1) if len(label) > 24 else label
+    return label.replace(" (", "\n(", 1) if len(label) > 20 else label
 
 
 def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
@@ -493,7 +493,7 @@ def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
         ax.legend(handles=handles, loc=loc, fontsize=8, framealpha=0.85, **title)
         return
     longest = max(len(h.get_label()) for h in handles)
-    ncols = 2 if len(handles) > 2 and longest <= 30 else 1
+    ncols = 2 if len(handles) > 2 and longest <= 34 else 1
     ax.legend(
         handles=handles,
         loc="upper center",
