@@ -307,3 +307,19 @@ def test_a_saved_landscape_draws_without_its_objective(tmp_path):
     one_d = ll.evaluate_grid(ll.surface("double_well"), resolution=50).save(tmp_path / "w.h5")
     ax = static.landscape(ll.load_result(one_d))
     assert ax.get_xlabel() == "w (x)"
+
+
+def test_eigen_arrows_are_the_same_annotations_alone_or_in_a_figure():
+    from losslab.plot.scene import Arrows
+
+    saddle = ll.surface("saddle")
+    scene = pictures.hessian_view(ll.inspect(saddle, (0.0, 0.0)), saddle)
+    arrows = scene.panel.find(Arrows, "eigen")
+    assert [a.style for a in arrows] == ["repelling", "attracting"]
+    alone = [note for a in arrows for note in backend_plotly.eigen_annotations(a)]
+    drawn = [a.to_plotly_json() for a in backend_plotly.draw(scene).layout.annotations]
+    assert alone == [note for note in drawn if note.get("showarrow")]
+    assert {note["arrowcolor"] for note in alone} == {
+        style.ATTRACTING_COLOUR,
+        style.REPELLING_COLOUR,
+    }
