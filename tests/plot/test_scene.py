@@ -323,3 +323,21 @@ def test_eigen_arrows_are_the_same_annotations_alone_or_in_a_figure():
         style.ATTRACTING_COLOUR,
         style.REPELLING_COLOUR,
     }
+
+
+def test_spectrum_nodes_sit_on_the_bottom_edge_in_both_backends():
+    from losslab.curvature.density import Spectrum
+
+    grid = torch.linspace(-1, 3, 50, dtype=torch.float64)
+    density = torch.exp(-(grid**2))
+    nodes = torch.tensor([[0.0, 1.0, 2.5]], dtype=torch.float64)
+    weights = torch.tensor([[0.5, 0.5, 0.0]], dtype=torch.float64)
+    result = Spectrum(grid, density, nodes, weights, 0.1, 10, 5, 0)
+    scene = pictures.spectrum(result)
+    (ticks,) = scene.panel.find(Markers, "nodes")
+    np.testing.assert_array_equal(ticks.x, [0.0, 1.0])  # weight 0: not a node that counts
+    ax = backend_mpl.draw(scene).axes[0]
+    (line,) = [a for a in ax.lines if a.get_gid() == "losslab-nodes"]
+    assert list(line.get_ydata()) == [0.0, 0.0]  # axes fraction: the bottom edge
+    (trace,) = [t for t in backend_plotly.draw(scene).data if t.meta == "nodes"]
+    np.testing.assert_allclose(trace.y, [scene.panel.y.range[0]] * 2)  # the log axis' bottom

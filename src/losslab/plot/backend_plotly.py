@@ -509,9 +509,19 @@ def _markers(item: Markers, panel: Panel):
     }
     if panel.kind == "surface":
         return go.Scatter3d(z=item.z, **common)
-    if item.axes_fraction_y:
-        common["yaxis"] = None
+    if item.axes_fraction_y:  # y in axes fraction: plotly scatters know data y only
+        common["y"] = _fraction_to_data(np.asarray(item.y, dtype=float), panel.y)
     return go.Scatter(**common)
+
+
+def _fraction_to_data(fraction: np.ndarray, axis) -> np.ndarray:
+    """Axes fractions (0 bottom, 1 top) as data y on an axis with a range (else as is)."""
+    if axis.range is None:
+        return fraction
+    lo, hi = axis.range
+    if axis.scale == "log":
+        return lo * (hi / lo) ** fraction
+    return lo + fraction * (hi - lo)
 
 
 def _legend_entry(item: LegendEntry, three_d: bool = False):
