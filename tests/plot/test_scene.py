@@ -219,7 +219,8 @@ def test_both_backends_draw_the_same_elements_colours_and_sizes(race):
         look = style.MARKERS[name]
         assert {a.get_markersize() for a in mpl[name]} == {look.size}
         sizes = [t.marker.size for t in ply[name]]
-        assert sizes == [pytest.approx(look.size * style.PX_PER_PT)] * len(sizes)
+        scale = style.PLOTLY_SYMBOL_SCALE.get(look.symbol, 1.0)
+        assert sizes == [pytest.approx(look.size * style.PX_PER_PT * scale)] * len(sizes)
         assert {t.marker.symbol for t in ply[name]} == {style.SYMBOLS[look.symbol][1]}
         assert {a.get_marker() for a in mpl[name]} == {style.SYMBOLS[look.symbol][0]}
     for line, trace in zip(mpl["end"], ply["end"], strict=True):
@@ -341,3 +342,22 @@ def test_spectrum_nodes_sit_on_the_bottom_edge_in_both_backends():
     assert list(line.get_ydata()) == [0.0, 0.0]  # axes fraction: the bottom edge
     (trace,) = [t for t in backend_plotly.draw(scene).data if t.meta == "nodes"]
     np.testing.assert_allclose(trace.y, [scene.panel.y.range[0]] * 2)  # the log axis' bottom
+
+
+def test_a_panel_without_legend_leaves_the_other_panels_legend(race):
+    rosenbrock, runs, _ = race
+    scene = pictures.race(rosenbrock, runs)
+    assert [p.legend for p in scene.panels] == ["below", "none"]
+    fig = backend_plotly.draw(scene)
+    assert fig.layout.showlegend is not False
+    shown = [t.name for t in fig.data if t.showlegend and t.meta == "path"]
+    assert (
+        shown
+        == [run.label if run.status == "max_steps" else shown[i] for i, run in enumerate(runs)]
+        and len(shown) == 3
+    )
+    loss_lines = [t for t in fig.data if t.meta == "loss"]
+    assert len(loss_lines) == 3 and not any(t.showlegend for t in loss_lines)
+    # clicking a run in the legend hides its path and its loss curve: one legend group
+    paths = [t for t in fig.data if t.meta == "path"]
+    assert [t.legendgroup for t in paths] == [t.legendgroup for t in loss_lines]

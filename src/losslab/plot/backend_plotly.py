@@ -85,7 +85,7 @@ def draw(
         cols=n,
         specs=specs,
         column_widths=widths,
-        horizontal_spacing=0.13 if n > 1 else 0.02,
+        horizontal_spacing=0.17 if n > 1 else 0.02,
         subplot_titles=[p.title for p in scene.panels] if n > 1 else None,
     )
     base = {
@@ -106,6 +106,8 @@ def draw(
     options = _Options(raster, max(1, int(hover_stride)), colourbar or {}, camera)
     for col, panel in enumerate(scene.panels, start=1):
         _panel(fig, panel, col, n, options)
+    if all(panel.legend == "none" for panel in scene.panels):
+        fig.update_layout(showlegend=False)
     return fig
 
 
@@ -472,6 +474,7 @@ def _path(item: Path, panel: Panel):
         if marker:
             marker["size"] = marker["size"] / 2  # 3-D marker sizes read twice as large
         common.pop("opacity")
+        line["width"] *= 2  # 3-D lines read half as wide
         return go.Scatter3d(z=item.z, mode=mode, line=line, marker=marker, **common)
     return go.Scatter(mode=mode, line=line, marker=marker, **common)
 
@@ -489,7 +492,8 @@ def marker_dict(style_name: str, colour: str | None = None, three_d: bool = Fals
         edge = "black"
     if look.symbol in ("ring",):
         fill, edge = look.edge, look.edge
-    size = look.size * PX * (0.5 if three_d else 1.0)
+    size = look.size * PX * style.PLOTLY_SYMBOL_SCALE.get(look.symbol, 1.0)
+    size *= 0.5 if three_d else 1.0  # 3-D markers read twice as large
     return {"symbol": symbol, "size": size, "color": fill, "line": {"color": edge, "width": width}}
 
 
@@ -718,9 +722,7 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
         if panel.y2.colour:
             y2["color"] = panel.y2.colour
         fig.update_yaxes(**y2, secondary_y=True, **rc)
-    if panel.legend == "none":
-        fig.update_layout(showlegend=False)
-    elif panel.legend == "inside":
+    if panel.legend == "inside":
         fig.update_layout(
             legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top"}
         )
