@@ -358,3 +358,22 @@ def test_a_panel_without_legend_leaves_the_other_panels_legend(race):
     # clicking a run in the legend hides its path and its loss curve: one legend group
     paths = [t for t in fig.data if t.meta == "path"]
     assert [t.legendgroup for t in paths] == [t.legendgroup for t in loss_lines]
+
+
+def test_a_slice_along_raw_axes_is_shown_in_the_weights_as_the_same_landscape():
+    from losslab.landscapes.result import Landscape
+    from losslab.plot import _slice
+
+    x, y = np.linspace(-1, 1, 5), np.linspace(-2, 2, 3)
+    origin = np.array([2.0, -1.0, 7.0])
+    directions = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    values = np.add.outer(x, 10 * y)
+    land = Landscape((x, y), {"loss": values}, origin, directions, {"directions": {"kind": "axes"}})
+    view = _slice.slice_of(land, "loss")
+    assert isinstance(view.grid, Landscape)  # the one grid result, re-parametrized
+    np.testing.assert_array_equal(view.offset, [2.0, -1.0])
+    np.testing.assert_array_equal(view.coords[0], x + 2.0)
+    # every grid point is the same parameter vector in both parametrizations
+    np.testing.assert_allclose(view.grid.parameters(view.grid.grid()), land.parameters(land.grid()))
+    np.testing.assert_array_equal(view.values, values)
+    assert view.labels == ("w1", "w2")
