@@ -11,7 +11,7 @@ Layers (a module may import its own layer and the layers below, never above):
     3  landscapes, curvature, descent,   the numeric core that answers questions
        attraction, training, symmetry,
        connectivity
-    2  directions, optim, grid,          tools the core composes
+    2  directions, optim,                tools the core composes
        executors
     1  objectives, data, models          what is being measured
     0  errors, _version, _checks,        plain data and plumbing
@@ -44,7 +44,6 @@ LAYERS = {
     "losslab.models": 1,
     "losslab.directions": 2,
     "losslab.optim": 2,
-    "losslab.grid": 2,
     "losslab.executors": 2,
     "losslab.landscapes": 3,
     "losslab.curvature": 3,

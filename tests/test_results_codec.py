@@ -72,7 +72,6 @@ EXAMPLES = {
     "critical_points": lambda: CriticalPoints(
         tuple(ll.critical_points(ll.surface("himmelblau"), resolution=9)), "himmelblau"
     ),
-    "grid": lambda: ll.evaluate_grid(ll.surface("rosenbrock"), resolution=4),
     "landscape": landscape,
     "training_run": lambda: ll.train(
         nn.Linear(2, 2), (torch.randn(16, 2), torch.randint(0, 2, (16,))), epochs=2, batch_size=8

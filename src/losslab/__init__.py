@@ -14,8 +14,8 @@ from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
-from losslab.grid import Grid, evaluate_grid
 from losslab.landscapes import Landscape, landscape
+from losslab.landscapes.grid import evaluate_grid
 from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
 from losslab.races import Race
 from losslab.results import load_result
@@ -25,7 +25,6 @@ __all__ = [
     "BasinMap",
     "CriticalPoint",
     "ExpressionError",
-    "Grid",
     "Landscape",
     "LosslabError",
     "ModelObjective",

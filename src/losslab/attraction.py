@@ -11,7 +11,7 @@ from torch import Tensor
 from losslab._checks import check_count, check_positive
 from losslab.curvature.critical import critical_points
 from losslab.descent import _run
-from losslab.grid import grid_points, window
+from losslab.landscapes.grid import grid_points, window
 from losslab.objectives.base import Objective
 from losslab.optim.base import Optimizer
 from losslab.results import Result

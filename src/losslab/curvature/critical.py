@@ -12,7 +12,7 @@ from torch import Tensor
 from losslab._checks import check_count
 from losslab.curvature.lanczos import flip_signs
 from losslab.errors import LosslabError
-from losslab.grid import grid_points, window
+from losslab.landscapes.grid import grid_points, window
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import as_params
 from losslab.results import Result

@@ -4,6 +4,8 @@ landscape(objective, directions, ...) -> Landscape      compute.py
 Landscape (frozen result, HDF5 save/load, project)      result.py
 resumable chunk store behind `out=`                      store.py
 the spec that identifies a computation                   spec.py
+evaluate_grid: the identity slice of a 1-D/2-D objective grid.py
+the share of a grid that is not locally convex           convexity.py
 """
 
 from losslab.landscapes.compute import evaluate_chunk, landscape
