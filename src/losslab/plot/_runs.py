@@ -74,20 +74,24 @@ def status_text(status: str, stopped_at: int) -> str:
     return f"{stopped_at} steps"
 
 
+def items_of(given, kind: type, what: str, give: str) -> list:
+    """One `kind` object, or any iterable of them, -> a list (empty for None). An item of
+    another type is refused in one line: "<what> contains a <type>: give <give>."."""
+    if given is None:
+        return []
+    if isinstance(given, kind):
+        return [given]
+    items = list(given)
+    for item in items:
+        if not isinstance(item, kind):
+            raise LosslabError(f"{what} contains a {type(item).__name__}: give {give}.")
+    return items
+
+
 def as_trajectories(trajectories) -> list[Trajectory]:
     """A Trajectory, or any iterable of them, -> a list (empty for None or ())."""
-    if trajectories is None:
-        return []
-    if isinstance(trajectories, Trajectory):
-        return [trajectories]
-    items = list(trajectories)
-    for item in items:
-        if not isinstance(item, Trajectory):
-            raise LosslabError(
-                f"trajectories contains a {type(item).__name__}: give Trajectory objects "
-                f"(from losslab.descend or losslab.race), or a list of them."
-            )
-    return items
+    give = "Trajectory objects (from losslab.descend or losslab.race), or a list of them"
+    return items_of(trajectories, Trajectory, "trajectories", give)
 
 
 def runs(trajectories, n_params: int | None = None) -> list[Run]:
@@ -185,18 +189,9 @@ def minima_array(objective) -> np.ndarray:
 
 
 def as_critical_points(points) -> list[CriticalPoint]:
-    if points is None:
-        return []
-    if isinstance(points, CriticalPoint):
-        return [points]
-    items = list(points)
-    for item in items:
-        if not isinstance(item, CriticalPoint):
-            raise LosslabError(
-                f"critical_points contains a {type(item).__name__}: give CriticalPoint objects "
-                f"(from losslab.inspect or losslab.critical_points)."
-            )
-    return items
+    """A CriticalPoint, or any iterable of them (CriticalPoints), -> a list."""
+    give = "CriticalPoint objects (from losslab.inspect or losslab.critical_points)"
+    return items_of(points, CriticalPoint, "critical_points", give)
 
 
 def critical_groups(points) -> list[tuple[str, np.ndarray]]:
@@ -287,41 +282,16 @@ def eigen_arrows(point: CriticalPoint, radius: float) -> list[EigenArrow]:
         near = np.stack([centre, centre])
         symbol = f"\u03bb{i + 1} = {number(lam)}"
         if flat:
-            arrows.append(
-                EigenArrow(
-                    float(lam),
-                    direction,
-                    near,
-                    far,
-                    style.FLAT_COLOUR,
-                    f"{symbol}: flat (zero curvature)",
-                    True,
-                )
-            )
-        elif lam > 0:
-            arrows.append(
-                EigenArrow(
-                    float(lam),
-                    direction,
-                    far,
-                    near,
-                    style.ATTRACTING_COLOUR,
-                    f"{symbol}: attracting (curvature > 0)",
-                    False,
-                )
-            )
+            tails, tips, colour, words = near, far, style.FLAT_COLOUR, "flat (zero curvature)"
+        elif lam > 0:  # attracting: the arrows point in
+            tails, tips, colour = far, near, style.ATTRACTING_COLOUR
+            words = "attracting (curvature > 0)"
         else:
-            arrows.append(
-                EigenArrow(
-                    float(lam),
-                    direction,
-                    near,
-                    far,
-                    style.REPELLING_COLOUR,
-                    f"{symbol}: repelling (curvature < 0)",
-                    False,
-                )
-            )
+            tails, tips, colour = near, far, style.REPELLING_COLOUR
+            words = "repelling (curvature < 0)"
+        arrows.append(
+            EigenArrow(float(lam), direction, tails, tips, colour, f"{symbol}: {words}", bool(flat))
+        )
     return arrows
 
 

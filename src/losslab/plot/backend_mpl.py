@@ -12,6 +12,8 @@ markers of a path with a colour ramp are "losslab-steps".
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
@@ -404,32 +406,18 @@ def _text(ax: Axes, item: Text) -> None:
         }
     elif item.style == "mono":
         box = {"boxstyle": "round", "facecolor": "white", "alpha": 0.88}
-    transform = ax.transAxes if ax.name != "3d" else ax.transAxes
     kwargs = {"family": "monospace"} if item.style == "mono" else {}
-    if ax.name == "3d":
-        ax.text2D(
-            item.x,
-            item.y,
-            item.text,
-            transform=transform,
-            va="top",
-            ha="left",
-            fontsize=8,
-            color=item.colour,
-            bbox=box,
-            **kwargs,
-        )
-        return
-    ax.text(
+    # A 3-D Axes places text in axes fraction with text2D (and has no z-order for it).
+    put = ax.text2D if ax.name == "3d" else functools.partial(ax.text, zorder=Z["text"])
+    put(
         item.x,
         item.y,
         item.text,
-        transform=transform,
+        transform=ax.transAxes,
         va="top",
         ha="left",
         fontsize=8,
         color=item.colour,
-        zorder=Z["text"],
         bbox=box,
         **kwargs,
     )

@@ -215,49 +215,28 @@ def _field(fig, item: Field, panel: Panel, refs, col: int, n: int, options: _Opt
         )
         return
     value = "%{customdata:.4g}" if scale.log else "%{z:.4g}"
-    hover = _hover_xy(panel) + f"<br>{item.value_name} = {value}<extra></extra>"
+    tagged = {"name": item.name, "meta": item.name, "showlegend": False}
+    coloured = {  # the colour scale and its bar, the same for every coloured field
+        "colorscale": style.COLOURMAPS[scale.colourmap][1],
+        "zmin": scale.lo,
+        "zmax": scale.hi,
+        "showscale": item.colourbar,
+        "colorbar": bar,
+        "hovertemplate": _hover_xy(panel) + f"<br>{item.value_name} = {value}<extra></extra>",
+        **tagged,
+    }
+    look = style.FIELDS[item.draw]
     if item.draw == "filled" and options.raster:
         fig.add_layout_image(raster_image(item, refs["x"], refs["y"]))
         s = options.stride
         z = item.z[::s, ::s].T.astype(np.float32)  # float32: plenty for hover, half the bytes
         custom = item.values[::s, ::s].T.astype(np.float32) if scale.log else None
-        fig.add_trace(
-            go.Heatmap(
-                x=item.x[::s],
-                y=item.y[::s],
-                z=z,
-                customdata=custom,
-                colorscale=style.COLOURMAPS[scale.colourmap][1],
-                zmin=scale.lo,
-                zmax=scale.hi,
-                opacity=0,
-                showscale=item.colourbar,
-                colorbar=bar,
-                hovertemplate=hover,
-                name=item.name,
-                meta=item.name,
-                showlegend=False,
-            ),
-            **rc,
-        )
-        return
-    look = style.FIELDS[item.draw]
-    if item.draw == "heatmap":
         trace = go.Heatmap(
-            x=item.x,
-            y=item.y,
-            z=item.z.T,
-            customdata=item.values.T if scale.log else None,
-            colorscale=style.COLOURMAPS[scale.colourmap][1],
-            zmin=scale.lo,
-            zmax=scale.hi,
-            showscale=item.colourbar,
-            colorbar=bar,
-            hovertemplate=hover,
-            name=item.name,
-            meta=item.name,
-            showlegend=False,
+            x=item.x[::s], y=item.y[::s], z=z, customdata=custom, opacity=0, **coloured
         )
+    elif item.draw == "heatmap":
+        custom = item.values.T if scale.log else None
+        trace = go.Heatmap(x=item.x, y=item.y, z=item.z.T, customdata=custom, **coloured)
     elif item.draw == "lines":
         trace = go.Contour(
             x=item.x,
@@ -268,15 +247,8 @@ def _field(fig, item: Field, panel: Panel, refs, col: int, n: int, options: _Opt
             opacity=look.line_alpha,
             colorscale=[[0, "black"], [1, "black"]],
             line={"width": look.line_width * PX},
-            contours={
-                "start": scale.lo,
-                "end": scale.hi,
-                "size": (scale.hi - scale.lo) / look.levels,
-                "coloring": "lines",
-            },
-            name=item.name,
-            meta=item.name,
-            showlegend=False,
+            contours=_levels(scale, look, "lines"),
+            **tagged,
         )
     else:
         trace = go.Contour(
@@ -284,26 +256,18 @@ def _field(fig, item: Field, panel: Panel, refs, col: int, n: int, options: _Opt
             y=item.y,
             z=item.z.T,
             customdata=item.values.T if scale.log else None,
-            colorscale=style.COLOURMAPS[scale.colourmap][1],
-            zmin=scale.lo,
-            zmax=scale.hi,
             connectgaps=False,
-            contours={
-                "start": scale.lo,
-                "end": scale.hi,
-                "size": (scale.hi - scale.lo) / look.levels,
-                "coloring": "fill",
-                "showlines": True,
-            },
+            contours={**_levels(scale, look, "fill"), "showlines": True},
             line={"width": look.line_width * PX, "color": f"rgba(0,0,0,{look.line_alpha})"},
-            showscale=item.colourbar,
-            colorbar=bar,
-            hovertemplate=hover,
-            name=item.name,
-            meta=item.name,
-            showlegend=False,
+            **coloured,
         )
     fig.add_trace(trace, **rc)
+
+
+def _levels(scale, look, coloring: str) -> dict:
+    """Contour levels: look.levels equal steps over the scale's range."""
+    step = (scale.hi - scale.lo) / look.levels
+    return {"start": scale.lo, "end": scale.hi, "size": step, "coloring": coloring}
 
 
 def _colourbar(item: Field, fig, col: int, n: int, options: _Options) -> dict:

@@ -698,16 +698,7 @@ def slice_contour_panel(
         value_name=data.metric,
     )
     items = [field, *slice_items(landscape, data, trajectory=trajectory, mark=mark)]
-    box = data.box
-    return Panel(
-        "plane",
-        tuple(items),
-        title=_slice.full_title(data, log),
-        x=Axis(data.labels[0], tuple(box[0])),
-        y=Axis(data.labels[1], tuple(box[1])),
-        equal=equal_aspect(box),
-        legend=legend,
-    )
+    return _slice_panel("plane", items, data, log, legend, equal=equal_aspect(data.box))
 
 
 def slice_surface_panel(
@@ -733,16 +724,23 @@ def slice_surface_panel(
         field,
         *slice_items(landscape, data, trajectory=trajectory, mark=mark, heights=heights),
     ]
-    box = data.box
     lift = style.SURFACE_LIFT * (scale.hi - scale.lo)
+    z = Axis(data.value_label(scale.log), (scale.lo, scale.hi + 2 * lift))
+    return _slice_panel("surface", items, data, log, legend, z=z)
+
+
+def _slice_panel(kind: str, items, data, log: bool, legend: str, **axes) -> Panel:
+    """A panel of a 2-D slice: its title, the directions' axes over the box, and `axes`
+    (z=, equal=)."""
+    (x0, x1), (y0, y1) = data.box
     return Panel(
-        "surface",
+        kind,
         tuple(items),
         title=_slice.full_title(data, log),
-        x=Axis(data.labels[0], tuple(box[0])),
-        y=Axis(data.labels[1], tuple(box[1])),
-        z=Axis(data.value_label(scale.log), (scale.lo, scale.hi + 2 * lift)),
+        x=Axis(data.labels[0], (x0, x1)),
+        y=Axis(data.labels[1], (y0, y1)),
         legend=legend,
+        **axes,
     )
 
 

@@ -12,8 +12,6 @@ for it. Nothing is shown or served; save with `losslab.plot.export.save_figure(f
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 
 import plotly.graph_objects as go
@@ -26,14 +24,7 @@ __all__ = list(pictures.PICTURES)
 
 def _plotly(name: str) -> Callable:
     """pictures.<name> drawn with plotly, with the same arguments."""
-    make = getattr(pictures, name)
-
-    @functools.wraps(make)
-    def figure(*args, **kwargs) -> go.Figure:
-        return draw(make(*args, **kwargs))
-
-    figure.__signature__ = inspect.signature(make).replace(return_annotation=go.Figure)
-    return figure
+    return pictures.drawn(name, draw, go.Figure)
 
 
 landscape = _plotly("landscape")

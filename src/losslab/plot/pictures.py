@@ -8,7 +8,9 @@ then builds the scene from those results (build.py). Wherever a landscape is dra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -79,24 +81,16 @@ def landscape(
 ) -> Scene:
     """The natural picture of an objective (or a Landscape): `curve_1d` for 1 parameter,
     `contour` for 2. gradient_field and log apply to 2-D objectives only."""
+    shared = {
+        "trajectories": trajectories,
+        "minima": minima,
+        "critical_points": critical_points,
+        "bounds": bounds,
+    }
     if n_params_of(objective) == 1:
-        return curve_1d(
-            objective,
-            trajectories=trajectories,
-            minima=minima,
-            critical_points=critical_points,
-            bounds=bounds,
-            resolution=resolution or 400,
-        )
+        return curve_1d(objective, resolution=resolution or 400, **shared)
     return contour(
-        objective,
-        trajectories=trajectories,
-        gradient_field=gradient_field,
-        minima=minima,
-        critical_points=critical_points,
-        bounds=bounds,
-        resolution=resolution or 200,
-        log=log,
+        objective, gradient_field=gradient_field, resolution=resolution or 200, log=log, **shared
     )
 
 
@@ -273,57 +267,65 @@ def slice_view(
     )
 
 
-def slice_contour(
-    landscape,
-    *,
-    metric: str = "loss",
-    log: bool = False,
-    trajectory=None,
-    mark: Mapping[str, Any] | None = None,
-) -> Scene:
-    """Filled contour of a 2-D slice with a colour bar and the overlays of `slice_view`."""
-    panel = build.slice_contour_panel(
-        landscape, metric=metric, log=log, trajectory=trajectory, mark=mark
-    )
-    return Scene((panel,), size=build.CONTOUR_SIZE)
+def _slice_panel_picture(name: str, make_panel, size, doc: str):
+    """A one-panel picture of a slice: `make_panel` (build.slice_*_panel) in a Scene of `size`,
+    with the arguments of slice_view but `title`."""
+
+    def picture(
+        landscape,
+        *,
+        metric: str = "loss",
+        log: bool = False,
+        trajectory=None,
+        mark: Mapping[str, Any] | None = None,
+    ) -> Scene:
+        panel = make_panel(landscape, metric=metric, log=log, trajectory=trajectory, mark=mark)
+        return Scene((panel,), size=size)
+
+    picture.__name__ = picture.__qualname__ = name
+    picture.__doc__ = doc
+    return picture
 
 
-def slice_surface(
-    landscape,
-    *,
-    metric: str = "loss",
-    log: bool = False,
-    trajectory=None,
-    mark: Mapping[str, Any] | None = None,
-) -> Scene:
+slice_contour = _slice_panel_picture(
+    "slice_contour",
+    build.slice_contour_panel,
+    build.CONTOUR_SIZE,
+    """Filled contour of a 2-D slice with a colour bar and the overlays of `slice_view`.""",
+)
+slice_surface = _slice_panel_picture(
+    "slice_surface",
+    build.slice_surface_panel,
+    build.SURFACE_SIZE,
     """A 2-D slice as a 3-D surface with the overlays lifted onto it (their height is the
-    slice's value there, interpolated by the one rule)."""
-    panel = build.slice_surface_panel(
-        landscape, metric=metric, log=log, trajectory=trajectory, mark=mark
-    )
-    return Scene((panel,), size=build.SURFACE_SIZE)
-
-
-def slice_curve(
-    landscape,
-    *,
-    metric: str = "loss",
-    log: bool = False,
-    trajectory=None,
-    mark: Mapping[str, Any] | None = None,
-) -> Scene:
+    slice's value there, interpolated by the one rule).""",
+)
+slice_curve = _slice_panel_picture(
+    "slice_curve",
+    build.slice_curve_panel,
+    build.CURVE_SIZE,
     """A 1-D slice: the metric along the direction, and on a second y-axis the accuracy (when
-    the landscape has it and `metric` is a loss)."""
-    panel = build.slice_curve_panel(
-        landscape, metric=metric, log=log, trajectory=trajectory, mark=mark
-    )
-    return Scene((panel,), size=build.CURVE_SIZE)
+    the landscape has it and `metric` is a loss).""",
+)
 
 
 def spectrum(result, *, log: bool = True, nodes: bool = True, title: str | None = None) -> Scene:
     """A Spectrum (losslab.curvature.density): density against eigenvalue (log density by
     default), the Lanczos nodes that carry weight as ticks along the bottom."""
     return build.spectrum_scene(result, log=log, nodes=nodes, title=title)
+
+
+def drawn(name: str, draw: Callable[[Scene], Any], returns: type) -> Callable:
+    """The picture `name` drawn by a backend's `draw(scene)`: the same arguments and docstring,
+    returning what `draw` returns (`returns`, for the signature)."""
+    make = globals()[name]
+
+    @functools.wraps(make)
+    def figure(*args, **kwargs):
+        return draw(make(*args, **kwargs))
+
+    figure.__signature__ = inspect.signature(make).replace(return_annotation=returns)
+    return figure
 
 
 # The pictures both renderers offer, by name (static adds `ax=`).

@@ -173,45 +173,45 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Path:
-    """A line through points: x, y (k,) [z (k,) on a 3-D panel]. style: a LINES name; colour
-    None = the style's. steps, values (k,): step numbers and losses for hover. marker_colours:
-    one colour per step marker (a ramp that shows the order), else the line's colour. axis:
-    'y2' draws against the panel's secondary y axis. status: how a run ended ('max_steps',
-    'converged', 'diverged'), '' for a plain line."""
+class Points:
+    """What Path and Markers share: x, y (k,) [z (k,) on a 3-D panel], a style name (colour
+    None = the style's), a legend label, a group that toggles together, the name the picture
+    calls them, and steps, values (k,) (step numbers and losses) for hover."""
 
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray | None = None
-    style: str = "path"
+    style: str = ""
     colour: str | None = None
     label: str = ""
     show_legend: bool = True
     group: str = ""
-    name: str = "path"
+    name: str = ""
     steps: np.ndarray | None = None
     values: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Path(Points):
+    """A line through the points; style a LINES name. marker_colours: one colour per step
+    marker (a ramp that shows the order), else the line's colour. axis: 'y2' draws against the
+    panel's secondary y axis. status: how a run ended ('max_steps', 'converged', 'diverged'),
+    '' for a plain line."""
+
+    style: str = "path"  # a redeclared field keeps its place in Points' order
+    name: str = "path"
     marker_colours: tuple[str, ...] | None = None
     status: str = ""
     axis: Literal["y", "y2"] = "y"
 
 
 @dataclass(frozen=True)
-class Markers:
-    """Points drawn with one marker style: x, y (m,) [z (m,)]. colour None = the style's; name
-    is what the picture calls them ('start', 'end', 'minimum', 'critical-saddle', ...)."""
+class Markers(Points):
+    """Points drawn with one marker style; name is what the picture calls them ('start',
+    'end', 'minimum', 'critical-saddle', ...)."""
 
-    x: np.ndarray
-    y: np.ndarray
-    z: np.ndarray | None = None
     style: str = "point"
-    colour: str | None = None
-    label: str = ""
-    show_legend: bool = True
-    group: str = ""
     name: str = "markers"
-    steps: np.ndarray | None = None
-    values: np.ndarray | None = None
     axes_fraction_y: bool = False  # y in axes fraction (ticks along the bottom)
 
 

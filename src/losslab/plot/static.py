@@ -49,15 +49,9 @@ def on_axes(scene: Scene, ax: Axes | None = None, what: str = "this picture") ->
 def _matplotlib(name: str) -> Callable:
     """pictures.<name> drawn with matplotlib: the same arguments, plus `ax=None` for the
     one-panel pictures."""
-    make = getattr(pictures, name)
     if name in FIGURES:
-
-        @functools.wraps(make)
-        def figure(*args, **kwargs) -> Figure:
-            return draw(make(*args, **kwargs))
-
-        figure.__signature__ = inspect.signature(make).replace(return_annotation=Figure)
-        return figure
+        return pictures.drawn(name, draw, Figure)
+    make = getattr(pictures, name)
 
     @functools.wraps(make)
     def axes(*args, ax: Axes | None = None, **kwargs) -> Axes:
