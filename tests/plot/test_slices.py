@@ -6,12 +6,14 @@ check compares against numbers computed here: grid minima, projected trajectorie
 
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
 
 from losslab.errors import LosslabError
 from losslab.landscapes import Landscape
 from losslab.plot import _slice, static, style
 from losslab.plot.export import save_figure
+from losslab.training import TrainingRun
 
 N_PARAMS = 5
 
@@ -116,17 +118,23 @@ def test_trajectory_is_the_projection_cut_at_the_window():
     assert z3[-1] == pytest.approx(land.values["loss"][i, j] + lift)
 
 
-def test_trajectory_accepts_a_run_object_and_checks_its_size():
+def test_trajectory_accepts_a_training_run_and_checks_its_size():
     land = landscape_2d()
-
-    class Run:
-        params = on_slice(land, [[0.1, 0.1], [0.0, 0.0]])
-
-    ax = static.slice_contour(land, trajectory=Run())
+    params = torch.as_tensor(on_slice(land, [[0.1, 0.1], [0.0, 0.0]]))
+    n = params.shape[1]
+    zeros = torch.zeros(2, dtype=torch.float64)
+    run = TrainingRun(params, torch.arange(2), zeros, zeros, ("w",), ((n,),))
+    ax = static.slice_contour(land, trajectory=run)
     (path,) = lines(ax, "losslab-trajectory")
     np.testing.assert_allclose(path.get_xdata(), [0.1, 0.0], atol=1e-12)
     with pytest.raises(LosslabError, match="3 parameters per point"):
         static.slice_contour(land, trajectory=np.zeros((4, 3)))
+
+    class LooksLikeARun:  # not a TrainingRun: refused in one line, not probed for .params
+        params = run.params
+
+    with pytest.raises(LosslabError, match="give a TrainingRun or an array"):
+        static.slice_contour(land, trajectory=LooksLikeARun())
 
 
 def test_marked_points_are_projected_and_labelled():
@@ -236,3 +244,10 @@ def test_interpolation_is_exact_on_the_grid_and_linear_between():
     expected = (land.values["loss"][2, 5] + land.values["loss"][3, 5]) / 2
     assert _slice.interpolate(data, middle)[0] == pytest.approx(expected)
     assert np.isnan(_slice.interpolate(data, np.array([[5.0, 0.0]]))[0])
+
+
+def test_a_slice_picture_refuses_what_is_not_a_landscape():
+    land = landscape_2d()
+    for not_a_landscape in (object(), {"coords": land.coords, "values": land.values}):
+        with pytest.raises(LosslabError, match="draws a Landscape, not a"):
+            static.slice_contour(not_a_landscape)

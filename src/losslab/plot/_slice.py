@@ -18,6 +18,7 @@ import torch
 from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape
 from losslab.plot import scene as _scene
+from losslab.training import TrainingRun
 
 # Metrics where larger is better: the grid's best point is its maximum.
 HIGHER_IS_BETTER = ("accuracy", "acc", "r2")
@@ -105,6 +106,11 @@ class View:
 def slice_of(landscape, metric: str = "loss") -> View:
     """The metric of a 1-D or 2-D Landscape as a View; a LosslabError names the metrics that
     exist when `metric` is not one of them."""
+    if not isinstance(landscape, Landscape):
+        raise LosslabError(
+            f"a slice picture draws a Landscape, not a {type(landscape).__name__}: compute it "
+            "with losslab.landscape (or ll.load_result a saved one)."
+        )
     coords = tuple(np.asarray(_numpy(c), dtype=np.float64) for c in landscape.coords)
     if len(coords) not in (1, 2):
         raise LosslabError(
@@ -123,7 +129,7 @@ def slice_of(landscape, metric: str = "loss") -> View:
             f"values[{metric!r}] has shape {grid.shape}, the coordinates say {shape}."
         )
     grid[~np.isfinite(grid)] = np.nan
-    metadata = dict(getattr(landscape, "metadata", None) or {})
+    metadata = dict(landscape.metadata)
     kind = direction_kind(metadata)
     offset = axes_offset(landscape, kind, len(coords))
     directions = np.asarray(_numpy(landscape.directions), dtype=np.float64)
@@ -174,7 +180,7 @@ def one_d(landscape, metric: str, what: str) -> View:
 def is_surface(landscape) -> bool:
     """True for the identity slice of a test surface (made by `evaluate_grid`), whose axes
     are the raw weights w1, w2 and whose values are plain f."""
-    metadata = getattr(landscape, "metadata", None) or {}
+    metadata = landscape.metadata
     objective = metadata.get("objective")
     return (
         direction_kind(metadata) == "identity"
@@ -189,12 +195,12 @@ def labels_of(landscape) -> tuple[str, ...]:
     k = len(landscape.coords)
     if is_surface(landscape):
         return ("w (x)",) if k == 1 else ("w1 (x)", "w2 (y)")
-    return direction_labels(landscape.metadata or {}, k)
+    return direction_labels(landscape.metadata, k)
 
 
 def log_default(landscape) -> bool:
     """The objective's own log_scale flag from the metadata (values spanning decades)."""
-    objective = (getattr(landscape, "metadata", None) or {}).get("objective")
+    objective = landscape.metadata.get("objective")
     return bool(isinstance(objective, Mapping) and objective.get("log_scale", False))
 
 
@@ -209,8 +215,8 @@ def axes_offset(landscape, kind: str, k: int) -> np.ndarray:
     offset = np.zeros(k)
     if kind not in ("axes", "identity"):
         return offset
-    directions = np.asarray(_numpy(getattr(landscape, "directions", None)), dtype=float)
-    origin = np.asarray(_numpy(getattr(landscape, "origin", None)), dtype=float).reshape(-1)
+    directions = landscape.directions
+    origin = landscape.origin.reshape(-1)
     if directions.ndim != 2 or directions.shape[0] != k or origin.shape != directions.shape[1:]:
         return offset
     for i, row in enumerate(directions):
@@ -278,7 +284,7 @@ def direction_labels(metadata: Mapping[str, Any], k: int) -> tuple[str, ...]:
 
 def origin_label(landscape) -> str:
     """'origin: the model's weights' on a network's slice, else 'origin'."""
-    objective = (getattr(landscape, "metadata", None) or {}).get("objective")
+    objective = landscape.metadata.get("objective")
     if isinstance(objective, Mapping) and objective.get("objective") == "model":
         return MODEL_ORIGIN_LABEL
     return ORIGIN_LABEL
@@ -329,11 +335,15 @@ def anchors(landscape, sl: View) -> list[tuple[str, np.ndarray]]:
 
 def trajectory_points(trajectory) -> np.ndarray:
     """(T, n_params) from a TrainingRun (its `params`), a tensor or an array."""
-    params = getattr(trajectory, "params", trajectory)
-    points = np.asarray(_numpy(params), dtype=np.float64)
-    if points.ndim != 2 or len(points) == 0:
+    params = trajectory.params if isinstance(trajectory, TrainingRun) else trajectory
+    try:
+        points = np.asarray(_numpy(params), dtype=np.float64)
+    except (TypeError, ValueError):
+        points = None
+    if points is None or points.ndim != 2 or len(points) == 0:
+        shape = "no numbers" if points is None else f"shape {points.shape}"
         raise LosslabError(
-            f"trajectory has shape {points.shape}: give a TrainingRun or an array "
+            f"trajectory has {shape}: give a TrainingRun or an array "
             f"(n_steps, n_params) of parameter vectors."
         )
     return points
@@ -342,8 +352,8 @@ def trajectory_points(trajectory) -> np.ndarray:
 def project(landscape, points: np.ndarray, what: str = "trajectory", offset=0.0) -> np.ndarray:
     """(T, n_params) parameter vectors -> (T, k) slice coordinates with `landscape.project`
     (plus the View's display `offset`)."""
-    n_params = _n_params(landscape)
-    if n_params is not None and points.shape[-1] != n_params:
+    n_params = landscape.directions.shape[-1]  # directions: (k, n_params)
+    if points.shape[-1] != n_params:
         raise LosslabError(
             f"{what} has {points.shape[-1]} parameters per point but the landscape's model has "
             f"{n_params}: give points of the model the landscape was computed for."
@@ -420,14 +430,6 @@ def _numpy(value) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
     return value
-
-
-def _n_params(landscape) -> int | None:
-    directions = getattr(landscape, "directions", None)
-    if directions is None:
-        return None
-    shape = getattr(_numpy(getattr(directions, "vectors", directions)), "shape", None)
-    return int(shape[-1]) if shape else None
 
 
 # -- overlays -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import torch
 
 from losslab.attraction import DIVERGED, BasinMap
 from losslab.curvature import CriticalPoint
+from losslab.curvature.density import Spectrum
 from losslab.errors import LosslabError
 from losslab.plot import _runs, _slice, style
 from losslab.plot._runs import Run
@@ -30,6 +31,7 @@ from losslab.plot.scene import (
     Markers,
     Panel,
     Path,
+    Points,
     Rule,
     Scene,
     Text,
@@ -280,7 +282,7 @@ def surface_scene(landscape, *, trajectories=(), minima=None, log: bool | None =
     lift = style.SURFACE_LIFT * (scale.hi - scale.lo)
     floor = scale.lo
     for item in items[1:]:
-        if getattr(item, "z", None) is not None and len(item.z):
+        if isinstance(item, Points) and item.z is not None and len(item.z):
             inside = _slice.inside(np.column_stack([item.x, item.y]), field.box)
             if inside.any():
                 floor = min(floor, float(np.nanmin(item.z[inside])) - lift)
@@ -679,9 +681,9 @@ def slice_items(landscape, data, *, trajectory=None, mark=None, heights=None) ->
         )
         if overlay.kind == "anchor" and data.ndim == 1:
             items.append(Rule(float(pts[0, 0])))
-    if any(getattr(i, "name", "") == "start" for i in items):
+    if any(isinstance(i, Markers) and i.name == "start" for i in items):
         items.append(LegendEntry("start", "marker", "trajectory-start"))
-    if any(getattr(i, "name", "") == "end" for i in items):
+    if any(isinstance(i, Markers) and i.name == "end" for i in items):
         items.append(LegendEntry("end", "marker", "trajectory-end"))
     return items
 
@@ -806,10 +808,13 @@ def slice_view_scene(
 def spectrum_scene(result, *, log: bool = True, nodes: bool = True, title=None) -> Scene:
     """A Spectrum (losslab.curvature.density): density against eigenvalue, log density by
     default, the Ritz nodes that carry weight as ticks along the bottom."""
-    grid = np.asarray(getattr(result, "grid", None), dtype=np.float64)
-    density = np.asarray(getattr(result, "density", None), dtype=np.float64)
-    if grid.ndim != 1 or density.shape != grid.shape or grid.size < 2:
-        raise LosslabError("spectrum() draws a Spectrum from losslab.curvature.density.")
+    if not isinstance(result, Spectrum):
+        raise LosslabError(
+            f"spectrum() draws a Spectrum from losslab.curvature.density, not a "
+            f"{type(result).__name__}."
+        )
+    grid = result.grid.detach().cpu().double().numpy()
+    density = result.density.detach().cpu().double().numpy()
     finite = np.isfinite(density)
     if not finite.any():
         raise LosslabError("the spectrum's density is not finite anywhere: nothing to draw.")
@@ -835,7 +840,7 @@ def spectrum_scene(result, *, log: bool = True, nodes: bool = True, title=None) 
     if log:
         top = float(np.nanmax(shown))
         y_range = (max(SPECTRUM_FLOOR, top * 1e-9), top * 3)
-    n = getattr(result, "n_params", None)
+    n = result.n_params
     probes = np.asarray(result.nodes).shape[0]
     subtitle = (
         f"{n} parameters, {probes} probe{'s' if probes != 1 else ''}, sigma {result.sigma:.3g}"

@@ -35,7 +35,7 @@ def on_axes(scene: Scene, ax: Axes | None = None, what: str = "this picture") ->
     """Draw a one-panel scene into `ax` (a new Figure of the scene's size when None)."""
     if ax is None:
         ax = new_axes(scene)
-    elif scene.panel.kind == "surface" and getattr(ax, "name", "") != "3d":
+    elif scene.panel.kind == "surface" and ax.name != "3d":
         raise LosslabError(
             f"{what} needs a 3-D Axes: create it with "
             "figure.add_subplot(projection='3d'), or pass ax=None."
