@@ -131,7 +131,7 @@ def test_one_dimensional_objectives():
     with pytest.raises(LosslabError, match="curve_1d"):
         interactive.contour(well)
     runs = ll.race(well, [optim.gd(0.05), optim.momentum(0.05)], (2.2,), 30)
-    fig = interactive.landscape(well, trajectories=runs, resolution=50)
+    fig = interactive.view(well, trajectories=runs, resolution=50)
     (curve,) = traces(fig, "curve")
     assert len(curve.x) == 50
     paths = traces(fig, "path")

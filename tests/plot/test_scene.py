@@ -306,7 +306,7 @@ def test_a_saved_landscape_draws_without_its_objective(tmp_path):
     with pytest.raises(LosslabError, match="needs the objective"):
         static.contour(loaded, gradient_field=True)
     one_d = ll.evaluate_grid(ll.surface("double_well"), resolution=50).save(tmp_path / "w.h5")
-    ax = static.landscape(ll.load_result(one_d))
+    ax = static.view(ll.load_result(one_d))
     assert ax.get_xlabel() == "w (x)"
 
 

@@ -176,9 +176,9 @@ def test_one_dimensional_objectives_are_refused_by_contour_and_dispatched_by_lan
         static.contour(well)
     with pytest.raises(LosslabError, match="curve_1d"):
         static.surface_3d(well)
-    ax = static.landscape(well, resolution=50)
+    ax = static.view(well, resolution=50)
     assert ax.get_xlabel() == "w (x)"
-    ax = static.landscape(ll.surface("bowl"), resolution=10)
+    ax = static.view(ll.surface("bowl"), resolution=10)
     assert ax.get_ylabel() == "w2 (y)"
     with pytest.raises(LosslabError, match="contour"):
         static.curve_1d(ll.surface("bowl"))

@@ -72,5 +72,5 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
         if out.suffix.lower() == ".json":
             CriticalPoints(tuple(points), objective.name).save(out)
         else:
-            write_figure(out, lambda plot: plot.landscape(objective, critical_points=points))
+            write_figure(out, lambda plot: plot.view(objective, critical_points=points))
         console().print(f"wrote {out}")

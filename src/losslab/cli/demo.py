@@ -112,7 +112,7 @@ def himmelblau_noise(folder: Path) -> list[Path]:
     ]
     figure = Figure(figsize=(16, 5), layout="constrained")
     paths, gd_basins, noisy_basins = figure.subplots(1, 3)
-    static.landscape(himmelblau, trajectories=runs, ax=paths)
+    static.view(himmelblau, trajectories=runs, ax=paths)
     static.basin_map(maps[0], objective=himmelblau, ax=gd_basins)
     static.basin_map(maps[1], objective=himmelblau, ax=noisy_basins)
     return [save_drawn(figure, folder / "himmelblau_sgd.png")]

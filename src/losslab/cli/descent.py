@@ -157,4 +157,4 @@ def _descent_figure(
         return plot.surface_3d(objective, trajectories=trajectories)
     if objective.n_params == 1:
         return plot.curve_1d(objective, trajectories=trajectories)
-    return plot.landscape(objective, trajectories=trajectories)
+    return plot.view(objective, trajectories=trajectories)

@@ -7,7 +7,7 @@
   the library first, so a saved Landscape draws without the code that made it.
 - `backend_mpl`, `backend_plotly`: draw any scene.
 - `static` (matplotlib) and `interactive` (plotly): the same pictures under the same names
-  (landscape, contour, surface_3d, curve_1d, basin_map, hessian_view, loss_curves, race,
+  (view, contour, surface_3d, curve_1d, basin_map, hessian_view, loss_curves, race,
   slice_view, slice_contour, slice_surface, slice_curve, spectrum); `export.save_figure`
   writes either by extension.
 

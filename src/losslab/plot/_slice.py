@@ -167,7 +167,7 @@ def one_d(landscape, metric: str, what: str) -> View:
     data = slice_of(landscape, metric)
     if data.ndim != 1:
         hint = (
-            "use contour (or landscape, which picks it)"
+            "use contour (or view, which picks it)"
             if is_surface(landscape)
             else ("use slice_contour or slice_surface (or slice_view, which picks)")
         )

@@ -27,7 +27,7 @@ def _plotly(name: str) -> Callable:
     return pictures.drawn(name, draw, go.Figure)
 
 
-landscape = _plotly("landscape")
+view = _plotly("view")
 contour = _plotly("contour")
 surface_3d = _plotly("surface_3d")
 curve_1d = _plotly("curve_1d")

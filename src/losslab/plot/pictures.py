@@ -37,9 +37,9 @@ def grid_of(source, bounds, resolution: int, n_params: int, what: str) -> Landsc
         )
     if n != n_params:
         hint = (
-            "use curve_1d (or landscape, which picks it)"
+            "use curve_1d (or view, which picks it)"
             if n == 1
-            else "use contour (or landscape, which picks it)"
+            else "use contour (or view, which picks it)"
             if n == 2
             else "draw a 1-D or 2-D slice of it"
         )
@@ -68,7 +68,7 @@ def n_params_of(source) -> int:
     return source.ndim if isinstance(source, Landscape) else source.n_params
 
 
-def landscape(
+def view(
     objective,
     *,
     trajectories=(),
@@ -330,7 +330,7 @@ def drawn(name: str, draw: Callable[[Scene], Any], returns: type) -> Callable:
 
 # The pictures both renderers offer, by name (static adds `ax=`).
 PICTURES = (
-    "landscape",
+    "view",
     "contour",
     "surface_3d",
     "curve_1d",

@@ -65,7 +65,7 @@ def _matplotlib(name: str) -> Callable:
     return axes
 
 
-landscape = _matplotlib("landscape")
+view = _matplotlib("view")
 contour = _matplotlib("contour")
 surface_3d = _matplotlib("surface_3d")
 curve_1d = _matplotlib("curve_1d")
