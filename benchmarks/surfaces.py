@@ -32,7 +32,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def race() -> list[ll.Trajectory]:
+def race() -> ll.Race:
     optimizers = [optim.gd(1e-3), optim.momentum(1e-3), optim.newton()]
     return ll.race(ll.surface("rosenbrock"), optimizers, [-1.5, 2.0], 1000, tol=0.0)
 

@@ -91,3 +91,19 @@ def test_critical_point_round_trips(tmp_path):
     result = ll.inspect(ll.surface("saddle"), [0.0, 0.0])
     loaded = ll.load_result(result.save(tmp_path / "cp.json"))
     assert loaded.kind == "saddle" and torch.equal(loaded.hessian, result.hessian)
+
+
+def test_critical_points_is_a_result_that_behaves_like_the_list_of_points(tmp_path):
+    surface = ll.surface("double_well")
+    found = ll.critical_points(surface)
+    assert isinstance(found, ll.curvature.CriticalPoints) and found.objective == "double_well"
+    first, second, third = found  # unpacking, len, indexing and iteration as on a list
+    assert len(found) == 3 and found[0] is first and found[-1] is third
+    assert [p.kind for p in found] == ["minimum", "minimum", "maximum"]
+    assert list(found[:2]) == [first, second]
+    for suffix in (".json", ".h5"):  # what the library hands back is what a file holds
+        loaded = ll.load_result(found.save(tmp_path / f"points{suffix}"))
+        assert isinstance(loaded, ll.curvature.CriticalPoints)
+        assert [p.kind for p in loaded] == [p.kind for p in found]
+        for a, b in zip(loaded, found, strict=True):
+            assert torch.equal(a.point, b.point)

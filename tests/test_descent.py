@@ -139,3 +139,31 @@ def test_race_equals_separate_descents():
         assert trajectory.status == alone.status and trajectory.stopped_at == alone.stopped_at
     with pytest.raises(ll.LosslabError, match="optimizers is empty"):
         ll.race(surface, [], [0.0, 0.0], 10)
+
+
+def test_race_returns_a_race_that_behaves_like_the_list_of_trajectories(tmp_path):
+    surface = ll.surface("rosenbrock")
+    optimizers = [optim.gd(1e-3), optim.newton()]
+    raced = ll.race(surface, optimizers, [-1.5, 2.0], 20)
+    assert isinstance(raced, ll.Race)
+    assert (raced.objective, raced.formula) == ("rosenbrock", surface.formula)
+    assert raced.start == (-1.5, 2.0) and raced.n_steps == 20
+    gd, newton = raced  # unpacking, len, indexing and iteration as on a list
+    assert len(raced) == 2 and raced[0] is gd and raced[-1] is newton
+    assert list(raced) == [gd, newton] and [t.optimizer for t in raced] == ["gd", "newton"]
+    for suffix in (".json", ".h5"):  # what the library hands back is what a file holds
+        loaded = ll.load_result(raced.save(tmp_path / f"race{suffix}"))
+        assert isinstance(loaded, ll.Race) and loaded.start == raced.start
+        for a, b in zip(loaded, raced, strict=True):
+            assert torch.equal(a.params, b.params) and a.status == b.status
+
+
+def test_a_race_from_a_batch_of_starts_keeps_every_start(tmp_path):
+    starts = [[1.0, 1.0], [0.5, -2.0]]
+    raced = ll.race(ll.surface("bowl"), [optim.gd(0.1)], starts, 5)
+    assert raced.start == ((1.0, 1.0), (0.5, -2.0))
+    assert raced[0].params.shape == (6, 2, 2)
+    for suffix in (".json", ".h5"):
+        loaded = ll.load_result(raced.save(tmp_path / f"batch{suffix}"))
+        assert loaded.start == raced.start
+        assert torch.equal(loaded[0].params, raced[0].params)

@@ -18,7 +18,7 @@ from torch import nn
 
 import losslab as ll
 from losslab import curvature
-from losslab.curvature import CriticalPoints, HessianReport
+from losslab.curvature import HessianReport
 from losslab.errors import LosslabError
 from losslab.objectives.model import ModelObjective
 from losslab.results import codec, load_result, registered, save_result, to_json
@@ -50,9 +50,7 @@ def hessian_report():
 
 
 def race():
-    bowl = ll.surface("bowl")
-    runs = ll.race(bowl, [ll.optim.gd(0.1), ll.optim.newton()], [3.0, -2.0], 10)
-    return ll.Race(tuple(runs), bowl.name, bowl.formula, (3.0, -2.0), 10)
+    return ll.race(ll.surface("bowl"), [ll.optim.gd(0.1), ll.optim.newton()], [3.0, -2.0], 10)
 
 
 def landscape():
@@ -69,9 +67,7 @@ EXAMPLES = {
     "race": race,
     "basin_map": lambda: ll.basins(ll.surface("himmelblau"), ll.optim.gd(0.01), resolution=4),
     "critical_point": lambda: ll.inspect(ll.surface("saddle"), [0.0, 0.0]),
-    "critical_points": lambda: CriticalPoints(
-        tuple(ll.critical_points(ll.surface("himmelblau"), resolution=9)), "himmelblau"
-    ),
+    "critical_points": lambda: ll.critical_points(ll.surface("himmelblau"), resolution=9),
     "landscape": landscape,
     "training_run": lambda: ll.train(
         nn.Linear(2, 2), (torch.randn(16, 2), torch.randint(0, 2, (16,))), epochs=2, batch_size=8

@@ -12,12 +12,11 @@ from losslab import curvature, data, directions, models, optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
-from losslab.descent import Trajectory, descend, race
+from losslab.descent import Race, Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
 from losslab.landscapes import Landscape, landscape
 from losslab.landscapes.grid import evaluate_grid
 from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
-from losslab.races import Race
 from losslab.results import load_result
 from losslab.training import TrainingRun, train
 

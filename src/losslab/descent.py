@@ -1,4 +1,5 @@
-"""Descent: run an optimizer on an objective from one start or a batch of starts.
+"""Descent: run an optimizer on an objective from one start or a batch of starts, or race
+several optimizers from the same start(s) (a `Race`, the result `losslab race` saves).
 
 All starts move together in one vectorized loop. A run stops (its row is frozen at its last
 good point) when its gradient norm falls below `tol` (converged) or when a step would leave
@@ -18,7 +19,7 @@ from torch import Tensor
 from losslab._checks import check_count, check_non_negative, check_positive
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
-from losslab.objectives.surfaces import as_params
+from losslab.objectives.surfaces import Surface, as_params
 from losslab.optim.base import Optimizer
 from losslab.results import Result
 
@@ -127,6 +128,50 @@ class Trajectory(Result):
         return torch.tensor([test(status) for status in self.status], dtype=torch.bool)
 
 
+@dataclass(frozen=True, eq=False)
+class Race(Result, Sequence[Trajectory]):
+    """One trajectory per optimizer, in the order they were raced, from the same start.
+
+    trajectories: each of params (n_steps + 1, n_params) [or batched, see Trajectory].
+    objective: the objective's name; formula: its formula ("" when it has none).
+    start: (n_params,) the common start, or (n_starts, n_params) for a batch of starts;
+    n_steps: the steps each optimizer was given.
+    Indexing, iterating, len and unpacking work as on the list of trajectories.
+    """
+
+    result_type = "race"
+
+    trajectories: tuple[Trajectory, ...]
+    objective: str = ""
+    formula: str = ""
+    start: tuple[float, ...] | tuple[tuple[float, ...], ...] = ()
+    n_steps: int = 0
+
+    def __post_init__(self):
+        runs = tuple(self.trajectories)
+        wrong = [type(t).__name__ for t in runs if not isinstance(t, Trajectory)]
+        if not runs or wrong:
+            raise LosslabError(
+                f"a race holds one or more Trajectory objects, got {len(runs)} with "
+                f"{', '.join(wrong) or 'none'} among them."
+            )
+        object.__setattr__(self, "trajectories", runs)
+        start = torch.as_tensor(self.start, dtype=torch.float64).tolist()  # floats or rows
+        start = [start] if isinstance(start, float) else start
+        rows = tuple(tuple(x) if isinstance(x, list) else x for x in start)
+        object.__setattr__(self, "start", rows)
+
+    def __len__(self) -> int:
+        return len(self.trajectories)
+
+    def __getitem__(self, index):
+        return self.trajectories[index]
+
+    def __repr__(self) -> str:
+        names = ", ".join(t.optimizer for t in self.trajectories)
+        return f"Race({self.objective!r}, [{names}], start={self.start}, n_steps={self.n_steps})"
+
+
 @dataclass(frozen=True)
 class _Final:
     """What a run without history returns: the last point, loss, status and stop step per start."""
@@ -167,8 +212,9 @@ def race(
     *,
     tol: float = 1e-8,
     bound: float | None = None,
-) -> list[Trajectory]:
-    """Several optimizers from the same start(s), in lockstep: one Trajectory per optimizer.
+) -> Race:
+    """Several optimizers from the same start(s), in lockstep: a Race, one Trajectory per
+    optimizer (it indexes, iterates and unpacks like the list of them, and saves as one file).
 
     All runs share one batched objective call per step, so a race of k optimizers costs about
     as much as one run. Each trajectory equals what `descend` gives for that optimizer alone.
@@ -209,7 +255,9 @@ def race(
                 tol,
             )
         )
-    return trajectories
+    formula = objective.formula if isinstance(objective, Surface) else ""
+    common = starts if batched else starts[0]
+    return Race(tuple(trajectories), objective.name, formula, common, n_steps)
 
 
 def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:

@@ -11,7 +11,6 @@ from losslab.cli.options import OutOpt, SurfaceArg
 from losslab.cli.output import check_output, write_figure
 from losslab.cli.parsing import parse_point
 from losslab.cli.render import console, critical_point_view, critical_table
-from losslab.curvature import CriticalPoints
 from losslab.results import to_json
 
 
@@ -70,7 +69,7 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
     console().print(critical_table(objective, points))
     if out is not None:
         if out.suffix.lower() == ".json":
-            CriticalPoints(tuple(points), objective.name).save(out)
+            points.save(out)
         else:
             write_figure(out, lambda plot: plot.view(objective, critical_points=points))
         console().print(f"wrote {out}")

@@ -22,12 +22,11 @@ from losslab.cli.options import (
 from losslab.cli.output import check_output, write_figure
 from losslab.cli.parsing import parse_point, split_optimizer_specs
 from losslab.cli.render import console, runs_table
-from losslab.descent import Trajectory
+from losslab.descent import Race, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives import Surface
 from losslab.objectives.defaults import default_lr, default_start
 from losslab.optim import Optimizer
-from losslab.races import Race
 
 DEFAULT_RACE = "gd,momentum,newton"
 
@@ -64,7 +63,7 @@ def build_optimizer(spec: str, lr: float | None, surface: Surface) -> Optimizer:
 
 def run_all(
     surface: Surface, optimizers: list[Optimizer], start: tuple[float, ...], n_steps: int
-) -> list[Trajectory]:
+) -> Race:
     """Every optimizer from the same start, in lockstep (one batched objective call a step)."""
     return losslab.race(surface, optimizers, start, n_steps)
 
@@ -101,13 +100,13 @@ def race(
     objective = losslab.surface(surface)
     point = resolve_start(objective, start)
     chosen = build_optimizers(optimizers or [DEFAULT_RACE], lr, objective)
-    trajectories = run_all(objective, chosen, point, n_steps)
-    console().print(runs_table(objective, trajectories, point))
+    raced = run_all(objective, chosen, point, n_steps)
+    console().print(runs_table(objective, raced, point))
     if out is not None:
         if out.suffix.lower() == ".json":
-            Race(tuple(trajectories), objective.name, objective.formula, point, n_steps).save(out)
+            raced.save(out)
         else:
-            write_figure(out, lambda plot: plot.race(objective, trajectories))
+            write_figure(out, lambda plot: plot.race(objective, raced))
         console().print(f"wrote {out}")
 
 

@@ -121,8 +121,9 @@ def critical_points(
     resolution: int | None = None,
     n_iter: int = 100,
     grad_tol: float = 1e-6,
-) -> list[CriticalPoint]:
-    """Every critical point found inside the window, classified, sorted by kind then value.
+) -> CriticalPoints:
+    """Every critical point found inside the window, classified, sorted by kind then value:
+    a CriticalPoints result (it indexes, iterates and unpacks like the list of points).
 
     Newton's method on the gradient (x <- x - H^+ g) runs from a grid of starts (default 41x41
     in 2-D, 401 in 1-D); it converges to minima, saddles and maxima alike. Converged points
@@ -151,7 +152,8 @@ def critical_points(
     )
     unique = _merge(points[keep], 1e-6 * size)
     found = _inspect_batch(objective, unique, grad_tol, 1e-8) if len(unique) else []
-    return sorted(found, key=lambda p: (KINDS.index(p.kind), p.value, p.point.tolist()))
+    ordered = sorted(found, key=lambda p: (KINDS.index(p.kind), p.value, p.point.tolist()))
+    return CriticalPoints(tuple(ordered), objective.name)
 
 
 def _merge(points: Tensor, radius: float) -> Tensor:
