@@ -107,3 +107,10 @@ def test_output_format_rejects_unknown_extensions(path, message):
 def test_output_format_honours_the_allowed_list():
     with pytest.raises(LosslabError, match="use one of .json"):
         output_format("x.png", (".json",))
+
+
+def test_output_format_accepts_the_result_formats():
+    assert [output_format(p) for p in ("a.json", "a.H5", "a.hdf5")] == [".json", ".h5", ".hdf5"]
+    every = r"use one of \.png, \.svg, \.pdf, \.html, \.json, \.h5, \.hdf5\."
+    with pytest.raises(LosslabError, match=every):
+        output_format("a.npz")

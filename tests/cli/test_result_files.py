@@ -107,3 +107,37 @@ def test_every_result_file_of_every_command_loads_back(tmp_path, saved):
     assert report.objective["n_params"] == final.numel() and report.top.vectors is None
     top = report.top.values
     assert len(top) == 2 and top[0] >= top[1] >= report.bottom.values[0]
+
+
+def test_the_surface_commands_write_their_numbers_as_hdf5_too(tmp_path, saved):
+    import h5py
+
+    f = tmp_path
+    commands = {
+        "race": ["race", "bowl", "-p", "gd,newton", "--start", "3,-2", "--lr", "0.1",
+                 "--n-steps", "20"],
+        "descend": ["descend", "himmelblau", "--optimizer", "gd", "--start", "0,0",
+                    "--lr", "0.01", "--n-steps", "30"],
+        "inspect": ["inspect", "saddle", "--at", "0,0"],
+        "critical": ["critical", "saddle"],
+        "basins": ["basins", "bowl", "--lr", "0.2", "--resolution", "5", "--n-steps", "10"],
+    }  # fmt: skip
+    suffixes = {"race": ".h5", "descend": ".hdf5", "inspect": ".h5", "critical": ".HDF5"}
+    for name, args in commands.items():
+        run(*args, "--out", f / f"{name}.json")
+        h5 = f / f"{name}{suffixes.get(name, '.h5')}"
+        run(*args, "--out", h5)
+        assert h5py.is_hdf5(h5), name  # the suffix picked the format
+        loaded = ll.load_result(h5)
+        assert_same(saved[str(h5)], loaded, name)  # what the command held
+        assert_same(ll.load_result(f / f"{name}.json"), loaded, name)  # the same as its JSON
+
+    # an independent oracle for two of them: the library itself
+    race = ll.load_result(f / "race.h5")
+    optimizers = [ll.optim.gd(0.1), ll.optim.newton()]  # the shared --lr is gd's alone
+    direct = ll.race(ll.surface("bowl"), optimizers, [3.0, -2.0], 20)
+    for a, b in zip(race, direct, strict=True):
+        assert torch.equal(a.params, b.params)
+    assert race.start == (3.0, -2.0)
+    basins = ll.basins(ll.surface("bowl"), ll.optim.gd(0.2), resolution=5, n_steps=10)
+    assert torch.equal(ll.load_result(f / "basins.h5").labels, basins.labels)

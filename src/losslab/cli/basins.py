@@ -10,7 +10,7 @@ import typer
 import losslab
 from losslab.cli.descent import build_optimizer
 from losslab.cli.options import LrOpt, NStepsOpt, OptimizerOpt, OutOpt, SurfaceArg
-from losslab.cli.output import check_output, write_figure
+from losslab.cli.output import check_output, write_output
 from losslab.cli.render import basins_table, console
 
 
@@ -34,7 +34,7 @@ def basins(
     """Basins of attraction: the share of starts that end in each known minimum.
 
     Runs the optimizer from every point of a grid over the window, all in one batch. With
-    --out, also draw the basin map (.png/.svg/.pdf/.html) or save it (.json).
+    --out, also draw the basin map (.png/.svg/.pdf/.html) or save it (.json/.h5).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
@@ -44,8 +44,5 @@ def basins(
     seconds = time.perf_counter() - started
     console().print(basins_table(basin_map, seconds))
     if out is not None:
-        if out.suffix.lower() == ".json":
-            basin_map.save(out)
-        else:
-            write_figure(out, lambda plot: plot.basin_map(basin_map, objective=objective))
+        write_output(out, basin_map, lambda plot: plot.basin_map(basin_map, objective=objective))
         console().print(f"wrote {out}")

@@ -8,7 +8,7 @@ import typer
 
 import losslab
 from losslab.cli.options import OutOpt, SurfaceArg
-from losslab.cli.output import check_output, write_figure
+from losslab.cli.output import check_output, write_output
 from losslab.cli.parsing import parse_point
 from losslab.cli.render import console, critical_point_view, critical_table
 from losslab.results import to_json
@@ -39,7 +39,7 @@ def inspect(
     """Local geometry at a point: gradient, Hessian, its eigenvalues and the kind of point.
 
     Both eigenvalues positive: a minimum; both negative: a maximum; mixed signs: a saddle.
-    With --out, also draw the Hessian view (.png/.svg/.pdf/.html) or save the numbers (.json).
+    With --out, also draw the Hessian view (.png/.svg/.pdf/.html) or save the numbers (.json/.h5).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
@@ -49,10 +49,7 @@ def inspect(
     else:
         console().print(critical_point_view(found))
     if out is not None:
-        if out.suffix.lower() == ".json":
-            found.save(out)
-        else:
-            write_figure(out, lambda plot: plot.hessian_view(found, objective))
+        write_output(out, found, lambda plot: plot.hessian_view(found, objective))
         if not as_json:  # keep --json output parseable
             console().print(f"wrote {out}")
 
@@ -61,15 +58,12 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
     """Every critical point in the surface's window, classified, with counts per kind.
 
     With --out, also draw the landscape with the points marked (.png/.svg/.pdf/.html) or save
-    them (.json: a CriticalPoints result, loadable with losslab.load_result).
+    them (.json/.h5: a CriticalPoints result, loadable with losslab.load_result).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
     points = losslab.critical_points(objective)
     console().print(critical_table(objective, points))
     if out is not None:
-        if out.suffix.lower() == ".json":
-            points.save(out)
-        else:
-            write_figure(out, lambda plot: plot.view(objective, critical_points=points))
+        write_output(out, points, lambda plot: plot.view(objective, critical_points=points))
         console().print(f"wrote {out}")

@@ -19,7 +19,7 @@ from losslab.cli.options import (
     StartOpt,
     SurfaceArg,
 )
-from losslab.cli.output import check_output, write_figure
+from losslab.cli.output import check_output, write_output
 from losslab.cli.parsing import parse_point, split_optimizer_specs
 from losslab.cli.render import console, runs_table
 from losslab.descent import Race, Trajectory
@@ -94,7 +94,7 @@ def race(
     --optimizers gd,momentum:beta=0.95,lr=0.01,newton:damping=0.1 races three optimizers:
     gd, momentum with beta 0.95 and lr 0.01, and damped Newton.
 
-    With --out, also draw the race (.png/.svg/.pdf/.html) or save every run (.json).
+    With --out, also draw the race (.png/.svg/.pdf/.html) or save every run (.json/.h5).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
@@ -103,10 +103,7 @@ def race(
     raced = run_all(objective, chosen, point, n_steps)
     console().print(runs_table(objective, raced, point))
     if out is not None:
-        if out.suffix.lower() == ".json":
-            raced.save(out)
-        else:
-            write_figure(out, lambda plot: plot.race(objective, raced))
+        write_output(out, raced, lambda plot: plot.race(objective, raced))
         console().print(f"wrote {out}")
 
 
@@ -127,7 +124,7 @@ def descend(
     """Descend with one optimizer from one start: where it ended and how.
 
     With --out, also draw the path on the landscape (.png/.svg/.pdf/.html) or save the
-    trajectory (.json, loadable with losslab.load_result).
+    trajectory (.json/.h5, loadable with losslab.load_result).
     """
     out = check_output(out)
     objective = losslab.surface(surface)
@@ -141,10 +138,8 @@ def descend(
     trajectories = run_all(objective, [chosen], point, n_steps)
     console().print(runs_table(objective, trajectories, point))
     if out is not None:
-        if out.suffix.lower() == ".json":
-            trajectories[0].save(out)
-        else:
-            write_figure(out, lambda plot: _descent_figure(plot, objective, trajectories, view))
+        (run,) = trajectories
+        write_output(out, run, lambda plot: _descent_figure(plot, objective, trajectories, view))
         console().print(f"wrote {out}")
 
 

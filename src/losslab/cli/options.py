@@ -80,6 +80,6 @@ OutOpt = Annotated[
         metavar="FILE",
         show_default=False,
         help="Also write FILE; its extension picks the format: .png/.svg/.pdf (matplotlib), "
-        ".html (interactive plotly, works offline) or .json (the numbers).",
+        ".html (interactive plotly, works offline) or .json/.h5 (the numbers).",
     ),
 ]

@@ -13,8 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from losslab.cli.parsing import ALL_FORMATS, output_format
+from losslab.cli.parsing import ALL_FORMATS, DATA_FORMATS, output_format
 from losslab.io import check_writable
+from losslab.results import Result
 
 
 def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> Path | None:
@@ -23,6 +24,14 @@ def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> P
         return None
     output_format(path, allowed)
     return check_writable(path)
+
+
+def write_output(path: Path, result: Result, draw: Callable[[ModuleType], Any]) -> Path:
+    """The numbers for .json/.h5/.hdf5 (`result.save`, loadable with `losslab.load_result`),
+    else the figure `draw(plot)` (see write_figure)."""
+    if path.suffix.lower() in DATA_FORMATS:
+        return result.save(path)
+    return write_figure(path, draw)
 
 
 def write_figure(path: Path, draw: Callable[[ModuleType], Any]) -> Path:

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from losslab.errors import LosslabError
+from losslab.results.codec import H5_SUFFIXES, JSON_SUFFIXES
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf", ".html")
-DATA_FORMATS = (".json",)
+DATA_FORMATS = JSON_SUFFIXES + H5_SUFFIXES  # the numbers: result.save picks by suffix
 ALL_FORMATS = FIGURE_FORMATS + DATA_FORMATS
 
 # `key=value` with no ':' before the '=': a hyperparameter of the optimizer named before it.
