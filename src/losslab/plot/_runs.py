@@ -64,6 +64,11 @@ class Run:
         return np.arange(len(self.path))
 
 
+def float64(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values as float64 numpy on the CPU, detached: how results become arrays."""
+    return tensor.detach().cpu().double().numpy()
+
+
 def status_text(status: str, stopped_at: int) -> str:
     """How a run ended, in words. A diverged run's step stopped_at + 1 is the one that blew up
     (its row stopped_at is the last good point)."""
@@ -119,8 +124,8 @@ def runs(trajectories, n_params: int | None = None) -> list[Run]:
             used.add(colour)
         for run in trajectory.runs():
             stop = int(run.stopped_at)
-            path = run.params[: stop + 1].detach().cpu().double().numpy()
-            losses = run.losses[: stop + 1].detach().cpu().double().numpy()
+            path = float64(run.params[: stop + 1])
+            losses = float64(run.losses[: stop + 1])
             ending = status_text(run.status, stop)
             legend = label if run.status == "max_steps" else f"{label}: {ending}"
             show = legend not in seen_legends
@@ -185,7 +190,7 @@ def minima_array(objective) -> np.ndarray:
     minima = objective.minima
     if minima is None or len(minima) == 0:
         return np.empty((0, objective.n_params))
-    return torch.as_tensor(minima).detach().cpu().double().numpy()
+    return float64(torch.as_tensor(minima))
 
 
 def as_critical_points(points) -> list[CriticalPoint]:
@@ -199,7 +204,7 @@ def critical_groups(points) -> list[tuple[str, np.ndarray]]:
     points = as_critical_points(points)
     groups = []
     for kind in style.CRITICAL_KINDS:
-        chosen = [p.point.detach().cpu().double().numpy() for p in points if p.kind == kind]
+        chosen = [float64(p.point) for p in points if p.kind == kind]
         if chosen:
             groups.append((kind, np.stack(chosen)))
     return groups
@@ -269,9 +274,9 @@ class EigenArrow:
 
 
 def eigen_arrows(point: CriticalPoint, radius: float) -> list[EigenArrow]:
-    centre = point.point.detach().cpu().double().numpy()
-    lams = point.eigenvalues.detach().cpu().double().numpy()
-    vecs = point.eigenvectors.detach().cpu().double().numpy()
+    centre = float64(point.point)
+    lams = float64(point.eigenvalues)
+    vecs = float64(point.eigenvectors)
     biggest = float(np.abs(lams).max()) if len(lams) else 0.0
     arrows = []
     for i, lam in enumerate(lams):
@@ -318,7 +323,7 @@ def hessian_box(point: CriticalPoint, objective: Objective, radius: float | None
             f"'{objective.name}' has {objective.n_params} parameter(s)."
         )
     r = hessian_radius(objective, radius)
-    centre = point.point.detach().cpu().double().numpy()
+    centre = float64(point.point)
     return np.stack([centre - r, centre + r], axis=-1)
 
 

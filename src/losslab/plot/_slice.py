@@ -18,6 +18,7 @@ import torch
 from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape
 from losslab.plot import scene as _scene
+from losslab.plot._runs import float64
 from losslab.training import TrainingRun
 
 # Metrics where larger is better: the grid's best point is its maximum.
@@ -428,7 +429,7 @@ def point_label(label: str, coords: np.ndarray) -> str:
 
 def _numpy(value) -> Any:
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().double().numpy()
+        return float64(value)
     return value
 
 

@@ -394,8 +394,8 @@ def basin_scene(basin_map: BasinMap, *, lines=None, curve=None) -> Scene:
         raise LosslabError(f"basin_map has {n} coordinates: only 1-D and 2-D maps can be drawn.")
     k = len(basin_map.minima)
     labels = basin_map.labels.detach().cpu().numpy()
-    coords = [c.detach().cpu().double().numpy() for c in basin_map.coords]
-    minima = basin_map.minima.detach().cpu().double().numpy()
+    coords = [_runs.float64(c) for c in basin_map.coords]
+    minima = _runs.float64(basin_map.minima)
     categories = Categories(
         tuple(range(DIVERGED, k)), tuple(style.basin_colour(i) for i in range(DIVERGED, k))
     )
@@ -493,7 +493,7 @@ def hessian_scene(point: CriticalPoint, landscape, *, log: bool = False, name: s
         raise LosslabError(
             f"point is a {type(point).__name__}: give a CriticalPoint from losslab.inspect."
         )
-    centre = point.point.detach().cpu().double().numpy()
+    centre = _runs.float64(point.point)
     box = np.array([[c[0], c[-1]] for c in landscape.coords])
     arrows = _runs.eigen_arrows(point, float(box[0, 1] - box[0, 0]) / 2)
     label = f"{point.kind} at {point_text(centre)}"
@@ -813,8 +813,8 @@ def spectrum_scene(result, *, log: bool = True, nodes: bool = True, title=None) 
             f"spectrum() draws a Spectrum from losslab.curvature.density, not a "
             f"{type(result).__name__}."
         )
-    grid = result.grid.detach().cpu().double().numpy()
-    density = result.density.detach().cpu().double().numpy()
+    grid = _runs.float64(result.grid)
+    density = _runs.float64(result.density)
     finite = np.isfinite(density)
     if not finite.any():
         raise LosslabError("the spectrum's density is not finite anywhere: nothing to draw.")
@@ -864,5 +864,5 @@ def _array(points) -> np.ndarray | None:
     if points is None:
         return None
     if isinstance(points, torch.Tensor):
-        return points.detach().cpu().double().numpy().reshape(len(points), -1)
+        return _runs.float64(points).reshape(len(points), -1)
     return np.asarray(points, dtype=np.float64).reshape(len(points), -1) if len(points) else None

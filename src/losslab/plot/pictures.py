@@ -193,7 +193,7 @@ def basin_map(basin_map, *, objective: Objective | None = None) -> Scene:
         raise LosslabError(
             f"basin_map is a {type(basin_map).__name__}: give the BasinMap from losslab.basins."
         )
-    coords = [c.detach().cpu().double().numpy() for c in basin_map.coords]
+    coords = [_runs.float64(c) for c in basin_map.coords]
     box = np.array([[c[0], c[-1]] for c in coords])
     lines = curve_grid = None
     if objective is not None and len(coords) == 2:
