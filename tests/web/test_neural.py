@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import losslab as ll
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.models import normal_equation
@@ -45,13 +46,17 @@ def test_linear_bowl_is_the_mse_of_the_data_with_the_normal_equation_marked(bowl
     X, y = X.double().numpy(), y.double().numpy()
     solution = normal_equation(torch.as_tensor(X), torch.as_tensor(y)).numpy()
     assert bowl.marks["normal-equation solution"] == pytest.approx(tuple(solution))
-    # Oracle for the grid and its orientation: loss[j, i] is the MSE at (x[i], y[j]).
+    # Oracle for the grid and its orientation ('ij'): loss[i, j] is the MSE at (x[i], y[j]).
+    x1, x2 = bowl.landscape.coords
     for i, j in ((3, 30), (25, 7), (40, 0)):
-        w = np.array([bowl.x[i], bowl.y[j]])
-        assert bowl.loss[j, i] == pytest.approx(np.mean((X @ w - y) ** 2), rel=1e-5)
-    j, i = np.unravel_index(np.argmin(bowl.loss), bowl.loss.shape)
-    step = bowl.x[1] - bowl.x[0]
-    assert abs(bowl.x[i] - solution[0]) <= step and abs(bowl.y[j] - solution[1]) <= step
+        w = np.array([x1[i], x2[j]])
+        assert bowl.loss[i, j] == pytest.approx(np.mean((X @ w - y) ** 2), rel=1e-5)
+    i, j = np.unravel_index(np.argmin(bowl.loss), bowl.loss.shape)
+    step = x1[1] - x1[0]
+    assert abs(x1[i] - solution[0]) <= step and abs(x2[j] - solution[1]) <= step
+    # The grid is a Landscape of the identity slice: its points ARE the weights.
+    np.testing.assert_array_equal(bowl.landscape.directions, np.eye(2))
+    np.testing.assert_array_equal(bowl.landscape.origin, np.zeros(2))
     # Full-batch gradient descent walks from the first weights to the solution.
     assert np.allclose(bowl.path[-1], solution, atol=0.01)
     assert np.all(np.diff(bowl.path_loss) <= 1e-9)
@@ -75,9 +80,11 @@ def test_logistic_minimum_has_zero_gradient_and_is_the_lowest_point(logistic):
 
 def test_network_slice_is_centred_on_the_trained_weights(narrow):
     run, _ = networks.trained_network(8, 0)
-    centre = np.argmin(np.abs(narrow.x)), np.argmin(np.abs(narrow.y))
-    assert narrow.x[centre[0]] == 0.0 and narrow.y[centre[1]] == 0.0
-    assert narrow.loss[centre[1], centre[0]] == pytest.approx(float(run.train_loss[-1]), rel=1e-4)
+    x, y = narrow.landscape.coords
+    centre = np.argmin(np.abs(x)), np.argmin(np.abs(y))
+    assert x[centre[0]] == 0.0 and y[centre[1]] == 0.0
+    assert narrow.loss[centre] == pytest.approx(float(run.train_loss[-1]), rel=1e-4)
+    np.testing.assert_allclose(narrow.landscape.origin, run.final.double().numpy())
     assert narrow.path.shape == (run.n_records, 2)
     assert np.allclose(narrow.path[-1], 0.0, atol=1e-9)  # the end of training is the centre
     assert narrow.log and narrow.axis_titles[0].startswith("direction 1")
@@ -89,7 +96,8 @@ def test_pca_slice_holds_the_path_and_says_how_much():
     pca = networks.network_slice(networks.NetworkSpec(width=8, slice="pca", seed=0))
     start = pca.path[0]
     assert np.hypot(*start) > 1.0, "on the PCA plane the path crosses the map"
-    assert pca.x[0] < start[0] < pca.x[-1] and pca.y[0] < start[1] < pca.y[-1]
+    x, y = pca.landscape.coords
+    assert x[0] < start[0] < x[-1] and y[0] < start[1] < y[-1]
     assert pca.axis_titles[0].startswith("PC 1 (")
     assert any("of the path's movement" in line for line in pca.facts)
 
@@ -124,20 +132,11 @@ def test_nonconvex_share_and_bilinear_oracles():
     X, Y = np.meshgrid(x, y, indexing="ij")
     assert networks.nonconvex_share(x, y, X**2 + 2 * Y**2) == 0.0
     assert networks.nonconvex_share(x, y, X**2 - Y**2) == 1.0
-    plane = networks.Slice(
-        "plane",
-        x,
-        y,
-        (1 + 2 * X + 3 * Y).T,
-        np.zeros((1, 2)),
-        np.ones(1),
-        np.ones(1),
-        {},
-        ("a", "b"),
-    )
+    grid = ll.Landscape((x, y), {"loss": 1 + 2 * X + 3 * Y}, np.zeros(2), np.eye(2))
+    plane = networks.Lesson("plane", grid, np.zeros((1, 2)), np.ones(1), {}, ("a", "b"))
     points = np.array([[0.13, -0.77], [0.5, 0.5], [5.0, 0.0]])
     expected = 1 + 2 * np.clip(points[:, 0], -1, 1) + 3 * points[:, 1]
-    assert networks.surface_at(plane, points) == pytest.approx(expected)
+    assert nf.surface_at(plane, points) == pytest.approx(expected)
 
 
 # -- figures ------------------------------------------------------------------------------------

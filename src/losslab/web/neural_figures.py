@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from losslab.web import theme
-from losslab.web.networks import Slice, surface_at
+from losslab.web.networks import Lesson as Slice
 
 VIEWS = ("contour", "3d")
 CONVEX_HEIGHT = 430
@@ -151,17 +151,17 @@ def _titles(slices, gap: float, width: float) -> list[dict]:
 def _panel_2d(fig, key, s: Slice, i, domain, colour, colorbar_x, *, first: bool) -> None:
     suffix = "" if i == 0 else str(i + 1)
     xa, ya = f"x{suffix}", f"y{suffix}"
-    z = colour_values(s, s.loss)
+    z = colour_values(s, s.loss.T)
     hover = (
         f"{s.axis_titles[0]} = %{{x:.3g}}<br>{s.axis_titles[1]} = %{{y:.3g}}"
         "<br>loss = %{customdata:.4g}<extra></extra>"
     )
     fig.add_trace(
         go.Contour(
-            x=s.x,
-            y=s.y,
+            x=s.landscape.coords[0],
+            y=s.landscape.coords[1],
             z=z,
-            customdata=s.loss,
+            customdata=s.loss.T,
             colorscale=theme.COLOURSCALE,
             ncontours=N_CONTOURS,
             contours={"coloring": "fill", "showlines": True},
@@ -211,7 +211,7 @@ def _panel_2d(fig, key, s: Slice, i, domain, colour, colorbar_x, *, first: bool)
                 "domain": domain,
                 "anchor": ya,
                 "title": {"text": s.axis_titles[0]},
-                "range": [float(s.x[0]), float(s.x[-1])],
+                "range": [float(s.landscape.coords[0][0]), float(s.landscape.coords[0][-1])],
                 "constrain": "domain",
                 "showgrid": False,
                 "zeroline": False,
@@ -220,7 +220,7 @@ def _panel_2d(fig, key, s: Slice, i, domain, colour, colorbar_x, *, first: bool)
             f"yaxis{suffix}": {
                 "anchor": xa,
                 "title": {"text": s.axis_titles[1]},
-                "range": [float(s.y[0]), float(s.y[-1])],
+                "range": [float(s.landscape.coords[1][0]), float(s.landscape.coords[1][-1])],
                 "constrain": "domain",
                 "showgrid": False,
                 "zeroline": False,
@@ -291,14 +291,14 @@ def _path_label(key: str) -> str:
 
 
 def _panel_3d(fig, key, s: Slice, scene, domain, colour, *, first: bool) -> None:
-    z = colour_values(s, s.loss)
+    z = colour_values(s, s.loss.T)
     lift = 0.012 * float(np.nanmax(z) - np.nanmin(z))
     fig.add_trace(
         go.Surface(
-            x=s.x,
-            y=s.y,
+            x=s.landscape.coords[0],
+            y=s.landscape.coords[1],
             z=z,
-            customdata=s.loss,
+            customdata=s.loss.T,
             colorscale=theme.COLOURSCALE,
             showscale=False,
             hovertemplate=(
@@ -311,7 +311,7 @@ def _panel_3d(fig, key, s: Slice, scene, domain, colour, *, first: bool) -> None
             contours={"z": {"show": True, "usecolormap": True, "project": {"z": True}}},
         )
     )
-    path_z = colour_values(s, s.path_surface) + lift
+    path_z = colour_values(s, surface_at(s, s.path)) + lift
     fig.add_trace(
         go.Scatter3d(
             x=s.path[:, 0],
@@ -430,3 +430,21 @@ def sweep_figure(rows, width: int, *, revision: int = 1) -> go.Figure:
         },
     )
     return fig
+
+
+def surface_at(s: Slice, points) -> np.ndarray:
+    """The slice's loss at points (T, 2), bilinear between grid points, clipped to the grid."""
+    (x, y), values = s.landscape.coords, s.loss
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    px = np.clip(points[:, 0], x[0], x[-1])
+    py = np.clip(points[:, 1], y[0], y[-1])
+    i = np.clip(np.searchsorted(x, px) - 1, 0, len(x) - 2)
+    j = np.clip(np.searchsorted(y, py) - 1, 0, len(y) - 2)
+    tx = (px - x[i]) / (x[i + 1] - x[i])
+    ty = (py - y[j]) / (y[j + 1] - y[j])
+    return (
+        values[i, j] * (1 - tx) * (1 - ty)
+        + values[i + 1, j] * tx * (1 - ty)
+        + values[i, j + 1] * (1 - tx) * ty
+        + values[i + 1, j + 1] * tx * ty
+    )

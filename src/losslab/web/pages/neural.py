@@ -176,7 +176,7 @@ def sweep_stage(job_data) -> Stage:
     )
 
 
-def facts(result: networks.Slice) -> list:
+def facts(result: networks.Lesson) -> list:
     """The side panel: what the numbers of this slice say, one line each."""
     return [
         html.H3("What this network's slice says"),
