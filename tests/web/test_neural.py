@@ -4,13 +4,14 @@ figures' traces, and each callback's logic as a plain function (request -> train
 import numpy as np
 import pytest
 import torch
+from losslab.plot.scene import Path
 
 import losslab as ll
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.models import normal_equation
-from losslab.web import networks
-from losslab.web import neural_figures as nf
+from losslab.plot import style
+from losslab.web import figures, networks, scenes
 from losslab.web.pages import neural
 
 
@@ -110,7 +111,7 @@ def test_width_smooths_the_slice():
     assert shares[256] < 0.05 < shares[4]
     assert max(shares[w] for w in (128, 256)) < min(shares[w] for w in (2, 4, 8))
     assert all(0.0 <= share <= 1.0 and loss > 0 for _, share, loss in rows)
-    figure = nf.sweep_figure(rows, 16)
+    figure = figures.sweep_figure(rows, 16)
     bar = figure.data[0]
     assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
     assert bar.marker.color[list(bar.x).index("16")] != bar.marker.color[0]
@@ -127,16 +128,22 @@ def test_network_spec_refuses_what_the_page_does_not_offer():
             networks.NetworkSpec(**bad)
 
 
-def test_nonconvex_share_and_bilinear_oracles():
+def test_nonconvex_share_and_lifting_oracles():
     x = y = np.linspace(-1, 1, 21)
     X, Y = np.meshgrid(x, y, indexing="ij")
     assert networks.nonconvex_share(x, y, X**2 + 2 * Y**2) == 0.0
     assert networks.nonconvex_share(x, y, X**2 - Y**2) == 1.0
-    grid = ll.Landscape((x, y), {"loss": 1 + 2 * X + 3 * Y}, np.zeros(2), np.eye(2))
-    plane = networks.Lesson("plane", grid, np.zeros((1, 2)), np.ones(1), {}, ("a", "b"))
+    # A plane is exact under bilinear interpolation: the 3-D path sits on it, lifted by the
+    # style's share of the colour range; a point outside the window has no height (NaN).
+    grid = ll.Landscape((x, y), {"loss": 3 + 2 * X + 3 * Y}, np.zeros(2), np.eye(2))
     points = np.array([[0.13, -0.77], [0.5, 0.5], [5.0, 0.0]])
-    expected = 1 + 2 * np.clip(points[:, 0], -1, 1) + 3 * points[:, 1]
-    assert nf.surface_at(plane, points) == pytest.approx(expected)
+    plane = networks.Lesson("plane", grid, points, np.ones(3), {}, ("a", "b"))
+    panel = scenes.lesson_panel("plane", plane, "3d", "#000000", "path")
+    path = panel.find(Path, "path-plane")[0]
+    lift = style.SURFACE_LIFT * (8 - (-2))
+    expected = 3 + 2 * points[:2, 0] + 3 * points[:2, 1] + lift
+    np.testing.assert_allclose(path.z[:2], expected)
+    assert np.isnan(path.z[2])
 
 
 # -- figures ------------------------------------------------------------------------------------
@@ -146,25 +153,42 @@ def _metas(figure) -> list[str]:
     return [trace.meta for trace in figure.data]
 
 
-@pytest.mark.parametrize("view", nf.VIEWS)
+def _draw(lessons, view, revision):
+    scene = scenes.lessons_scene([(k, s, "#1f77b4", "training path") for k, s in lessons], view)
+    return scene, figures.lessons(scene, view, height=400, revision=revision)
+
+
+@pytest.mark.parametrize("view", figures.VIEWS)
 def test_figures_draw_three_landscapes_with_paths(bowl, logistic, narrow, view):
-    convex = nf.convex_figure([("linear", bowl), ("logistic", logistic)], view, revision=7)
-    network = nf.network_figure(narrow, view, revision=8)
+    convex_scene, convex = _draw([("linear", bowl), ("logistic", logistic)], view, 7)
+    network_scene, network = _draw([("network", narrow)], view, 8)
     metas = _metas(convex) + _metas(network)
     for key in ("linear", "logistic", "network"):
-        assert f"landscape-{key}" in metas and f"path-{key}" in metas and f"start-{key}" in metas
-    kind = "surface" if view == "3d" else "contour"
+        for role in ("landscape", "path", "start", "end"):
+            assert f"{role}-{key}" in metas
+    kind = "surface" if view == "3d" else "heatmap"  # contours: the raster under a heatmap
     assert [t.type for t in convex.data if t.meta.startswith("landscape")] == [kind, kind]
+    assert len(convex.layout.images) == (0 if view == "3d" else 2)
     assert convex.layout.datarevision == 7 and network.layout.datarevision == 8
-    labels = {t.name for t in convex.data if t.meta == "legend"}
-    assert labels == {"normal-equation solution", "weights that made the data", "fitted minimum"}
+    # Each mark once in the legend, in the first panel that has it.
+    legend = [t.name for t in convex.data if t.meta.startswith("mark") and t.showlegend]
+    assert legend == ["normal-equation solution", "weights that made the data", "fitted minimum"]
+    assert [t.name for t in convex.data if t.showlegend].count("training path") == 1
+    # The loss on the scene is the landscape's, 'ij', on the colour scale of the lesson.
+    (field,) = [i for i in network_scene.panel.items if i.name == "landscape-network"]
+    np.testing.assert_array_equal(field.values, narrow.loss)
+    assert field.scale.log and not convex_scene.panels[0].items[0].scale.log
+    path = next(t for t in network.data if t.meta == "path-network")
+    np.testing.assert_allclose(path.x, narrow.path[:, 0])
     if view == "contour":
         assert convex.layout.xaxis.title.text == "w1" and convex.layout.yaxis2.title.text == "w2"
+        assert convex.layout.yaxis.scaleanchor == "x"  # raw weights: one unit on both axes
         assert network.layout.yaxis.title.text.startswith("direction 2")
         colour = next(t for t in network.data if t.meta == "landscape-network")
-        assert colour.colorbar.title.text == "log10 loss"
+        assert colour.colorbar.title.text == "log10(loss)"
     else:
         assert not any(t.type == "scatter" for t in convex.data), "no stray 2-D axes in 3-D"
+        np.testing.assert_allclose(path.z, field.scale.height(field.at(narrow.path)))
 
 
 # -- callbacks as plain functions ---------------------------------------------------------------
