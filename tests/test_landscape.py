@@ -104,7 +104,7 @@ def test_surface_identity_slice_equals_the_surface_on_its_grid():
     assert np.array_equal(result.values["loss"], expected)
     grid = ll.evaluate_grid(surface, resolution=7)  # torch.linspace: equal to rounding
     square = landscape(surface, resolution=7)
-    assert np.allclose(square.values["loss"], grid.values.numpy(), rtol=1e-12, atol=1e-12)
+    assert np.allclose(square.values["loss"], grid.values["loss"], rtol=1e-12, atol=1e-12)
 
 
 def test_surface_with_explicit_directions_starts_from_the_centre_of_its_bounds():
@@ -248,8 +248,12 @@ def test_a_landscape_is_plain_data():
     assert all(c.dtype == np.float64 for c in result.coords)
     assert result.values["loss"].dtype == np.float64 and result.directions.shape == (2, 2)
     assert result.metadata["resolution"] == [5, 5] and result.metadata["metrics"] == ["loss"]
-    grid = result.as_grid()
-    assert torch.equal(grid.values, torch.as_tensor(result.values["loss"]))
+    # evaluate_grid gives the same one grid result: the identity slice of the surface.
+    grid = ll.evaluate_grid(ll.surface("saddle"), resolution=5)
+    assert isinstance(grid, Landscape) and grid.metadata["directions"]["kind"] == "identity"
+    assert np.array_equal(grid.origin, np.zeros(2)) and np.array_equal(grid.directions, np.eye(2))
+    assert grid.metadata["objective"] == ll.surface("saddle").describe()
+    assert np.array_equal(grid.values["loss"], result.values["loss"])
 
 
 def test_linear_regression_landscape_is_its_closed_form_bowl_with_the_normal_equation_minimum():

@@ -14,7 +14,7 @@ from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Trajectory, descend, race
 from losslab.errors import ExpressionError, LosslabError
-from losslab.grid import Grid, evaluate_grid
+from losslab.grid import evaluate_grid
 from losslab.landscapes import Landscape, landscape
 from losslab.objectives import ModelObjective, Objective, Surface, surface, surfaces
 from losslab.results import load_result
@@ -24,7 +24,6 @@ __all__ = [
     "BasinMap",
     "CriticalPoint",
     "ExpressionError",
-    "Grid",
     "Landscape",
     "LosslabError",
     "ModelObjective",

@@ -1,39 +1,21 @@
-"""Evaluate an objective on a regular grid over its window, in one batched call per chunk."""
+"""Evaluate an objective on a regular grid over its window, in one batched call per chunk.
+
+The result is the one grid result, a `Landscape`: the identity slice of the objective (origin
+zeros, directions the identity), coordinates the raw parameter axes, values {"loss": ...}.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+import numpy as np
 import torch
 from torch import Tensor
 
 from losslab._checks import check_count
 from losslab.errors import LosslabError
+from losslab.landscapes.result import Landscape
 from losslab.objectives.base import Objective
-from losslab.results import Result
 
 CHUNK = 65_536  # points per batched call: bounds memory for huge grids, costs nothing for small
-
-
-@dataclass(frozen=True)
-class Grid(Result):
-    """Values of a 1-D or 2-D objective on a regular grid.
-
-    coords: one 1-D tensor per parameter, (n0,) [, (n1,)]
-    values: (n0,) or (n0, n1) with 'ij' indexing: values[i, j] = f(coords[0][i], coords[1][j])
-    """
-
-    result_type = "grid"
-
-    coords: tuple[Tensor, ...]
-    values: Tensor
-    objective: str = ""
-    log_scale: bool = False
-    extra: dict = field(default_factory=dict)
-
-    def points(self) -> Tensor:
-        """Every grid point, (*values.shape, n_params)."""
-        return grid_points(self.coords)
 
 
 def window(objective: Objective, bounds=None) -> Tensor:
@@ -59,20 +41,34 @@ def grid_points(coords: tuple[Tensor, ...]) -> Tensor:
     return torch.stack(torch.meshgrid(*coords, indexing="ij"), dim=-1)
 
 
-def evaluate_grid(objective: Objective, *, resolution: int = 200, bounds=None) -> Grid:
-    """f on a resolution^n_params grid over the window; works for 1-D and 2-D objectives."""
+def evaluate_grid(objective: Objective, *, resolution: int = 200, bounds=None) -> Landscape:
+    """f on a resolution^n_params grid over the window (1-D and 2-D objectives), as a
+    Landscape: coords (n,) per axis, values {"loss": (n,) or (n, n)} in 'ij' order, origin
+    zeros, directions the identity, metadata with the objective's describe() and its known
+    minima (so a saved file draws them without the objective)."""
     check_count("resolution", resolution, minimum=2)
     box = window(objective, bounds)
     coords = tuple(
         torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
     )
-    points = grid_points(coords).reshape(-1, objective.n_params)
+    n = objective.n_params
+    points = grid_points(coords).reshape(-1, n)
     with torch.no_grad():
         values = torch.cat([objective(chunk) for chunk in points.split(CHUNK)])
     shape = tuple(len(c) for c in coords)
-    return Grid(
-        coords,
-        values.reshape(shape),
-        getattr(objective, "name", ""),
-        bool(getattr(objective, "log_scale", False)),
+    minima = objective.minima
+    metadata = {
+        "objective": objective.describe(),
+        "directions": {"kind": "identity"},
+        "resolution": list(shape),
+        "bounds": box.tolist(),
+        "metrics": ["loss"],
+        "minima": [] if minima is None else torch.as_tensor(minima).double().tolist(),
+    }
+    return Landscape(
+        tuple(c.numpy() for c in coords),
+        {"loss": values.detach().cpu().double().reshape(shape).numpy()},
+        np.zeros(n),
+        np.eye(n),
+        metadata,
     )

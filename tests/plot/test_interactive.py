@@ -12,8 +12,7 @@ import losslab as ll
 from losslab import optim
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
-from losslab.plot import _common as common
-from losslab.plot import interactive
+from losslab.plot import interactive, style
 
 
 def traces(fig: go.Figure, meta: str) -> list:
@@ -94,9 +93,9 @@ def test_paths_start_where_the_runs_start_and_end_with_star_or_red_x(rosenbrock_
         )
     assert f"diverged at step {wild.stopped_at + 1}" in paths[-1].name
     (cross,) = traces(fig, "diverged")
-    assert cross.marker.symbol == "x" and cross.marker.color == common.DIVERGED_COLOUR
+    assert cross.marker.symbol == "x" and cross.marker.color == style.DIVERGED_COLOUR
     assert len({p.line.color for p in paths}) == 4
-    assert paths[0].line.color == common.OPTIMIZER_COLOURS["gd"]
+    assert paths[0].line.color == style.OPTIMIZER_COLOURS["gd"]
     assert tuple(fig.layout.yaxis.range) == (-1.0, 3.0)  # the view stays on the window
 
 
@@ -173,7 +172,7 @@ def test_hessian_view_arrows_and_text():
     fig = interactive.hessian_view(ll.inspect(saddle, (0.0, 0.0)), saddle)
     arrows = [a for a in fig.layout.annotations if a.showarrow]
     assert len(arrows) == 4
-    assert {a.arrowcolor for a in arrows} == {common.ATTRACTING_COLOUR, common.REPELLING_COLOUR}
+    assert {a.arrowcolor for a in arrows} == {style.ATTRACTING_COLOUR, style.REPELLING_COLOUR}
     (box,) = [a for a in fig.layout.annotations if not a.showarrow]
     assert "kind: saddle" in box.text and "det: -4" in box.text
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from losslab.errors import LosslabError
 from losslab.landscapes import Landscape
-from losslab.plot import _slices, slices, static
+from losslab.plot import _slice, static, style
 from losslab.plot.export import save_figure
 
 N_PARAMS = 5
@@ -55,11 +55,11 @@ def lines(ax, gid):
 
 def test_2d_view_is_a_surface_and_a_contour_with_labels_from_the_metadata():
     land = landscape_2d()
-    fig = slices.slice_view(land)
+    fig = static.slice_view(land)
     assert isinstance(fig, Figure)
-    surface, contour, colour_bar = fig.axes
+    surface, contour = fig.axes
     assert surface.name == "3d" and contour.name == "rectilinear"
-    assert colour_bar.get_label() == "<colorbar>"  # the surface's; the contour's is an inset
+    assert len(contour.child_axes) == 1  # one colour bar, an inset by the contour: both share it
     assert contour.get_xlabel() == "direction 1 (filter-normalized, seed 0)"
     assert contour.get_ylabel() == "direction 2 (filter-normalized, seed 0)"
     assert surface.get_xlabel().replace("\n", " ") == contour.get_xlabel()
@@ -70,7 +70,7 @@ def test_2d_view_is_a_surface_and_a_contour_with_labels_from_the_metadata():
 
 def test_origin_and_grid_minimum_are_marked_where_they_are():
     land = landscape_2d()
-    ax = slices.slice_contour(land)
+    ax = static.slice_contour(land)
     (origin,) = lines(ax, "losslab-origin")
     assert (origin.get_xdata()[0], origin.get_ydata()[0]) == (0.0, 0.0)
     (best,) = lines(ax, "losslab-best")
@@ -81,7 +81,7 @@ def test_origin_and_grid_minimum_are_marked_where_they_are():
 
 def test_accuracy_marks_the_grid_maximum():
     land = landscape_2d()
-    ax = slices.slice_contour(land, metric="accuracy")
+    ax = static.slice_contour(land, metric="accuracy")
     (best,) = lines(ax, "losslab-best")
     index = np.unravel_index(np.argmax(land.values["accuracy"]), land.shape)
     assert (best.get_xdata()[0], best.get_ydata()[0]) == tuple(land.point(index))
@@ -94,8 +94,8 @@ def test_trajectory_is_the_projection_cut_at_the_window():
     coords = np.array([[2.0, 0.3], [0.9, 0.2], [0.5, 0.1], [0.1, 0.0], [0.0, 0.0]])
     points = on_slice(land, coords)
     points[:-1] += 1e-3  # a little off the plane: a projection, not the coordinates given
-    fig = slices.slice_view(land, trajectory=points)
-    surface, contour, _ = fig.axes
+    fig = static.slice_view(land, trajectory=points)
+    surface, contour = fig.axes
     (path,) = lines(contour, "losslab-trajectory")
     expected = land.project(points)
     expected[0] = np.nan  # x = 2 is outside [-1, 1]: cut, not drawn
@@ -112,7 +112,7 @@ def test_trajectory_is_the_projection_cut_at_the_window():
     x3, y3, z3 = lifted.get_data_3d()
     np.testing.assert_allclose(x3, expected[:, 0])
     i, j = 5, 3  # the last point is the origin, grid point (5, 3)
-    lift = 0.01 * np.ptp(land.values["loss"])
+    lift = style.SURFACE_LIFT * np.ptp(land.values["loss"])
     assert z3[-1] == pytest.approx(land.values["loss"][i, j] + lift)
 
 
@@ -122,17 +122,17 @@ def test_trajectory_accepts_a_run_object_and_checks_its_size():
     class Run:
         params = on_slice(land, [[0.1, 0.1], [0.0, 0.0]])
 
-    ax = slices.slice_contour(land, trajectory=Run())
+    ax = static.slice_contour(land, trajectory=Run())
     (path,) = lines(ax, "losslab-trajectory")
     np.testing.assert_allclose(path.get_xdata(), [0.1, 0.0], atol=1e-12)
     with pytest.raises(LosslabError, match="3 parameters per point"):
-        slices.slice_contour(land, trajectory=np.zeros((4, 3)))
+        static.slice_contour(land, trajectory=np.zeros((4, 3)))
 
 
 def test_marked_points_are_projected_and_labelled():
     land = landscape_2d()
     w = on_slice(land, [[0.25, -0.25]])[0]
-    ax = slices.slice_contour(land, mark={"normal equation": w})
+    ax = static.slice_contour(land, mark={"normal equation": w})
     (mark,) = lines(ax, "losslab-mark")
     assert mark.get_xdata()[0] == pytest.approx(0.25)
     assert mark.get_ydata()[0] == pytest.approx(-0.25)
@@ -141,9 +141,10 @@ def test_marked_points_are_projected_and_labelled():
 
 def test_log_colours_by_log10_and_says_so():
     land = landscape_2d()
-    fig = slices.slice_view(land, log=True)
-    surface, contour, bar = fig.axes
-    assert contour.child_axes[0].get_ylabel() == "log10(loss)"
+    fig = static.slice_view(land, log=True)
+    surface, contour = fig.axes
+    (bar,) = contour.child_axes
+    assert bar.get_ylabel() == "log10(loss)"
     assert surface.get_zlabel() == "log10 loss"
     assert fig.get_suptitle().startswith("log10 loss")
     lo, hi = bar.get_ylim()
@@ -152,7 +153,7 @@ def test_log_colours_by_log10_and_says_so():
 
 def test_plane_marks_its_three_anchors_instead_of_the_origin():
     land = landscape_2d(kind="plane")
-    ax = slices.slice_contour(land)
+    ax = static.slice_contour(land)
     assert lines(ax, "losslab-origin") == []
     anchors = lines(ax, "losslab-anchor")
     got = [(a.get_label(), a.get_xdata()[0], a.get_ydata()[0]) for a in anchors]
@@ -162,14 +163,14 @@ def test_plane_marks_its_three_anchors_instead_of_the_origin():
 
 def test_pca_axes_give_the_explained_variance():
     land = landscape_2d(kind="pca", explained_variance=[0.61234, 0.2])
-    ax = slices.slice_contour(land)
+    ax = static.slice_contour(land)
     assert ax.get_xlabel() == "PC1 (61.2% of variance)"
     assert ax.get_ylabel() == "PC2 (20.0% of variance)"
 
 
 def test_1d_curve_has_accuracy_on_a_twin_axis_and_the_interpolation_ends():
     land = landscape_1d()
-    fig = slices.slice_view(land)
+    fig = static.slice_view(land)
     main, twin = fig.axes
     (curve,) = lines(main, "losslab-curve")
     np.testing.assert_array_equal(curve.get_ydata(), land.values["loss"])
@@ -189,7 +190,7 @@ def test_1d_curve_has_accuracy_on_a_twin_axis_and_the_interpolation_ends():
 
 def test_1d_random_direction_marks_the_origin_and_a_trajectory_on_the_curve():
     land = landscape_1d(kind="random")
-    ax = slices.slice_curve(land, trajectory=on_slice(land, [[1.0], [0.5], [0.0]]), log=True)
+    ax = static.slice_curve(land, trajectory=on_slice(land, [[1.0], [0.5], [0.0]]), log=True)
     assert lines(ax, "losslab-anchor") == [] and len(lines(ax, "losslab-origin")) == 1
     (path,) = lines(ax, "losslab-trajectory")
     np.testing.assert_allclose(path.get_xdata(), [1.0, 0.5, 0.0], atol=1e-12)
@@ -199,40 +200,39 @@ def test_1d_random_direction_marks_the_origin_and_a_trajectory_on_the_curve():
 
 def test_wrong_metric_or_dimension_is_one_clear_error():
     with pytest.raises(LosslabError, match="metric == 'acc'.*loss, accuracy"):
-        slices.slice_view(landscape_2d(), metric="acc")
+        static.slice_view(landscape_2d(), metric="acc")
     with pytest.raises(LosslabError, match="needs a 2-D landscape"):
-        slices.slice_contour(landscape_1d())
+        static.slice_contour(landscape_1d())
     with pytest.raises(LosslabError, match="needs a 1-D landscape"):
-        slices.slice_curve(landscape_2d())
+        static.slice_curve(landscape_2d())
     with pytest.raises(LosslabError, match="3-D Axes"):
-        slices.slice_surface(landscape_2d(), ax=Figure().add_subplot())
+        static.slice_surface(landscape_2d(), ax=Figure().add_subplot())
 
 
 def test_nan_values_are_gaps_and_labelled():
     land = landscape_2d()
     land.values["loss"][0, :] = np.nan
-    ax = slices.slice_contour(land)
+    ax = static.slice_contour(land)
     assert "not finite" in ax.child_axes[0].get_ylabel()
 
 
 def test_static_reexports_and_the_figures_save(tmp_path):
-    assert static.slice_view is slices.slice_view
-    fig = slices.slice_view(landscape_2d(), trajectory=on_slice(landscape_2d(), [[0, 0]]))
+    fig = static.slice_view(landscape_2d(), trajectory=on_slice(landscape_2d(), [[0, 0]]))
     path = save_figure(fig, tmp_path / "slice.svg")
     assert path.read_text().lstrip().startswith("<?xml")
-    save_figure(slices.slice_view(landscape_1d()), tmp_path / "curve.png")
+    save_figure(static.slice_view(landscape_1d()), tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_interpolation_is_exact_on_the_grid_and_linear_between():
     land = landscape_2d()
-    data = _slices.slice_of(land, "loss")
+    data = _slice.slice_of(land, "loss")
     x, y = land.coords
     grid = np.array([[x[2], y[5]], [x[10], y[0]]])
     np.testing.assert_allclose(
-        _slices.interpolate(data, grid), [land.values["loss"][2, 5], land.values["loss"][10, 0]]
+        _slice.interpolate(data, grid), [land.values["loss"][2, 5], land.values["loss"][10, 0]]
     )
     middle = np.array([[(x[2] + x[3]) / 2, y[5]]])
     expected = (land.values["loss"][2, 5] + land.values["loss"][3, 5]) / 2
-    assert _slices.interpolate(data, middle)[0] == pytest.approx(expected)
-    assert np.isnan(_slices.interpolate(data, np.array([[5.0, 0.0]]))[0])
+    assert _slice.interpolate(data, middle)[0] == pytest.approx(expected)
+    assert np.isnan(_slice.interpolate(data, np.array([[5.0, 0.0]]))[0])

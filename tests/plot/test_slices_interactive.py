@@ -6,7 +6,7 @@ import pytest
 from test_slices import landscape_1d, landscape_2d, on_slice
 
 from losslab.errors import LosslabError
-from losslab.plot import interactive, slices_interactive
+from losslab.plot import interactive
 from losslab.plot.export import save_figure
 
 
@@ -16,7 +16,7 @@ def traces(fig: go.Figure, meta: str) -> list:
 
 def test_2d_view_has_a_surface_in_a_scene_and_a_contour_beside_it():
     land = landscape_2d()
-    fig = slices_interactive.slice_view(land)
+    fig = interactive.slice_view(land)
     surface, contour = traces(fig, "landscape")
     assert isinstance(surface, go.Surface) and surface.scene == "scene"
     assert isinstance(contour, go.Contour) and contour.xaxis == "x"
@@ -30,7 +30,7 @@ def test_2d_view_has_a_surface_in_a_scene_and_a_contour_beside_it():
     assert tuple(fig.layout.xaxis.range) == (-1.0, 1.0)
     # Each marker is drawn in both views; the legend lists it once.
     origins = traces(fig, "origin")
-    assert len(origins) == 2 and [t.showlegend for t in origins] == [False, None]
+    assert len(origins) == 2 and [t.showlegend for t in origins] == [False, True]
     best_3d, best_2d = traces(fig, "best")
     assert (best_2d.x[0], best_2d.y[0]) == tuple(land.point(land.argmin()))
     assert (best_3d.x[0], best_3d.y[0]) == tuple(land.point(land.argmin()))
@@ -39,7 +39,7 @@ def test_2d_view_has_a_surface_in_a_scene_and_a_contour_beside_it():
 def test_trajectory_is_projected_and_cut_at_the_window_in_both_views():
     land = landscape_2d()
     coords = np.array([[3.0, 0.0], [0.5, 0.2], [0.0, 0.0]])
-    fig = slices_interactive.slice_view(land, trajectory=on_slice(land, coords))
+    fig = interactive.slice_view(land, trajectory=on_slice(land, coords))
     path_3d, path_2d = traces(fig, "trajectory")
     expected = land.project(on_slice(land, coords))
     np.testing.assert_allclose(np.asarray(path_2d.x, float)[1:], expected[1:, 0])
@@ -51,23 +51,21 @@ def test_trajectory_is_projected_and_cut_at_the_window_in_both_views():
 
 def test_log_and_metric_choice():
     land = landscape_2d()
-    fig = slices_interactive.slice_contour(land, log=True)
+    fig = interactive.slice_contour(land, log=True)
     (contour,) = traces(fig, "landscape")
     assert contour.colorbar.title.text == "log10(loss)"
     np.testing.assert_allclose(np.asarray(contour.z), np.log10(land.values["loss"].T))
-    fig = slices_interactive.slice_surface(land, metric="accuracy")
+    fig = interactive.slice_surface(land, metric="accuracy")
     (surface,) = traces(fig, "landscape")
     assert surface.colorbar.title.text == "accuracy" and surface.showscale
     assert traces(fig, "best")[0].name.startswith("grid maximum of accuracy")
     with pytest.raises(LosslabError, match="metric == 'nope'"):
-        slices_interactive.slice_view(land, metric="nope")
+        interactive.slice_view(land, metric="nope")
 
 
 def test_marked_points_in_both_views():
     land = landscape_2d()
-    fig = slices_interactive.slice_view(
-        land, mark={"normal equation": on_slice(land, [[0.2, 0.1]])[0]}
-    )
+    fig = interactive.slice_view(land, mark={"normal equation": on_slice(land, [[0.2, 0.1]])[0]})
     marks = traces(fig, "mark")
     assert len(marks) == 2
     assert marks[1].x[0] == pytest.approx(0.2) and marks[1].y[0] == pytest.approx(0.1)
@@ -76,7 +74,7 @@ def test_marked_points_in_both_views():
 
 def test_1d_curve_with_accuracy_on_a_second_y_axis_and_the_interpolation_ends():
     land = landscape_1d()
-    fig = slices_interactive.slice_view(land)
+    fig = interactive.slice_view(land)
     (curve,) = traces(fig, "curve")
     (accuracy,) = traces(fig, "secondary")
     np.testing.assert_array_equal(np.asarray(curve.y), land.values["loss"])
@@ -88,8 +86,7 @@ def test_1d_curve_with_accuracy_on_a_second_y_axis_and_the_interpolation_ends():
 
 
 def test_interactive_reexports_and_html_export(tmp_path):
-    assert interactive.slice_view is slices_interactive.slice_view
-    path = save_figure(slices_interactive.slice_view(landscape_2d()), tmp_path / "slice.html")
+    path = save_figure(interactive.slice_view(landscape_2d()), tmp_path / "slice.html")
     text = path.read_text()
     assert "<html" in text and len(text) > 1_000_000  # plotly.js embedded: works offline
     assert "https://cdn.plot.ly/plotly" not in text

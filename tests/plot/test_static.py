@@ -4,8 +4,6 @@ Artists are found by the gid the renderer gives them ("losslab-path", "losslab-s
 Resolutions are small: the point is the structure, not the picture.
 """
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -17,8 +15,8 @@ import losslab as ll
 from losslab import optim
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
-from losslab.plot import _common as common
-from losslab.plot import static
+from losslab.plot import pictures, static, style
+from losslab.plot.scene import Field
 
 
 class Lab(Objective):
@@ -87,12 +85,12 @@ def test_himmelblau_minimum_is_marked_at_3_2():
 
 
 def test_non_finite_values_are_masked_and_the_colour_bar_says_so():
-    land = common.landscape_2d(Lab(), None, 21, None)
-    x = land.x
-    assert np.isnan(land.colouring.raw[:, x > 1]).all()
-    assert np.isfinite(land.colouring.raw[:, x <= 1]).all()
-    # 'xy' order: raw[j, i] = f(x[i], y[j])
-    assert land.colouring.raw[3, 5] == pytest.approx(x[5] + 0.01 * land.y[3])
+    (field,) = pictures.contour(Lab(), resolution=21).panel.find(Field)
+    x = field.x
+    assert np.isnan(field.values[x > 1, :]).all()
+    assert np.isfinite(field.values[x <= 1, :]).all()
+    # 'ij' order, as a Landscape: values[i, j] = f(x[i], y[j])
+    assert field.values[5, 3] == pytest.approx(x[5] + 0.01 * field.y[3])
     ax = static.contour(Lab(), resolution=21)
     assert "not finite" in ax.child_axes[0].get_ylabel()
     # No filled band reaches into the NaN half (x > 1, one grid step of slack).
@@ -107,18 +105,6 @@ def test_log_scale_is_chosen_for_rosenbrock_and_labelled():
     assert ax.child_axes[0].get_ylabel() == "f"
     ax = static.contour(ll.surface("bowl"), resolution=30)
     assert ax.child_axes[0].get_ylabel() == "f"
-
-
-def test_log_colour_handles_values_at_or_below_zero():
-    values = np.array([[-2.0, 0.0], [1.0, 100.0]])
-    col = common.colouring(values, log=True)
-    assert col.label.startswith("log10(f - min + 1e-12)")
-    assert np.isfinite(col.z).all()
-    assert col.z[0, 0] == pytest.approx(-12.0)
-    assert col.z[1, 1] == pytest.approx(math.log10(102.0 + 1e-12))
-    positive = common.colouring(np.array([0.5, 5.0, 50.0]), log=True)
-    assert positive.label == "log10(f)"
-    np.testing.assert_allclose(positive.z, np.log10([0.5, 5.0, 50.0]))
 
 
 def test_gradient_field_arrows_are_parallel_to_the_gradient():
@@ -168,7 +154,7 @@ def test_a_diverged_run_ends_with_a_red_x_and_says_so():
     (path,) = lines(ax, "losslab-path")
     assert f"diverged at step {run.stopped_at + 1}" in path.get_label()
     (cross,) = lines(ax, "losslab-diverged")
-    assert cross.get_marker() == "x" and cross.get_color() == common.DIVERGED_COLOUR
+    assert cross.get_marker() == "x" and cross.get_color() == style.DIVERGED_COLOUR
     assert not lines(ax, "losslab-end")
     assert ax.get_xlim() == (-5.0, 5.0)
 
@@ -214,8 +200,10 @@ def test_surface_3d_lifts_paths_onto_the_surface():
     (path,) = lines(ax, "losslab-path")
     x, y, z = path.get_data_3d()
     assert (x[0], y[0]) == (0.0, 0.0)
-    lift = 0.01 * (ax.get_zlim()[1] - ax.get_zlim()[0])
+    # z = the loss itself, a lift (SURFACE_LIFT of the colour range, < of the z range) above
+    lift = style.SURFACE_LIFT * (ax.get_zlim()[1] - ax.get_zlim()[0])
     np.testing.assert_allclose(z, run.losses[: run.stopped_at + 1].numpy(), atol=lift)
+    assert (z > run.losses[: run.stopped_at + 1].numpy()).all()
     assert len(lines(ax, "losslab-start")) == 1 and len(lines(ax, "losslab-end")) == 1
     with pytest.raises(LosslabError, match="3-D Axes"):
         static.surface_3d(himmelblau, resolution=10, ax=Figure().add_subplot())

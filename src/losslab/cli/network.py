@@ -412,7 +412,7 @@ def _first_metric(result) -> str:
 def landscape_table(result, setup: Setup, choice: DirectionChoice, epochs: int) -> Table:
     """Per metric: the value at the origin, the range, and the best grid point (in the plot's
     coordinates: the raw weights for --directions axes)."""
-    from losslab.plot._slices import axes_offset
+    from losslab.plot._slice import axes_offset
 
     if epochs:
         where = f"the weights after {epochs} epoch{'s' if epochs > 1 else ''} of training"

@@ -198,19 +198,6 @@ class Landscape:
             torch.from_numpy(self.origin.copy()),
         )
 
-    def as_grid(self, metric: str = "loss"):
-        """One metric as a `losslab.Grid` (coords and values as tensors), for the plotters."""
-        from losslab.grid import Grid
-
-        objective = self.metadata.get("objective") or {}
-        return Grid(
-            tuple(torch.from_numpy(c.copy()) for c in self.coords),
-            torch.from_numpy(self._metric(metric).copy()),
-            str(objective.get("name", "")),
-            bool(objective.get("log_scale", False)),
-            {"metric": metric, "landscape": True},
-        )
-
     # -- files ----------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:

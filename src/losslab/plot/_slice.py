@@ -1,9 +1,8 @@
-"""What the matplotlib and plotly views of a `Landscape` (a slice through a network's loss)
-share: the metric's grid, axis labels read from the metadata, the best grid point, trajectories
-and marked points projected into the slice, and the anchors of an interpolation.
+"""Reading a `Landscape` for a picture: one metric on the display axes, axis labels and a title
+from the metadata, the best grid point, trajectories and marked points projected into the
+slice, the anchors of an interpolation. The scene builders (build.py) turn these into items.
 
-Backend-free (numpy and torch only): both renderers draw the same numbers, and the tests can
-check the numbers without drawing. A Landscape is read by duck typing (`coords`, `values`,
+Backend-free (numpy and torch only). A Landscape is read by duck typing (`coords`, `values`,
 `directions`, `metadata`, `project`), so this module never imports the code that computes it.
 """
 
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 
 from losslab.errors import LosslabError
-from losslab.plot import _common as common
+from losslab.plot import scene as _scene
 
 # Metrics where larger is better: the grid's best point is its maximum.
 HIGHER_IS_BETTER = ("accuracy", "acc", "r2")
@@ -43,8 +42,9 @@ LOSS_COLOUR = "#1f77b4"
 
 
 @dataclass(frozen=True)
-class Slice:
-    """One metric of a Landscape, ready to draw.
+class View:
+    """One metric of a Landscape on the display axes (a view of the one grid result, not a
+    grid of its own).
 
     coords: k arrays of grid coordinates, one per direction (k = 1 or 2)
     values: the metric on the grid, 'ij' order (n0,) or (n0, n1); non-finite entries are NaN
@@ -94,8 +94,8 @@ class Slice:
         return f"log10 {self.metric}" if log else self.metric
 
 
-def slice_of(landscape, metric: str = "loss") -> Slice:
-    """The metric of a 1-D or 2-D Landscape as a Slice; a LosslabError names the metrics that
+def slice_of(landscape, metric: str = "loss") -> View:
+    """The metric of a 1-D or 2-D Landscape as a View; a LosslabError names the metrics that
     exist when `metric` is not one of them."""
     coords = tuple(np.asarray(_numpy(c), dtype=np.float64) for c in landscape.coords)
     if len(coords) not in (1, 2):
@@ -118,7 +118,7 @@ def slice_of(landscape, metric: str = "loss") -> Slice:
     metadata = dict(getattr(landscape, "metadata", None) or {})
     kind = direction_kind(metadata)
     offset = axes_offset(landscape, kind, len(coords))
-    return Slice(
+    return View(
         tuple(c + o for c, o in zip(coords, offset, strict=True)),
         grid,
         metric,
@@ -129,7 +129,7 @@ def slice_of(landscape, metric: str = "loss") -> Slice:
     )
 
 
-def two_d(landscape, metric: str, what: str) -> Slice:
+def two_d(landscape, metric: str, what: str) -> View:
     """The 2-D slice of `metric`, or a one-line error naming `what` needs it."""
     data = slice_of(landscape, metric)
     if data.ndim != 2:
@@ -140,7 +140,49 @@ def two_d(landscape, metric: str, what: str) -> Slice:
     return data
 
 
-def full_title(data: Slice, log: bool) -> str:
+def one_d(landscape, metric: str, what: str) -> View:
+    """The 1-D slice of `metric`, or a one-line error naming `what` needs it."""
+    data = slice_of(landscape, metric)
+    if data.ndim != 1:
+        hint = (
+            "use contour (or landscape, which picks it)"
+            if is_surface(landscape)
+            else ("use slice_contour or slice_surface (or slice_view, which picks)")
+        )
+        raise LosslabError(
+            f"{what} needs a 1-D landscape; this one has {data.ndim} directions: {hint}."
+        )
+    return data
+
+
+def is_surface(landscape) -> bool:
+    """True for the identity slice of a test surface (made by `evaluate_grid`), whose axes
+    are the raw weights w1, w2 and whose values are plain f."""
+    metadata = getattr(landscape, "metadata", None) or {}
+    objective = metadata.get("objective")
+    return (
+        direction_kind(metadata) == "identity"
+        and isinstance(objective, Mapping)
+        and objective.get("objective") != "model"
+    )
+
+
+def labels_of(landscape) -> tuple[str, ...]:
+    """Axis labels: 'w1 (x)', 'w2 (y)' ('w (x)' in 1-D) on a surface, else what the
+    directions are (direction_labels)."""
+    k = len(landscape.coords)
+    if is_surface(landscape):
+        return ("w (x)",) if k == 1 else ("w1 (x)", "w2 (y)")
+    return direction_labels(landscape.metadata or {}, k)
+
+
+def log_default(landscape) -> bool:
+    """The objective's own log_scale flag from the metadata (values spanning decades)."""
+    objective = (getattr(landscape, "metadata", None) or {}).get("objective")
+    return bool(isinstance(objective, Mapping) and objective.get("log_scale", False))
+
+
+def full_title(data: View, log: bool) -> str:
     """'log10 loss: mlp on digits, ...' -- the metric drawn, then what it is a slice of."""
     return f"{'log10 ' if log else ''}{data.metric}: {data.title}"
 
@@ -250,7 +292,7 @@ def title_of(metadata: Mapping[str, Any]) -> str:
     return "loss landscape"
 
 
-def anchors(landscape, sl: Slice) -> list[tuple[str, np.ndarray]]:
+def anchors(landscape, sl: View) -> list[tuple[str, np.ndarray]]:
     """The models an interpolation is drawn between, in slice coordinates (as
     `losslab.directions` builds them): 'toward' has a at 0 and b at 1; 'plane' has a at (0, 0),
     b at (1, 0) and c at (0, 1). Empty for random and PCA directions, which have no end points.
@@ -283,7 +325,7 @@ def trajectory_points(trajectory) -> np.ndarray:
 
 def project(landscape, points: np.ndarray, what: str = "trajectory", offset=0.0) -> np.ndarray:
     """(T, n_params) parameter vectors -> (T, k) slice coordinates with `landscape.project`
-    (plus the Slice's display `offset`)."""
+    (plus the View's display `offset`)."""
     n_params = _n_params(landscape)
     if n_params is not None and points.shape[-1] != n_params:
         raise LosslabError(
@@ -329,64 +371,13 @@ def clip_path(points: np.ndarray, box: np.ndarray) -> np.ndarray:
     return out
 
 
-def interpolate(sl: Slice, points: np.ndarray) -> np.ndarray:
-    """(T,) the metric at slice coordinates (T, k) by (bi)linear interpolation of the grid;
-    NaN outside the window. Used to lift a path onto the 3-D surface or the 1-D curve."""
-    points = np.asarray(points, dtype=float).reshape(-1, sl.ndim)
-    out = np.full(len(points), np.nan)
-    ok = inside(points, sl.box) & np.isfinite(points).all(axis=-1)
-    if not ok.any():
-        return out
-    weights_and_index = [_bracket(c, points[ok, d]) for d, c in enumerate(sl.coords)]
-    if sl.ndim == 1:
-        ((i, t),) = weights_and_index
-        v = sl.values
-        out[ok] = (1 - t) * v[i] + t * v[np.minimum(i + 1, len(v) - 1)]
-        return out
-    (i, s), (j, t) = weights_and_index
-    v = sl.values
-    i1 = np.minimum(i + 1, v.shape[0] - 1)
-    j1 = np.minimum(j + 1, v.shape[1] - 1)
-    out[ok] = (
-        (1 - s) * (1 - t) * v[i, j]
-        + s * (1 - t) * v[i1, j]
-        + (1 - s) * t * v[i, j1]
-        + s * t * v[i1, j1]
-    )
-    return out
-
-
-def _bracket(coords: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cell index i and fraction t in [0, 1] with x = (1 - t) c[i] + t c[i + 1]."""
-    ascending = coords[-1] >= coords[0]
-    c = coords if ascending else coords[::-1]
-    n = len(c)
-    if n == 1:
-        return np.zeros(len(x), dtype=int), np.zeros(len(x))
-    i = np.clip(np.searchsorted(c, x, side="right") - 1, 0, n - 2)
-    t = np.clip((x - c[i]) / (c[i + 1] - c[i]), 0.0, 1.0)
-    if not ascending:
-        i, t = n - 2 - i, 1 - t
-    return i, t
+def interpolate(sl: View, points: np.ndarray) -> np.ndarray:
+    """(T,) the metric at slice coordinates (T, k) by the one interpolation rule of
+    `losslab.plot.scene.interpolate` (bilinear inside the window, NaN outside)."""
+    return _scene.interpolate(sl.coords, sl.values, points)
 
 
 # -- colours ------------------------------------------------------------------------------------
-
-
-def colouring(sl: Slice, log: bool) -> common.Colouring:
-    """The shared Colouring (NaN gaps, log10 with a shift when some value is <= 0), labelled
-    with the metric's name instead of 'f'."""
-    col = common.colouring(sl.values, log)
-    note = " (blank: not finite)" if col.masked else ""
-    if not log:
-        label = sl.metric
-    elif col.shift == 0.0:
-        label = f"log10({sl.metric})"
-    else:
-        label = f"log10({sl.metric} - min + 1e-12), min = {common.number(col.shift)}"
-    return common.Colouring(
-        col.raw, col.z, col.lo, col.hi, col.log, col.shift, col.eps, label + note
-    )
 
 
 def secondary_metric(landscape, metric: str) -> str | None:
@@ -403,7 +394,7 @@ def point_label(label: str, coords: np.ndarray) -> str:
     """'normal equation (0.5, -1.2)': coordinates in the slice, round-off below 1e-9 shown as
     0 (a point on a direction has ~1e-16 along the other)."""
     coords = np.where(np.abs(coords) < 1e-9, 0.0, coords)
-    return f"{label} {common.point_text(coords, 3)}"
+    return f"{label} {_scene.point_text(coords, 3)}"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -442,7 +433,7 @@ class Overlay:
     legend: bool = True
 
 
-def overlays(landscape, data: Slice, *, trajectory=None, mark=None) -> list[Overlay]:
+def overlays(landscape, data: View, *, trajectory=None, mark=None) -> list[Overlay]:
     """Everything drawn over a slice, in drawing order: origin (unless an interpolation's
     anchor a sits there), best grid point, anchors, marked points, trajectory with its start
     and end. Points outside the window are not drawn (a marked point keeps a legend entry
@@ -454,7 +445,7 @@ def overlays(landscape, data: Slice, *, trajectory=None, mark=None) -> list[Over
     if not anchor_points and inside(origin, box).all():
         out.append(Overlay("origin", origin_label(landscape), origin))
     best, value, text = data.best()
-    out.append(Overlay("best", f"{text} = {common.number(value)}", best[None]))
+    out.append(Overlay("best", f"{text} = {_scene.number(value)}", best[None]))
     for i, (label, point) in enumerate(anchor_points):
         if inside(point[None], box).all():
             out.append(Overlay("anchor", label, point[None], i))

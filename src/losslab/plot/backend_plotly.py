@@ -1,0 +1,746 @@
+"""Draw a `Scene` with plotly: one `go.Figure`, panels as subplots.
+
+    fig = draw(scene)                                     # a plain interactive figure
+    fig = draw(scene, raster=True, hover_stride=4,        # the web lab's fast figure
+               uirevision="rosenbrock", datarevision=3, layout=theme.base_layout())
+
+Trace contract (fixed indices, what an animation or a patch relies on): the items of the
+panels, in order, give exactly these traces, empty or not:
+    Field 1 (contour / heatmap / surface; with raster=True an invisible heatmap over an image
+    in layout.images), Path 1, Markers 1, LegendEntry 1, Arrows 2 for a field of arrows
+    (dark outline, light arrows), 1 for headless arrows (segments), 0 for headed arrows
+    (layout.annotations), Text 0 (an annotation), Rule 0 (a shape).
+Every trace's `meta` is its item's name ('landscape', 'path', 'start', 'end', 'legend', ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from losslab.plot import style
+from losslab.plot.scene import (
+    Arrows,
+    ColourScale,
+    Field,
+    LegendEntry,
+    Markers,
+    Panel,
+    Path,
+    Rule,
+    Scene,
+    Text,
+)
+
+PX = style.PX_PER_PT
+LEGEND_BELOW = {
+    "orientation": "h",
+    "x": 0.5,
+    "xanchor": "center",
+    "y": -0.14,
+    "yanchor": "top",
+    "font": {"size": 11},
+}
+EDGE_SHADE = 0.68  # a contour line darkens its raster pixels to this fraction of the band
+LINE_SHADES = 4  # a line's weight takes one of 4 values: the image fits a 256-colour palette
+DASHES = {"solid": "solid", "dash": "dash", "dot": "dot"}
+
+
+def draw(
+    scene: Scene,
+    *,
+    raster: bool = False,
+    hover_stride: int = 1,
+    uirevision=None,
+    datarevision=None,
+    layout: dict | None = None,
+    colourbar: dict | None = None,
+    camera: dict | None = None,
+    height: int | None = None,
+    width: int | None = None,
+) -> go.Figure:
+    """The scene as a plotly Figure.
+
+    raster: draw each filled Field of a plane panel as a banded PNG in layout.images with an
+        invisible heatmap on top for hover, clicks and the colour bar (plotly.js #4491:
+        `Plotly.animate` without redraw drops contour layers, never an image).
+    hover_stride: the invisible heatmap keeps every k-th grid point (lighter to send).
+    uirevision, datarevision: passed to the layout (keep zoom across updates; force a redraw).
+    layout: a base layout merged under the scene's own (the web lab's theme).
+    colourbar: extra colour-bar settings for every field (thickness, position, ...).
+    camera: the 3-D camera of surface panels (default: matplotlib's view, azimuth -60).
+    height, width: pixels (default from scene.size).
+    """
+    n = len(scene.panels)
+    specs = [[_spec(panel) for panel in scene.panels]]
+    widths = list(scene.widths) if scene.widths else None
+    fig = make_subplots(
+        rows=1,
+        cols=n,
+        specs=specs,
+        column_widths=widths,
+        horizontal_spacing=0.13 if n > 1 else 0.02,
+        subplot_titles=[p.title for p in scene.panels] if n > 1 else None,
+    )
+    base = {
+        "template": style.TEMPLATE,
+        "legend": LEGEND_BELOW,
+        "height": height or int(round(scene.size[1] * 115)),
+    }
+    if width or n > 1:
+        base["width"] = width or int(round(scene.size[0] * 100))
+    fig.update_layout(**(layout or {}))
+    fig.update_layout(**{k: v for k, v in base.items() if not (layout and k in layout)})
+    title = scene.title or (scene.panels[0].title if n == 1 else "")
+    fig.update_layout(title={"text": title, "x": 0.5})
+    if uirevision is not None:
+        fig.update_layout(uirevision=uirevision)
+    if datarevision is not None:
+        fig.update_layout(datarevision=datarevision)
+    options = _Options(raster, max(1, int(hover_stride)), colourbar or {}, camera)
+    for col, panel in enumerate(scene.panels, start=1):
+        _panel(fig, panel, col, n, options)
+    return fig
+
+
+@dataclass(frozen=True)
+class _Options:
+    raster: bool
+    stride: int
+    colourbar: dict
+    camera: dict | None
+
+
+def _spec(panel: Panel) -> dict:
+    if panel.kind == "surface":
+        return {"type": "scene"}
+    return {"type": "xy", "secondary_y": panel.y2 is not None}
+
+
+# -- one panel ----------------------------------------------------------------------------------
+
+
+def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options) -> None:
+    rc = {"row": 1, "col": col}
+    three_d = panel.kind == "surface"
+    refs = _refs(fig, col, three_d)
+    for item in panel.items:
+        if isinstance(item, Field):
+            _field(fig, item, panel, refs, col, n, options, rc)
+        elif isinstance(item, Path):
+            fig.add_trace(_path(item, panel), secondary_y=item.axis == "y2", **rc)
+        elif isinstance(item, Markers):
+            fig.add_trace(_markers(item, panel), **rc)
+        elif isinstance(item, Arrows):
+            for trace in _arrow_traces(item, fig, refs):
+                fig.add_trace(trace, **rc)
+        elif isinstance(item, LegendEntry):
+            fig.add_trace(_legend_entry(item, three_d), **rc)
+        elif isinstance(item, Text):
+            fig.add_annotation(_text(item, refs))
+        elif isinstance(item, Rule):
+            line = style.LINES[item.style]
+            fig.add_vline(
+                x=item.x,
+                line={"color": line.colour, "width": line.width * PX, "dash": line.dash},
+                **rc,
+            )
+    if three_d:
+        _scene_axes(fig, panel, refs["scene"], options)
+    else:
+        _axes(fig, panel, refs, rc)
+    if panel.legend_title:
+        fig.update_layout(legend={"title": {"text": panel.legend_title}})
+
+
+def _refs(fig: go.Figure, col: int, three_d: bool) -> dict:
+    """The axis ids of a subplot: {'x': 'x2', 'y': 'y2'} or {'scene': 'scene2'}."""
+    ref = fig.get_subplot(1, col)
+    if three_d:
+        return {"scene": ref.plotly_name}
+    return {
+        "x": ref.xaxis.plotly_name.replace("axis", ""),
+        "y": ref.yaxis.plotly_name.replace("axis", ""),
+    }
+
+
+def _short(label: str) -> str:
+    """'direction 1 (filter-normalized, seed 0)' -> 'direction 1' for hovers and 3-D axes;
+    a short label ('w1 (x)') stays whole."""
+    return label.split(" (", 1)[0] if len(label) > 24 else label
+
+
+def _hover_xy(panel: Panel) -> str:
+    x, y = _short(panel.x.label) or "x", _short(panel.y.label) or "y"
+    return f"{x} = %{{x:.4g}}<br>{y} = %{{y:.4g}}"
+
+
+# -- fields -------------------------------------------------------------------------------------
+
+
+def _field(fig, item: Field, panel: Panel, refs, col: int, n: int, options: _Options, rc):
+    if item.categories is not None:
+        fig.add_trace(_categories(item, panel), **rc)
+        return
+    scale = item.scale
+    bar = _colourbar(item, fig, col, n, options)
+    if panel.kind == "surface":
+        fig.add_trace(
+            go.Surface(
+                x=item.x,
+                y=item.y,
+                z=np.clip(item.z, scale.lo, scale.hi).T,  # 'ij' -> plotly's z[j][i]
+                customdata=item.values.T,
+                colorscale=style.COLOURMAPS[scale.colourmap][1],
+                cmin=scale.lo,
+                cmax=scale.hi,
+                showscale=item.colourbar,
+                colorbar=bar,
+                opacity=style.FIELDS["surface"].alpha if item.opacity == 1.0 else item.opacity,
+                hovertemplate=_hover_xy(panel)
+                + f"<br>{item.value_name} = %{{customdata:.4g}}<extra></extra>",
+                name=item.name,
+                meta=item.name,
+                showlegend=False,
+            ),
+            **rc,
+        )
+        return
+    value = "%{customdata:.4g}" if scale.log else "%{z:.4g}"
+    hover = _hover_xy(panel) + f"<br>{item.value_name} = {value}<extra></extra>"
+    if item.draw == "filled" and options.raster:
+        fig.add_layout_image(raster_image(item, refs["x"], refs["y"]))
+        s = options.stride
+        z = item.z[::s, ::s].T.astype(np.float32)  # float32: plenty for hover, half the bytes
+        custom = item.values[::s, ::s].T.astype(np.float32) if scale.log else None
+        fig.add_trace(
+            go.Heatmap(
+                x=item.x[::s],
+                y=item.y[::s],
+                z=z,
+                customdata=custom,
+                colorscale=style.COLOURMAPS[scale.colourmap][1],
+                zmin=scale.lo,
+                zmax=scale.hi,
+                opacity=0,
+                showscale=item.colourbar,
+                colorbar=bar,
+                hovertemplate=hover,
+                name=item.name,
+                meta=item.name,
+                showlegend=False,
+            ),
+            **rc,
+        )
+        return
+    look = style.FIELDS[item.draw]
+    if item.draw == "heatmap":
+        trace = go.Heatmap(
+            x=item.x,
+            y=item.y,
+            z=item.z.T,
+            customdata=item.values.T if scale.log else None,
+            colorscale=style.COLOURMAPS[scale.colourmap][1],
+            zmin=scale.lo,
+            zmax=scale.hi,
+            showscale=item.colourbar,
+            colorbar=bar,
+            hovertemplate=hover,
+            name=item.name,
+            meta=item.name,
+            showlegend=False,
+        )
+    elif item.draw == "lines":
+        trace = go.Contour(
+            x=item.x,
+            y=item.y,
+            z=item.z.T,
+            showscale=False,
+            hoverinfo="skip",
+            opacity=look.line_alpha,
+            colorscale=[[0, "black"], [1, "black"]],
+            line={"width": look.line_width * PX},
+            contours={
+                "start": scale.lo,
+                "end": scale.hi,
+                "size": (scale.hi - scale.lo) / look.levels,
+                "coloring": "lines",
+            },
+            name=item.name,
+            meta=item.name,
+            showlegend=False,
+        )
+    else:
+        trace = go.Contour(
+            x=item.x,
+            y=item.y,
+            z=item.z.T,
+            customdata=item.values.T if scale.log else None,
+            colorscale=style.COLOURMAPS[scale.colourmap][1],
+            zmin=scale.lo,
+            zmax=scale.hi,
+            connectgaps=False,
+            contours={
+                "start": scale.lo,
+                "end": scale.hi,
+                "size": (scale.hi - scale.lo) / look.levels,
+                "coloring": "fill",
+                "showlines": True,
+            },
+            line={"width": look.line_width * PX, "color": f"rgba(0,0,0,{look.line_alpha})"},
+            showscale=item.colourbar,
+            colorbar=bar,
+            hovertemplate=hover,
+            name=item.name,
+            meta=item.name,
+            showlegend=False,
+        )
+    fig.add_trace(trace, **rc)
+
+
+def _colourbar(item: Field, fig, col: int, n: int, options: _Options) -> dict:
+    bar = {"title": {"text": item.scale.label, "side": "right"}}
+    if n > 1 and col < n:  # beside its own panel, not at the figure's right edge
+        ref = fig.get_subplot(1, col)
+        domain = ref.domain.x if hasattr(ref, "camera") else ref.xaxis.domain
+        bar.update({"x": domain[1] + 0.005, "xanchor": "left", "thickness": 14})
+    extra = dict(options.colourbar)
+    title = extra.pop("title", {})
+    bar.update(extra)
+    bar["title"] = {**bar["title"], **title}
+    return bar
+
+
+def _categories(item: Field, panel: Panel) -> go.Heatmap:
+    cats = item.categories
+    edges = cats.bounds
+    return go.Heatmap(
+        x=item.x,
+        y=item.y,
+        z=item.values.T,
+        colorscale=style.discrete_colourscale(cats.colours),
+        zmin=float(edges[0]),
+        zmax=float(edges[-1]),
+        showscale=False,
+        opacity=item.opacity,
+        hovertemplate=_hover_xy(panel) + "<br>basin %{z}<extra></extra>",
+        name=item.name,
+        meta=item.name,
+    )
+
+
+# -- the raster contour (the web lab's fast filled contour) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A palette image: `palette[indices]` is the RGB of each pixel; `transparent` marks the
+    pixels where the value is not finite. Row 0 is the top of the picture (largest y)."""
+
+    indices: np.ndarray  # (n_y, n_x) uint8
+    palette: np.ndarray  # (k, 3) uint8
+    transparent: int
+
+    def rgb(self) -> np.ndarray:
+        return self.palette[self.indices]
+
+    def png(self) -> bytes:
+        from PIL import Image
+
+        image = Image.fromarray(self.indices, mode="P")
+        image.putpalette(self.palette.reshape(-1).tolist())
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", transparency=self.transparent, optimize=False)
+        return buffer.getvalue()
+
+
+def colourmap_rgb(t: np.ndarray, colourmap: str = "viridis") -> np.ndarray:
+    """Positions in [0, 1] (any shape) -> RGB in [0, 255], (..., 3), linear between stops."""
+    stops = style.COLOURMAPS[colourmap][1]
+    where = np.array([p for p, _ in stops])
+    colours = np.array([style.hex_to_rgb(c) for _, c in stops]) * 255.0
+    t = np.clip(t, 0.0, 1.0)
+    return np.stack([np.interp(t, where, colours[:, i]) for i in range(3)], axis=-1)
+
+
+def raster(field: Field, levels: int | None = None) -> Raster:
+    """The field's colour map in `levels` flat bands with anti-aliased contour lines about a
+    pixel wide where the value crosses a band edge, as an 8-bit palette image.
+
+    The weight of the line at a pixel is 1 - its distance to the nearest level in pixels: the
+    level coordinate s = levels * t changes by |grad s| per pixel, so |s - round(s)| / |grad s|
+    is that distance, without tracing a single contour."""
+    scale: ColourScale = field.scale
+    levels = levels or style.FIELDS["filled"].levels
+    z = field.z.T  # 'xy': row j is y[j]
+    finite = np.isfinite(z)
+    t = (np.where(finite, z, scale.lo) - scale.lo) / (scale.hi - scale.lo)
+    s = np.clip(t, 0.0, 1.0) * levels
+    band = np.clip(np.floor(s), 0, levels - 1).astype(np.int64)
+    gy, gx = np.gradient(s)
+    nearest = np.round(s)
+    distance = np.abs(s - nearest) / np.maximum(np.hypot(gx, gy), 1e-9)
+    weight = np.clip(1.0 - distance, 0.0, 1.0)
+    weight[(nearest <= 0) | (nearest >= levels)] = 0.0  # no line at the clipped ends
+    shade = np.round(weight * (LINE_SHADES - 1)).astype(np.int64)
+    transparent = levels * LINE_SHADES
+    indices = np.where(finite, band * LINE_SHADES + shade, transparent)
+    colours = colourmap_rgb((np.arange(levels) + 0.5) / levels, scale.colourmap)
+    darken = 1.0 - (1.0 - EDGE_SHADE) * np.arange(LINE_SHADES) / (LINE_SHADES - 1)
+    palette = (colours[:, None, :] * darken[None, :, None]).reshape(-1, 3)
+    palette = np.vstack([palette, [[255.0, 255.0, 255.0]]]).round().astype(np.uint8)
+    return Raster(indices[::-1].astype(np.uint8), palette, transparent)
+
+
+def raster_image(field: Field, xref: str = "x", yref: str = "y") -> dict:
+    """The banded raster as a layout image, placed so that pixel centres sit on grid points."""
+    x, y = field.x, field.y
+    dx, dy = (x[-1] - x[0]) / (len(x) - 1), (y[-1] - y[0]) / (len(y) - 1)
+    png = raster(field).png()
+    return {
+        "source": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        "xref": xref,
+        "yref": yref,
+        "x": float(x[0] - dx / 2),
+        "y": float(y[-1] + dy / 2),
+        "sizex": float(dx * len(x)),
+        "sizey": float(dy * len(y)),
+        "sizing": "stretch",
+        "layer": "below",
+        "xanchor": "left",
+        "yanchor": "top",
+        "name": field.name,
+    }
+
+
+# -- paths and markers --------------------------------------------------------------------------
+
+
+def _custom(item) -> np.ndarray | None:
+    if item.steps is None or item.values is None:
+        return None
+    return np.column_stack([item.steps, item.values])
+
+
+def _hover(item, panel: Panel) -> str:
+    xy = (
+        _hover_xy(panel)
+        if panel.kind != "chart"
+        else f"{_short(panel.x.label) or 'x'} = %{{x:.4g}}"
+    )
+    extra = f"<extra>{item.label}</extra>" if item.label else "<extra></extra>"
+    if item.steps is not None and item.values is not None:
+        return "step %{customdata[0]:d}<br>" + xy + "<br>loss = %{customdata[1]:.4g}" + extra
+    if panel.kind == "chart":
+        return xy + f"<br>{_short(panel.y.label) or 'y'} = %{{y:.4g}}" + extra
+    return xy + extra
+
+
+def _path(item: Path, panel: Panel):
+    line_style = style.LINES[item.style]
+    colour = item.colour or line_style.colour
+    n = len(item.x)
+    line = {"color": colour, "width": line_style.width * PX, "dash": DASHES[line_style.dash]}
+    common = {
+        "x": item.x,
+        "y": item.y,
+        "name": item.label,
+        "legendgroup": item.group or None,
+        "showlegend": item.show_legend and bool(item.label),
+        "customdata": _custom(item),
+        "hovertemplate": _hover(item, panel),
+        "meta": item.name,
+        "connectgaps": False,
+        "opacity": line_style.alpha,
+    }
+    mode = "lines+markers" if line_style.step_markers else "lines"
+    marker = None
+    if line_style.step_markers:
+        marker = {
+            "size": style.step_marker_size(n, line_style.step_size) * PX,
+            "color": list(item.marker_colours) if item.marker_colours else colour,
+        }
+        if item.marker_colours:
+            marker["line"] = {"color": colour, "width": 0.6 * PX}
+    if panel.kind == "surface":
+        if marker:
+            marker["size"] = marker["size"] / 2  # 3-D marker sizes read twice as large
+        common.pop("opacity")
+        return go.Scatter3d(z=item.z, mode=mode, line=line, marker=marker, **common)
+    return go.Scatter(mode=mode, line=line, marker=marker, **common)
+
+
+def marker_dict(style_name: str, colour: str | None = None, three_d: bool = False) -> dict:
+    """A MARKERS style as plotly marker settings (size in px)."""
+    look = style.MARKERS[style_name]
+    symbol = style.SYMBOLS[look.symbol][2 if three_d else 1]
+    fill = look.colour or colour or "black"
+    if fill == "none":
+        fill = "rgba(0,0,0,0)"
+    edge = look.edge if look.edge != "none" else fill
+    width = look.edge_width * PX
+    if look.halo:  # a white symbol with a dark rim
+        edge = "black"
+    if look.symbol in ("ring",):
+        fill, edge = look.edge, look.edge
+    size = look.size * PX * (0.5 if three_d else 1.0)
+    return {"symbol": symbol, "size": size, "color": fill, "line": {"color": edge, "width": width}}
+
+
+def _markers(item: Markers, panel: Panel):
+    marker = marker_dict(item.style, item.colour, panel.kind == "surface")
+    common = {
+        "x": item.x,
+        "y": item.y,
+        "mode": "markers",
+        "name": item.label,
+        "legendgroup": item.group or None,
+        "showlegend": item.show_legend and bool(item.label),
+        "marker": marker,
+        "customdata": _custom(item),
+        "hovertemplate": _hover(item, panel),
+        "meta": item.name,
+    }
+    if panel.kind == "surface":
+        return go.Scatter3d(z=item.z, **common)
+    if item.axes_fraction_y:
+        common["yaxis"] = None
+    return go.Scatter(**common)
+
+
+def _legend_entry(item: LegendEntry, three_d: bool = False):
+    trace = _legend_entry_2d(item)
+    if not three_d:
+        return trace
+    plain = trace.to_plotly_json()
+    plain.pop("type")
+    marker = plain.get("marker", {})
+    if "symbol" in marker:
+        marker["symbol"] = _symbol_3d(marker["symbol"])
+    return go.Scatter3d(z=[None], **plain)
+
+
+def _symbol_3d(symbol: str) -> str:
+    """A plotly 2-D symbol -> the 3-D one with the same meaning (SYMBOLS' third column)."""
+    for _, two_d, three_d in style.SYMBOLS.values():
+        if two_d == symbol:
+            return three_d
+    return "circle"
+
+
+def _legend_entry_2d(item: LegendEntry) -> go.Scatter:
+    common = {"x": [None], "y": [None], "name": item.label, "meta": item.name, "hoverinfo": "skip"}
+    if item.kind == "marker":
+        marker = marker_dict(item.style, item.colour)
+        if marker["color"] == "white":  # white vanishes on the legend: draw it dark
+            marker["color"] = "#333"
+        return go.Scatter(mode="markers", marker=marker, **common)
+    if item.kind == "patch":
+        marker = {
+            "symbol": "square",
+            "size": style.MARKERS["basin"].size * PX,
+            "color": item.colour,
+            "line": {"color": "black", "width": style.MARKERS["basin"].edge_width * PX},
+        }
+        return go.Scatter(mode="markers", marker=marker, **common)
+    if item.kind == "arrow":
+        arrow = style.ARROWS[item.style]
+        colour = "#333" if arrow.colour == "white" else arrow.colour
+        line = {"color": colour, "width": arrow.width * PX, "dash": DASHES[arrow.dash]}
+        return go.Scatter(mode="lines", line=line, **common)
+    look = style.LINES[item.style]
+    line = {"color": item.colour or look.colour, "width": look.width * PX, "dash": look.dash}
+    return go.Scatter(mode="lines", line=line, **common)
+
+
+# -- arrows -------------------------------------------------------------------------------------
+
+
+def segments(tails: np.ndarray, tips: np.ndarray, head: bool) -> tuple[list, list]:
+    """Arrows as line segments: shaft (+ two head barbs at 25 degrees, 35% of the length),
+    None-separated."""
+    xs: list = []
+    ys: list = []
+    cos, sin = math.cos(math.radians(25)), math.sin(math.radians(25))
+    for (x0, y0), (x1, y1) in zip(tails, tips, strict=True):
+        length = math.hypot(x1 - x0, y1 - y0)
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+        if not head or length == 0:
+            continue
+        u, v = (x1 - x0) / length, (y1 - y0) / length
+        h = 0.35 * length
+        left = (x1 - h * (u * cos - v * sin), y1 - h * (u * sin + v * cos))
+        right = (x1 - h * (u * cos + v * sin), y1 - h * (-u * sin + v * cos))
+        xs += [left[0], x1, right[0], None]
+        ys += [left[1], y1, right[1], None]
+    return xs, ys
+
+
+def _arrow_traces(item: Arrows, fig: go.Figure, refs: dict) -> list:
+    look = style.ARROWS[item.style]
+    if look.field:
+        xs, ys = segments(item.tails, item.tips, True)
+        # A dark line under a light one: the arrows read on both ends of the colour map.
+        outline = go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": look.edge, "width": (look.width + 1.3) * PX},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=item.name,
+            meta=f"{item.name}-outline",
+        )
+        arrows = go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": look.colour, "width": look.width * PX},
+            hoverinfo="skip",
+            name=item.label,
+            showlegend=item.show_legend and bool(item.label),
+            legendgroup=item.name,
+            meta=item.name,
+        )
+        return [outline, arrows]
+    if not look.head:
+        xs, ys = segments(item.tails, item.tips, False)
+        return [
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": look.colour, "width": look.width * PX, "dash": DASHES[look.dash]},
+                hoverinfo="skip",
+                showlegend=False,
+                meta=item.name,
+            )
+        ]
+    for tail, tip in zip(item.tails, item.tips, strict=True):
+        fig.add_annotation(
+            x=float(tip[0]),
+            y=float(tip[1]),
+            ax=float(tail[0]),
+            ay=float(tail[1]),
+            xref=refs["x"],
+            yref=refs["y"],
+            axref=refs["x"],
+            ayref=refs["y"],
+            text="",
+            showarrow=True,
+            arrowhead=2,
+            arrowsize=1.1,
+            arrowwidth=look.width * PX,
+            arrowcolor=look.colour,
+            standoff=3,
+            startstandoff=3,
+        )
+    return []
+
+
+def eigen_annotations(item: Arrows, xref: str = "x", yref: str = "y") -> list[dict]:
+    """Headed arrows as layout annotations (what the web lab patches)."""
+    fig = go.Figure()
+    _arrow_traces(item, fig, {"x": xref, "y": yref})
+    return [a.to_plotly_json() for a in fig.layout.annotations]
+
+
+def _text(item: Text, refs: dict) -> dict:
+    where = (
+        {"xref": "paper", "yref": "paper"}
+        if "scene" in refs
+        else {"xref": f"{refs['x']} domain", "yref": f"{refs['y']} domain"}
+    )
+    box = item.style != "plain"
+    return {
+        "x": item.x,
+        "y": item.y,
+        **where,
+        "xanchor": "left",
+        "yanchor": "top",
+        "showarrow": False,
+        "align": "left",
+        "text": item.text.replace("\n", "<br>"),
+        "font": {
+            "color": item.colour,
+            "size": 12 if item.style == "mono" else 11,
+            **({"family": "monospace"} if item.style == "mono" else {}),
+        },
+        "bgcolor": "rgba(255,255,255,0.88)" if box else None,
+        "bordercolor": item.colour if box else None,
+        "borderwidth": 1 if box else 0,
+    }
+
+
+# -- axes ---------------------------------------------------------------------------------------
+
+
+def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
+    xaxis: dict = {"title_text": panel.x.label}
+    if panel.x.range is not None:
+        xaxis["range"] = list(panel.x.range)
+    yaxis: dict = {"title_text": panel.y.label}
+    if panel.kind == "plane":
+        xaxis["constrain"] = "domain"
+        yaxis["constrain"] = "domain"
+    if panel.x.scale == "log":
+        xaxis["type"] = "log"
+    yaxis["type"] = "log" if panel.y.scale == "log" else "linear"
+    if panel.y.range is not None:
+        lo, hi = panel.y.range
+        yaxis["range"] = [math.log10(lo), math.log10(hi)] if panel.y.scale == "log" else [lo, hi]
+    if panel.y.colour:
+        yaxis["color"] = panel.y.colour
+    if panel.equal:
+        yaxis.update(scaleanchor=refs["x"], scaleratio=1)
+    fig.update_xaxes(**xaxis, **rc)
+    secondary = {"secondary_y": False} if panel.y2 is not None else {}
+    fig.update_yaxes(**yaxis, **rc, **secondary)
+    if panel.y2 is not None:
+        y2 = {"title_text": panel.y2.label, "showgrid": False}
+        if panel.y2.colour:
+            y2["color"] = panel.y2.colour
+        fig.update_yaxes(**y2, secondary_y=True, **rc)
+    if panel.legend == "none":
+        fig.update_layout(showlegend=False)
+    elif panel.legend == "inside":
+        fig.update_layout(
+            legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top"}
+        )
+
+
+def _scene_axes(fig: go.Figure, panel: Panel, name: str, options: _Options) -> None:
+    def axis(a) -> dict:
+        out = {"title": {"text": _short(a.label)}}
+        if a.range is not None:
+            out["range"] = list(a.range)
+        return out
+
+    fig.update_layout(
+        {
+            name: {
+                "xaxis": axis(panel.x),
+                "yaxis": axis(panel.y),
+                "zaxis": axis(panel.z),
+                "aspectmode": "manual",
+                "aspectratio": {"x": 1, "y": 1, "z": 0.7},
+                # matplotlib's default view (azimuth -60, elevation 30), so both agree
+                "camera": options.camera or {"eye": {"x": 0.95, "y": -1.65, "z": 1.1}},
+            }
+        }
+    )
+
+
+def trace_indices(fig: go.Figure) -> dict[str, list[int]]:
+    """{meta: [trace indices]}: where each named item landed (for patches and animation)."""
+    out: dict[str, list[int]] = {}
+    for i, trace in enumerate(fig.data):
+        out.setdefault(str(trace.meta), []).append(i)
+    return out
