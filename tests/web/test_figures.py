@@ -191,6 +191,9 @@ def test_runs_figure_first_frame_shows_only_the_starts():
     assert '"x":[null]' in fig.to_json().replace(" ", "")  # what the player hides ends with
     # Fixed loss axes: every loss of every run fits, on a log axis (all losses >= 0).
     assert fig.layout.yaxis2.type == "log" and fig.layout.xaxis2.range == (0, 20)
+    assert fig.layout.yaxis2.exponentformat == "power"  # 10^-3, not 1m
+    assert fig.layout.xaxis.showgrid is False and fig.layout.xaxis2.showgrid is True  # no grid
+    # over the map; the loss chart keeps its grid
     lo, hi = fig.layout.yaxis2.range
     for run in runs:
         shown = np.log10(scenes.shown_losses(run, True))

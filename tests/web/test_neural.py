@@ -4,13 +4,13 @@ figures' traces, and each callback's logic as a plain function (request -> train
 import numpy as np
 import pytest
 import torch
-from losslab.plot.scene import Path
 
 import losslab as ll
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.models import normal_equation
 from losslab.plot import style
+from losslab.plot.scene import Path
 from losslab.web import figures, networks, scenes
 from losslab.web.pages import neural
 
@@ -111,10 +111,17 @@ def test_width_smooths_the_slice():
     assert shares[256] < 0.05 < shares[4]
     assert max(shares[w] for w in (128, 256)) < min(shares[w] for w in (2, 4, 8))
     assert all(0.0 <= share <= 1.0 and loss > 0 for _, share, loss in rows)
-    figure = figures.sweep_figure(rows, 16)
+    scene = scenes.sweep_scene(rows, 16)
+    (bars,) = scene.panel.items
+    np.testing.assert_allclose(bars.heights, [100 * share for _, share, _ in rows])
+    figure = figures.sweep(scene, revision=3)
     bar = figure.data[0]
     assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
-    assert bar.marker.color[list(bar.x).index("16")] != bar.marker.color[0]
+    chosen = list(bar.x).index("16")
+    assert bar.marker.color[chosen] == style.OPTIMIZER_COLOURS["momentum"]
+    assert set(bar.marker.color) - {bar.marker.color[chosen]} == {style.BAR_COLOUR}
+    assert figure.layout.xaxis.type == "category" and tuple(figure.layout.yaxis.range) == (0, 100)
+    assert "final training loss" in bar.hovertext[chosen]
 
 
 def test_results_are_cached_per_choice(narrow):
@@ -166,9 +173,9 @@ def test_figures_draw_three_landscapes_with_paths(bowl, logistic, narrow, view):
     for key in ("linear", "logistic", "network"):
         for role in ("landscape", "path", "start", "end"):
             assert f"{role}-{key}" in metas
-    kind = "surface" if view == "3d" else "heatmap"  # contours: the raster under a heatmap
+    kind = "surface" if view == "3d" else "contour"  # never animated: plain contour traces
     assert [t.type for t in convex.data if t.meta.startswith("landscape")] == [kind, kind]
-    assert len(convex.layout.images) == (0 if view == "3d" else 2)
+    assert not convex.layout.images
     assert convex.layout.datarevision == 7 and network.layout.datarevision == 8
     # Each mark once in the legend, in the first panel that has it.
     legend = [t.name for t in convex.data if t.meta.startswith("mark") and t.showlegend]

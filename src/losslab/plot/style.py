@@ -116,6 +116,8 @@ ACCURACY_COLOUR = "#ff7f0e"
 SPECTRUM_COLOUR = "#1f77b4"
 NODE_COLOUR = "#d62728"
 
+BAR_COLOUR = "#c3c9d6"  # a bar drawn muted, beside the one in a colour of its own
+
 MINIMUM_LABEL = "known minimum"
 GRADIENT_LABEL = "gradient (points uphill)"
 
@@ -181,6 +183,7 @@ MARKERS: dict[str, MarkerStyle] = {
     "diverged": MarkerStyle("x", 11, DIVERGED_COLOUR, DIVERGED_COLOUR, 2.8),
     "minimum": MarkerStyle("plus", 18, "white", "white", 1.8, halo=True),
     "point": MarkerStyle("circle", 8, "black", "white", 1.5),
+    "current": MarkerStyle("circle", 12, None, "black", 1.5),  # where a 1-D descent is now
     # a slice of a network
     "origin": MarkerStyle("ring", 15, "none", "black", 2.0),
     "best": MarkerStyle("star", 15, "white", "black", 1.0),
@@ -239,6 +242,7 @@ LINES: dict[str, LineStyle] = {
     "secondary": LineStyle(1.4, ACCURACY_COLOUR, "dash"),
     "anchor-rule": LineStyle(0.8, "black", "dot"),
     "crosshair": LineStyle(1.2, "white", "dash"),
+    "tangent": LineStyle(1.9, REPELLING_COLOUR),  # the slope f'(x) at a 1-D descent's point
     "spectrum": LineStyle(1.4, SPECTRUM_COLOUR),
 }
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import plotly.graph_objects as go
 
-from losslab.plot import backend_plotly, style
+from losslab.plot import backend_plotly
 from losslab.plot.scene import Arrows, Panel, Scene
 from losslab.web import theme
 
@@ -55,18 +55,49 @@ CURVATURE_FLAT = 6
 DESCENT_TRACES = {"curve": 0, "minimum": 1, "path": 2, "head": 3, "tangent": 4}
 
 
-def draw(scene: Scene, *, revision: int, uirevision=None, camera=None, **layout) -> go.Figure:
-    """The scene as the lab's figure: raster contours, the lab's theme (with `layout` on top),
-    no fixed size unless `layout` gives one (the page's graph decides), `revision` as the
-    layout's datarevision, `camera` for 3-D panels."""
+def draw(
+    scene: Scene,
+    *,
+    revision: int,
+    uirevision=None,
+    raster: bool = True,
+    camera: dict | None = None,
+    colourbar: dict | None = None,
+    spacing: float | None = None,
+    **layout,
+) -> go.Figure:
+    """The scene as the lab's figure: raster contours (unless `raster` is False: a figure that
+    is never animated can afford contour traces), the lab's theme with `layout` on top, no
+    fixed size unless `layout` gives one (the page's graph decides), `revision` as the layout's
+    datarevision; `camera`, `colourbar`, `spacing`: the backend's options."""
     return backend_plotly.draw(
         scene,
-        raster=True,
+        raster=raster,
         hover_stride=HOVER_STRIDE,
         uirevision=uirevision,
         datarevision=revision,
         camera=camera,
+        colourbar=colourbar,
+        spacing=spacing,
         layout=theme.base_layout(**{"height": None, "width": None, **layout}),
+    )
+
+
+# 3-D explorer: from high up, so that a path along a valley floor stays in view.
+EXPLORER_CAMERA = {"eye": {"x": 1.1, "y": -1.3, "z": 1.7}}
+
+
+def runs(scene: Scene, *, revision: int, uirevision=None) -> go.Figure:
+    """A race or noise figure: with a loss panel, the map's colour bar sits between the two
+    panels with its title on top, clear of the losses' axis title."""
+    if len(scene.panels) == 1:
+        return draw(scene, revision=revision, uirevision=uirevision)
+    return draw(
+        scene,
+        revision=revision,
+        uirevision=uirevision,
+        colourbar={"len": 0.8, "thickness": 12, "title": {"side": "top"}},
+        spacing=0.17,
     )
 
 
@@ -89,7 +120,9 @@ def lessons(scene: Scene, view: str, *, height: int, revision: int) -> go.Figure
     return draw(
         scene,
         revision=revision,
+        raster=False,
         camera=CAMERA,
+        spacing=0.2 if view == "contour" else None,  # room for a colour bar
         height=height,
         legend=LEGEND_BELOW,
         margin=MARGINS[view],
@@ -129,41 +162,12 @@ def axes(panel: Panel) -> tuple[dict, dict]:
     return layout.xaxis.to_plotly_json(), layout.yaxis.to_plotly_json()
 
 
-MUTED_BAR = "#c3c9d6"
-
-
-def sweep_figure(rows, width: int, *, revision: int = 1) -> go.Figure:
-    """Bars: the non-convex share of the random slice at every width; the chosen one dark.
-    rows: ((width, share in [0, 1], final loss), ...) as `networks.width_sweep` gives."""
-    labels = [str(w) for w, _, _ in rows]
-    shares = [100 * share for _, share, _ in rows]
-    colours = [style.OPTIMIZER_COLOURS["momentum"] if w == width else MUTED_BAR for w, _, _ in rows]
-    fig = go.Figure(
-        layout=theme.base_layout(
-            height=SWEEP_HEIGHT,
-            margin={"l": 52, "r": 8, "t": 30, "b": 44},
-            showlegend=False,
-            datarevision=revision,
-        )
+def sweep(scene: Scene, *, revision: int) -> go.Figure:
+    """The width sweep's bars (scenes.sweep_scene) in the narrow side panel."""
+    return draw(
+        scene,
+        revision=revision,
+        height=SWEEP_HEIGHT,
+        margin={"l": 52, "r": 8, "t": 30, "b": 44},
+        title={"font": {"size": 13}},
     )
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=shares,
-            marker={"color": colours},
-            customdata=[[loss] for _, _, loss in rows],
-            hovertemplate="width %{x}<br>non-convex: %{y:.0f}% of the slice"
-            "<br>final training loss %{customdata[0]:.3g}<extra></extra>",
-            meta="sweep",
-        )
-    )
-    fig.update_layout(
-        title={"text": "Non-convex share of the random slice", "font": {"size": 13}, "x": 0.5},
-        xaxis={"title": {"text": "width", "font": {"size": 12}}, "type": "category"},
-        yaxis={
-            "title": {"text": "% of the slice", "font": {"size": 12}},
-            "range": [0, 100],
-            "ticks": "outside",
-        },
-    )
-    return fig

@@ -26,6 +26,7 @@ from losslab.plot._runs import GradientField, Run
 from losslab.plot.scene import (
     Arrows,
     Axis,
+    Bars,
     Categories,
     ColourScale,
     Field,
@@ -505,3 +506,30 @@ def lessons_scene(lessons, view: str) -> Scene:
             items.append(item)
         panels.append(replace(panel, items=tuple(items)))
     return Scene(tuple(panels))
+
+
+def sweep_scene(rows, width: int) -> Scene:
+    """Bars: the non-convex share of the random slice at every width, the chosen width in the
+    network's path colour. rows: ((width, share in [0, 1], final loss), ...) as
+    `networks.width_sweep` gives."""
+    chosen = style.OPTIMIZER_COLOURS["momentum"]
+    bars = Bars(
+        tuple(str(w) for w, _, _ in rows),
+        np.array([100 * share for _, share, _ in rows]),
+        tuple(chosen if w == width else style.BAR_COLOUR for w, _, _ in rows),
+        tuple(
+            f"width {w}<br>non-convex: {100 * share:.0f}% of the slice"
+            f"<br>final training loss {loss:.3g}"
+            for w, share, loss in rows
+        ),
+        name="sweep",
+    )
+    panel = Panel(
+        "chart",
+        (bars,),
+        title="Non-convex share of the random slice",
+        x=Axis("width"),
+        y=Axis("% of the slice", (0.0, 100.0)),
+        legend="none",
+    )
+    return Scene((panel,))

@@ -50,4 +50,3 @@ def base_layout(**extra) -> dict:
     }
     layout.update(extra)
     return layout
-

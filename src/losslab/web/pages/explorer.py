@@ -105,7 +105,9 @@ def update(
     if new_surface or trigger in REBUILD_TRIGGERS or state.get("view") != view:
         scene = picture(objective, run, view, show_arrows)
         scale = scene.panel.items[0].scale
-        figure = figures.draw(scene, revision=revision, uirevision=objective.name)
+        figure = figures.draw(
+            scene, revision=revision, uirevision=objective.name, camera=figures.EXPLORER_CAMERA
+        )
     else:
         scale = ColourScale.from_dict(state.get("scale"))
         figure = patch_paths(run, view, scale, revision)

@@ -188,7 +188,9 @@ def sweep_stage(job_data) -> Stage:
     job = Job.from_dict(job_data)
     rows = networks.width_sweep(job.spec.seed)
     return Stage(
-        out=figures.sweep_figure(rows, job.spec.width, revision=job.revision("width", "seed")),
+        out=figures.sweep(
+            scenes.sweep_scene(rows, job.spec.width), revision=job.revision("width", "seed")
+        ),
         progress=N_STAGES,
         status=f"Ready: width {job.spec.width}, {_slice_name(job.spec.slice)} slice, "
         f"seed {job.spec.seed}.",

@@ -95,7 +95,7 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         minima = maps[0].minima.detach().numpy()
         land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
         scene = scenes.runs_scene(land, runs, minima, loss_panel=False, first=True)
-        figure = figures.draw(scene, revision=revision, uirevision=objective.name)
+        figure = figures.runs(scene, revision=revision, uirevision=objective.name)
         basin_scene = scenes.basins_scene(list(zip(TITLES, maps, strict=True)), runs)
         basin_figure = figures.draw(basin_scene, revision=revision)
         shares = share_table(maps)

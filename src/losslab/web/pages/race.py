@@ -87,7 +87,7 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     if rebuild:
         land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
         scene = scenes.runs_scene(land, runs, minima, loss_panel=True, first=True)
-        figure = figures.draw(scene, revision=revision, uirevision=objective.name)
+        figure = figures.runs(scene, revision=revision, uirevision=objective.name)
     else:
         figure = patch_runs(runs, revision)
     banner = winner(runs, reached, radius, n_steps)
