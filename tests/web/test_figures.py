@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from losslab.plot.scene import Arrows, ColourScale, Markers, Path
 
 import losslab as ll
 from losslab.errors import LosslabError
 from losslab.plot import _runs, backend_plotly, style
+from losslab.plot.scene import Arrows, ColourScale, Markers, Path
 from losslab.web import animation, figures, scenes
 
 

@@ -70,9 +70,7 @@ def minima_item(minima: np.ndarray, z: np.ndarray | None = None) -> Markers:
 
 def run_items(run: Run, kind: str = "plane", scale: ColourScale | None = None) -> list:
     """path, start, end of one run (`losslab.plot.build.run_items`): 3 items."""
-    items = build.run_items([run], kind, scale)
-    assert len(items) == 3, "a run is drawn as path, start, end"
-    return items
+    return build.run_items([run], kind, scale)
 
 
 def first_frame(items: Sequence) -> list:
@@ -161,11 +159,6 @@ def explorer_surface(land: Landscape, run: Run, minima: np.ndarray) -> Scene:
         z=Axis("log10 loss" if scale.log else "loss", (scale.lo, scale.hi + 2 * lift)),
     )
     return Scene((panel,))
-
-
-def surface_run_items(run: Run, scale: ColourScale) -> list:
-    """path, start, end lifted with `scale` (what a 3-D patch replaces)."""
-    return run_items(run, "surface", scale)
 
 
 # -- race and noise: several runs from one start ------------------------------------------------
