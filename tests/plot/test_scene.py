@@ -219,7 +219,8 @@ def test_both_backends_draw_the_same_elements_colours_and_sizes(race):
         look = style.MARKERS[name]
         assert {a.get_markersize() for a in mpl[name]} == {look.size}
         sizes = [t.marker.size for t in ply[name]]
-        assert sizes == [pytest.approx(look.size * style.PX_PER_PT)] * len(sizes)
+        scale = style.PLOTLY_SYMBOL_SCALE.get(look.symbol, 1.0)
+        assert sizes == [pytest.approx(look.size * style.PX_PER_PT * scale)] * len(sizes)
         assert {t.marker.symbol for t in ply[name]} == {style.SYMBOLS[look.symbol][1]}
         assert {a.get_marker() for a in mpl[name]} == {style.SYMBOLS[look.symbol][0]}
     for line, trace in zip(mpl["end"], ply["end"], strict=True):
@@ -307,3 +308,72 @@ def test_a_saved_landscape_draws_without_its_objective(tmp_path):
     one_d = ll.evaluate_grid(ll.surface("double_well"), resolution=50).save(tmp_path / "w.h5")
     ax = static.landscape(ll.load_result(one_d))
     assert ax.get_xlabel() == "w (x)"
+
+
+def test_eigen_arrows_are_the_same_annotations_alone_or_in_a_figure():
+    from losslab.plot.scene import Arrows
+
+    saddle = ll.surface("saddle")
+    scene = pictures.hessian_view(ll.inspect(saddle, (0.0, 0.0)), saddle)
+    arrows = scene.panel.find(Arrows, "eigen")
+    assert [a.style for a in arrows] == ["repelling", "attracting"]
+    alone = [note for a in arrows for note in backend_plotly.eigen_annotations(a)]
+    drawn = [a.to_plotly_json() for a in backend_plotly.draw(scene).layout.annotations]
+    assert alone == [note for note in drawn if note.get("showarrow")]
+    assert {note["arrowcolor"] for note in alone} == {
+        style.ATTRACTING_COLOUR,
+        style.REPELLING_COLOUR,
+    }
+
+
+def test_spectrum_nodes_sit_on_the_bottom_edge_in_both_backends():
+    from losslab.curvature.density import Spectrum
+
+    grid = torch.linspace(-1, 3, 50, dtype=torch.float64)
+    density = torch.exp(-(grid**2))
+    nodes = torch.tensor([[0.0, 1.0, 2.5]], dtype=torch.float64)
+    weights = torch.tensor([[0.5, 0.5, 0.0]], dtype=torch.float64)
+    result = Spectrum(grid, density, nodes, weights, 0.1, 10, 5, 0)
+    scene = pictures.spectrum(result)
+    (ticks,) = scene.panel.find(Markers, "nodes")
+    np.testing.assert_array_equal(ticks.x, [0.0, 1.0])  # weight 0: not a node that counts
+    ax = backend_mpl.draw(scene).axes[0]
+    (line,) = [a for a in ax.lines if a.get_gid() == "losslab-nodes"]
+    assert list(line.get_ydata()) == [0.0, 0.0]  # axes fraction: the bottom edge
+    (trace,) = [t for t in backend_plotly.draw(scene).data if t.meta == "nodes"]
+    np.testing.assert_allclose(trace.y, [scene.panel.y.range[0]] * 2)  # the log axis' bottom
+
+
+def test_a_panel_without_legend_leaves_the_other_panels_legend(race):
+    rosenbrock, runs, _ = race
+    scene = pictures.race(rosenbrock, runs)
+    assert [p.legend for p in scene.panels] == ["below", "none"]
+    fig = backend_plotly.draw(scene)
+    assert fig.layout.showlegend is not False
+    shown = [t.name for t in fig.data if t.showlegend and t.meta == "path"]
+    assert len(shown) == 3
+    assert all(name.startswith(run.label) for name, run in zip(shown, runs, strict=True))
+    loss_lines = [t for t in fig.data if t.meta == "loss"]
+    assert len(loss_lines) == 3 and not any(t.showlegend for t in loss_lines)
+    # clicking a run in the legend hides its path and its loss curve: one legend group
+    paths = [t for t in fig.data if t.meta == "path"]
+    assert [t.legendgroup for t in paths] == [t.legendgroup for t in loss_lines]
+
+
+def test_a_slice_along_raw_axes_is_shown_in_the_weights_as_the_same_landscape():
+    from losslab.landscapes.result import Landscape
+    from losslab.plot import _slice
+
+    x, y = np.linspace(-1, 1, 5), np.linspace(-2, 2, 3)
+    origin = np.array([2.0, -1.0, 7.0])
+    directions = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    values = np.add.outer(x, 10 * y)
+    land = Landscape((x, y), {"loss": values}, origin, directions, {"directions": {"kind": "axes"}})
+    view = _slice.slice_of(land, "loss")
+    assert isinstance(view.grid, Landscape)  # the one grid result, re-parametrized
+    np.testing.assert_array_equal(view.offset, [2.0, -1.0])
+    np.testing.assert_array_equal(view.coords[0], x + 2.0)
+    # every grid point is the same parameter vector in both parametrizations
+    np.testing.assert_allclose(view.grid.parameters(view.grid.grid()), land.parameters(land.grid()))
+    np.testing.assert_array_equal(view.values, values)
+    assert view.labels == ("w1", "w2")

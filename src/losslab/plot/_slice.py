@@ -2,8 +2,8 @@
 from the metadata, the best grid point, trajectories and marked points projected into the
 slice, the anchors of an interpolation. The scene builders (build.py) turn these into items.
 
-Backend-free (numpy and torch only). A Landscape is read by duck typing (`coords`, `values`,
-`directions`, `metadata`, `project`), so this module never imports the code that computes it.
+Backend-free (numpy and torch only). What is drawn is a `Landscape`, the one grid result: a
+View only adds labels and the display coordinates.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from losslab.errors import LosslabError
+from losslab.landscapes.result import Landscape
 from losslab.plot import scene as _scene
 
 # Metrics where larger is better: the grid's best point is its maximum.
@@ -43,24 +44,31 @@ LOSS_COLOUR = "#1f77b4"
 
 @dataclass(frozen=True)
 class View:
-    """One metric of a Landscape on the display axes (a view of the one grid result, not a
-    grid of its own).
+    """How to show one metric of a Landscape: the grid itself is a `Landscape` (the one grid
+    result), re-parametrized for display, plus its labels.
 
-    coords: k arrays of grid coordinates, one per direction (k = 1 or 2)
-    values: the metric on the grid, 'ij' order (n0,) or (n0, n1); non-finite entries are NaN
+    grid: the same slice with `coords + offset` as coordinates (origin moved by
+        -offset @ directions, so every grid point is the same parameter vector) and one metric,
+        non-finite values as NaN. offset (k,) is 0, except on a slice along the raw parameter
+        axes (kind 'axes' or 'identity'), where the axes show the weights themselves.
     labels: k axis labels, e.g. "direction 1 (filter-normalized, seed 0)"
-    offset: (k,) added to the stored coordinates for display: 0, except on a slice along the
-        raw parameter axes (kind 'axes' or 'identity'), where the axes show the weights
-        themselves (origin + coordinate) rather than the step from the origin
     """
 
-    coords: tuple[np.ndarray, ...]
-    values: np.ndarray
+    grid: Landscape
     metric: str
     labels: tuple[str, ...]
     title: str
     kind: str
     offset: np.ndarray
+
+    @property
+    def coords(self) -> tuple[np.ndarray, ...]:
+        return self.grid.coords
+
+    @property
+    def values(self) -> np.ndarray:
+        """The metric on the grid, 'ij' order (n0,) or (n0, n1); NaN where not finite."""
+        return self.grid.values[self.metric]
 
     @property
     def ndim(self) -> int:
@@ -118,9 +126,17 @@ def slice_of(landscape, metric: str = "loss") -> View:
     metadata = dict(getattr(landscape, "metadata", None) or {})
     kind = direction_kind(metadata)
     offset = axes_offset(landscape, kind, len(coords))
-    return View(
+    directions = np.asarray(_numpy(landscape.directions), dtype=np.float64)
+    origin = np.asarray(_numpy(landscape.origin), dtype=np.float64).reshape(-1)
+    shown = Landscape(
         tuple(c + o for c, o in zip(coords, offset, strict=True)),
-        grid,
+        {metric: grid},
+        origin - offset @ directions,
+        directions,
+        metadata,
+    )
+    return View(
+        shown,
         metric,
         direction_labels(metadata, len(coords)),
         title_of(metadata),

@@ -466,11 +466,16 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
     if panel.grid:
         ax.grid(alpha=0.25, which="both" if panel.y.scale == "log" else "major")
     if panel.title:
-        ax.set_title(panel.title, fontsize=10 if len(panel.title) > 30 else None)
+        ax.set_title(_wrapped(panel.title), fontsize=10 if len(panel.title) > 30 else None)
     if twin is not None and panel.y2 is not None:
         twin.set_ylabel(panel.y2.label, color=panel.y2.colour)
         if panel.y2.colour:
             twin.tick_params(axis="y", colors=panel.y2.colour)
+
+
+def _wrapped(title: str) -> str:
+    """A title too long for one Axes breaks after its first colon."""
+    return title.replace(": ", ":\n", 1) if len(title) > 50 else title
 
 
 def _broken(label: str) -> str:

@@ -78,7 +78,7 @@ def draw(
     colourbar: extra colour-bar settings for every field (thickness, position, ...).
     camera: the 3-D camera of surface panels (default: matplotlib's view, azimuth -60).
     height, width: pixels (default from scene.size).
-    spacing: room between panels, a fraction of the width (default 0.13; more for a colour bar
+    spacing: room between panels, a fraction of the width (default 0.17; more for a colour bar
         beside a panel whose neighbour has a y-axis title).
     """
     n = len(scene.panels)
@@ -89,7 +89,7 @@ def draw(
         cols=n,
         specs=specs,
         column_widths=widths,
-        horizontal_spacing=(0.13 if spacing is None else spacing) if n > 1 else 0.02,
+        horizontal_spacing=(0.17 if spacing is None else spacing) if n > 1 else 0.02,
         subplot_titles=[p.title for p in scene.panels] if n > 1 else None,
     )
     base = {
@@ -110,6 +110,8 @@ def draw(
     options = _Options(raster, max(1, int(hover_stride)), colourbar or {}, camera)
     for col, panel in enumerate(scene.panels, start=1):
         _panel(fig, panel, col, n, options)
+    if all(panel.legend == "none" for panel in scene.panels):
+        fig.update_layout(showlegend=False)
     return fig
 
 
@@ -478,6 +480,7 @@ def _path(item: Path, panel: Panel):
         if marker:
             marker["size"] = marker["size"] / 2  # 3-D marker sizes read twice as large
         common.pop("opacity")
+        line["width"] *= 2  # 3-D lines read half as wide
         return go.Scatter3d(z=item.z, mode=mode, line=line, marker=marker, **common)
     return go.Scatter(mode=mode, line=line, marker=marker, **common)
 
@@ -495,7 +498,8 @@ def marker_dict(style_name: str, colour: str | None = None, three_d: bool = Fals
         edge = "black"
     if look.symbol in ("ring",):
         fill, edge = look.edge, look.edge
-    size = look.size * PX * (0.5 if three_d else 1.0)
+    size = look.size * PX * style.PLOTLY_SYMBOL_SCALE.get(look.symbol, 1.0)
+    size *= 0.5 if three_d else 1.0  # 3-D markers read twice as large
     return {"symbol": symbol, "size": size, "color": fill, "line": {"color": edge, "width": width}}
 
 
@@ -515,8 +519,8 @@ def _markers(item: Markers, panel: Panel):
     }
     if panel.kind == "surface":
         return go.Scatter3d(z=item.z, **common)
-    if item.axes_fraction_y:
-        common["yaxis"] = None
+    if item.axes_fraction_y:  # y in axes fraction: plotly scatters know data y only
+        common["y"] = _fraction_to_data(np.asarray(item.y, dtype=float), panel.y)
     return go.Scatter(**common)
 
 
@@ -531,6 +535,16 @@ def _bars(item: Bars) -> go.Bar:
         meta=item.name,
         showlegend=False,
     )
+
+
+def _fraction_to_data(fraction: np.ndarray, axis) -> np.ndarray:
+    """Axes fractions (0 bottom, 1 top) as data y on an axis with a range (else as is)."""
+    if axis.range is None:
+        return fraction
+    lo, hi = axis.range
+    if axis.scale == "log":
+        return lo * (hi / lo) ** fraction
+    return lo + fraction * (hi - lo)
 
 
 def _legend_entry(item: LegendEntry, three_d: bool = False):
@@ -733,9 +747,7 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
         if panel.y2.colour:
             y2["color"] = panel.y2.colour
         fig.update_yaxes(**y2, secondary_y=True, **rc)
-    if panel.legend == "none":
-        fig.update_layout(showlegend=False)
-    elif panel.legend == "inside":
+    if panel.legend == "inside":
         fig.update_layout(
             legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top"}
         )

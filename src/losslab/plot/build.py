@@ -70,12 +70,6 @@ def field_of(
     )
 
 
-def _check_2d(landscape, what: str) -> None:
-    if landscape.ndim != 2:
-        hint = "use curve_1d (or landscape, which picks it)" if landscape.ndim == 1 else ""
-        raise LosslabError(f"{what} needs a 2-D landscape; this one has {landscape.ndim}: {hint}.")
-
-
 # -- runs ---------------------------------------------------------------------------------------
 
 

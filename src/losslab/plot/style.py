@@ -158,6 +158,10 @@ SYMBOLS = {
     "tick": ("|", "line-ns", "square"),
 }
 
+# plotly draws a plus as a filled cross, which reads much larger than matplotlib's stroked '+'
+# of the same size: its plotly size is scaled by this (every other symbol by 1).
+PLOTLY_SYMBOL_SCALE = {"plus": 0.6, "plus-filled": 0.8}
+
 CRITICAL_KINDS = ("minimum", "maximum", "saddle", "degenerate", "regular")
 CRITICAL_TEXT = {
     "minimum": "critical point: minimum",
