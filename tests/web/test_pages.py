@@ -123,6 +123,10 @@ def test_explorer_choosing_expression_with_an_empty_field_only_asks(opening):
 def test_descent_1d_steps_and_the_run_handoff():
     first = descent_1d.update(None, None, np.log10(0.05), None)
     assert first.state == {"start": 2.2, "step": 0, "revision": 1}
+    curve, minima = first.figure.data[descent_1d.CURVE], first.figure.data[descent_1d.MINIMA]
+    assert curve.name == "f(x) = x^4/4 - 0.85 x^2 + 0.1 x"
+    # Minima on the white chart: thin green crosses (the white plus of a map would vanish).
+    assert minima.marker.symbol == "cross-thin" and minima.marker.color == "#2ca02c"
     stepped = descent_1d.update(descent_1d.ID.step, None, np.log10(0.05), first.state)
     assert stepped.state["step"] == 1
     assert len(stepped.figure.data[descent_1d.PATH].x) == 2

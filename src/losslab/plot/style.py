@@ -116,6 +116,7 @@ ACCURACY_COLOUR = "#ff7f0e"
 SPECTRUM_COLOUR = "#1f77b4"
 NODE_COLOUR = "#d62728"
 
+MINIMUM_1D_COLOUR = "#2ca02c"
 BAR_COLOUR = "#c3c9d6"  # a bar drawn muted, beside the one in a colour of its own
 
 MINIMUM_LABEL = "known minimum"
@@ -147,6 +148,7 @@ SYMBOLS = {
     "star": ("*", "star", "diamond"),
     "x": ("x", "x", "x"),
     "plus": ("+", "cross", "cross"),
+    "plus-thin": ("+", "cross-thin", "cross"),  # lines only, in the marker's own colour
     "plus-filled": ("P", "cross", "cross"),
     "x-filled": ("X", "x", "x"),
     "triangle-down": ("v", "triangle-down", "square-open"),
@@ -188,6 +190,8 @@ MARKERS: dict[str, MarkerStyle] = {
     "minimum": MarkerStyle("plus", 18, "white", "white", 1.8, halo=True),
     "point": MarkerStyle("circle", 8, "black", "white", 1.5),
     "current": MarkerStyle("circle", 12, None, "black", 1.5),  # where a 1-D descent is now
+    # a minimum on a white chart (a 1-D curve), where the white plus of a map would vanish
+    "minimum-1d": MarkerStyle("plus-thin", 12, MINIMUM_1D_COLOUR, MINIMUM_1D_COLOUR, 1.9),
     # a slice of a network
     "origin": MarkerStyle("ring", 15, "none", "black", 2.0),
     "best": MarkerStyle("star", 15, "white", "black", 1.0),

@@ -341,6 +341,7 @@ def descent_scene(
     step: int,
     minima: np.ndarray,
     tangent_half_width: float,
+    curve_label: str = "f(x)",
 ) -> Scene:
     """f(x), its minima, the steps taken so far on the curve, the current point and its tangent
     (slope f'(x)): five items, in this order.
@@ -354,8 +355,8 @@ def descent_scene(
     here = slice(step, step + 1)
     x0, y0, x1, y1 = tangent_ends(run.path[:, 0], values, slopes, tangent_half_width)
     items = [
-        Path(x, f, style="curve", label="f(x)", name="curve"),
-        Markers(minima[:, 0], min_values, style="minimum", label="minima", name="minimum"),
+        Path(x, f, style="curve", label=curve_label, name="curve"),
+        Markers(minima[:, 0], min_values, style="minimum-1d", label="minima", name="minimum"),
         Path(
             run.path[:k, 0],
             values[:k],

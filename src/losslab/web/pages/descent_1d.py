@@ -108,7 +108,14 @@ def curve_figure(objective, run, values, slopes, step: int, revision: int):
     tangent (slope f'(x))."""
     curve = evaluate_grid(objective, resolution=CURVE_RESOLUTION)
     scene = scenes.descent_scene(
-        curve, run, values, slopes, step, _runs.minima_array(objective), TANGENT_HALF_WIDTH
+        curve,
+        run,
+        values,
+        slopes,
+        step,
+        _runs.minima_array(objective),
+        TANGENT_HALF_WIDTH,
+        f"f(x) = {objective.formula}",
     )
     return figures.draw(scene, revision=revision, uirevision=SURFACE, hovermode="x")
 
