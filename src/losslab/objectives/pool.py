@@ -21,8 +21,12 @@ default.
 
 Exit: the threads are daemons, so they never keep the interpreter alive, and an atexit hook
 cancels the jobs in flight and joins every worker (each finishes at most the point it is on),
-so no worker is inside torch while the interpreter tears down. Ctrl-C in a waiting caller
-cancels its job and raises KeyboardInterrupt there. After a fork the child starts new pools.
+so no worker is inside torch while the interpreter tears down (a worker inside torch then
+aborts the process: "terminate called without an active exception", measured with the
+short-lived threads this pool replaces). A caller still waiting (a daemon thread) then gets
+a RuntimeError instead of results, as does any later call, rather than run torch itself.
+Ctrl-C in a waiting caller cancels its job and raises KeyboardInterrupt there. After a fork
+the child starts new pools.
 """
 
 from __future__ import annotations
@@ -88,7 +92,8 @@ class _Job:
     def __init__(self, fn: Callable[[int], None], n_items: int, n_tasks: int):
         self.fn, self.n_items = fn, n_items
         self.error: BaseException | None = None
-        self.cancelled = False
+        self.cancelled = False  # no worker starts another item
+        self.shut_down = False  # cancelled because the pool shut down (interpreter exit)
         self.done = threading.Event()
         self._items = itertools.count()
         self._pending = n_tasks
@@ -113,6 +118,7 @@ class _Job:
 
 
 _in_worker = threading.local()
+_SHUT_DOWN = "losslab's worker pool is shut down: the interpreter is exiting."
 
 
 class WorkerPool:
@@ -137,9 +143,11 @@ class WorkerPool:
             return
         job = _Job(fn, n_items, n_workers)
         with self._lock:
-            # Inline: one worker; a pool that is shut down (exit); or a call from inside a
-            # worker, which must not wait for workers that may all be waiting for it.
-            inline = n_workers <= 1 or self._closed or getattr(_in_worker, "pool", False)
+            if self._closed:  # at exit: running torch now, in whatever thread, can abort
+                raise RuntimeError(_SHUT_DOWN)
+            # Inline: one worker, or a call from inside a worker, which must not wait for
+            # workers that may all be busy waiting for it.
+            inline = n_workers <= 1 or getattr(_in_worker, "pool", False)
             if not inline:
                 while len(self._workers) < n_workers:
                     self._start_worker()
@@ -160,15 +168,18 @@ class WorkerPool:
                 self._jobs.discard(job)
         if job.error is not None:
             raise job.error
+        if job.shut_down:  # a caller (a daemon thread) woken at exit: unwind, no torch
+            raise RuntimeError(_SHUT_DOWN)
 
     def shutdown(self) -> None:
-        """Cancel the jobs in flight and join every worker; later calls run inline."""
+        """Cancel the jobs in flight (their callers raise) and join every worker; later calls
+        raise."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             for job in self._jobs:
-                job.cancelled = True
+                job.shut_down = job.cancelled = True
             workers = list(self._workers)
             for _ in workers:
                 self._tasks.put(None)
