@@ -90,6 +90,20 @@ def test_a_worker_limits_its_own_threads_and_no_one_elses(distinct_threads):
 
 
 @needs_openmp
+def test_a_worker_finds_torchs_openmp_runtime_among_other_ones(distinct_threads):
+    pytest.importorskip("sklearn")  # its wheels load a libgomp of their own next to torch's
+    pool._omp_set_num_threads.cache_clear()
+    assert pool.limits_threads()
+    workers = pool.WorkerPool(threads_per_worker=2)
+    seen = [None] * 4
+    try:
+        workers.map(lambda i: seen.__setitem__(i, torch.get_num_threads()), 4, n_workers=2)
+    finally:
+        workers.shutdown()
+    assert seen == [2] * 4
+
+
+@needs_openmp
 def test_two_landscapes_from_two_threads_at_once_equal_the_sequential_ones(distinct_threads):
     # The loss lets A's first point wait until B's landscape has started, so both calls are
     # in flight at once whatever the scheduling. Each point is computed by a worker with the

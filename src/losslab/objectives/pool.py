@@ -47,8 +47,12 @@ _OPENMP_LIBRARIES = ("libgomp", "libiomp", "libomp")
 
 @functools.cache
 def _omp_set_num_threads() -> Callable[[int], None] | None:
-    """The loaded OpenMP runtime's omp_set_num_threads (it sets the calling thread's
-    ICV), or None when torch does not run on OpenMP or the runtime is not found."""
+    """torch's OpenMP runtime's omp_set_num_threads (it sets the calling thread's ICV), or
+    None when torch does not run on OpenMP or its runtime is not found.
+
+    Other packages load OpenMP runtimes of their own (scikit-learn's wheels bring a second
+    libgomp), so each loaded runtime, torch's own folder first, is tried in a throwaway
+    thread and kept only if torch.get_num_threads() there follows it."""
     if "parallel backend: OpenMP" not in torch.__config__.parallel_info():
         return None
     try:
@@ -56,15 +60,35 @@ def _omp_set_num_threads() -> Callable[[int], None] | None:
             paths = {line.split()[-1] for line in maps if "/" in line}
     except OSError:
         return None
-    for path in sorted(paths):
-        if os.path.basename(path).startswith(_OPENMP_LIBRARIES):
-            try:
-                function = ctypes.CDLL(path).omp_set_num_threads
-            except (OSError, AttributeError):
-                continue
-            function.argtypes, function.restype = [ctypes.c_int], None
+    torch_dir = os.path.dirname(torch.__file__)
+    candidates = sorted(
+        (p for p in paths if os.path.basename(p).startswith(_OPENMP_LIBRARIES)),
+        key=lambda p: (not p.startswith(torch_dir), p),
+    )
+    for path in candidates:
+        try:
+            function = ctypes.CDLL(path).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        function.argtypes, function.restype = [ctypes.c_int], None
+        if _torch_follows(function):
             return function
     return None
+
+
+def _torch_follows(setter: Callable[[int], None]) -> bool:
+    """Whether torch.get_num_threads() in a new thread follows `setter` there."""
+    seen: list[bool] = []
+
+    def probe() -> None:
+        wanted = torch.get_num_threads() + 1
+        setter(wanted)
+        seen.append(torch.get_num_threads() == wanted)
+
+    thread = threading.Thread(target=probe, name="losslab-openmp-probe", daemon=True)
+    thread.start()
+    thread.join()
+    return seen == [True]
 
 
 def limits_threads() -> bool:
