@@ -214,12 +214,13 @@ def test_the_pool_and_each_workers_buffers_outlive_the_chunks_of_a_landscape(mon
     ll.landscape(objective, plane, resolution=(9, 8), chunk_size=4)  # 18 chunks
     workers = {w.ident for w in shared._workers}
     started = shared.n_started
-    # One Workspace per worker thread, however many chunks; only pool threads evaluate.
-    assert evaluated_by <= workers and len(made) == len(set(made)) <= 2
-    assert set(made) <= workers
+    # At most one Workspace per pool thread (the pool may have more threads than this call's
+    # 2 workers, from earlier callers), however many chunks; only pool threads evaluate.
+    assert evaluated_by <= workers and len(made) == len(set(made)) <= len(workers)
+    assert set(made) <= workers and len(made) < 18
     ll.landscape(objective, plane, resolution=(12, 12))  # default chunks of 64: 3 calls
     assert shared.n_started == started and {w.ident for w in shared._workers} == workers
-    assert evaluated_by <= workers and len(made) == len(set(made)) <= 2
+    assert evaluated_by <= workers and len(made) == len(set(made)) <= len(workers)
 
 
 def test_a_failing_point_raises_in_the_caller_and_the_pool_serves_the_next_call():

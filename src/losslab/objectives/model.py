@@ -19,14 +19,13 @@ statistics recomputed per point when bn="recompute") from a parameter vector:
 Data is materialized once on the model's device and dtype (`_data`; a DataLoader is read once
 into tensors). `n_samples=k` evaluates on a fixed seeded subset of k samples and reports, per
 point, the standard error of the mean of each per-sample metric ("loss_se", "accuracy_se"),
-with the finite-population correction for sampling k of N without replacement:
+with the finite-population correction for sampling k of N without replacement (`_metrics`):
     se = std(ddof=1) * sqrt((1 - k / N) / k)
 so se is 0 when k == N (the subset is the whole data and the mean is exact).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -43,13 +42,13 @@ from losslab.objectives._fast_path import FastPath, check_program, combine
 from losslab.objectives._fingerprint import data_fingerprint, model_fingerprint
 from losslab.objectives._general_path import GeneralPath
 from losslab.objectives._losses import LossSpec, correct, resolve_loss
+from losslab.objectives._metrics import check_metrics, summarize, value_keys
 from losslab.objectives._sequential import compile_sequential
 from losslab.objectives._workspace import Workspace
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout, as_vector, model_vector
 
 BN_MODES = ("eval", "recompute")
-METRICS = ("loss", "accuracy")
 DEFAULT_CHUNK = 64  # suggested points per call for a grid driver
 ACTIVATION_BUDGET = 2 * 2**30  # bytes of activations the default workers may hold at once
 _VERIFY_SAMPLES = 256  # samples on which the fast path is checked against the model itself
@@ -138,7 +137,7 @@ class ModelObjective(Objective):
         if train_data is not None:
             self._train_x = materialize(train_data, "train_data", self.dtype, self.device)[0]
         self._recompute = bn == "recompute" and has_batchnorm(model)
-        self.metrics = self._check_metrics(metrics)
+        self.metrics = check_metrics(metrics, self.loss, y)
         self._scale = self.loss.scale(y)
         if self.loss.binary and (float(y.min()) < 0 or float(y.max()) > 1):
             raise LosslabError(
@@ -167,29 +166,6 @@ class ModelObjective(Objective):
                 "'cross_entropy', 'mse', 'bce' or a torch loss module, or n_samples=None."
             )
         return fixed_subset(x, y, n_samples, seed)
-
-    def _check_metrics(self, metrics) -> tuple[str, ...]:
-        # A plain callable with integer targets is taken as a classification loss.
-        integer_targets = not self._y.is_floating_point()
-        classification = self.loss.classification or (
-            self.loss.per_sample is None and integer_targets
-        )
-        if metrics is None:
-            return ("loss", "accuracy") if classification else ("loss",)
-        if isinstance(metrics, str):
-            metrics = (metrics,)
-        metrics = tuple(metrics)
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown or not metrics or len(set(metrics)) != len(metrics):
-            raise LosslabError(
-                f"metrics == {list(metrics)!r}, must be distinct names among {list(METRICS)}."
-            )
-        if "accuracy" in metrics and not classification:
-            raise LosslabError(
-                f"metrics asks for 'accuracy', but loss {self.loss.name!r} with float targets "
-                "is a regression: leave 'accuracy' out."
-            )
-        return metrics
 
     def _choose_path(self, model: nn.Module) -> None:
         """Run the model's own forward (on a private copy) and the fast path on a few samples
@@ -346,10 +322,7 @@ class ModelObjective(Objective):
     @property
     def value_keys(self) -> tuple[str, ...]:
         """The keys evaluate() returns, in order."""
-        keys = tuple(self.metrics)
-        if self.n_samples is not None:
-            keys += tuple(f"{m}_se" for m in self.metrics)
-        return keys
+        return value_keys(tuple(self.metrics), subset=self.n_samples is not None)
 
     # -- one point ------------------------------------------------------------------------------
 
@@ -365,7 +338,8 @@ class ModelObjective(Objective):
         if fast is not None and fast.columns:
             logits = fast.outputs(point, grad=False, first=first, columns=True, workspace=workspace)
             losses, hits = self.loss.columns(logits, self._y)
-            return self._summarize([losses if m == "loss" else hits for m in self.metrics])
+            per_sample = [losses if m == "loss" else hits for m in self.metrics]
+            return summarize(per_sample, None, self.n_samples, self.n_total)
         outputs = self._outputs(point, grad=False, first=first, workspace=workspace)
         return self._metric_values(outputs)
 
@@ -391,20 +365,7 @@ class ModelObjective(Objective):
                 values = correct(outputs, self._y, self.loss.binary)
             per_sample.append(values)
             means.append(values.mean())
-        return self._summarize(per_sample, means)
-
-    def _summarize(self, per_sample: list[Tensor], means: list[Tensor] | None = None) -> Tensor:
-        """[means..., standard errors (with n_samples)...] of per-sample metric values."""
-        if means is None:
-            means = [values.mean() for values in per_sample]
-        if self.n_samples is None:
-            return torch.stack(means)
-        k = self.n_samples
-        fpc = (1.0 - k / self.n_total) / k
-        ses = [
-            v.std(correction=1) * math.sqrt(fpc) if k > 1 else v.new_zeros(()) for v in per_sample
-        ]
-        return torch.stack(means + ses)
+        return summarize(per_sample, means, self.n_samples, self.n_total)
 
     # -- many points ----------------------------------------------------------------------------
 
