@@ -184,3 +184,22 @@ def test_a_deep_mlp_alternates_two_buffers_without_overwriting_an_input():
     ):
         torch.testing.assert_close(result["loss"], loss, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(result["accuracy"], accuracy)
+
+
+def test_first_layer_pieces_follow_the_slice_asked_for():
+    # The pieces are cached by value: another slice of the same shape, or the same tensor
+    # changed in place, must not be answered from the cache.
+    objective = ModelObjective(mlp(), "cross_entropy", data())
+    objective._fast.slice_trick = True  # fan-in 6: by cost it would not combine pieces
+    dirs, coords = plane(objective, seed=0)
+    other, _ = plane(objective, seed=1)
+    for directions in (dirs, other, dirs):
+        sliced = objective.evaluate_slice(objective.origin, directions, coords)
+        explicit = objective.evaluate(objective.origin + coords @ directions)
+        torch.testing.assert_close(sliced["loss"], explicit["loss"], rtol=1e-5, atol=1e-6)
+    before = objective.evaluate_slice(objective.origin, dirs, coords)["loss"]
+    dirs.mul_(2.0)  # the same object, new values
+    sliced = objective.evaluate_slice(objective.origin, dirs, coords)
+    explicit = objective.evaluate(objective.origin + coords @ dirs)
+    torch.testing.assert_close(sliced["loss"], explicit["loss"], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(sliced["loss"], before)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -102,13 +103,7 @@ class FastPath:
         """[Z0, Zd_1, ..., Zd_k] of the first layer on the data (and on the train data), cached
         by value of (origin, directions)."""
         cache = self._slice_cache  # one read: another thread may replace it meanwhile
-        if (
-            cache is not None
-            and cache[0].shape == origin.shape
-            and cache[1].shape == dirs.shape
-            and torch.equal(cache[0], origin)
-            and torch.equal(cache[1], dirs)
-        ):
+        if cache is not None and _equal(cache[0], origin) and _equal(cache[1], dirs):
             return cache[2], cache[3]
         program = self.program
         layer = program.first_layer
@@ -120,8 +115,21 @@ class FastPath:
             train = None
             if self.prepared_train is not None:
                 train = [layer.apply(self.prepared_train, w, b) for w, b in weights]
-        self._slice_cache = (origin.clone(), dirs.clone(), pieces, train)
+        self._slice_cache = (origin.detach().clone(), dirs.detach().clone(), pieces, train)
         return pieces, train
+
+
+def _equal(kept: Tensor, tensor: Tensor) -> bool:
+    """Whether `tensor` has the values `kept` (a copy the cache made); on the CPU through
+    numpy, in one thread. torch.equal on a large vector runs an OpenMP region in the
+    caller's thread, whose idle team then spins for milliseconds against the pool's workers:
+    measured on W1 of benchmarks/landscape.py, 7 ms of CPU time for each chunk of 64 points,
+    which made ll.landscape's chunks 12% dearer than one call."""
+    if kept.shape != tensor.shape or kept.dtype != tensor.dtype:
+        return False
+    if tensor.device.type == "cpu" and tensor.dtype != torch.bfloat16:  # numpy has no bfloat16
+        return bool(np.array_equal(kept.numpy(), tensor.detach().numpy()))
+    return torch.equal(kept, tensor)
 
 
 def combine(
