@@ -1,6 +1,8 @@
-"""Speed of network landscapes: losslab's evaluate_slice against per-point reference loops.
+"""Speed of network landscapes: losslab (one evaluate_slice call, and ll.landscape in its default
+chunks) against per-point reference loops.
 
     .venv/bin/python benchmarks/landscape.py [--repeat 3] [--json benchmarks/results/landscape.json]
+    .venv/bin/python benchmarks/landscape.py --resolutions 9,11 --repeat 1 --sample 20  # smoke
 
 Workloads (sklearn digits, all 1797 samples, standardized, float32; cross-entropy + accuracy;
 two filter-normalized random directions, biases and BatchNorm ignored; coords from -1 to 1):
@@ -9,6 +11,8 @@ two filter-normalized random directions, biases and BatchNorm ignored; coords fr
 
 Every method computes the loss and accuracy of the whole data set at every grid point:
     losslab    ModelObjective(...) + evaluate_slice (construction time included)
+    ll.landscape   ModelObjective(...) + ll.landscape(...) with its default chunks (64 points a
+               call, as users run it); the table gives its speed relative to the one call
     loop (a)   per point: copy origin + a*d0 + b*d1 into a model copy, then the data in
                in-memory batches of 128 under no_grad (Li et al.'s tool, minus its DataLoader)
     loop (b)   the same with all data in one forward pass per point
@@ -167,6 +171,13 @@ def run_losslab(model, x, y, dirs, coords) -> dict[str, torch.Tensor]:
     return objective.evaluate_slice(objective.origin, dirs, coords)
 
 
+def run_landscape(model, x, y, dirs, resolution: int) -> dict[str, torch.Tensor]:
+    """ll.landscape with its default chunks on the same grid ('ij' order, -1 to 1)."""
+    objective = ModelObjective(model, "cross_entropy", (x, y))
+    result = losslab.landscape(objective, dirs, span=1.0, resolution=resolution)
+    return {k: torch.as_tensor(v).reshape(-1) for k, v in result.values.items()}
+
+
 def run_loop(model, x, y, dirs, coords, batch: int | None) -> dict[str, torch.Tensor]:
     """Per point: copy origin + a*d0 + b*d1 into a model copy; evaluate; batch=None: one pass."""
     copied = copy.deepcopy(model).eval()
@@ -242,7 +253,8 @@ def agree(ours: dict, reference: dict) -> tuple[float, int]:
 # -- main ---------------------------------------------------------------------------------------
 
 
-OURS, LOOP_A, LOOP_B = "losslab", "loop (a) batches of 128", "loop (b) one pass"
+OURS, CHUNKED = "losslab", "ll.landscape (chunks of 64)"
+LOOP_A, LOOP_B = "loop (a) batches of 128", "loop (b) one pass"
 
 
 def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
@@ -256,6 +268,7 @@ def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
         scale, note = n_points / sample, f"timed on {sample} of {n_points} points and scaled"
     methods = {
         OURS: lambda: run_losslab(model, x, y, dirs, coords),
+        CHUNKED: lambda: run_landscape(model, x, y, dirs, resolution),
         LOOP_A: lambda: run_loop(model, x, y, dirs, coords[index], 128),
         LOOP_B: lambda: run_loop(model, x, y, dirs, coords[index], None),
     }
@@ -284,6 +297,27 @@ def bench_case(name, model, x, y, resolution, repeat, sample, peak, dirs):
             "note": "ModelObjective construction + evaluate_slice",
         }
     ]
+    rel, mismatches = agree(results[CHUNKED], ours)
+    rows.append(
+        {
+            "case": name,
+            "method": CHUNKED,
+            "seconds": seconds[CHUNKED],
+            "times": times[CHUNKED],
+            "points_per_s": n_points / seconds[CHUNKED],
+            "flop_fraction": limit / seconds[CHUNKED],
+            "speedup_vs_loop_a": seconds[LOOP_A] / seconds[CHUNKED],
+            "speedup_vs_loop_b": seconds[LOOP_B] / seconds[CHUNKED],
+            # The speed of the chunked public call relative to one call (1.0: as fast).
+            "speed_vs_one_call": seconds[OURS] / seconds[CHUNKED],
+            "speed_vs_one_call_per_round": [
+                one / chunked for one, chunked in zip(times[OURS], times[CHUNKED], strict=True)
+            ],
+            "max_rel_loss_diff_vs_losslab": rel,
+            "accuracy_mismatches_vs_losslab": mismatches,
+            "note": "ModelObjective construction + ll.landscape, default chunks",
+        }
+    )
     for label in (LOOP_A, LOOP_B):
         rel, mismatches = agree({k: v[index] for k, v in ours.items()}, results[label])
         rows.append(
@@ -321,7 +355,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample", type=int, default=300, help="reference points at 101x101")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/landscape.json"))
+    parser.add_argument(
+        "--resolutions", default="41,101", help="the small and the large grid's points per axis"
+    )
     args = parser.parse_args()
+    small, large = (int(r) for r in args.resolutions.split(","))
 
     load_before = os.getloadavg()
     peak = matmul_peak()
@@ -336,9 +374,11 @@ def main() -> int:
     d2, _ = directions(m2)
 
     rows = []
-    rows += bench_case("W1 MLP 41x41", m1, x, y, 41, args.repeat, None, peak, d1)
-    rows += bench_case("W2 CNN 41x41", m2, image, y, 41, args.repeat, None, peak, d2)
-    rows += bench_case("W1 MLP 101x101", m1, x, y, 101, args.repeat, args.sample, peak, d1)
+    rows += bench_case(f"W1 MLP {small}x{small}", m1, x, y, small, args.repeat, None, peak, d1)
+    rows += bench_case(f"W2 CNN {small}x{small}", m2, image, y, small, args.repeat, None, peak, d2)
+    rows += bench_case(
+        f"W1 MLP {large}x{large}", m1, x, y, large, args.repeat, args.sample, peak, d1
+    )
     load_after = os.getloadavg()
 
     print(
@@ -367,6 +407,12 @@ def main() -> int:
         if per_round:
             listed = ", ".join(f"{v:.2f}" for v in per_round)
             print(f"{'':44s} vs (b) round by round: {listed}")
+        if "speed_vs_one_call" in row:
+            listed = ", ".join(f"{v:.2f}" for v in row["speed_vs_one_call_per_round"])
+            print(
+                f"{'':44s} speed vs one evaluate_slice call: {row['speed_vs_one_call']:.3f} "
+                f"(one call's seconds / chunked seconds; round by round: {listed})"
+            )
         rel = row.get("max_rel_loss_diff_vs_losslab")
         if rel is not None:
             print(

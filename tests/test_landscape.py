@@ -186,7 +186,7 @@ def test_filter_normalized_slice_of_a_cnn_with_batchnorm_equals_a_per_point_loop
     assert np.allclose(result.values["loss"], expected, rtol=1e-12, atol=1e-12)
 
 
-class Counting:
+class Counting(ll.Objective):
     """A plain objective that counts its calls (to prove that bad input does no work)."""
 
     name, n_params, bounds = "counting", 2, None
@@ -224,6 +224,18 @@ def test_bad_input_is_one_error_before_any_work(tmp_path, monkeypatch, kwargs, m
     with pytest.raises(LosslabError, match=message):
         landscape(objective, **kwargs)
     assert objective.calls == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_anything_but_an_objective_is_refused_with_one_line():
+    class Duck:  # has what an objective has, but is not one: no contract, no probing
+        name, n_params, bounds = "duck", 2, None
+
+        def __call__(self, params):
+            return params.sum(-1)
+
+    for thing in (Duck(), lambda params: params.sum(-1)):
+        with pytest.raises(LosslabError, match="must be a losslab Objective"):
+            landscape(thing)
 
 
 def test_directions_of_another_model_are_refused():

@@ -21,8 +21,10 @@ SLOW_OBJECTIVE = '''
 import time
 import torch
 
+from losslab.objectives.base import Objective
 
-class SlowSurface:
+
+class SlowSurface(Objective):
     """Himmelblau's function, `delay` seconds a call: slow enough to interrupt."""
 
     n_params, name, bounds = 2, "slow_himmelblau", None

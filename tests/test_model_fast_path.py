@@ -72,10 +72,10 @@ def test_cross_entropy_columns_equals_torch_and_argmax_including_ties():
 
 def test_columns_are_used_only_where_they_reproduce_the_loss():
     x, y = data()
-    assert ModelObjective(mlp(), "cross_entropy", (x, y))._columns
+    assert ModelObjective(mlp(), "cross_entropy", (x, y))._fast.columns
     # 16 outputs or more: the layer already writes rows, no columns
     wide_x, wide_y = data(n_out=16)
-    assert not ModelObjective(mlp(n_out=16), "cross_entropy", (wide_x, wide_y))._columns
+    assert not ModelObjective(mlp(n_out=16), "cross_entropy", (wide_x, wide_y))._fast.columns
     # weighted, smoothed or ignored targets, and other losses: torch's own computation
     for loss in (
         nn.CrossEntropyLoss(weight=torch.rand(4) + 0.5),
@@ -83,10 +83,10 @@ def test_columns_are_used_only_where_they_reproduce_the_loss():
         "mse",
     ):
         targets = y if loss != "mse" else F.one_hot(y, 4).float()
-        assert not ModelObjective(mlp(), loss, (x, targets))._columns
+        assert not ModelObjective(mlp(), loss, (x, targets))._fast.columns
     ignored = y.clone()
     ignored[::5] = -100
-    assert not ModelObjective(mlp(), "cross_entropy", (x, ignored))._columns
+    assert not ModelObjective(mlp(), "cross_entropy", (x, ignored))._fast.columns
 
 
 @pytest.mark.parametrize("n_samples", [None, 40])
@@ -95,7 +95,7 @@ def test_columns_and_rows_give_the_same_metrics(n_samples):
     objective = ModelObjective(mlp(), "cross_entropy", (x, y), n_samples=n_samples)
     dirs, coords = plane(objective)
     columns = objective.evaluate_slice(objective.origin, dirs, coords)
-    objective._columns = False
+    objective._fast.columns = False
     rows = objective.evaluate_slice(objective.origin, dirs, coords)
     assert set(columns) == set(rows)
     for key in rows:
@@ -150,7 +150,7 @@ def test_a_leading_flatten_stays_out_of_the_first_layer():
     x = torch.randn(40, 2, 5, 5, generator=generator)
     y = torch.randint(0, 3, (40,), generator=generator)
     objective = ModelObjective(model, "cross_entropy", (x, y))
-    assert objective.fast_path and objective._slice_pays(2)
+    assert objective.fast_path and objective._fast.slice_pays(objective.origin, 2)
     dirs, coords = plane(objective)
     sliced = objective.evaluate_slice(objective.origin, dirs, coords)
     loss, accuracy = per_point_loop(model, objective, objective.origin + coords @ dirs, x, y)
@@ -173,7 +173,7 @@ def test_a_deep_mlp_alternates_two_buffers_without_overwriting_an_input():
     )
     x, y = data()
     objective = ModelObjective(model, "cross_entropy", (x, y), workers=2)
-    owners = {op.owner for op in objective._program.ops if hasattr(op, "owner")}
+    owners = {op.owner for op in objective._fast.program.ops if hasattr(op, "owner")}
     assert owners == {("linear", 0), ("linear", 1)}
     dirs, coords = plane(objective)
     points = objective.origin + coords @ dirs
@@ -184,3 +184,22 @@ def test_a_deep_mlp_alternates_two_buffers_without_overwriting_an_input():
     ):
         torch.testing.assert_close(result["loss"], loss, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(result["accuracy"], accuracy)
+
+
+def test_first_layer_pieces_follow_the_slice_asked_for():
+    # The pieces are cached by value: another slice of the same shape, or the same tensor
+    # changed in place, must not be answered from the cache.
+    objective = ModelObjective(mlp(), "cross_entropy", data())
+    objective._fast.slice_trick = True  # fan-in 6: by cost it would not combine pieces
+    dirs, coords = plane(objective, seed=0)
+    other, _ = plane(objective, seed=1)
+    for directions in (dirs, other, dirs):
+        sliced = objective.evaluate_slice(objective.origin, directions, coords)
+        explicit = objective.evaluate(objective.origin + coords @ directions)
+        torch.testing.assert_close(sliced["loss"], explicit["loss"], rtol=1e-5, atol=1e-6)
+    before = objective.evaluate_slice(objective.origin, dirs, coords)["loss"]
+    dirs.mul_(2.0)  # the same object, new values
+    sliced = objective.evaluate_slice(objective.origin, dirs, coords)
+    explicit = objective.evaluate(objective.origin + coords @ dirs)
+    torch.testing.assert_close(sliced["loss"], explicit["loss"], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(sliced["loss"], before)

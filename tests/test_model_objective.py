@@ -165,7 +165,8 @@ def test_evaluate_slice_equals_evaluate_of_the_points(case):
     make_model, make_data, _ = CASES[case]
     for bn, trick in [("eval", True), ("eval", False), ("recompute", True), ("recompute", None)]:
         objective = ModelObjective(make_model(), "cross_entropy", make_data(), bn=bn)
-        objective._slice_trick = trick  # combine first-layer pieces, or not, or by cost
+        if objective.fast_path:  # combine first-layer pieces, or not, or by cost
+            objective._fast.slice_trick = trick
         dirs, coords = random_slice(objective)
         sliced = objective.evaluate_slice(objective.origin, dirs, coords)
         explicit = objective.evaluate(objective.origin + coords @ dirs)

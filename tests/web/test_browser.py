@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from losslab.web import figures
 from losslab.web.pages import PAGES
+
+PATH, START = (figures.EXPLORER_TRACES["contour"][k] for k in ("path", "start"))
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +24,7 @@ GRAPH_READY = """([graph, revision]) => {
 REVISION = """(graph) => window.losslab.plotDiv(graph).layout.datarevision"""
 TRACE = """([graph, index]) => {
   const t = window.losslab.plotDiv(graph)._fullData[index];
-  return {meta: t.meta, x: Array.from(t.x || []), y: Array.from(t.y || [])};
+  return {meta: t.meta, name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])};
 }"""
 TO_PAGE = """([graph, x, y, axis]) => {
   const gd = window.losslab.plotDiv(graph);
@@ -77,20 +80,22 @@ def test_explorer_click_starts_the_trajectory_where_the_click_was(page, lab_url,
     before = page.evaluate(REVISION, graph)
     unit = click_data(page, graph, 1.0, -2.0)
     wait_new_revision(page, graph, before)
-    path = trace(page, graph, 5)
-    assert path["meta"].startswith("gd(")
+    path = trace(page, graph, PATH)
+    assert path["meta"] == "path" and path["name"].startswith("gd(")
     assert len(path["x"]) > 2, "a trajectory is drawn at once"
     assert abs(path["x"][0] - 1.0) < 1.5 * unit and abs(path["y"][0] + 2.0) < 1.5 * unit
-    start = trace(page, graph, 6)
+    start = trace(page, graph, START)
     assert start["x"] == [path["x"][0]]
     # Run replays it: the player cuts the path back and grows it to its full length again.
     full = len(path["x"])
     page.click("#explorer-run")
     page.wait_for_function(
-        "([g, n]) => window.losslab.plotDiv(g)._fullData[5].x.length < n", arg=[graph, full]
+        "([g, i, n]) => window.losslab.plotDiv(g)._fullData[i].x.length < n",
+        arg=[graph, PATH, full],
     )
     page.wait_for_function(
-        "([g, n]) => window.losslab.plotDiv(g)._fullData[5].x.length === n", arg=[graph, full]
+        "([g, i, n]) => window.losslab.plotDiv(g)._fullData[i].x.length === n",
+        arg=[graph, PATH, full],
     )
     page.screenshot(path=str(tmp_path / "explorer-after-click.png"))
 
@@ -117,16 +122,18 @@ def test_race_draws_three_paths_and_names_a_winner(page, lab_url, tmp_path):
         "() => { const b = document.querySelector('#race-board .ll-banner');"
         " return b && b.textContent.includes('First to the minimum'); }"
     )
+    paths = [figures.run_indices(i, 3, loss_panel=True)["path"] for i in range(3)]
     page.wait_for_function(  # the animation has drawn every path in full
-        "(g) => window.losslab.plotDiv(g)._fullData[4].x.length > 300", arg=graph
+        "([g, i]) => window.losslab.plotDiv(g)._fullData[i].x.length > 300", arg=[graph, paths[0]]
     )
     page.wait_for_timeout(300)
-    metas = []
-    for index in (4, 7, 10):
+    names = []
+    for index in paths:
         path = trace(page, graph, index)
-        metas.append(path["meta"].split("(")[0])
+        assert path["meta"] == "path"
+        names.append(path["name"].split("(")[0])
         assert len(path["x"]) > 1
-    assert metas == ["gd", "momentum", "newton"]
+    assert names == ["gd", "momentum", "newton"]
     assert "newton" in page.inner_text("#race-board .ll-banner")
     assert page.locator("#race-board tbody tr").count() == 3
     page.screenshot(path=str(tmp_path / "race-finished.png"))
@@ -150,14 +157,14 @@ def test_an_unsafe_expression_is_refused_and_nothing_else_changes(page, lab_url)
     graph = "explorer-graph"
     open_page(page, lab_url + "/explorer", graph)
     before = page.evaluate(REVISION, graph)
-    path_before = trace(page, graph, 5)
+    path_before = trace(page, graph, PATH)
     page.fill("#explorer-expression", "__import__('os').system('touch /tmp/losslab-pwned')")
     page.click("#explorer-apply")
     page.wait_for_selector("#explorer-message.ll-error")
     assert "not allowed" in page.inner_text("#explorer-message")
     page.wait_for_timeout(300)
     assert page.evaluate(REVISION, graph) == before
-    assert trace(page, graph, 5) == path_before
+    assert trace(page, graph, PATH) == path_before
     assert "stretched bowl" in page.inner_text("#explorer-surface")
 
 
@@ -199,8 +206,8 @@ def test_two_browsers_keep_independent_state(browser, lab_url, watch):
         wait_new_revision(first, "explorer-graph", before)
         second.reload()
         second.wait_for_function(GRAPH_READY, arg=["explorer-graph", 1])
-        assert abs(trace(first, "explorer-graph", 5)["x"][0] - 2.0) < 0.05
-        assert trace(second, "explorer-graph", 5)["x"][0] == -4.5  # still the default start
+        assert abs(trace(first, "explorer-graph", PATH)["x"][0] - 2.0) < 0.05
+        assert trace(second, "explorer-graph", PATH)["x"][0] == -4.5  # still the default start
     finally:
         for context in contexts:
             context.close()
@@ -268,7 +275,7 @@ def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab
     page.locator("#neural-width [role=slider]").focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function(CHANGED, arg=[graph, before])
-    title = page.evaluate("(g) => window.losslab.plotDiv(g).layout.annotations[0].text", graph)
+    title = page.evaluate("(g) => window.losslab.plotDiv(g).layout.title.text", graph)
     assert "width 16" in title
     assert "16 neurons per hidden layer" in page.inner_text("#neural-width-text")
 

@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 import torch
 
+import losslab as ll
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.landscapes import convexity
 from losslab.models import normal_equation
-from losslab.web import networks
-from losslab.web import neural_figures as nf
+from losslab.plot import style
+from losslab.plot.scene import Path
+from losslab.web import figures, networks, scenes
 from losslab.web.pages import neural
 
 
@@ -46,13 +48,17 @@ def test_linear_bowl_is_the_mse_of_the_data_with_the_normal_equation_marked(bowl
     X, y = X.double().numpy(), y.double().numpy()
     solution = normal_equation(torch.as_tensor(X), torch.as_tensor(y)).numpy()
     assert bowl.marks["normal-equation solution"] == pytest.approx(tuple(solution))
-    # Oracle for the grid and its orientation: loss[j, i] is the MSE at (x[i], y[j]).
+    # Oracle for the grid and its orientation ('ij'): loss[i, j] is the MSE at (x[i], y[j]).
+    x1, x2 = bowl.landscape.coords
     for i, j in ((3, 30), (25, 7), (40, 0)):
-        w = np.array([bowl.x[i], bowl.y[j]])
-        assert bowl.loss[j, i] == pytest.approx(np.mean((X @ w - y) ** 2), rel=1e-5)
-    j, i = np.unravel_index(np.argmin(bowl.loss), bowl.loss.shape)
-    step = bowl.x[1] - bowl.x[0]
-    assert abs(bowl.x[i] - solution[0]) <= step and abs(bowl.y[j] - solution[1]) <= step
+        w = np.array([x1[i], x2[j]])
+        assert bowl.loss[i, j] == pytest.approx(np.mean((X @ w - y) ** 2), rel=1e-5)
+    i, j = np.unravel_index(np.argmin(bowl.loss), bowl.loss.shape)
+    step = x1[1] - x1[0]
+    assert abs(x1[i] - solution[0]) <= step and abs(x2[j] - solution[1]) <= step
+    # The grid is a Landscape of the identity slice: its points ARE the weights.
+    np.testing.assert_array_equal(bowl.landscape.directions, np.eye(2))
+    np.testing.assert_array_equal(bowl.landscape.origin, np.zeros(2))
     # Full-batch gradient descent walks from the first weights to the solution.
     assert np.allclose(bowl.path[-1], solution, atol=0.01)
     assert np.all(np.diff(bowl.path_loss) <= 1e-9)
@@ -76,9 +82,11 @@ def test_logistic_minimum_has_zero_gradient_and_is_the_lowest_point(logistic):
 
 def test_network_slice_is_centred_on_the_trained_weights(narrow):
     run, _ = networks.trained_network(8, 0)
-    centre = np.argmin(np.abs(narrow.x)), np.argmin(np.abs(narrow.y))
-    assert narrow.x[centre[0]] == 0.0 and narrow.y[centre[1]] == 0.0
-    assert narrow.loss[centre[1], centre[0]] == pytest.approx(float(run.train_loss[-1]), rel=1e-4)
+    x, y = narrow.landscape.coords
+    centre = np.argmin(np.abs(x)), np.argmin(np.abs(y))
+    assert x[centre[0]] == 0.0 and y[centre[1]] == 0.0
+    assert narrow.loss[centre] == pytest.approx(float(run.train_loss[-1]), rel=1e-4)
+    np.testing.assert_allclose(narrow.landscape.origin, run.final.double().numpy())
     assert narrow.path.shape == (run.n_records, 2)
     assert np.allclose(narrow.path[-1], 0.0, atol=1e-9)  # the end of training is the centre
     assert narrow.log and narrow.axis_titles[0].startswith("direction 1")
@@ -90,7 +98,8 @@ def test_pca_slice_holds_the_path_and_says_how_much():
     pca = networks.network_slice(networks.NetworkSpec(width=8, slice="pca", seed=0))
     start = pca.path[0]
     assert np.hypot(*start) > 1.0, "on the PCA plane the path crosses the map"
-    assert pca.x[0] < start[0] < pca.x[-1] and pca.y[0] < start[1] < pca.y[-1]
+    x, y = pca.landscape.coords
+    assert x[0] < start[0] < x[-1] and y[0] < start[1] < y[-1]
     assert pca.axis_titles[0].startswith("PC 1 (")
     assert any("of the path's movement" in line for line in pca.facts)
 
@@ -103,10 +112,17 @@ def test_width_smooths_the_slice():
     assert shares[256] < 0.05 < shares[4]
     assert max(shares[w] for w in (128, 256)) < min(shares[w] for w in (2, 4, 8))
     assert all(0.0 <= share <= 1.0 and loss > 0 for _, share, loss in rows)
-    figure = nf.sweep_figure(rows, 16)
+    scene = scenes.sweep_scene(rows, 16)
+    (bars,) = scene.panel.items
+    np.testing.assert_allclose(bars.heights, [100 * share for _, share, _ in rows])
+    figure = figures.sweep(scene, revision=3)
     bar = figure.data[0]
     assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
-    assert bar.marker.color[list(bar.x).index("16")] != bar.marker.color[0]
+    chosen = list(bar.x).index("16")
+    assert bar.marker.color[chosen] == style.OPTIMIZER_COLOURS["momentum"]
+    assert set(bar.marker.color) - {bar.marker.color[chosen]} == {style.BAR_COLOUR}
+    assert figure.layout.xaxis.type == "category" and tuple(figure.layout.yaxis.range) == (0, 100)
+    assert "final training loss" in bar.hovertext[chosen]
 
 
 def test_results_are_cached_per_choice(narrow):
@@ -120,25 +136,22 @@ def test_network_spec_refuses_what_the_page_does_not_offer():
             networks.NetworkSpec(**bad)
 
 
-def test_nonconvex_share_and_bilinear_oracles():
+def test_nonconvex_share_and_lifting_oracles():
     x = y = np.linspace(-1, 1, 21)
     X, Y = np.meshgrid(x, y, indexing="ij")
-    # The web lab draws the core's estimate (tested in tests/test_convexity.py).
-    assert networks.nonconvex_share is convexity.nonconvex_share
-    plane = networks.Slice(
-        "plane",
-        x,
-        y,
-        (1 + 2 * X + 3 * Y).T,
-        np.zeros((1, 2)),
-        np.ones(1),
-        np.ones(1),
-        {},
-        ("a", "b"),
-    )
+    # A plane is exact under bilinear interpolation: the 3-D path sits on it, lifted by the
+    # style's share of the colour range; a point outside the window has no height (NaN).
+    grid = ll.Landscape((x, y), {"loss": 3 + 2 * X + 3 * Y}, np.zeros(2), np.eye(2))
     points = np.array([[0.13, -0.77], [0.5, 0.5], [5.0, 0.0]])
-    expected = 1 + 2 * np.clip(points[:, 0], -1, 1) + 3 * points[:, 1]
-    assert networks.surface_at(plane, points) == pytest.approx(expected)
+    plane = networks.Lesson("plane", grid, points, np.ones(3), {}, ("a", "b"))
+    # The web lab shows the core's estimate (tested in tests/test_convexity.py).
+    assert plane.nonconvex_share == convexity.landscape_nonconvex_share(grid) == 0.0
+    panel = scenes.lesson_panel("plane", plane, "3d", "#000000", "path")
+    path = panel.find(Path, "path-plane")[0]
+    lift = style.SURFACE_LIFT * (8 - (-2))
+    expected = 3 + 2 * points[:2, 0] + 3 * points[:2, 1] + lift
+    np.testing.assert_allclose(path.z[:2], expected)
+    assert np.isnan(path.z[2])
 
 
 # -- figures ------------------------------------------------------------------------------------
@@ -148,25 +161,42 @@ def _metas(figure) -> list[str]:
     return [trace.meta for trace in figure.data]
 
 
-@pytest.mark.parametrize("view", nf.VIEWS)
+def _draw(lessons, view, revision):
+    scene = scenes.lessons_scene([(k, s, "#1f77b4", "training path") for k, s in lessons], view)
+    return scene, figures.lessons(scene, view, height=400, revision=revision)
+
+
+@pytest.mark.parametrize("view", figures.VIEWS)
 def test_figures_draw_three_landscapes_with_paths(bowl, logistic, narrow, view):
-    convex = nf.convex_figure([("linear", bowl), ("logistic", logistic)], view, revision=7)
-    network = nf.network_figure(narrow, view, revision=8)
+    convex_scene, convex = _draw([("linear", bowl), ("logistic", logistic)], view, 7)
+    network_scene, network = _draw([("network", narrow)], view, 8)
     metas = _metas(convex) + _metas(network)
     for key in ("linear", "logistic", "network"):
-        assert f"landscape-{key}" in metas and f"path-{key}" in metas and f"start-{key}" in metas
-    kind = "surface" if view == "3d" else "contour"
+        for role in ("landscape", "path", "start", "end"):
+            assert f"{role}-{key}" in metas
+    kind = "surface" if view == "3d" else "contour"  # never animated: plain contour traces
     assert [t.type for t in convex.data if t.meta.startswith("landscape")] == [kind, kind]
+    assert not convex.layout.images
     assert convex.layout.datarevision == 7 and network.layout.datarevision == 8
-    labels = {t.name for t in convex.data if t.meta == "legend"}
-    assert labels == {"normal-equation solution", "weights that made the data", "fitted minimum"}
+    # Each mark once in the legend, in the first panel that has it.
+    legend = [t.name for t in convex.data if t.meta.startswith("mark") and t.showlegend]
+    assert legend == ["normal-equation solution", "weights that made the data", "fitted minimum"]
+    assert [t.name for t in convex.data if t.showlegend].count("training path") == 1
+    # The loss on the scene is the landscape's, 'ij', on the colour scale of the lesson.
+    (field,) = [i for i in network_scene.panel.items if i.name == "landscape-network"]
+    np.testing.assert_array_equal(field.values, narrow.loss)
+    assert field.scale.log and not convex_scene.panels[0].items[0].scale.log
+    path = next(t for t in network.data if t.meta == "path-network")
+    np.testing.assert_allclose(path.x, narrow.path[:, 0])
     if view == "contour":
         assert convex.layout.xaxis.title.text == "w1" and convex.layout.yaxis2.title.text == "w2"
+        assert convex.layout.yaxis.scaleanchor == "x"  # raw weights: one unit on both axes
         assert network.layout.yaxis.title.text.startswith("direction 2")
         colour = next(t for t in network.data if t.meta == "landscape-network")
-        assert colour.colorbar.title.text == "log10 loss"
+        assert colour.colorbar.title.text == "log10(loss)"
     else:
         assert not any(t.type == "scatter" for t in convex.data), "no stray 2-D axes in 3-D"
+        np.testing.assert_allclose(path.z, field.scale.height(field.at(narrow.path)))
 
 
 # -- callbacks as plain functions ---------------------------------------------------------------

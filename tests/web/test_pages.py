@@ -8,7 +8,7 @@ from dash import Patch, no_update
 
 import losslab as ll
 from losslab.errors import LosslabError
-from losslab.web import parse
+from losslab.web import figures, parse
 from losslab.web.page import Question
 from losslab.web.pages import PAGES, curvature, descent_1d, explorer, noise, race
 from losslab.web.pages import _shared as shared
@@ -45,15 +45,33 @@ def test_explorer_opens_on_a_zig_zag_that_converges(opening):
     assert opening.level == shared.OK and "converged" in opening.message
     assert "zig-zag" in opening.message
     assert opening.state["surface"] == "stretched_bowl" and opening.state["start"] == [-4.5, 2.0]
-    assert opening.figure.data[5].x[0] == -4.5
+    where = explorer.TRACES["contour"]
+    assert opening.figure.data[where["path"]].x[0] == -4.5
     spec = opening.spec
     assert spec["graph"] == "explorer-graph" and spec["token"] == opening.state["revision"]
-    assert spec["tracks"][0]["index"] == 5 and not spec["autoplay"]
+    assert spec["tracks"][0]["index"] == where["path"] and not spec["autoplay"]
+    assert spec["tracks"][1]["index"] == where["end"]
+
+
+def assigned(patch: Patch) -> dict:
+    """{location: value} of a Dash Patch's assignments."""
+    return {
+        tuple(op["location"]): op["params"]["value"]
+        for op in patch.to_plotly_json()["operations"]
+        if op["operation"] == "Assign"
+    }
 
 
 def test_explorer_click_only_patches_the_paths(opening):
     result = explore(explorer.ID.click, click={"x": 1.25, "y": -3.5}, state=opening.state)
     assert isinstance(result.figure, Patch)
+    changed = assigned(result.figure)
+    where = explorer.TRACES["contour"]
+    assert set(changed) == {("data", where[k]) for k in ("path", "start", "end")} | {
+        ("layout", "datarevision")
+    }
+    assert changed[("data", where["path"])]["x"][0] == 1.25
+    assert changed[("data", where["start"])]["meta"] == "start"
     assert result.surface is no_update and result.lr is no_update and result.about is no_update
     assert result.state["start"] == [1.25, -3.5]
     assert result.spec["tracks"][0]["x"][0] == 1.25
@@ -105,6 +123,10 @@ def test_explorer_choosing_expression_with_an_empty_field_only_asks(opening):
 def test_descent_1d_steps_and_the_run_handoff():
     first = descent_1d.update(None, None, np.log10(0.05), None)
     assert first.state == {"start": 2.2, "step": 0, "revision": 1}
+    curve, minima = first.figure.data[descent_1d.CURVE], first.figure.data[descent_1d.MINIMA]
+    assert curve.name == "f(x) = x^4/4 - 0.85 x^2 + 0.1 x"
+    # Minima on the white chart: thin green crosses (the white plus of a map would vanish).
+    assert minima.marker.symbol == "cross-thin" and minima.marker.color == "#2ca02c"
     stepped = descent_1d.update(descent_1d.ID.step, None, np.log10(0.05), first.state)
     assert stepped.state["step"] == 1
     assert len(stepped.figure.data[descent_1d.PATH].x) == 2
@@ -143,7 +165,9 @@ def test_race_newton_wins_on_rosenbrock(rosenbrock_race):
     reached = [row["reached"] for row in spec["board"]["rows"]]
     assert reached[0] is None and reached[2] is not None and reached[2] < 10
     # the figure starts at frame 0: the animation draws the rest
-    assert len(rosenbrock_race.figure.data[race.STRIDE + 1].x) == 1
+    where = figures.run_indices(0, 3, loss_panel=True)
+    assert len(rosenbrock_race.figure.data[where["path"]].x) == 1
+    assert [t["index"] for t in spec["tracks"][:3]] == [where["path"], where["end"], where["loss"]]
 
 
 def test_race_click_patches_and_a_new_optimizer_set_rebuilds(rosenbrock_race):
@@ -159,6 +183,12 @@ def test_race_click_patches_and_a_new_optimizer_set_rebuilds(rosenbrock_race):
         state,
     )
     assert isinstance(moved.figure, Patch) and moved.state["start"] == [0.0, 2.0]
+    changed = assigned(moved.figure)
+    for i in range(3):
+        where = figures.run_indices(i, 3, loss_panel=True)
+        assert list(changed[("data", where["path"])]["x"]) == [0.0]  # the first frame
+        assert changed[("data", where["loss"])]["meta"] == "loss"
+    assert changed[("layout", "yaxis2", "type")] == "log"
     more = race.update(race.ID.optimizers, "rosenbrock", None, ["gd", "adam"], None, -3, 100, state)
     assert not isinstance(more.figure, Patch) and more.state["names"] == ["gd", "adam"]
 
@@ -194,6 +224,11 @@ def test_curvature_opens_on_the_saddle_with_plus_and_minus_two():
         curvature.ID.click, "saddle", None, {"x": 0.5, "y": -1}, None, result.state
     )
     assert isinstance(clicked.figure, Patch) and clicked.picked is None
+    changed = assigned(clicked.figure)
+    point = changed[("data", figures.CURVATURE_POINT)]
+    assert point["meta"] == "point" and list(point["x"]) == [0.5] and list(point["y"]) == [-1.0]
+    assert changed[("data", figures.CURVATURE_FLAT)]["meta"] == "eigen-flat"
+    assert len(changed[("layout", "annotations")]) == 4  # (0.5, -1) on x^2 - y^2: +2 and -2
     assert "not a critical point" in str(clicked.readout)
 
 

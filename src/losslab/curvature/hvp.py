@@ -38,6 +38,7 @@ from torch import Tensor
 from torch.func import grad, jvp, vjp
 
 from losslab.errors import LosslabError
+from losslab.objectives.base import Objective
 from losslab.params import ParamLayout, as_vector
 
 METHODS = ("auto", "reuse", "forward", "reverse")
@@ -57,7 +58,7 @@ class HessianOperator:
     n_products (products computed so far).
     """
 
-    def __init__(self, objective, *, at=None, params=None, method: str = "auto"):
+    def __init__(self, objective: Objective, *, at=None, params=None, method: str = "auto"):
         if method not in METHODS:
             raise LosslabError(f"method == {method!r}, must be one of {', '.join(METHODS)}.")
         self.objective = objective
@@ -65,8 +66,7 @@ class HessianOperator:
         point = resolve_point(objective, at)
         self.dtype, self.device = point.dtype, point.device
         self.point = point
-        layout = getattr(objective, "layout", None)
-        self.layout = layout if isinstance(layout, ParamLayout) else None
+        self.layout = objective.layout
         self.index, self.names, self.shapes = select(self.layout, objective.n_params, params)
         self.n = objective.n_params if self.index is None else int(self.index.numel())
         self.n_products = 0
@@ -160,25 +160,23 @@ def hvp(objective, v, *, at=None, params=None, method: str = "forward") -> Tenso
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def resolve_point(objective, at) -> Tensor:
+def resolve_point(objective: Objective, at) -> Tensor:
     """The point (n_params,) in the objective's dtype and device."""
-    layout = getattr(objective, "layout", None)
+    layout, origin = objective.layout, objective.origin
     if at is None:
-        origin = getattr(objective, "origin", None)
         if origin is None:
             raise LosslabError(
-                f"at == None, and {getattr(objective, 'name', 'this objective')!r} has no "
-                "origin (own weights): give the point, e.g. at=[0.0, 0.0]."
+                f"at == None, and {objective.name!r} has no origin (own weights): give the "
+                "point, e.g. at=[0.0, 0.0]."
             )
         at = origin
-    point = as_vector(layout, at) if isinstance(layout, ParamLayout) else torch.as_tensor(at)
+    point = torch.as_tensor(at) if layout is None else as_vector(layout, at)
     if point.shape != (objective.n_params,):
         raise LosslabError(
             f"at has shape {tuple(point.shape)}; the objective has {objective.n_params} "
             f"parameter(s): give one point of shape ({objective.n_params},)."
         )
-    origin = getattr(objective, "origin", None)
-    if isinstance(origin, Tensor) and origin.is_floating_point():
+    if origin is not None and origin.is_floating_point():
         point = point.to(origin.device, origin.dtype)
     else:  # a plain objective (a surface) computes in float64
         point = point.to(torch.float64)

@@ -6,10 +6,10 @@ chunk's coordinates) -> {metric: values}, so memory is bounded by the chunk and 
 could run chunks. With `out=`, finished chunks go to a resumable store (store.py) and the
 result ends in one HDF5 file (result.py).
 
-Which route evaluates a chunk:
-    objective.evaluate_slice(origin, directions, coords)     network objectives (fast path)
-    objective.evaluate(origin + coords @ directions)         objectives with metrics
-    {"loss": objective(origin + coords @ directions)}        plain objectives, e.g. a Surface
+Every objective is read through the one contract of `Objective`: a chunk is
+`objective.evaluate_slice(origin, directions, coords)` (for a surface the base class builds the
+points and calls the surface; a network objective combines first-layer pieces), and the plan
+reads `metrics`, `origin`, `layout`, `bounds`, `chunk_size` and `describe()`.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape, check_h5_path
 from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
 from losslab.landscapes.store import ChunkStore, finished_landscape, remove_stale_folder
+from losslab.objectives.base import Objective
 from losslab.params import ParamLayout
 
-PLAIN_CHUNK = 65_536  # points per call for plain objectives (a surface: cheap points)
-MODEL_CHUNK = 64  # points per call for network objectives (each point is a pass over the data)
+# Points per call for an objective without its own `chunk_size` (a surface: cheap points).
+# A network objective has its own (ModelObjective: 64, each point a pass over the data).
+PLAIN_CHUNK = 65_536
 
 Progress = Callable[[int, int], Any]
 
@@ -85,8 +87,7 @@ def landscape(
 ) -> Landscape:
     """Metrics of `objective` on the grid `origin + a * d0 [+ b * d1]`.
 
-    objective: a network objective (`evaluate_slice`/`evaluate`, `metrics`, `origin`,
-        `layout`, `describe()`) or any plain objective (values = objective(points)).
+    objective: an `Objective`: a surface, a network objective, any subclass.
     directions: a `Directions` (losslab.directions.random/pca/toward/plane/custom), a
         (k, n_params) tensor/array, or a list of k parameter dicts, k = 1 or 2. None on a
         1- or 2-parameter objective means the identity slice: the raw parameter axes,
@@ -100,8 +101,8 @@ def landscape(
     out: an .h5/.hdf5 path: chunks are kept as they finish, an interrupted run resumes when
         called again with the same arguments, and the file is complete when this returns.
     chunk_size: grid points per call and per stored chunk (default: `objective.chunk_size`
-        when it has one, else 64 for network objectives and 65536 for plain ones).
-    metrics: names to compute (default: all of `objective.metrics`, or ("loss",)).
+        when it is set, else 65536).
+    metrics: names to compute (default: all of `objective.metrics`).
     progress: callback(done_points, total_points), called at the start and after each chunk.
     metadata: extra plain JSON data kept with the result (e.g. {"title": ...}); it is not part
         of the spec, so it neither triggers a refusal nor changes what a resume matches.
@@ -129,14 +130,7 @@ def evaluate_chunk(
     Returns float64 arrays for each metric and each "<metric>_se" the objective reports.
     """
     with torch.no_grad():
-        if hasattr(objective, "evaluate_slice"):
-            raw = objective.evaluate_slice(origin, directions, coords)
-        else:
-            points = origin + coords @ directions  # (P, n_params)
-            if hasattr(objective, "evaluate"):
-                raw = objective.evaluate(points)
-            else:
-                raw = {"loss": objective(points)}
+        raw = objective.evaluate_slice(origin, directions, coords)
     if not isinstance(raw, Mapping):
         raise LosslabError(
             f"the objective returned a {type(raw).__name__}, expected a dict metric -> values."
@@ -269,16 +263,14 @@ def _report(progress, done: int, total: int) -> None:
 
 
 def plan_slice(objective, directions, span, resolution, origin, metrics) -> SlicePlan:
-    n_params = getattr(objective, "n_params", None)
-    if isinstance(n_params, bool) or not isinstance(n_params, int) or n_params < 1:
+    if not isinstance(objective, Objective):
         raise LosslabError(
-            f"objective {objective!r} has no valid n_params: give an Objective "
-            f"(a surface or a network objective)."
+            f"objective is a {type(objective).__name__}, must be a losslab Objective "
+            f"(a surface, a network objective, or a subclass of losslab.Objective)."
         )
-    layout = getattr(objective, "layout", None)
-    layout = layout if isinstance(layout, ParamLayout) else None
-    is_model = hasattr(objective, "evaluate_slice") or hasattr(objective, "evaluate")
-    metrics = _metrics(objective, metrics, is_model)
+    n_params = objective.n_params
+    layout = objective.layout
+    metrics = _metrics(objective, metrics)
 
     identity = directions is None
     if identity:
@@ -296,7 +288,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         raise LosslabError(f"got {k} directions: a landscape has 1 or 2 (a line or a plane).")
 
     origin_given = origin is not None
-    weights = getattr(objective, "origin", None) if identity else None
+    weights = objective.origin if identity else None
     if weights is not None and not origin_given:
         # The identity slice of a 1- or 2-weight model: coordinates are the raw weights, so the
         # origin is 0 and the default window is the model's weights +- 1 (+- span).
@@ -305,7 +297,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
             half = 1.0 if span is None else float(span)
             span = [(float(w) - half, float(w) + half) for w in weights.detach().cpu()]
     origin = _origin(objective, directions, origin, layout, n_params, identity)
-    bounds = getattr(objective, "bounds", None)
+    bounds = objective.bounds
     if identity and span is None and not origin_given and bounds is not None:
         bounds = torch.as_tensor(bounds, dtype=torch.float64)
         span = [tuple(float(v) for v in row) for row in bounds]
@@ -316,8 +308,8 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
     )
 
     # Compute in the objective's own dtype and device (a float32 network stays float32).
-    reference = getattr(objective, "origin", None)
-    if isinstance(reference, Tensor) and reference.is_floating_point():
+    reference = objective.origin
+    if reference is not None and reference.is_floating_point():
         dtype, device = reference.dtype, reference.device
     else:
         dtype, device = torch.float64, torch.device("cpu")
@@ -354,22 +346,12 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         metadata,
         spec,
         the_hash,
-        _default_chunk_size(objective, is_model),
+        PLAIN_CHUNK if objective.chunk_size is None else objective.chunk_size,
     )
 
 
-def _default_chunk_size(objective, is_model: bool) -> int:
-    """The objective's own chunk size when it has one (ModelObjective's worker batch)."""
-    own = getattr(objective, "chunk_size", None)
-    if isinstance(own, int) and not isinstance(own, bool) and own >= 1:
-        return own
-    return MODEL_CHUNK if is_model else PLAIN_CHUNK
-
-
-def _metrics(objective, metrics, is_model: bool) -> tuple[str, ...]:
-    available = tuple(getattr(objective, "metrics", None) or ("loss",))
-    if not is_model:
-        available = ("loss",)
+def _metrics(objective: Objective, metrics) -> tuple[str, ...]:
+    available = tuple(objective.metrics)
     if metrics is None:
         return available
     if isinstance(metrics, str):
@@ -448,9 +430,9 @@ def _origin(objective, directions, origin, layout, n_params: int, identity: bool
     if origin is None:
         if directions.origin is not None:
             origin, what = directions.origin, "directions.origin"
-        elif getattr(objective, "origin", None) is not None:
+        elif objective.origin is not None:
             origin, what = objective.origin, "objective.origin"
-        elif not identity and getattr(objective, "bounds", None) is not None:
+        elif not identity and objective.bounds is not None:
             origin = torch.as_tensor(objective.bounds, dtype=torch.float64).mean(dim=1)
         else:
             origin = torch.zeros(n_params, dtype=torch.float64)
@@ -518,22 +500,11 @@ def _is_pair(value) -> bool:
     )
 
 
-def _describe(objective) -> dict[str, Any]:
-    """objective.describe() when it has one; else what identifies a plain objective."""
-    if hasattr(objective, "describe"):
-        description = objective.describe()
-        if not isinstance(description, Mapping):
-            raise LosslabError("objective.describe() must return a dict of plain JSON data.")
-        description = dict(description)
-    else:
-        description = {
-            "type": type(objective).__qualname__,
-            "name": str(getattr(objective, "name", type(objective).__name__)),
-            "n_params": int(objective.n_params),
-        }
-        for key in ("formula", "hyperparameters", "log_scale"):
-            value = getattr(objective, key, None)
-            if value not in (None, "", {}):
-                description[key] = value
+def _describe(objective: Objective) -> dict[str, Any]:
+    """objective.describe(), checked to be plain JSON data (it goes into the spec)."""
+    description = objective.describe()
+    if not isinstance(description, Mapping):
+        raise LosslabError("objective.describe() must return a dict of plain JSON data.")
+    description = dict(description)
     canonical_json(description)
     return description

@@ -19,7 +19,7 @@ What makes it faster than `model(x)` per point (each measured on the project's 2
   Linear can hand its (out, N) result straight to the loss (`columns_out`).
 - In inference, Linear outputs are written into buffers the worker reuses from point to point
   (`Context.workspace`): a fresh 1 MB activation page-faults on its first write.
-The caller (`ModelObjective`) runs one point per CPU core in threads.
+The caller (`ModelObjective`) runs one point per CPU core on the worker pool (`pool`).
 """
 
 from __future__ import annotations
@@ -349,7 +349,6 @@ class Program:
     first_layer: FirstLayer | None
     channels_last: bool
     constants: dict[str, Tensor] = field(default_factory=dict)
-    n_batchnorms: int = 0
     slots: dict[str, tuple] = field(default_factory=dict)
 
     def getter(self, params: Mapping[str, Tensor]) -> Getter:
@@ -434,7 +433,8 @@ class Program:
         return self.ops[-1].run_columns(z, get, ctx)
 
     def prepare(self, x: Tensor) -> Prepared:
-        """What `forward` takes: the prefix ops applied, then the first layer's preparation."""
+        """What `first_output` takes: the prefix ops applied, then the first layer's
+        preparation (done once per data set)."""
         x = self.prefix(x)
         return Prepared(x) if self.first_layer is None else self.first_layer.prepare(x)
 
@@ -443,9 +443,6 @@ class Program:
         if self.first_layer is not None:
             return self.first_layer.apply(prepared, *self.first_weights(get), ctx)
         return self.ops[self.first].run(prepared.x, get, ctx)
-
-    def forward(self, prepared: Prepared, get: Getter, ctx: Context, stop=None) -> Tensor:
-        return self.run_from_first(self.first_output(prepared, get, ctx), get, ctx, stop)
 
     @property
     def last_batchnorm(self) -> int:
@@ -549,7 +546,7 @@ def compile_sequential(model: nn.Module) -> Program | None:
     first_op = ops[first]
     first_layer = FirstLayer(first_op) if type(first_op) in (Linear, Conv) else None
     channels_last = any(isinstance(op, Conv) and op.fn is F.conv2d for op in ops)
-    return Program(ops, first, first_layer, channels_last, constants, n_bn)
+    return Program(ops, first, first_layer, channels_last, constants)
 
 
 def _fuse_flatten_linear(ops: list[Op]) -> list[Op]:

@@ -9,8 +9,10 @@ which made a 41x41 slice take 3.2 s instead of 2.1 s on one thread, and whether 
 changed from run to run. Writing each large output into the buffer the same op used for the
 previous point (`out=`) makes the cost the same every run.
 
-A Workspace belongs to one thread and one evaluation; it is dropped when the evaluation ends,
-so its memory is one point's activations per worker, as before.
+A Workspace belongs to one thread and one objective (ModelObjective keeps one per thread that
+evaluates it) and lives as long as the objective: the chunks of a landscape, each one call,
+write into the pages the first chunk touched. Its memory is one point's activations per
+thread.
 """
 
 from __future__ import annotations

@@ -87,6 +87,16 @@ class Surface(Objective):
     def bounds(self) -> Tensor:
         return torch.tensor(self.window, dtype=torch.float64)
 
+    def describe(self) -> dict:
+        """The base description plus the formula and hyperparameters when there are any
+        (the keys landscape files written before this method existed were hashed with)."""
+        description = super().describe()
+        if self.formula:
+            description["formula"] = self.formula
+        if self.hyperparameters:
+            description["hyperparameters"] = dict(self.hyperparameters)
+        return description
+
     @property
     def minima(self) -> Tensor:
         if not self.known_minima:

@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from losslab.plot import style
 from losslab.plot.scene import (
     Arrows,
+    Bars,
     Field,
     LegendEntry,
     Markers,
@@ -102,6 +103,8 @@ def draw_panel(panel: Panel, ax: Axes) -> Axes:
             )
         elif isinstance(item, LegendEntry):
             proxies.append(legend_proxy(item))
+        elif isinstance(item, Bars):
+            ax.bar(list(item.labels), item.heights, color=item.colours or style.BAR_COLOUR)
     _axes(ax, panel, twin)
     _legend(ax, panel, twin, proxies)
     return ax

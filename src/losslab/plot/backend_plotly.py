@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 from losslab.plot import style
 from losslab.plot.scene import (
     Arrows,
+    Bars,
     ColourScale,
     Field,
     LegendEntry,
@@ -64,6 +65,7 @@ def draw(
     camera: dict | None = None,
     height: int | None = None,
     width: int | None = None,
+    spacing: float | None = None,
 ) -> go.Figure:
     """The scene as a plotly Figure.
 
@@ -76,6 +78,8 @@ def draw(
     colourbar: extra colour-bar settings for every field (thickness, position, ...).
     camera: the 3-D camera of surface panels (default: matplotlib's view, azimuth -60).
     height, width: pixels (default from scene.size).
+    spacing: room between panels, a fraction of the width (default 0.17; more for a colour bar
+        beside a panel whose neighbour has a y-axis title).
     """
     n = len(scene.panels)
     specs = [[_spec(panel) for panel in scene.panels]]
@@ -85,7 +89,7 @@ def draw(
         cols=n,
         specs=specs,
         column_widths=widths,
-        horizontal_spacing=0.17 if n > 1 else 0.02,
+        horizontal_spacing=(0.17 if spacing is None else spacing) if n > 1 else 0.02,
         subplot_titles=[p.title for p in scene.panels] if n > 1 else None,
     )
     base = {
@@ -144,6 +148,8 @@ def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options) ->
                 fig.add_trace(trace, **rc)
         elif isinstance(item, LegendEntry):
             fig.add_trace(_legend_entry(item, three_d), **rc)
+        elif isinstance(item, Bars):
+            fig.add_trace(_bars(item), **rc)
         elif isinstance(item, Text):
             fig.add_annotation(_text(item, refs))
         elif isinstance(item, Rule):
@@ -482,6 +488,19 @@ def _markers(item: Markers, panel: Panel):
     return go.Scatter(**common)
 
 
+def _bars(item: Bars) -> go.Bar:
+    return go.Bar(
+        x=list(item.labels),
+        y=item.heights,
+        marker={"color": list(item.colours) if item.colours else style.BAR_COLOUR},
+        hovertext=list(item.texts) if item.texts else None,
+        hovertemplate="%{hovertext}<extra></extra>" if item.texts else None,
+        name=item.name,
+        meta=item.name,
+        showlegend=False,
+    )
+
+
 def _fraction_to_data(fraction: np.ndarray, axis) -> np.ndarray:
     """Axes fractions (0 bottom, 1 top) as data y on an axis with a range (else as is)."""
     if axis.range is None:
@@ -665,12 +684,18 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
     if panel.x.range is not None:
         xaxis["range"] = list(panel.x.range)
     yaxis: dict = {"title_text": panel.y.label}
+    # A grid only where the panel asks for one, as matplotlib draws it (not over a map).
+    xaxis["showgrid"] = yaxis["showgrid"] = panel.grid
     if panel.kind == "plane":
-        xaxis["constrain"] = "domain"
-        yaxis["constrain"] = "domain"
+        xaxis.update(constrain="domain", zeroline=False)
+        yaxis.update(constrain="domain", zeroline=False)
     if panel.x.scale == "log":
         xaxis["type"] = "log"
+    if panel.find(Bars):
+        xaxis["type"] = "category"  # labels such as "16" are names, not numbers
     yaxis["type"] = "log" if panel.y.scale == "log" else "linear"
+    if panel.y.scale == "log":
+        yaxis["exponentformat"] = "power"  # 10^-3, as matplotlib writes it (not 1m)
     if panel.y.range is not None:
         lo, hi = panel.y.range
         yaxis["range"] = [math.log10(lo), math.log10(hi)] if panel.y.scale == "log" else [lo, hi]

@@ -261,7 +261,19 @@ class LegendEntry:
     name: str = "legend"
 
 
-Element = Field | Path | Markers | Arrows | Text | Rule | LegendEntry
+@dataclass(frozen=True)
+class Bars:
+    """One bar per named category, in order: labels (m,), heights (m,); colours (m,) one per
+    bar (None: the style's); texts (m,) what a hover says about each bar (plotly only)."""
+
+    labels: tuple[str, ...]
+    heights: np.ndarray
+    colours: tuple[str, ...] | None = None
+    texts: tuple[str, ...] | None = None
+    name: str = "bars"
+
+
+Element = Field | Path | Markers | Arrows | Text | Rule | LegendEntry | Bars
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,9 @@ ACCURACY_COLOUR = "#ff7f0e"
 SPECTRUM_COLOUR = "#1f77b4"
 NODE_COLOUR = "#d62728"
 
+MINIMUM_1D_COLOUR = "#2ca02c"
+BAR_COLOUR = "#c3c9d6"  # a bar drawn muted, beside the one in a colour of its own
+
 MINIMUM_LABEL = "known minimum"
 GRADIENT_LABEL = "gradient (points uphill)"
 
@@ -145,6 +148,7 @@ SYMBOLS = {
     "star": ("*", "star", "diamond"),
     "x": ("x", "x", "x"),
     "plus": ("+", "cross", "cross"),
+    "plus-thin": ("+", "cross-thin", "cross"),  # lines only, in the marker's own colour
     "plus-filled": ("P", "cross", "cross"),
     "x-filled": ("X", "x", "x"),
     "triangle-down": ("v", "triangle-down", "square-open"),
@@ -185,6 +189,9 @@ MARKERS: dict[str, MarkerStyle] = {
     "diverged": MarkerStyle("x", 11, DIVERGED_COLOUR, DIVERGED_COLOUR, 2.8),
     "minimum": MarkerStyle("plus", 18, "white", "white", 1.8, halo=True),
     "point": MarkerStyle("circle", 8, "black", "white", 1.5),
+    "current": MarkerStyle("circle", 12, None, "black", 1.5),  # where a 1-D descent is now
+    # a minimum on a white chart (a 1-D curve), where the white plus of a map would vanish
+    "minimum-1d": MarkerStyle("plus-thin", 12, MINIMUM_1D_COLOUR, MINIMUM_1D_COLOUR, 1.9),
     # a slice of a network
     "origin": MarkerStyle("ring", 15, "none", "black", 2.0),
     "best": MarkerStyle("star", 15, "white", "black", 1.0),
@@ -243,6 +250,7 @@ LINES: dict[str, LineStyle] = {
     "secondary": LineStyle(1.4, ACCURACY_COLOUR, "dash"),
     "anchor-rule": LineStyle(0.8, "black", "dot"),
     "crosshair": LineStyle(1.2, "white", "dash"),
+    "tangent": LineStyle(1.9, REPELLING_COLOUR),  # the slope f'(x) at a 1-D descent's point
     "spectrum": LineStyle(1.4, SPECTRUM_COLOUR),
 }
 

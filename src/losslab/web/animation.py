@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from losslab.plot._common import Run, status_text
+from losslab.plot._runs import Run, status_text
 
 
 def _list(values) -> list:

@@ -1,7 +1,7 @@
 """What the neural-landscapes page computes, built only on the library and cached.
 
-Three landscapes of real models on bundled data, each as a `Slice`, plain numpy data that a
-figure draws:
+Three landscapes of real models on bundled data, each as a `Lesson`: a `Landscape`
+with the training path, marked points and facts that the page draws and shows:
 
 - linear regression (MSE) on the "linear" set, in its raw weights (w1, w2), with the
   normal-equation solution and a full-batch gradient-descent path to it;
@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 # The public API only: the modules behind it are being reorganised.
-from losslab import ModelObjective, TrainingRun, directions, landscape, train
+from losslab import Landscape, ModelObjective, TrainingRun, directions, landscape, train
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
-from losslab.landscapes.convexity import landscape_nonconvex_share, nonconvex_share
+from losslab.landscapes.convexity import landscape_nonconvex_share
 from losslab.models import build, normal_equation
 
 NETWORK_DATA = "moons"
@@ -79,46 +79,44 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class Slice:
-    """A landscape on a 2-D grid, ready to draw.
+class Lesson:
+    """A model's landscape and what the page draws on it and says about it.
 
-    x: (n0,) and y: (n1,) coordinates; loss: (n1, n0), rows by y (plotly's z order).
-    path: (T, 2) the training path in these coordinates; path_loss: (T,) its loss per record
-        (the true loss of each recorded point); path_surface: (T,) the slice's own loss under
-        each projected point (what a path drawn ON the surface shows).
+    landscape: the loss on a 2-D grid of a slice (`losslab.Landscape`, 'ij' values)
+    path: (T, 2) the training path in the slice's coordinates; path_loss: (T,) the true loss
+        of each recorded point
     marks: label -> (x, y) points to mark (solutions, true weights); the first is "the" minimum.
         The network has none: its slice is centred on the end of training.
     axis_titles: (x title, y title); facts: short lines for the side panel.
+    log: colour and height show log10(loss) (the network's loss spans decades)
     """
 
     title: str
-    x: np.ndarray
-    y: np.ndarray
-    loss: np.ndarray
+    landscape: Landscape
     path: np.ndarray
     path_loss: np.ndarray
-    path_surface: np.ndarray
     marks: dict[str, tuple[float, float]]
     axis_titles: tuple[str, str]
     facts: tuple[str, ...] = ()
-    log: bool = False  # colour and height show log10(loss)
+    log: bool = False
+
+    @property
+    def loss(self) -> np.ndarray:
+        """(n0, n1) the loss on the grid, 'ij' order."""
+        return self.landscape.values["loss"]
 
     @property
     def nonconvex_share(self) -> float:
-        """Share of the slice where it curves downward in some direction (see below)."""
-        return nonconvex_share(self.x, self.y, self.loss.T)
-
-
-def surface_at(s: Slice, points) -> np.ndarray:
-    """The slice's loss at points (T, 2), bilinear between grid points, clipped to the grid."""
-    return _bilinear(s.x, s.y, s.loss.T, np.asarray(points, dtype=np.float64).reshape(-1, 2))
+        """Share of the slice where it curves downward in some direction (the core's
+        estimate, losslab.landscapes.convexity)."""
+        return landscape_nonconvex_share(self.landscape)
 
 
 # -- the two convex models ----------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=4)
-def linear_regression(seed: int = 0) -> Slice:
+def linear_regression(seed: int = 0) -> Lesson:
     """The MSE bowl of x @ w on the "linear" set, in raw (w1, w2), with its exact minimum."""
     data = load_dataset("linear", seed=seed)
     model = build("linear_regression", data, seed=seed)
@@ -126,17 +124,12 @@ def linear_regression(seed: int = 0) -> Slice:
     run = train(model, data, batch_size=data.n_train, seed=seed, **LINEAR_TRAINING)
     solution = normal_equation(*data.train).numpy()
     objective = ModelObjective(model, "mse", data.train)
-    result = _raw_slice(objective, _window(solution, start))
-    loss = result.values["loss"].T
     path = run.params.double().numpy()
-    return Slice(
+    return Lesson(
         title="Linear regression (MSE)",
-        x=result.coords[0],
-        y=result.coords[1],
-        loss=loss,
+        landscape=_raw_slice(objective, _window(solution, start)),
         path=path,
         path_loss=run.train_loss.numpy(),
-        path_surface=run.train_loss.numpy(),
         marks={
             "normal-equation solution": (float(solution[0]), float(solution[1])),
             "weights that made the data": _pair(data.true_weights),
@@ -152,7 +145,7 @@ def linear_regression(seed: int = 0) -> Slice:
 
 
 @functools.lru_cache(maxsize=4)
-def logistic_regression(seed: int = 0) -> Slice:
+def logistic_regression(seed: int = 0) -> Lesson:
     """The binary cross-entropy of sigmoid(x @ w) on the "logistic" set, in raw (w1, w2)."""
     data = load_dataset("logistic", seed=seed)
     model = build("logistic_regression", data, seed=seed)
@@ -160,16 +153,12 @@ def logistic_regression(seed: int = 0) -> Slice:
     run = train(model, data, loss="bce", batch_size=data.n_train, seed=seed, **LOGISTIC_TRAINING)
     fitted = run.final.double().numpy()
     objective = ModelObjective(model, "bce", data.train)
-    result = _raw_slice(objective, _window(fitted, start))
     path = run.params.double().numpy()
-    return Slice(
+    return Lesson(
         title="Logistic regression (binary cross-entropy)",
-        x=result.coords[0],
-        y=result.coords[1],
-        loss=result.values["loss"].T,
+        landscape=_raw_slice(objective, _window(fitted, start)),
         path=path,
         path_loss=run.train_loss.numpy(),
-        path_surface=run.train_loss.numpy(),
         marks={
             "fitted minimum": (float(fitted[0]), float(fitted[1])),
             "weights that made the data": _pair(data.true_weights),
@@ -237,7 +226,7 @@ def trained_network(width: int, seed: int) -> tuple[TrainingRun, dict]:
 
 
 @functools.lru_cache(maxsize=48)
-def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Slice:
+def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Lesson:
     """The trained network's loss on a 2-D slice through its final weights, with its path."""
     run, _ = trained_network(spec.width, spec.seed)
     data = load_dataset(NETWORK_DATA, seed=0)
@@ -259,9 +248,6 @@ def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Sl
         )
     result = landscape(objective, dirs, origin=final, span=span, resolution=resolution)
     coords, residual = result.project(run, return_residual=True)
-    loss = result.values["loss"]
-    x, y = result.coords
-    surface = _bilinear(x, y, loss, coords)
     scale = float(np.linalg.norm(run.params[0].double().numpy() - final.double().numpy()))
     off = float(residual[0]) / scale if scale > 0 else 0.0
     at_end = objective.evaluate(final[None].to(objective.dtype))
@@ -283,14 +269,11 @@ def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Sl
         else f"this plane holds {100 * sum(dirs.explained_variance or ()):.0f}% of the path's "
         "movement"
     )
-    return Slice(
+    return Lesson(
         title=f"MLP of width {spec.width} on {NETWORK_DATA} (cross-entropy)",
-        x=x,
-        y=y,
-        loss=loss.T,
+        landscape=result,
         path=coords,
         path_loss=run.train_loss.numpy(),
-        path_surface=surface,
         marks={},  # the end of training is the centre: its own marker shows it
         axis_titles=titles,
         facts=tuple(facts),
@@ -309,22 +292,6 @@ def _pca_span(run: TrainingRun, dirs) -> list[tuple[float, float]]:
         pad = PCA_MARGIN * max(hi - lo, 1e-3)
         span.append((lo - pad, hi + pad))
     return span
-
-
-def _bilinear(x: np.ndarray, y: np.ndarray, values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """values (n0, n1) on the grid x (n0,), y (n1,) at points (T, 2), clipped to the grid."""
-    px = np.clip(points[:, 0], x[0], x[-1])
-    py = np.clip(points[:, 1], y[0], y[-1])
-    i = np.clip(np.searchsorted(x, px) - 1, 0, len(x) - 2)
-    j = np.clip(np.searchsorted(y, py) - 1, 0, len(y) - 2)
-    tx = (px - x[i]) / (x[i + 1] - x[i])
-    ty = (py - y[j]) / (y[j + 1] - y[j])
-    return (
-        values[i, j] * (1 - tx) * (1 - ty)
-        + values[i + 1, j] * tx * (1 - ty)
-        + values[i, j + 1] * (1 - tx) * ty
-        + values[i + 1, j + 1] * tx * ty
-    )
 
 
 def _flat(model) -> np.ndarray:

@@ -19,7 +19,7 @@ from losslab.descent import Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives import Surface, defaults
 from losslab.optim import Optimizer, get
-from losslab.plot._common import number, point_text
+from losslab.plot.scene import number, point_text
 from losslab.web import parse
 
 log = logging.getLogger("losslab.web")

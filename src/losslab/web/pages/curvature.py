@@ -16,9 +16,10 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.errors import LosslabError
-from losslab.plot._common import number, point_text
+from losslab.landscapes.grid import evaluate_grid
+from losslab.plot.scene import number, point_text
 from losslab.web import components as ui
-from losslab.web import figures, parse
+from losslab.web import figures, parse, scenes
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
 
@@ -75,21 +76,16 @@ def update(trigger, surface_value, expression, click, picked, state) -> Result:
             point = _stored_xy(state.get("point")) or (0.0, 0.0)
     inspected = inspect(objective, point)
     if new_surface:
-        ground = figures.backdrop(objective)
-        figure = figures.curvature_figure(objective, ground, found, inspected, revision=revision)
+        land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
+        scene = scenes.curvature_scene(land, found, inspected)
+        figure = figures.draw(scene, revision=revision, uirevision=objective.name)
         options = [
             {"label": f"{kind} at {point_text(xy, 3)}", "value": i}
             for i, (*xy, kind) in enumerate(listed)
         ]
         summary = summarise(listed)
     else:
-        box = objective.bounds.numpy()
-        figure = Patch()
-        figure["data"][figures.CURVATURE_POINT] = figures.inspected_trace(
-            inspected
-        ).to_plotly_json()
-        figure["layout"]["annotations"] = figures.eigen_annotations(inspected, box)
-        figure["layout"]["datarevision"] = revision
+        figure = patch_point(inspected, objective.bounds.numpy(), revision)
         options = summary = shared.NO
     return Result(
         figure=figure,
@@ -107,6 +103,19 @@ def update(trigger, surface_value, expression, click, picked, state) -> Result:
             "revision": revision,
         },
     )
+
+
+def patch_point(inspected: CriticalPoint, box, revision: int) -> Patch:
+    """The inspected point, its flat eigen-directions (a trace) and the others (arrows in the
+    layout's annotations)."""
+    point, attracting, repelling, flat = scenes.inspected_items(inspected, box)
+    marker, segments = figures.traces(scenes.bare_panel(), [point, flat])
+    patch = Patch()
+    patch["data"][figures.CURVATURE_POINT] = marker
+    patch["data"][figures.CURVATURE_FLAT] = segments
+    patch["layout"]["annotations"] = figures.annotations([attracting, repelling])
+    patch["layout"]["datarevision"] = revision
+    return patch
 
 
 def default_point(objective, found: list[CriticalPoint]) -> tuple[float, float]:
@@ -133,7 +142,7 @@ def stored_points(value) -> list:
         raise LosslabError("the page state is damaged: reload the page.")
     points = []
     for item in value:
-        if not isinstance(item, list) or len(item) != 3 or item[2] not in figures.CURVATURE_KINDS:
+        if not isinstance(item, list) or len(item) != 3 or item[2] not in scenes.CURVATURE_KINDS:
             raise LosslabError("the page state is damaged: reload the page.")
         x, y = parse.point({"x": item[0], "y": item[1]}, 2)
         points.append([x, y, item[2]])

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 from dash import Input, Output, ctx, dcc, html
 
 from losslab.descent import descend
+from losslab.landscapes.grid import evaluate_grid
 from losslab.objectives import surface
 from losslab.optim import gd
-from losslab.plot import _common as common
-from losslab.web import animation, parse, theme
+from losslab.plot import _runs
+from losslab.web import animation, figures, parse, scenes
 from losslab.web import components as ui
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
@@ -32,7 +32,10 @@ START, LR = 2.2, 0.05
 N_STEPS = 200  # more than any stable rate needs on the double well
 LR_LOW, LR_HIGH = -3, 0
 TANGENT_HALF_WIDTH = 0.45
-CURVE, MINIMA, PATH, CURRENT, TANGENT = range(5)
+CURVE_RESOLUTION = 500
+CURVE, MINIMA, PATH, CURRENT, TANGENT = (
+    figures.DESCENT_TRACES[k] for k in ("curve", "minimum", "path", "head", "tangent")
+)
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,13 @@ def update(trigger, click, lr_exponent, state) -> Result:
         step = 0
 
     trajectory = descend(objective, gd(lr), [start], N_STEPS)
-    run = common.runs(trajectory)[0]
+    (run,) = _runs.runs(trajectory)
     last = run.stopped_at
     step = min(step, last)
     x = run.path[:, 0]
-    values, grads = common.derivative_at(objective, run.path)
+    values, grads = _runs.derivative_at(objective, run.path)
     slopes = grads[:, 0]
-    figure = curve_figure(objective, x, values, slopes, step, run, revision)
+    figure = curve_figure(objective, run, values, slopes, step, revision)
     message = _message(trajectory, step, trigger == ID.step and step == last)
     new_state = {"start": start, "step": step, "revision": revision}
     row = animation.board_row(run, [x, values, slopes])
@@ -77,7 +80,9 @@ def update(trigger, click, lr_exponent, state) -> Result:
         [
             animation.path_track(PATH, x, values),
             animation.head_track(CURRENT, x, values),
-            animation.segment_track(TANGENT, *tangent_ends(x, values, slopes)),
+            animation.segment_track(
+                TANGENT, *scenes.tangent_ends(x, values, slopes, TANGENT_HALF_WIDTH)
+            ),
         ],
         len(x),
         duration=animation.duration_ms(len(x) - step, per_step=90, low=400, high=9000),
@@ -98,98 +103,21 @@ def _stored_start(state: dict) -> float:
     return start
 
 
-def tangent_ends(x, f, slope) -> tuple[np.ndarray, ...]:
-    """The tangent at every step as a short segment: (x0, y0, x1, y1), each (n,)."""
-    h = TANGENT_HALF_WIDTH
-    return x - h, f - h * slope, x + h, f + h * slope
-
-
-def curve_figure(objective, x, values, slopes, step: int, run, revision: int) -> go.Figure:
-    """f(x), the minima, the steps taken so far on the curve, the current point and its
+def curve_figure(objective, run, values, slopes, step: int, revision: int):
+    """f(x), its minima, the steps taken so far on the curve, the current point and its
     tangent (slope f'(x))."""
-    curve = common.curve_1d_grid(objective, None, 500)
-    lo, hi = curve.ylim(pad=0.08, top=0.12)
-    minima = common.minima_array(objective)[:, 0]
-    min_values, _ = common.derivative_at(objective, minima[:, None])
-    depth = ["deeper" if v == min_values.min() else "shallower" for v in min_values]
-    colour = run.colour
-    fig = go.Figure(layout=theme.base_layout(datarevision=revision, uirevision="double_well"))
-    fig.add_trace(
-        go.Scatter(
-            x=curve.x,
-            y=curve.f,
-            mode="lines",
-            line={"color": theme.INK, "width": 2.5},
-            name=f"f(x) = {objective.formula}",
-            hovertemplate="x = %{x:.4g}<br>f(x) = %{y:.4g}<extra></extra>",
-            meta="curve",
-        )
+    curve = evaluate_grid(objective, resolution=CURVE_RESOLUTION)
+    scene = scenes.descent_scene(
+        curve,
+        run,
+        values,
+        slopes,
+        step,
+        _runs.minima_array(objective),
+        TANGENT_HALF_WIDTH,
+        f"f(x) = {objective.formula}",
     )
-    fig.add_trace(
-        go.Scatter(
-            x=minima,
-            y=min_values,
-            mode="markers",
-            marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2.5, "color": "#2ca02c"}},
-            name="minima",
-            text=depth,
-            hovertemplate="%{text} minimum<br>x = %{x:.4g}<br>f = %{y:.4g}<extra></extra>",
-            meta="minimum",
-        )
-    )
-    k = step + 1
-    fig.add_trace(
-        go.Scatter(
-            x=x[:k],
-            y=values[:k],
-            mode="lines+markers",
-            line={"color": colour, "width": 1.2, "dash": "dot"},
-            marker={"size": 8, "color": colour, "line": {"color": "white", "width": 1}},
-            name="steps taken",
-            customdata=np.arange(len(x)),
-            hovertemplate="step %{customdata}<br>x = %{x:.4g}<br>f(x) = %{y:.4g}<extra></extra>",
-            meta="path",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x[step : step + 1],
-            y=values[step : step + 1],
-            mode="markers",
-            marker={"size": 16, "color": colour, "line": {"color": "black", "width": 2}},
-            name="current x",
-            hovertemplate="x = %{x:.4g}<br>f(x) = %{y:.4g}<extra>current</extra>",
-            meta="head",
-        )
-    )
-    x0, y0, x1, y1 = (a[step] for a in tangent_ends(x, values, slopes))
-    fig.add_trace(
-        go.Scatter(
-            x=[x0, x1],
-            y=[y0, y1],
-            mode="lines",
-            line={"color": theme.REPELLING, "width": 2.5},
-            name="tangent, slope f'(x)",
-            hoverinfo="skip",
-            meta="tangent",
-        )
-    )
-    fig.update_layout(
-        xaxis={
-            "title": {"text": "x (the one weight)"},
-            "range": list(curve.box[0]),
-            "ticks": "outside",
-            "zeroline": False,
-        },
-        yaxis={
-            "title": {"text": "loss f(x)"},
-            "range": [lo, hi],
-            "ticks": "outside",
-            "zeroline": False,
-        },
-        hovermode="x",
-    )
-    return fig
+    return figures.draw(scene, revision=revision, uirevision=SURFACE, hovermode="x")
 
 
 def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:

@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.descent import descend
+from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
-from losslab.web import animation, figures, parse
+from losslab.plot import _runs
+from losslab.plot.scene import ColourScale
+from losslab.web import animation, figures, parse, scenes
 from losslab.web import components as ui
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
@@ -33,7 +37,7 @@ EXPRESSION_LR = 0.02  # a typed surface has no table entry: a rate that moves vi
 OPENING_EXPONENT = shared.clamp_exponent(LR_OVERRIDES[DEFAULT_SURFACE], LR_LOW, LR_HIGH)
 SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
 REBUILD_TRIGGERS = (*SURFACE_TRIGGERS, ID.view, ID.arrows)
-PATH, START, END = (figures.EXPLORER_TRACES[k] for k in ("path", "start", "end"))
+TRACES = figures.EXPLORER_TRACES  # per view: where the path, start and end are
 
 
 @dataclass(frozen=True)
@@ -97,18 +101,15 @@ def update(
         start = parse.point(click, 2)
 
     trajectory = descend(objective, shared.optimizer(optimizer_name, lr), start, n_steps)
-    run = figures.one_run(trajectory)
+    (run,) = _runs.runs(trajectory)
     if new_surface or trigger in REBUILD_TRIGGERS or state.get("view") != view:
-        if view == "3d":
-            figure, scale = figures.explorer_3d(objective, run, revision=revision)
-        else:
-            ground = figures.backdrop(objective)
-            figure, scale = (
-                figures.explorer_2d(objective, ground, run, arrows=show_arrows, revision=revision),
-                ground.scale,
-            )
+        scene = picture(objective, run, view, show_arrows)
+        scale = scene.panel.items[0].scale
+        figure = figures.draw(
+            scene, revision=revision, uirevision=objective.name, camera=figures.EXPLORER_CAMERA
+        )
     else:
-        scale = figures.Scale.from_dict(state.get("scale"))
+        scale = ColourScale.from_dict(state.get("scale"))
         figure = patch_paths(run, view, scale, revision)
     message = shared.describe(trajectory, objective)
     return Result(
@@ -134,23 +135,40 @@ def _has_start(state: dict) -> bool:
     return isinstance(start, list) and len(start) == 2
 
 
-def patch_paths(run, view: str, scale: figures.Scale, revision: int) -> Patch:
-    """Replace traces 5-7 (path, start, end) and bump the data revision."""
-    traces = figures.path_3d(run, scale) if view == "3d" else figures.path_2d(run)
+def picture(objective, run, view: str, arrows: bool):
+    """The surface (3-D) or its filled contour with the gradient arrows, and the run."""
+    minima = _runs.minima_array(objective)
+    if view == "3d":
+        land = evaluate_grid(objective, resolution=figures.SURFACE_RESOLUTION)
+        return scenes.explorer_surface(land, run, minima)
+    land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
+    box = np.array([[c[0], c[-1]] for c in land.coords])
+    gradient = _runs.gradient_field(objective, box) if arrows else None
+    return scenes.explorer_plane(land, run, minima, gradient)
+
+
+def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
+    """Replace the path, start and end traces and bump the data revision."""
+    if view == "3d":
+        items, panel = scenes.run_items(run, "surface", scale), scenes.bare_panel("surface")
+    else:
+        items, panel = scenes.run_items(run), scenes.bare_panel()
     patch = Patch()
-    for index, trace in zip((PATH, START, END), traces, strict=True):
-        patch["data"][index] = trace.to_plotly_json()
+    where = TRACES[view]
+    for role, trace in zip(("path", "start", "end"), figures.traces(panel, items), strict=True):
+        patch["data"][where[role]] = trace
     patch["layout"]["datarevision"] = revision
     return patch
 
 
-def replay(run, view: str, scale: figures.Scale, revision: int) -> dict:
+def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
     """The Run button's animation: the path grows step by step, the end marker appears last."""
     x, y = run.path[:, 0], run.path[:, 1]
     z = scale.height(run.losses) if view == "3d" else None
+    where = TRACES[view]
     tracks = [
-        animation.path_track(PATH, x, y, z),
-        animation.end_track(END, x[-1:], y[-1:], None if z is None else z[-1:], n=len(x)),
+        animation.path_track(where["path"], x, y, z),
+        animation.end_track(where["end"], x[-1:], y[-1:], None if z is None else z[-1:], n=len(x)),
     ]
     row = animation.board_row(run, [x, y, run.losses])
     return animation.spec(

@@ -20,9 +20,9 @@ from typing import Any
 from dash import Input, Output, dcc, html
 
 from losslab.errors import LosslabError
+from losslab.plot import style
 from losslab.web import components as ui
-from losslab.web import networks, parse
-from losslab.web import neural_figures as nf
+from losslab.web import figures, networks, parse, scenes
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
 
@@ -31,6 +31,12 @@ KEY = "neural"
 DEFAULT_WIDTH = 8
 N_STAGES = 3
 WIDTH_MARKS = {i: str(w) for i, w in enumerate(networks.WIDTHS)}
+# Each path in its optimizer's colour: full-batch gradient descent for the convex models,
+# SGD with momentum for the network.
+CONVEX_PATH = style.OPTIMIZER_COLOURS["gd"]
+CONVEX_PATH_LABEL = "training path (full-batch gradient descent)"
+NETWORK_PATH = style.OPTIMIZER_COLOURS["momentum"]
+NETWORK_PATH_LABEL = "training path (SGD + momentum, projected)"
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Job:
         width = parse.integer(data.get("width"), "width", low=1, high=max(networks.WIDTHS))
         slice_kind = parse.choice(data.get("slice"), "slice", networks.SLICES)
         seed = parse.integer(data.get("seed"), "seed", low=0, high=networks.MAX_SEED)
-        view = parse.choice(data.get("view"), "view", nf.VIEWS)
+        view = parse.choice(data.get("view"), "view", figures.VIEWS)
         return cls(networks.NetworkSpec(width=width, slice=slice_kind, seed=seed), view)
 
 
@@ -103,7 +109,7 @@ def request(width_index, slice_kind, seed, view) -> Requested:
         networks.NetworkSpec(
             width=width, slice=parse.choice(slice_kind, "slice", networks.SLICES), seed=seed
         ),
-        parse.choice(view, "view", nf.VIEWS),
+        parse.choice(view, "view", figures.VIEWS),
     )
     return Requested(
         job=job.to_dict(),
@@ -132,7 +138,15 @@ def convex(job_data) -> Convex:
         html.Li([html.Strong(s.title.split(" (")[0] + ": "), "; ".join(s.facts)]) for _, s in slices
     ]
     return Convex(
-        figure=nf.convex_figure(slices, job.view, revision=job.revision("view")),
+        figure=figures.lessons(
+            scenes.lessons_scene(
+                [(key, lesson, CONVEX_PATH, CONVEX_PATH_LABEL) for key, lesson in slices],
+                job.view,
+            ),
+            job.view,
+            height=figures.CONVEX_HEIGHT,
+            revision=job.revision("view"),
+        ),
         facts=html.Ul(lines, className="ll-facts"),
     )
 
@@ -155,7 +169,12 @@ def slice_stage(job_data) -> Drawn:
     job = Job.from_dict(job_data)
     result = networks.network_slice(job.spec)
     return Drawn(
-        figure=nf.network_figure(result, job.view, revision=job.revision()),
+        figure=figures.lessons(
+            scenes.lessons_scene([("network", result, NETWORK_PATH, NETWORK_PATH_LABEL)], job.view),
+            job.view,
+            height=figures.NETWORK_HEIGHT,
+            revision=job.revision(),
+        ),
         facts=facts(result),
         drawn=job.to_dict(),
         progress=2,
@@ -169,14 +188,16 @@ def sweep_stage(job_data) -> Stage:
     job = Job.from_dict(job_data)
     rows = networks.width_sweep(job.spec.seed)
     return Stage(
-        out=nf.sweep_figure(rows, job.spec.width, revision=job.revision("width", "seed")),
+        out=figures.sweep(
+            scenes.sweep_scene(rows, job.spec.width), revision=job.revision("width", "seed")
+        ),
         progress=N_STAGES,
         status=f"Ready: width {job.spec.width}, {_slice_name(job.spec.slice)} slice, "
         f"seed {job.spec.seed}.",
     )
 
 
-def facts(result: networks.Slice) -> list:
+def facts(result: networks.Lesson) -> list:
     """The side panel: what the numbers of this slice say, one line each."""
     return [
         html.H3("What this network's slice says"),
@@ -266,7 +287,7 @@ def layout():
         ui.message(ID.message),
     ]
     main = [
-        ui.graph(ID.convex, height=nf.CONVEX_HEIGHT),
+        ui.graph(ID.convex, height=figures.CONVEX_HEIGHT),
         html.P(
             "Two weights, no hidden layer: every point of these maps is a whole model, and the "
             "loss is convex, one bowl with one bottom.",
@@ -275,14 +296,14 @@ def layout():
         html.Div(id=ID.convex_facts, className="ll-convex-facts"),
         ui.split(
             dcc.Loading(
-                ui.graph(ID.graph, height=nf.NETWORK_HEIGHT),
+                ui.graph(ID.graph, height=figures.NETWORK_HEIGHT),
                 type="dot",
                 delay_show=400,
                 color="#3b528b",
             ),
             [
                 html.Div(id=ID.facts, className="ll-about ll-card"),
-                ui.graph(ID.sweep, height=nf.SWEEP_HEIGHT),
+                ui.graph(ID.sweep, height=figures.SWEEP_HEIGHT),
             ],
         ),
         dcc.Store(id=ID.job),

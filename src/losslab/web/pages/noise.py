@@ -9,7 +9,7 @@ rate, noise, seed or step count change, never for a click.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,11 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap, basins
 from losslab.descent import race
+from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import gd, sgd_noise
-from losslab.plot import _common as common
-from losslab.web import animation, figures, parse
+from losslab.plot import _runs, style
+from losslab.plot.scene import number, point_text
+from losslab.web import animation, figures, parse, scenes
 from losslab.web import components as ui
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
@@ -35,7 +37,6 @@ LR_LOW, LR_HIGH = -4, 0
 NOISE_MAX = 200.0
 BASIN_RESOLUTION = 64
 SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
-STRIDE = figures.run_stride(loss_panel=False)
 TITLES = ("batch GD (clean gradient)", "SGD (noisy gradient)")
 
 
@@ -79,11 +80,11 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         start = parse.point(click, 2)
 
     optimizers = [gd(lr), sgd_noise(lr, noise=noise, seed=seed)]
-    runs = common.runs(race(objective, optimizers, start, n_steps))
+    runs = _runs.runs(race(objective, optimizers, start, n_steps))
     only_start = trigger == ID.click and not new_surface
     if only_start:
-        figure = patch_paths(runs, start, revision)
-        basin_figure = patch_basin_paths(runs, start)
+        figure = patch_paths(runs, revision)
+        basin_figure = patch_basin_paths(runs)
         shares = shared.NO
         minima = np.asarray(state.get("minima", []), dtype=np.float64).reshape(-1, 2)
     else:
@@ -92,18 +93,11 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
             for opt in optimizers
         ]
         minima = maps[0].minima.detach().numpy()
-        ground = figures.backdrop(objective)
-        figure = figures.runs_figure(
-            objective,
-            ground,
-            runs,
-            start,
-            loss_panel=False,
-            revision=revision,
-            minima=minima,
-            first_frame=True,
-        )
-        basin_figure = figures.basins_figure(list(zip(TITLES, maps, strict=True)), runs, start)
+        land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
+        scene = scenes.runs_scene(land, runs, minima, loss_panel=False, first=True)
+        figure = figures.runs(scene, revision=revision, uirevision=objective.name)
+        basin_scene = scenes.basins_scene(list(zip(TITLES, maps, strict=True)), runs)
+        basin_figure = figures.draw(basin_scene, revision=revision)
         shares = share_table(maps)
     ends = [basin_of(run.path[-1], minima, run.diverged) for run in runs]
     banner = {
@@ -111,8 +105,8 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         "step": None,
     }
     message = (
-        f"Same start {common.point_text(start, 3)}, same lr = {common.number(lr, 3)}; SGD adds "
-        f"noise of size {common.number(noise, 3)} to every gradient (seed {seed}). "
+        f"Same start {point_text(start, 3)}, same lr = {number(lr, 3)}; SGD adds "
+        f"noise of size {number(noise, 3)} to every gradient (seed {seed}). "
         "Click the map or a basin map to move the start."
     )
     return Result(
@@ -144,36 +138,35 @@ def basin_of(point, minima: np.ndarray, diverged: bool) -> str:
     if diverged:
         return "diverged"
     if not len(minima):
-        return f"at {common.point_text(point, 3)}"
+        return f"at {point_text(point, 3)}"
     index = int(np.linalg.norm(minima - point, axis=1).argmin())
-    return f"near the minimum {common.point_text(minima[index], 3)}"
+    return f"near the minimum {point_text(minima[index], 3)}"
 
 
-def patch_paths(runs, start, revision: int) -> Patch:
+def patch_paths(runs, revision: int) -> Patch:
+    """Each run's path, start and end, as the first frame of the animation that follows."""
     patch = Patch()
-    patch["data"][3] = figures.start_trace(start, "white").to_plotly_json()
+    panel = scenes.bare_panel()
     for i, run in enumerate(runs):
-        base = figures.RUN_BASE + STRIDE * i
-        traces = figures.run_traces(run, loss_panel=False, first_frame=True)
-        for offset, trace in enumerate(traces):
-            patch["data"][base + offset] = trace.to_plotly_json()
+        where = figures.run_indices(i, len(runs), loss_panel=False)
+        items = scenes.first_frame(scenes.run_items(run))
+        for role, trace in zip(("path", "start", "end"), figures.traces(panel, items), strict=True):
+            patch["data"][where[role]] = trace
     patch["layout"]["datarevision"] = revision
     return patch
 
 
-def patch_basin_paths(runs, start) -> Patch:
+def patch_basin_paths(runs) -> Patch:
     """Traces per map: basins, path, start, end (4 each); replace all but the basins."""
     patch = Patch()
+    panel = scenes.bare_panel()
     for i, run in enumerate(runs):
         suffix = "" if i == 0 else str(i + 1)
-        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
-        patch["data"][4 * i + 1] = (
-            figures.path_trace(run, **axes).update(showlegend=False).to_plotly_json()
-        )
-        patch["data"][4 * i + 2] = (
-            figures.start_trace(start, "white", **axes).update(showlegend=False).to_plotly_json()
-        )
-        patch["data"][4 * i + 3] = figures.end_trace(run, **axes).to_plotly_json()
+        path, start, end = scenes.run_items(run)
+        items = [replace(path, show_legend=False), start, end]
+        drawn = figures.traces(panel, items, xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        for offset, trace in enumerate(drawn, start=1):
+            patch["data"][figures.BASIN_STRIDE * i + offset] = trace
     return patch
 
 
@@ -181,11 +174,11 @@ def replay(runs, banner: dict, revision: int) -> dict:
     tracks = []
     rows = []
     for i, run in enumerate(runs):
-        base = figures.RUN_BASE + STRIDE * i
+        where = figures.run_indices(i, len(runs), loss_panel=False)
         x, y = run.path[:, 0], run.path[:, 1]
         tracks += [
-            animation.path_track(base, x, y),
-            animation.end_track(base + 1, x[-1:], y[-1:], n=len(x)),
+            animation.path_track(where["path"], x, y),
+            animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
         ]
         rows.append(animation.board_row(run, [x, y, run.losses]))
     n_frames = max(len(run.losses) for run in runs)
@@ -211,10 +204,10 @@ def share_table(maps: list[BasinMap]):
     rows = []
     for label in labels:
         if label >= 0:
-            name = f"minimum {common.point_text(maps[0].minima[label].tolist(), 3)}"
+            name = f"minimum {point_text(maps[0].minima[label].tolist(), 3)}"
         else:
             name = "no known minimum" if label == NO_MINIMUM else "diverged"
-        swatch = html.Span(className="ll-swatch", style={"background": common.basin_colour(label)})
+        swatch = html.Span(className="ll-swatch", style={"background": style.basin_colour(label)})
         cells = [html.Td(f"{100 * f.get(label, 0.0):.1f}%", className="ll-num") for f in fractions]
         rows.append(html.Tr([html.Td([swatch, name], className="ll-run"), *cells]))
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ll-table ll-shares")

@@ -17,10 +17,12 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 from losslab.curvature import critical_points
 from losslab.descent import race
 from losslab.errors import LosslabError
+from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
 from losslab.optim import newton
-from losslab.plot import _common as common
-from losslab.web import animation, figures, parse
+from losslab.plot import _runs
+from losslab.plot.scene import number, point_text
+from losslab.web import animation, figures, parse, scenes
 from losslab.web import components as ui
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
@@ -34,7 +36,6 @@ LR_LOW, LR_HIGH = -5, 1
 REACH = 0.005  # "reached": within this fraction of the window's diagonal of a known minimum
 MAX_MINIMA = 400
 SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
-STRIDE = figures.run_stride(loss_panel=True)
 
 
 @dataclass(frozen=True)
@@ -77,33 +78,25 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
 
     optimizers = [newton() if name == "newton" else shared.optimizer(name, lr) for name in names]
     trajectories = race(objective, optimizers, start, n_steps)
-    runs = common.runs(trajectories)
+    runs = _runs.runs(trajectories)
     radius = REACH * float(
         torch.linalg.vector_norm(objective.bounds[:, 1] - objective.bounds[:, 0])
     )
     reached = [reach_step(run, minima, radius) for run in runs]
     rebuild = new_surface or state.get("names") != names
     if rebuild:
-        ground = figures.backdrop(objective)
-        figure = figures.runs_figure(
-            objective,
-            ground,
-            runs,
-            start,
-            loss_panel=True,
-            revision=revision,
-            minima=minima,
-            first_frame=True,
-        )
+        land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
+        scene = scenes.runs_scene(land, runs, minima, loss_panel=True, first=True)
+        figure = figures.runs(scene, revision=revision, uirevision=objective.name)
     else:
-        figure = patch_runs(runs, start, revision)
+        figure = patch_runs(runs, revision)
     banner = winner(runs, reached, radius, n_steps)
     return Result(
         figure=figure,
         surface=surface_out,
         lr=lr_out,
-        message=f"Race from {common.point_text(start, 3)}, {n_steps} steps, "
-        f"lr = {common.number(lr, 3)} (Newton keeps its natural step, lr = 1). "
+        message=f"Race from {point_text(start, 3)}, {n_steps} steps, "
+        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
         "Click the map to move the start.",
         level=shared.INFO,
         spec=replay(runs, reached, banner, revision),
@@ -119,7 +112,7 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
 
 def known_minima(objective) -> np.ndarray:
     """The surface's known minima, else the minima `critical_points` finds in the window."""
-    minima = common.minima_array(objective)
+    minima = _runs.minima_array(objective)
     if len(minima):
         return minima
     found = [p.point.tolist() for p in critical_points(objective) if p.kind == "minimum"]
@@ -156,7 +149,7 @@ def winner(runs, reached, radius: float, n_steps: int) -> dict:
     steps = [r for r in reached if r is not None]
     if not steps:
         return {
-            "text": f"No optimizer came within {common.number(radius, 2)} of a known minimum in "
+            "text": f"No optimizer came within {number(radius, 2)} of a known minimum in "
             f"{n_steps} steps.",
             "step": None,
         }
@@ -164,22 +157,28 @@ def winner(runs, reached, radius: float, n_steps: int) -> dict:
     names = [run.optimizer for run, r in zip(runs, reached, strict=True) if r == first]
     who = names[0] if len(names) == 1 else " and ".join(names) + " (a tie)"
     return {
-        "text": f"First to the minimum: {who}, at step {first} "
-        f"(within {common.number(radius, 2)} of it).",
+        "text": f"First to the minimum: {who}, at step {first} (within {number(radius, 2)} of it).",
         "step": first,
     }
 
 
-def patch_runs(runs, start, revision: int) -> Patch:
+def patch_runs(runs, revision: int) -> Patch:
+    """Each run's path, start, end and loss line as the first frame of the animation that
+    follows, and the loss panel's new ranges."""
     patch = Patch()
-    patch["data"][3] = figures.start_trace(start, "white").to_plotly_json()
+    plane = scenes.bare_panel()
     for i, run in enumerate(runs):
-        base = figures.RUN_BASE + STRIDE * i
-        traces = figures.run_traces(run, loss_panel=True, first_frame=True)
-        for offset, trace in enumerate(traces):
-            patch["data"][base + offset] = trace.to_plotly_json()
-    patch["layout"]["xaxis2"] = figures.loss_x_axis(runs)
-    patch["layout"]["yaxis2"] = figures.loss_y_axis(runs)
+        where = figures.run_indices(i, len(runs), loss_panel=True)
+        items = scenes.first_frame(scenes.run_items(run))
+        for role, trace in zip(("path", "start", "end"), figures.traces(plane, items), strict=True):
+            patch["data"][where[role]] = trace
+    losses = scenes.loss_panel_of(runs, first=True)
+    for i, trace in enumerate(figures.traces(losses, losses.items, xaxis="x2", yaxis="y2")):
+        patch["data"][figures.run_indices(i, len(runs), loss_panel=True)["loss"]] = trace
+    for name, axis in zip(("xaxis2", "yaxis2"), figures.axes(losses), strict=True):
+        patch["layout"][name]["range"] = axis["range"]
+        patch["layout"][name]["type"] = axis.get("type", "linear")
+        patch["layout"][name]["title"] = axis["title"]
     patch["layout"]["datarevision"] = revision
     return patch
 
@@ -187,13 +186,14 @@ def patch_runs(runs, start, revision: int) -> Patch:
 def replay(runs, reached, banner: dict, revision: int) -> dict:
     tracks = []
     rows = []
+    log = scenes.loss_log(runs)
     for i, (run, step) in enumerate(zip(runs, reached, strict=True)):
-        base = figures.RUN_BASE + STRIDE * i
+        where = figures.run_indices(i, len(runs), loss_panel=True)
         x, y = run.path[:, 0], run.path[:, 1]
         tracks += [
-            animation.path_track(base, x, y),
-            animation.end_track(base + 1, x[-1:], y[-1:], n=len(x)),
-            animation.path_track(base + 2, run.steps, figures.loss_values(run)),
+            animation.path_track(where["path"], x, y),
+            animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
+            animation.path_track(where["loss"], run.steps, scenes.shown_losses(run, log)),
         ]
         row = animation.board_row(run, [run.losses], reached=step)
         if run.status == "converged" and step is None:  # Newton on a saddle or a maximum
