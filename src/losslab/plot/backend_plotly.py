@@ -141,15 +141,11 @@ def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options) ->
             _field(fig, item, panel, refs, col, n, options, rc)
         elif isinstance(item, Path):
             fig.add_trace(_path(item, panel), secondary_y=item.axis == "y2", **rc)
-        elif isinstance(item, Markers):
-            fig.add_trace(_markers(item, panel), **rc)
+        elif isinstance(item, STANDALONE):
+            fig.add_trace(item_trace(item, panel), **rc)
         elif isinstance(item, Arrows):
             for trace in _arrow_traces(item, fig, refs):
                 fig.add_trace(trace, **rc)
-        elif isinstance(item, LegendEntry):
-            fig.add_trace(_legend_entry(item, three_d), **rc)
-        elif isinstance(item, Bars):
-            fig.add_trace(_bars(item), **rc)
         elif isinstance(item, Text):
             fig.add_annotation(_text(item, refs))
         elif isinstance(item, Rule):
@@ -165,6 +161,25 @@ def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options) ->
         _axes(fig, panel, refs, rc)
     if panel.legend_title:
         fig.update_layout(legend={"title": {"text": panel.legend_title}})
+
+
+# Items whose one trace needs nothing from the figure around it: a patch can make just these
+# traces, without building (and validating) a whole Figure.
+STANDALONE = (Path, Markers, LegendEntry, Bars)
+
+
+def item_trace(item, panel: Panel):
+    """The one trace `draw` makes of a Path, Markers, LegendEntry or Bars item on `panel`
+    (before `add_trace` places it on its subplot's axes)."""
+    if isinstance(item, Path):
+        return _path(item, panel)
+    if isinstance(item, Markers):
+        return _markers(item, panel)
+    if isinstance(item, LegendEntry):
+        return _legend_entry(item, panel.kind == "surface")
+    if isinstance(item, Bars):
+        return _bars(item)
+    raise TypeError(f"{type(item).__name__} items need the whole figure: use draw().")
 
 
 def _refs(fig: go.Figure, col: int, three_d: bool) -> dict:
