@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 from losslab._version import __version__
-from losslab.io import AtomicFile
+from losslab.io import AtomicFile, reserve, write_error
 from losslab.results.encoding import HEADER_KEYS, decode_result, encode_result
 
 LIBVER = ("v108", "latest")  # v1.8 object headers: attributes of any size, no timestamps
@@ -37,32 +37,60 @@ LEGACY_TYPE_ATTRIBUTE = "result"  # training runs written by losslab 0.1 named t
 
 
 class H5Writer:
-    """A new HDF5 result file: `handle` is open on a temporary file beside `path` with the
-    header written; `commit()` closes it and renames it into place, `abort()` removes it.
-    Used as a context manager it commits on success and aborts on any exception; a writer
-    that streams (a training run) holds it open across many writes."""
+    """A new HDF5 result file: `handle` is open with the header written; `commit()` closes it
+    and renames it into place, `abort()` removes it. Used as a context manager it commits on
+    success and aborts on any exception. A failure to write (a full disk) is one WriteError
+    line naming `path` (see losslab.io), and no file is left.
 
-    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None):
+    Why not let HDF5 write to the disk? When a write of its metadata fails, HDF5 2.0 can crash
+    the process (a segfault on flush or close) instead of raising. So by default the file is
+    built in memory and its image written by Python, where a full disk is a plain OSError. A
+    writer that streams (a training run, `streamed=True`) writes to disk, inside `writing()`,
+    after `reserve`-ing the disk space it will need: a full disk then fails in fallocate,
+    before HDF5 writes there."""
+
+    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None, streamed=False):
         self.target = AtomicFile(path, folder=folder)
-        try:
-            self.handle = h5py.File(self.target.tmp, "w", libver=LIBVER)
+        self.handle: h5py.File | None = None
+        self.streamed = streamed
+        where = {} if streamed else {"driver": "core", "backing_store": False}
+        with self.writing():
+            self.handle = h5py.File(self.target.tmp, "w", libver=LIBVER, **where)
             self.handle.attrs["losslab_result"] = cls.result_type
             self.handle.attrs["format_version"] = cls.format_version
             self.handle.attrs["losslab_version"] = __version__
             if spec is not None:
                 self.handle.attrs["spec"] = json.dumps(spec, sort_keys=True, allow_nan=True)
-        except BaseException:
-            self.abort()
-            raise
+
+    def writing(self) -> contextlib.AbstractContextManager:
+        """A block that writes through `handle`: on any exception the file is closed and
+        removed, and a failure to write becomes a WriteError."""
+        return self.target.writing(close=self._close)
+
+    def reserve(self, n_bytes: int) -> None:
+        """Claim disk space for `n_bytes` beyond the file's current end (a streamed file)."""
+        with self.writing():
+            reserve(self.target.tmp, self.handle.id.get_filesize() + n_bytes)
 
     def commit(self) -> Path:
-        self.handle.close()
+        with self.writing():
+            if self.streamed:
+                self._close()  # the space its metadata needs was reserved
+            else:
+                self.handle.flush()
+                image = self.handle.id.get_file_image()
+                self._close()
+                self.target.tmp.write_bytes(image)
         return self.target.commit()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
-            self.handle.close()
+            self._close()
         self.target.abort()
+
+    def _close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
     def __enter__(self) -> h5py.File:
         return self.handle
@@ -70,8 +98,11 @@ class H5Writer:
     def __exit__(self, kind, error, trace) -> None:
         if kind is None:
             self.commit()
-        else:
-            self.abort()
+            return
+        self.abort()
+        failure = write_error(self.target.path, error)
+        if failure is not None:
+            raise failure from None
 
 
 def read_header(handle: h5py.File) -> tuple[Any, Any, bool]:
