@@ -2,8 +2,8 @@
 
 Figures are rendered straight into the temporary file of `losslab.io.atomic_path`: a failure
 while rendering or writing (a full disk) leaves no file, not even a partial one, and a failed
-write is one WriteError line naming the path. The HTML embeds plotly.js (about 5 MB) so it opens offline; it never
-points at a CDN.
+write is one WriteError line naming the path. The HTML embeds plotly.js (about 5 MB) so it
+opens offline; it never points at a CDN.
 """
 
 from __future__ import annotations
