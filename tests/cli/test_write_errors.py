@@ -9,6 +9,7 @@ output below is larger than 4 KiB; the small files of a landscape's work folder 
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -165,3 +166,22 @@ def test_a_250_character_name_works_for_weights_and_a_streamed_run(tmp_path, mon
     assert {k: v.shape for k, v in saved.items()} == {
         k: v.shape for k, v in model.state_dict().items()
     }
+
+
+def test_a_full_disk_met_outside_the_atomic_write_is_one_line_and_other_errors_are_not_hidden(
+    monkeypatch,
+):
+    from losslab.cli import descent
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "work/folder")
+
+    monkeypatch.setattr(descent, "run_all", full)
+    assert_one_line_error(invoke("race", "bowl"), "cannot write 'work/folder': no space left")
+
+    def missing(*args, **kwargs):
+        raise OSError(errno.ENOENT, "No such file or directory", "gone")
+
+    monkeypatch.setattr(descent, "run_all", missing)
+    result = invoke("race", "bowl")
+    assert isinstance(result.exception, FileNotFoundError)  # a bug: its traceback stays
