@@ -261,3 +261,34 @@ def test_check_writable_refuses_a_virtual_file_system_at_once():
             pytest.skip(f"{folder} is a Linux file system")
         with pytest.raises(WriteError, match=f"^cannot write '{folder}/x.json': "):
             ll.io.check_writable(f"{folder}/x.json")
+
+
+# -- HDF5 on disk: the space is reserved first, and the reserve cut when the file is complete ---
+
+
+def test_a_big_hdf5_result_is_written_on_disk_after_reserving_its_space(tmp_path, monkeypatch):
+    from losslab.results import h5
+
+    landscape = ll.landscape(ll.surface("himmelblau"), resolution=20)
+    in_memory = landscape.save(tmp_path / "in_memory.h5")
+    monkeypatch.setattr(h5, "IN_MEMORY_BYTES", 0)  # every file counts as big
+    on_disk = landscape.save(tmp_path / "on_disk.h5")
+    assert np.array_equal(ll.load_result(on_disk).values["loss"], landscape.values["loss"])
+    # the same bytes count as the file built in memory: nothing reserved is left at its end
+    assert os.path.getsize(on_disk) == os.path.getsize(in_memory)
+
+    monkeypatch.setattr(io_module.os, "posix_fallocate", enospc)
+    with pytest.raises(WriteError, match="full.h5': no space left on device"):
+        landscape.save(tmp_path / "full.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in_memory.h5", "on_disk.h5"]
+
+
+def test_a_streamed_run_keeps_no_reserved_space(tmp_path):
+    from torch import nn
+
+    from losslab.results.h5 import METADATA_BYTES
+
+    data = (torch.randn(32, 2), torch.randint(0, 2, (32,)))
+    run = ll.train(nn.Linear(2, 2), data, epochs=2, batch_size=16, out=tmp_path / "run.h5")
+    assert run.n_records == 5
+    assert os.path.getsize(tmp_path / "run.h5") < METADATA_BYTES  # reserved: more than that

@@ -44,12 +44,11 @@ from losslab.io import check_writable
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
-from losslab.results.h5 import H5Writer
+from losslab.results.h5 import METADATA_BYTES, H5Writer
 
 MAX_IN_MEMORY_BYTES = 1 << 30  # records kept in RAM when out=None
 MMAP_BYTES = 64 << 20  # TrainingRun.load memory-maps params larger than this
 H5_CHUNK_BYTES = 16 << 20  # records buffered between HDF5 writes
-RESERVE_BYTES = 1 << 20  # disk claimed for HDF5's own metadata beyond the records
 EVAL_CHUNK = 8192  # samples per forward pass of the full-training-set loss
 H5_SUFFIXES = (".h5", ".hdf5")
 COMPLETED, DIVERGED = "completed", "diverged"
@@ -534,11 +533,11 @@ class _H5Recorder:
 
     def __init__(self, path: Path, n_max: int, n_params: int, dtype: torch.dtype):
         self.path = path
-        self.writer = H5Writer(path, TrainingRun, streamed=True)
+        self.writer = H5Writer(path, TrainingRun, data_bytes=None)  # streamed
         with self.writer.writing():
             _create_datasets(self.writer.handle, n_max, n_params, dtype)
         # the disk space of every record, claimed now: a full disk fails before training
-        self.writer.reserve(n_max * (n_params * dtype.itemsize + 24) + RESERVE_BYTES)
+        self.writer.reserve(n_max * (n_params * dtype.itemsize + 24) + METADATA_BYTES)
         self.chunk_rows = max(1, H5_CHUNK_BYTES // max(1, n_params * dtype.itemsize))
         self.buffer: list[tuple[Tensor, int, float, float]] = []
         self.n = 0
@@ -560,7 +559,7 @@ class _H5Recorder:
 
     def finish(self, meta: dict[str, Any]) -> TrainingRun:
         self.flush()
-        self.writer.reserve(2 * len(json.dumps(encode(meta), allow_nan=True)) + RESERVE_BYTES)
+        self.writer.reserve(2 * len(json.dumps(encode(meta), allow_nan=True)) + METADATA_BYTES)
         with self.writer.writing():
             _write_attributes(self.writer.handle, self.n, meta)
         self.writer.commit()

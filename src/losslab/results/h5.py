@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,10 @@ LIBVER = ("v108", "latest")  # v1.8 object headers: attributes of any size, no t
 LEGACY_TYPE_ATTRIBUTE = "result"  # training runs written by losslab 0.1 named their type so
 
 
+IN_MEMORY_BYTES = 64 << 20  # HDF5 files with up to this much data are built in memory
+METADATA_BYTES = 1 << 20  # disk claimed for HDF5's own metadata beyond the data
+
+
 class H5Writer:
     """A new HDF5 result file: `handle` is open with the header written; `commit()` closes it
     and renames it into place, `abort()` removes it. Used as a context manager it commits on
@@ -43,19 +49,23 @@ class H5Writer:
     line naming `path` (see losslab.io), and no file is left.
 
     Why not let HDF5 write to the disk? When a write of its metadata fails, HDF5 2.0 can crash
-    the process (a segfault on flush or close) instead of raising. So by default the file is
-    built in memory and its image written by Python, where a full disk is a plain OSError. A
-    writer that streams (a training run, `streamed=True`) writes to disk, inside `writing()`,
-    after `reserve`-ing the disk space it will need: a full disk then fails in fallocate,
-    before HDF5 writes there."""
+    the process (a segfault on flush or close) instead of raising. So a file with up to
+    IN_MEMORY_BYTES of data (`data_bytes`, an upper bound) is built in memory and its image
+    written by Python, where a full disk is a plain OSError. A bigger one is written to disk
+    after the space it needs is reserved (`reserve`: a full disk fails there, in fallocate,
+    before HDF5 writes); a writer that streams (a training run, `data_bytes=None`) reserves
+    the space itself and writes inside `writing()`."""
 
-    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None, streamed=False):
+    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None, data_bytes=0):
         self.target = AtomicFile(path, folder=folder)
         self.handle: h5py.File | None = None
-        self.streamed = streamed
-        where = {} if streamed else {"driver": "core", "backing_store": False}
+        self.in_memory = data_bytes is not None and data_bytes <= IN_MEMORY_BYTES
+        where = {"driver": "core", "backing_store": False} if self.in_memory else {}
         with self.writing():
             self.handle = h5py.File(self.target.tmp, "w", libver=LIBVER, **where)
+        if not self.in_memory and data_bytes is not None:
+            self.reserve(data_bytes + METADATA_BYTES)
+        with self.writing():
             self.handle.attrs["losslab_result"] = cls.result_type
             self.handle.attrs["format_version"] = cls.format_version
             self.handle.attrs["losslab_version"] = __version__
@@ -74,13 +84,14 @@ class H5Writer:
 
     def commit(self) -> Path:
         with self.writing():
-            if self.streamed:
-                self._close()  # the space its metadata needs was reserved
-            else:
+            if self.in_memory:
                 self.handle.flush()
                 image = self.handle.id.get_file_image()
                 self._close()
                 self.target.tmp.write_bytes(image)
+            else:
+                self._close()  # the space its metadata needs was reserved
+                _cut_reserve(self.target.tmp)
         return self.target.commit()
 
     def abort(self) -> None:
@@ -103,6 +114,24 @@ class H5Writer:
         failure = write_error(self.target.path, error)
         if failure is not None:
             raise failure from None
+
+
+# The start of a version 2 or 3 superblock (what LIBVER writes): signature, version, sizes of
+# offsets and lengths, flags, base address, extension address, end-of-file address.
+SUPERBLOCK = struct.Struct("<8s4B3Q")
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _cut_reserve(path: Path) -> None:
+    """Cut what `reserve` claimed beyond the end of the file HDF5 wrote (HDF5 leaves a longer
+    file as it is), at the end-of-file address its superblock gives."""
+    with open(path, "r+b") as handle:
+        signature, version, offset_size, _, _, base, _, end = SUPERBLOCK.unpack(
+            handle.read(SUPERBLOCK.size)
+        )
+        ours = signature == SIGNATURE and version in (2, 3) and offset_size == 8 and base == 0
+        if ours and 0 < end < handle.seek(0, os.SEEK_END):
+            handle.truncate(end)
 
 
 def read_header(handle: h5py.File) -> tuple[Any, Any, bool]:
