@@ -24,6 +24,8 @@ too long, a file-size limit) becomes one `WriteError` line naming the target and
 The reason comes from the errno, which writers report in different ways: an OSError, an
 OSError in a RuntimeError's context (torch.save), or "errno = 28" in the text of an h5py error.
 A failure that carries no errno is not a write failure (a bug) and keeps its traceback.
+A writer that cannot fail cleanly (HDF5 can crash when a metadata write fails) claims its
+disk space first with `reserve`, so that a full disk fails there, as an OSError.
 """
 
 from __future__ import annotations
