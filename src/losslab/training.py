@@ -44,7 +44,7 @@ from losslab.io import check_writable
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
-from losslab.results.h5 import H5Writer
+from losslab.results.h5 import METADATA_BYTES, H5Writer
 
 MAX_IN_MEMORY_BYTES = 1 << 30  # records kept in RAM when out=None
 MMAP_BYTES = 64 << 20  # TrainingRun.load memory-maps params larger than this
@@ -528,16 +528,16 @@ def _check_h5_path(path: str | Path) -> Path:
 
 class _H5Recorder:
     """Streams records into the codec's atomic HDF5 writer (TrainingRun's layout), buffering
-    H5_CHUNK_BYTES of records between writes; `finish` renames the file into place."""
+    H5_CHUNK_BYTES of records between writes; `finish` renames the file into place. A write
+    that fails (a full disk) removes the file and raises one WriteError line."""
 
     def __init__(self, path: Path, n_max: int, n_params: int, dtype: torch.dtype):
         self.path = path
-        self.writer = H5Writer(path, TrainingRun)
-        try:
+        self.writer = H5Writer(path, TrainingRun, data_bytes=None)  # streamed
+        with self.writer.writing():
             _create_datasets(self.writer.handle, n_max, n_params, dtype)
-        except BaseException:
-            self.writer.abort()
-            raise
+        # the disk space of every record, claimed now: a full disk fails before training
+        self.writer.reserve(n_max * (n_params * dtype.itemsize + 24) + METADATA_BYTES)
         self.chunk_rows = max(1, H5_CHUNK_BYTES // max(1, n_params * dtype.itemsize))
         self.buffer: list[tuple[Tensor, int, float, float]] = []
         self.n = 0
@@ -552,13 +552,16 @@ class _H5Recorder:
             return
         vectors, steps, epochs, losses = zip(*self.buffer, strict=True)
         handle = self.writer.handle
-        self.n = _write_rows(handle, self.n, torch.stack(vectors), steps, epochs, losses)
-        handle.flush()
+        with self.writer.writing():
+            self.n = _write_rows(handle, self.n, torch.stack(vectors), steps, epochs, losses)
+            handle.flush()
         self.buffer = []
 
     def finish(self, meta: dict[str, Any]) -> TrainingRun:
         self.flush()
-        _write_attributes(self.writer.handle, self.n, meta)
+        self.writer.reserve(2 * len(json.dumps(encode(meta), allow_nan=True)) + METADATA_BYTES)
+        with self.writer.writing():
+            _write_attributes(self.writer.handle, self.n, meta)
         self.writer.commit()
         return TrainingRun.load(self.path)
 

@@ -2,12 +2,14 @@
 
 Bad input reaches us two ways: typer/click reject an argument (unknown option, a value out of
 its range) or the library rejects a value (a `LosslabError`: unknown surface, malformed point,
-unwritable path). Both end here as `error: <what was wrong and how to fix it>`. Anything else
-is a bug and keeps its traceback.
+unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so does a
+full disk that a write outside losslab.io meets (an OSError of DISK_ERRNOS). Anything else is
+a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -16,8 +18,10 @@ import typer
 from typer.core import TyperGroup
 
 from losslab.errors import LosslabError
+from losslab.io import write_error
 
 USAGE_EXIT_CODE = 2
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def fail(message: str, exit_code: int = USAGE_EXIT_CODE) -> NoReturn:
@@ -52,6 +56,10 @@ class OneLineErrors(TyperGroup):
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except LosslabError as error:
             fail(str(error))
+        except OSError as error:  # a full disk outside losslab.io (a folder): not a bug
+            if error.errno not in DISK_ERRNOS:
+                raise
+            fail(str(write_error(error.filename or "a file", error)))
         except typer.TyperException as error:  # click's usage errors derive from it
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.exit(error.exit_code)  # the help text has been printed already

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from losslab.errors import LosslabError
-from losslab.io import atomic_open, remove_temporaries
+from losslab.io import WriteError, atomic_open, remove_temporaries, side_path
 from losslab.landscapes.result import Landscape, read_file
 from losslab.landscapes.spec import differences
 from losslab.results import save_result
@@ -62,7 +62,7 @@ def chunk_name(index: int) -> str:
 
 
 def partial_folder(out: Path) -> Path:
-    return out.with_name(out.name + PARTIAL_SUFFIX)
+    return side_path(out, PARTIAL_SUFFIX)  # 'out.h5.partial', shortened for a long name
 
 
 def _refusal(where: Path, what: list[str], *, also: Path | None = None) -> LosslabError:
@@ -216,7 +216,13 @@ class ChunkStore:
     def finish(self, landscape: Landscape, metadata: Mapping[str, Any]) -> None:
         """Write the complete HDF5 file at `out` atomically, then remove the folder."""
         landscape = dataclasses.replace(landscape, metadata=dict(metadata))
-        save_result(landscape, self.out, folder=self.folder)
+        try:
+            save_result(landscape, self.out, folder=self.folder)
+        except WriteError as error:
+            raise WriteError(
+                f"{error} The {self.n_chunks} computed chunk(s) stay in '{self.folder}': run "
+                "the same command again to write the file without computing them again."
+            ) from None
         self.remove()
 
     def remove(self) -> None:

@@ -1,8 +1,9 @@
 """Save a figure by extension: matplotlib -> .png/.svg/.pdf, plotly -> self-contained .html.
 
-Files are written through `losslab.io.atomic_open`: a failure while rendering leaves no file
-(not even a partial one). The HTML embeds plotly.js (about 5 MB) so it opens offline; it never
-points at a CDN.
+Figures are rendered straight into the temporary file of `losslab.io.atomic_path`: a failure
+while rendering or writing (a full disk) leaves no file, not even a partial one, and a failed
+write is one WriteError line naming the path. The HTML embeds plotly.js (about 5 MB) so it
+opens offline; it never points at a CDN.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from losslab.errors import LosslabError
-from losslab.io import atomic_open, check_writable
+from losslab.io import atomic_path
 
 FORMATS = {".png", ".svg", ".pdf", ".html", ".json"}  # .json: written by the CLI, not here
 MATPLOTLIB_FORMATS = (".png", ".svg", ".pdf")
@@ -52,15 +53,11 @@ def save_figure(fig: Any, path: str | Path) -> Path:
                 else " Draw it with losslab.plot.static for .png/.svg/.pdf."
             )
         )
-    check_writable(path)
-    if kind == "matplotlib":
-        with atomic_open(path, "wb") as handle:
-            figure.savefig(handle, format=suffix[1:], dpi=PNG_DPI)
-    else:
-        # Render first, write second: to_html cannot fail half-way through the file.
-        html = figure.to_html(include_plotlyjs=True, full_html=True)
-        with atomic_open(path, "w") as handle:
-            handle.write(html)
+    with atomic_path(path) as tmp:  # checks the folder before anything is drawn
+        if kind == "matplotlib":
+            figure.savefig(tmp, format=suffix[1:], dpi=PNG_DPI)
+        else:
+            figure.write_html(tmp, include_plotlyjs=True, full_html=True)
     return path
 
 

@@ -42,8 +42,10 @@ def save_result(result, path: str | Path, *, folder: str | Path | None = None) -
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in H5_SUFFIXES:
-        with H5Writer(path, type(result), spec=result.spec(), folder=folder) as handle:
-            result.write_h5(handle)
+        data_bytes = 16 * count_numbers(result)  # at most 16 bytes a number (complex128)
+        spec = result.spec()
+        with H5Writer(path, type(result), spec=spec, folder=folder, data_bytes=data_bytes) as f:
+            result.write_h5(f)
         return path
     if suffix not in JSON_SUFFIXES:
         raise LosslabError(

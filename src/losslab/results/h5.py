@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -29,40 +31,77 @@ import h5py
 import numpy as np
 
 from losslab._version import __version__
-from losslab.io import AtomicFile
+from losslab.io import AtomicFile, reserve, write_error
 from losslab.results.encoding import HEADER_KEYS, decode_result, encode_result
 
 LIBVER = ("v108", "latest")  # v1.8 object headers: attributes of any size, no timestamps
 LEGACY_TYPE_ATTRIBUTE = "result"  # training runs written by losslab 0.1 named their type so
 
 
-class H5Writer:
-    """A new HDF5 result file: `handle` is open on a temporary file beside `path` with the
-    header written; `commit()` closes it and renames it into place, `abort()` removes it.
-    Used as a context manager it commits on success and aborts on any exception; a writer
-    that streams (a training run) holds it open across many writes."""
+IN_MEMORY_BYTES = 64 << 20  # HDF5 files with up to this much data are built in memory
+METADATA_BYTES = 1 << 20  # disk claimed for HDF5's own metadata beyond the data
 
-    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None):
+
+class H5Writer:
+    """A new HDF5 result file: `handle` is open with the header written; `commit()` closes it
+    and renames it into place, `abort()` removes it. Used as a context manager it commits on
+    success and aborts on any exception. A failure to write (a full disk) is one WriteError
+    line naming `path` (see losslab.io), and no file is left.
+
+    Why not let HDF5 write to the disk? When a write of its metadata fails, HDF5 2.0 can crash
+    the process (a segfault on flush or close) instead of raising. So a file with up to
+    IN_MEMORY_BYTES of data (`data_bytes`, an upper bound) is built in memory and its image
+    written by Python, where a full disk is a plain OSError. A bigger one is written to disk
+    after the space it needs is reserved (`reserve`: a full disk fails there, in fallocate,
+    before HDF5 writes); a writer that streams (a training run, `data_bytes=None`) reserves
+    the space itself and writes inside `writing()`."""
+
+    def __init__(self, path: str | Path, cls: type, *, spec=None, folder=None, data_bytes=0):
         self.target = AtomicFile(path, folder=folder)
-        try:
-            self.handle = h5py.File(self.target.tmp, "w", libver=LIBVER)
+        self.handle: h5py.File | None = None
+        self.in_memory = data_bytes is not None and data_bytes <= IN_MEMORY_BYTES
+        where = {"driver": "core", "backing_store": False} if self.in_memory else {}
+        with self.writing():
+            self.handle = h5py.File(self.target.tmp, "w", libver=LIBVER, **where)
+        if not self.in_memory and data_bytes is not None:
+            self.reserve(data_bytes + METADATA_BYTES)
+        with self.writing():
             self.handle.attrs["losslab_result"] = cls.result_type
             self.handle.attrs["format_version"] = cls.format_version
             self.handle.attrs["losslab_version"] = __version__
             if spec is not None:
                 self.handle.attrs["spec"] = json.dumps(spec, sort_keys=True, allow_nan=True)
-        except BaseException:
-            self.abort()
-            raise
+
+    def writing(self) -> contextlib.AbstractContextManager:
+        """A block that writes through `handle`: on any exception the file is closed and
+        removed, and a failure to write becomes a WriteError."""
+        return self.target.writing(close=self._close)
+
+    def reserve(self, n_bytes: int) -> None:
+        """Claim disk space for `n_bytes` beyond the file's current end (a streamed file)."""
+        with self.writing():
+            reserve(self.target.tmp, self.handle.id.get_filesize() + n_bytes)
 
     def commit(self) -> Path:
-        self.handle.close()
+        with self.writing():
+            if self.in_memory:
+                self.handle.flush()
+                image = self.handle.id.get_file_image()
+                self._close()
+                self.target.tmp.write_bytes(image)
+            else:
+                self._close()  # the space its metadata needs was reserved
+                _cut_reserve(self.target.tmp)
         return self.target.commit()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
-            self.handle.close()
+            self._close()
         self.target.abort()
+
+    def _close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
     def __enter__(self) -> h5py.File:
         return self.handle
@@ -70,8 +109,29 @@ class H5Writer:
     def __exit__(self, kind, error, trace) -> None:
         if kind is None:
             self.commit()
-        else:
-            self.abort()
+            return
+        self.abort()
+        failure = write_error(self.target.path, error)
+        if failure is not None:
+            raise failure from None
+
+
+# The start of a version 2 or 3 superblock (what LIBVER writes): signature, version, sizes of
+# offsets and lengths, flags, base address, extension address, end-of-file address.
+SUPERBLOCK = struct.Struct("<8s4B3Q")
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _cut_reserve(path: Path) -> None:
+    """Cut what `reserve` claimed beyond the end of the file HDF5 wrote (HDF5 leaves a longer
+    file as it is), at the end-of-file address its superblock gives."""
+    with open(path, "r+b") as handle:
+        signature, version, offset_size, _, _, base, _, end = SUPERBLOCK.unpack(
+            handle.read(SUPERBLOCK.size)
+        )
+        ours = signature == SIGNATURE and version in (2, 3) and offset_size == 8 and base == 0
+        if ours and 0 < end < handle.seek(0, os.SEEK_END):
+            handle.truncate(end)
 
 
 def read_header(handle: h5py.File) -> tuple[Any, Any, bool]:
