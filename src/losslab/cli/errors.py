@@ -4,10 +4,20 @@ Bad input reaches us two ways: typer/click reject an argument (unknown option, a
 its range) or the library rejects a value (a `LosslabError`: unknown surface, malformed point,
 unwritable path). Both end here as `error: <what was wrong and how to fix it>`. Anything else
 is a bug and keeps its traceback.
+
+Ctrl-C ends here too, for every command: one line on stderr ("interrupted", or what the
+command kept, e.g. the chunks of a landscape: see `Interrupted`) and exit code 130 (128 +
+SIGINT, what a shell reports for a process stopped by Ctrl-C). By then every `finally` of the
+command has run (locks released, temporary files removed; results are written atomically, so
+nothing is half-written). `main()` in app.py then leaves with os._exit, because what remains
+are daemon threads that may be inside torch (the worker pool's, the web lab's warm-up) and an
+interpreter that finalizes around them aborts ("terminate called without an active
+exception").
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -18,6 +28,23 @@ from typer.core import TyperGroup
 from losslab.errors import LosslabError
 
 USAGE_EXIT_CODE = 2
+INTERRUPTED_EXIT_CODE = 130
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, re-raised by a command with the one line to print (e.g. what was kept)."""
+
+
+class _Stopped(Exception):  # noqa: N818 - not an error: the run was stopped
+    """Carries an interruption's line past typer, which turns a KeyboardInterrupt into a
+    silent exit 130."""
+
+
+def stopped(message: str) -> NoReturn:
+    """Print `message` as one line on stderr and exit 130 (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now: no traceback
+    typer.echo(one_line(message), err=True)
+    sys.exit(INTERRUPTED_EXIT_CODE)
 
 
 def fail(message: str, exit_code: int = USAGE_EXIT_CODE) -> NoReturn:
@@ -37,6 +64,13 @@ class OneLineErrors(TyperGroup):
     It runs the command line in click's non-standalone mode so that errors come back to us
     instead of being drawn as a multi-line panel, then exits the way standalone mode would.
     """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            message = str(interrupt) if isinstance(interrupt, Interrupted) else "interrupted"
+            raise _Stopped(message) from None
 
     def main(
         self,
@@ -60,6 +94,10 @@ class OneLineErrors(TyperGroup):
             fail(error.format_message() + hint, error.exit_code)
         except typer.Abort:
             fail("aborted.", 1)
+        except _Stopped as stop:
+            stopped(str(stop))
+        if result == INTERRUPTED_EXIT_CODE:  # typer's own exit for a Ctrl-C while parsing
+            stopped("interrupted")
         # Non-standalone mode returns an exit code for `typer.Exit` (--help, --version) and the
         # command's own return value (None) otherwise.
         sys.exit(result if isinstance(result, int) else 0)
