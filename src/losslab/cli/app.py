@@ -5,7 +5,9 @@ parse the text -> call losslab -> print a table (and write --out FILE by its ext
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from typing import Annotated
 
@@ -68,8 +70,14 @@ def main() -> None:
     except SystemExit as end:
         if end.code != INTERRUPTED_EXIT_CODE:
             raise
-        # Interrupted (see errors.py): the command has cleaned up; skip the interpreter's
-        # finalization, which aborts while a daemon thread is still inside torch.
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one was being reported
+        pass
+    else:
+        return
+    # Interrupted (see errors.py): the command has cleaned up; skip the interpreter's
+    # finalization, which aborts while a daemon thread is still inside torch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(INTERRUPTED_EXIT_CODE)
+    os._exit(INTERRUPTED_EXIT_CODE)

@@ -17,7 +17,6 @@ exception").
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -42,7 +41,6 @@ class _Stopped(Exception):  # noqa: N818 - not an error: the run was stopped
 
 def stopped(message: str) -> NoReturn:
     """Print `message` as one line on stderr and exit 130 (see the module docstring)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now: no traceback
     typer.echo(one_line(message), err=True)
     sys.exit(INTERRUPTED_EXIT_CODE)
 
