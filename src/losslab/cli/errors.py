@@ -17,8 +17,9 @@ exception").
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import typer
@@ -32,6 +33,16 @@ INTERRUPTED_EXIT_CODE = 130
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C, re-raised by a command with the one line to print (e.g. what was kept)."""
+
+
+@contextlib.contextmanager
+def interruption_says(line: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C inside the block prints `line()` (called after the block's clean-up) instead of
+    "interrupted", e.g. what a command kept for a resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(line()) from None
 
 
 class _Stopped(Exception):  # noqa: N818 - not an error: the run was stopped

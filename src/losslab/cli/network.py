@@ -25,7 +25,7 @@ from rich.table import Table
 from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
-from losslab.cli.errors import Interrupted
+from losslab.cli.errors import interruption_says
 from losslab.cli.landscape_resume import (
     interrupted_line,
     keep_training,
@@ -278,13 +278,28 @@ def landscape_command(
             "--directions pca needs a training trajectory: give --epochs >= 1 (or use "
             "--directions filter)."
         )
-    with exclusive(out) if out is not None else contextlib.nullcontext():
-        try:
-            result, setup, run = _landscape_run(
-                out,
-                wanted,
+    with (
+        exclusive(out) if out is not None else contextlib.nullcontext(),
+        interruption_says(lambda: interrupted_line(out)),
+    ):
+        setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
+        if directions is DirectionChoice.axes:
+            _check_axes(setup, dims)
+        objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
+        if wanted is not None:
+            unknown = [m for m in wanted if m not in objective.metrics]
+            if unknown:
+                raise LosslabError(
+                    f"--metrics {metrics}: {', '.join(unknown)} not available; this objective "
+                    f"has {', '.join(objective.metrics)}."
+                )
+        run, resumed = None, False
+        if out is not None:  # the kept training of an interrupted run, or a refusal, at once
+            inputs = landscape_inputs(
+                setup,
                 dict(
                     model=model,
+                    loss=setup.loss,
                     epochs=epochs,
                     optimizer=optimizer,
                     lr=lr,
@@ -299,10 +314,46 @@ def landscape_command(
                     n_samples=n_samples,
                     bn=bn,
                 ),
-                lambda: prepare(model, dataset, data, weights, width, depth, seed, loss),
             )
-        except KeyboardInterrupt:
-            raise Interrupted(interrupted_line(out)) from None
+            resumed, run = resume_training(out, inputs, setup, trains=epochs > 0)
+        with progress_bar() as track:
+            if epochs > 0 and not resumed:
+                steps = epochs * math.ceil(setup.data.n_train / batch_size)
+                run = train_setup(
+                    setup,
+                    epochs=epochs,
+                    optimizer=optimizer,
+                    lr=lr,
+                    momentum=momentum,
+                    batch_size=batch_size,
+                    record_every=max(1, steps // PCA_RECORDS),
+                    seed=seed,
+                    progress=track(f"training {setup.title}"),
+                )
+                if run.diverged:
+                    raise LosslabError(
+                        f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
+                        "use --epochs 0 for the untrained weights."
+                    )
+            if out is not None and not resumed:
+                keep_training(out, inputs, setup, run)
+            if epochs > 0:
+                objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
+            chosen = _directions(directions, objective, run, dims, seed)
+            if span is None:
+                span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
+            from losslab.landscapes import landscape as compute
+
+            result = compute(
+                objective,
+                chosen,
+                span=span,
+                resolution=resolution,
+                out=out,
+                metrics=wanted,
+                progress=track("landscape"),
+                metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
+            )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))
     if out is not None:
@@ -322,67 +373,6 @@ def landscape_command(
             ),
         )
         printer.print(f"wrote {plot}")
-
-
-def _landscape_run(out: Path | None, wanted, options: dict[str, Any], make_setup):
-    """Prepare, train (or resume the kept training) and compute; (result, setup, run)."""
-    o = options
-    directions, dims, epochs, seed = o["directions"], o["dims"], o["epochs"], o["seed"]
-    n_samples, bn, lr, span = o["n_samples"], o["bn"], o["lr"], o["span"]
-    setup = make_setup()
-    if directions is DirectionChoice.axes:
-        _check_axes(setup, dims)
-    objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
-    if wanted is not None:
-        unknown = [m for m in wanted if m not in objective.metrics]
-        if unknown:
-            raise LosslabError(
-                f"--metrics {o['metrics']}: {', '.join(unknown)} not available; this objective "
-                f"has {', '.join(objective.metrics)}."
-            )
-    run, resumed = None, False
-    if out is not None:
-        inputs = landscape_inputs(setup, {**options, "loss": setup.loss})
-        resumed, run = resume_training(out, inputs, setup, trains=epochs > 0)
-    with progress_bar() as track:
-        if epochs > 0 and not resumed:
-            steps = epochs * math.ceil(setup.data.n_train / o["batch_size"])
-            run = train_setup(
-                setup,
-                epochs=epochs,
-                optimizer=o["optimizer"],
-                lr=lr,
-                momentum=o["momentum"],
-                batch_size=o["batch_size"],
-                record_every=max(1, steps // PCA_RECORDS),
-                seed=seed,
-                progress=track(f"training {setup.title}"),
-            )
-            if run.diverged:
-                raise LosslabError(
-                    f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
-                    "use --epochs 0 for the untrained weights."
-                )
-        if out is not None and not resumed:
-            keep_training(out, inputs, setup, run)
-        if epochs > 0:
-            objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
-        chosen = _directions(directions, objective, run, dims, seed)
-        if span is None:
-            span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
-        from losslab.landscapes import landscape as compute
-
-        result = compute(
-            objective,
-            chosen,
-            span=span,
-            resolution=o["resolution"],
-            out=out,
-            metrics=wanted,
-            progress=track("landscape"),
-            metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
-        )
-    return result, setup, run
 
 
 def _parse_metrics(text: str | None) -> list[str] | None:

@@ -328,8 +328,11 @@ def kept_chunks(out: Path) -> tuple[int, int] | None:
 def keep_inputs(out: Path, inputs: Mapping[str, Any], write: Callable[[Path], None]) -> None:
     """Keep `inputs` (plain JSON: what made the origin, e.g. training options) with the
     partial run of `out`, after `write(folder)` has written the files they describe (each
-    atomically, e.g. trained weights)."""
+    atomically, e.g. trained weights). A folder whose run was started without kept inputs
+    is left as it is: its spec alone decides whether this run resumes it."""
     folder = partial_folder(out)
+    if (folder / SPEC_FILE).is_file() and not (folder / INPUTS_FILE).is_file():
+        return
     folder.mkdir(exist_ok=True)
     write(folder)
     with atomic_open(folder / INPUTS_FILE) as handle:
