@@ -276,3 +276,27 @@ def test_changed_inputs_are_refused_before_any_training(tmp_path, counted, chang
     assert named in refused.output and str(folder) in refused.output
     assert counted["trainings"] == 0 and counted["chunks"] == 0
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "args"),
+    [
+        ("losslab.cli.network", "train_setup", ["train", *SMALL[1:7]]),
+        ("losslab.cli.hessian", "prepare", ["hessian", *SMALL[1:5]]),
+        ("losslab", "basins", ["basins", "himmelblau", "--resolution", "5"]),
+        ("losslab", "race", ["race", "rosenbrock"]),
+    ],
+)
+def test_every_long_command_says_interrupted_in_one_line_and_exits_130(
+    tmp_path, monkeypatch, where, name, args
+):
+    import importlib
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(where), name, interrupted)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, "--out", tmp_path / ("out.h5" if args[0] == "train" else "out.json"))
+    assert result.exit_code == 130 and result.output == "interrupted\n"
+    assert list(tmp_path.iterdir()) == []
