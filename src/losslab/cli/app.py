@@ -5,13 +5,17 @@ parse the text -> call losslab -> print a table (and write --out FILE by its ext
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 from typing import Annotated
 
 import typer
 
 from losslab._version import __version__
 from losslab.cli import basins, catalog, curvature, demo, descent, hessian, network, serve
-from losslab.cli.errors import OneLineErrors
+from losslab.cli.errors import INTERRUPTED_EXIT_CODE, OneLineErrors
 
 app = typer.Typer(
     name="losslab",
@@ -61,4 +65,19 @@ app.command("hessian")(hessian.hessian_command)
 
 def main() -> None:
     """Entry point of the `losslab` console script."""
-    app(prog_name="losslab")
+    try:
+        app(prog_name="losslab")
+    except SystemExit as end:
+        if end.code != INTERRUPTED_EXIT_CODE:
+            raise
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one was being reported
+        pass
+    else:
+        return
+    # Interrupted (see errors.py): the command has cleaned up; skip the interpreter's
+    # finalization, which aborts while a daemon thread is still inside torch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(INTERRUPTED_EXIT_CODE)

@@ -5,13 +5,23 @@ its range) or the library rejects a value (a `LosslabError`: unknown surface, ma
 unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so does a
 full disk that a write outside losslab.io meets (an OSError of DISK_ERRNOS). Anything else is
 a bug and keeps its traceback.
+
+Ctrl-C ends here too, for every command: one line on stderr ("interrupted", or what the
+command kept, e.g. the chunks of a landscape: see `Interrupted`) and exit code 130 (128 +
+SIGINT, what a shell reports for a process stopped by Ctrl-C). By then every `finally` of the
+command has run (locks released, temporary files removed; results are written atomically, so
+nothing is half-written). `main()` in app.py then leaves with os._exit, because what remains
+are daemon threads that may be inside torch (the worker pool's, the web lab's warm-up) and an
+interpreter that finalizes around them aborts ("terminate called without an active
+exception").
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import typer
@@ -22,6 +32,32 @@ from losslab.io import write_error
 
 USAGE_EXIT_CODE = 2
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+INTERRUPTED_EXIT_CODE = 130
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, re-raised by a command with the one line to print (e.g. what was kept)."""
+
+
+@contextlib.contextmanager
+def interruption_says(line: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C inside the block prints `line()` (called after the block's clean-up) instead of
+    "interrupted", e.g. what a command kept for a resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(line()) from None
+
+
+class _Stopped(Exception):  # noqa: N818 - not an error: the run was stopped
+    """Carries an interruption's line past typer, which turns a KeyboardInterrupt into a
+    silent exit 130."""
+
+
+def stopped(message: str) -> NoReturn:
+    """Print `message` as one line on stderr and exit 130 (see the module docstring)."""
+    typer.echo(one_line(message), err=True)
+    sys.exit(INTERRUPTED_EXIT_CODE)
 
 
 def fail(message: str, exit_code: int = USAGE_EXIT_CODE) -> NoReturn:
@@ -41,6 +77,13 @@ class OneLineErrors(TyperGroup):
     It runs the command line in click's non-standalone mode so that errors come back to us
     instead of being drawn as a multi-line panel, then exits the way standalone mode would.
     """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            message = str(interrupt) if isinstance(interrupt, Interrupted) else "interrupted"
+            raise _Stopped(message) from None
 
     def main(
         self,
@@ -68,6 +111,10 @@ class OneLineErrors(TyperGroup):
             fail(error.format_message() + hint, error.exit_code)
         except typer.Abort:
             fail("aborted.", 1)
+        except _Stopped as stop:
+            stopped(str(stop))
+        if result == INTERRUPTED_EXIT_CODE:  # typer's own exit for a Ctrl-C while parsing
+            stopped("interrupted")
         # Non-standalone mode returns an exit code for `typer.Exit` (--help, --version) and the
         # command's own return value (None) otherwise.
         sys.exit(result if isinstance(result, int) else 0)

@@ -12,6 +12,7 @@ so bad input ends as one line on stderr with exit code 2 and no file written.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +25,13 @@ from rich.table import Table
 from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
+from losslab.cli.errors import interruption_says
+from losslab.cli.landscape_resume import (
+    interrupted_line,
+    keep_training,
+    landscape_inputs,
+    resume_training,
+)
 from losslab.cli.network_options import (
     DIRECTION_TEXT,
     LANDSCAPE_FORMATS,
@@ -63,6 +71,7 @@ from losslab.cli.render import console, number
 from losslab.data.dataset import REGRESSION
 from losslab.errors import LosslabError
 from losslab.io import atomic_open
+from losslab.landscapes.store import exclusive
 
 # -- losslab train ------------------------------------------------------------------------------
 
@@ -269,53 +278,82 @@ def landscape_command(
             "--directions pca needs a training trajectory: give --epochs >= 1 (or use "
             "--directions filter)."
         )
-    setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
-    if directions is DirectionChoice.axes:
-        _check_axes(setup, dims)
-    objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
-    if wanted is not None:
-        unknown = [m for m in wanted if m not in objective.metrics]
-        if unknown:
-            raise LosslabError(
-                f"--metrics {metrics}: {', '.join(unknown)} not available; this objective has "
-                f"{', '.join(objective.metrics)}."
-            )
-    run = None
-    with progress_bar() as track:
-        if epochs > 0:
-            steps = epochs * math.ceil(setup.data.n_train / batch_size)
-            run = train_setup(
-                setup,
-                epochs=epochs,
-                optimizer=optimizer,
-                lr=lr,
-                momentum=momentum,
-                batch_size=batch_size,
-                record_every=max(1, steps // PCA_RECORDS),
-                seed=seed,
-                progress=track(f"training {setup.title}"),
-            )
-            if run.diverged:
+    with (
+        exclusive(out) if out is not None else contextlib.nullcontext(),
+        interruption_says(lambda: interrupted_line(out)),
+    ):
+        setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
+        if directions is DirectionChoice.axes:
+            _check_axes(setup, dims)
+        objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
+        if wanted is not None:
+            unknown = [m for m in wanted if m not in objective.metrics]
+            if unknown:
                 raise LosslabError(
-                    f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
-                    "use --epochs 0 for the untrained weights."
+                    f"--metrics {metrics}: {', '.join(unknown)} not available; this objective "
+                    f"has {', '.join(objective.metrics)}."
                 )
-            objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
-        chosen = _directions(directions, objective, run, dims, seed)
-        if span is None:
-            span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
-        from losslab.landscapes import landscape as compute
+        run, resumed = None, False
+        if out is not None:  # the kept training of an interrupted run, or a refusal, at once
+            inputs = landscape_inputs(
+                setup,
+                dict(
+                    model=model,
+                    loss=setup.loss,
+                    epochs=epochs,
+                    optimizer=optimizer,
+                    lr=lr,
+                    momentum=momentum,
+                    batch_size=batch_size,
+                    seed=seed,
+                    directions=directions,
+                    dims=dims,
+                    span=span,
+                    resolution=resolution,
+                    metrics=metrics,
+                    n_samples=n_samples,
+                    bn=bn,
+                ),
+            )
+            resumed, run = resume_training(out, inputs, setup, trains=epochs > 0)
+        with progress_bar() as track:
+            if epochs > 0 and not resumed:
+                steps = epochs * math.ceil(setup.data.n_train / batch_size)
+                run = train_setup(
+                    setup,
+                    epochs=epochs,
+                    optimizer=optimizer,
+                    lr=lr,
+                    momentum=momentum,
+                    batch_size=batch_size,
+                    record_every=max(1, steps // PCA_RECORDS),
+                    seed=seed,
+                    progress=track(f"training {setup.title}"),
+                )
+                if run.diverged:
+                    raise LosslabError(
+                        f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
+                        "use --epochs 0 for the untrained weights."
+                    )
+            if out is not None and not resumed:
+                keep_training(out, inputs, setup, run)
+            if epochs > 0:
+                objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
+            chosen = _directions(directions, objective, run, dims, seed)
+            if span is None:
+                span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
+            from losslab.landscapes import landscape as compute
 
-        result = compute(
-            objective,
-            chosen,
-            span=span,
-            resolution=resolution,
-            out=out,
-            metrics=wanted,
-            progress=track("landscape"),
-            metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
-        )
+            result = compute(
+                objective,
+                chosen,
+                span=span,
+                resolution=resolution,
+                out=out,
+                metrics=wanted,
+                progress=track("landscape"),
+                metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
+            )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))
     if out is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from losslab.cli.errors import Interrupted
 from losslab.errors import LosslabError
 
 LOOPBACK = "127.0.0.1"
@@ -49,11 +51,23 @@ def serve(
     no page, script or font is fetched from the internet.
     """
     check_port_free(host, port)
+    with contextlib.suppress(KeyboardInterrupt):
+        _serve(host, port, debug)
+    # The server returns only when stopped by Ctrl-C (werkzeug swallows the KeyboardInterrupt),
+    # so either way it was interrupted: exit 130 like every interrupted command (errors.py),
+    # which also spares the warm-up thread, maybe inside torch, the interpreter's finalization.
+    raise Interrupted("stopped")
+
+
+def _serve(host: str, port: int, debug: bool) -> None:
     import torch
 
     from losslab.web import create_app
 
     torch.set_num_threads(TORCH_THREADS)
+    # werkzeug logs its banner and every request on stderr; the line below says where the lab
+    # is, and stderr stays for warnings, errors and the one line at Ctrl-C.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     app = create_app()
     if not is_loopback(host):

@@ -31,7 +31,12 @@ from losslab.directions import Directions, custom, flat_layout
 from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape, check_h5_path
 from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
-from losslab.landscapes.store import ChunkStore, finished_landscape, remove_stale_folder
+from losslab.landscapes.store import (
+    ChunkStore,
+    exclusive,
+    finished_landscape,
+    remove_stale_folder,
+)
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout
 
@@ -171,6 +176,11 @@ def _run_in_memory(objective, plan: SlicePlan, chunk_size: int, progress) -> Lan
 
 
 def _run_to_file(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> Landscape:
+    with exclusive(out):  # one run per out at a time (a caller may hold it already)
+        return _run_locked(objective, plan, out, chunk_size, progress)
+
+
+def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> Landscape:
     done = finished_landscape(out, plan.spec_hash, plan.spec, plan.metadata)
     if done is not None:
         remove_stale_folder(out, plan.spec_hash)
@@ -201,8 +211,7 @@ def _run_to_file(objective, plan: SlicePlan, out: Path, chunk_size, progress) ->
             _report(progress, n_done, total)
         values = _assemble(store, objective, plan)
     except BaseException:
-        if not store.has_chunks():  # nothing worth resuming: leave no empty folder behind
-            store.remove()
+        store.discard_if_empty()  # nothing worth resuming: leave no empty folder behind
         raise
     metadata = {**metadata, "value_keys": list(values)}
     result = _result(plan, values, metadata)

@@ -33,15 +33,31 @@ Every chunk is a plain function of plain data (chunk index -> grid points -> val
 chunk file is independent and renamed into place whole, which is what a later cluster executor
 needs to fill one folder from many workers (a chunk written twice is the same values written
 atomically twice). Today one process runs a folder: opening it sweeps temporary files, which
-would include those of a concurrent writer.
+would include those of a concurrent writer, and finishing removes it. So a run holds an
+exclusive OS lock (`exclusive(out)`: flock on `out.h5.lock`, beside the folder, holding the
+holder's pid) from before it reads anything of `out` until it is done; a second run on the
+same `out` is refused at once, naming that pid, and touches nothing. The lock file is removed
+by its holder while still locked, and a run that locked a file it then finds unlinked or
+replaced starts over, so removing it never lets two runs in; after a kill -9 the kernel drops
+the lock and the next run takes the leftover file.
+
+What made the origin can be kept with the run too (`keep_inputs`): the command line trains a
+network before it knows the spec (the trained weights are the origin), so it keeps the trained
+weights and its options here, and a resume loads them instead of training again, or refuses
+changed options before any work. `inputs.json` is written last, so a folder that has it has
+the files it describes. A folder with kept inputs but no chunk yet is kept on failure (the
+training is worth a resume); one with neither is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +70,9 @@ from losslab.landscapes.spec import differences
 from losslab.results import save_result
 
 PARTIAL_SUFFIX = ".partial"
+LOCK_SUFFIX = ".lock"
 SPEC_FILE = "spec.json"
+INPUTS_FILE = "inputs.json"
 
 
 def chunk_name(index: int) -> str:
@@ -63,6 +81,65 @@ def chunk_name(index: int) -> str:
 
 def partial_folder(out: Path) -> Path:
     return side_path(out, PARTIAL_SUFFIX)  # 'out.h5.partial', shortened for a long name
+
+
+def lock_file(out: Path) -> Path:
+    return out.with_name(out.name + LOCK_SUFFIX)
+
+
+_held: dict[Path, int] = {}  # lock files this process holds -> nesting depth
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold the lock of `out` for the block (re-entrant within this process); raise a
+    LosslabError at once, touching nothing, when another process holds it."""
+    path = Path(os.path.abspath(lock_file(out)))
+    if path in _held:
+        _held[path] += 1
+        try:
+            yield
+        finally:
+            _held[path] -= 1
+        return
+    fd = _acquire(path, out)
+    _held[path] = 1
+    try:
+        yield
+    finally:
+        del _held[path]
+        with contextlib.suppress(OSError):
+            path.unlink()  # still locked: a run that opened this file finds it gone
+        os.close(fd)
+
+
+def _acquire(path: Path, out: Path) -> int:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise LosslabError(
+                f"cannot lock '{out}': {error.strerror or error} ('{path}')."
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            who = f"another run (pid {holder})" if holder.isdigit() else "another run"
+            raise LosslabError(
+                f"{who} is computing '{out}' and holds '{path}': wait for it to finish, "
+                f"or stop it, then run this again."
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # not removed by its last holder between our open and our flock
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            return fd
+        os.close(fd)
 
 
 def _refusal(where: Path, what: list[str], *, also: Path | None = None) -> LosslabError:
@@ -211,6 +288,11 @@ class ChunkStore:
     def has_chunks(self) -> bool:
         return bool(self.done())
 
+    def discard_if_empty(self) -> None:
+        """After a failure: remove the folder unless it holds chunks or kept inputs."""
+        if not self.has_chunks() and kept_inputs(self.out) is None:
+            self.remove()
+
     # -- the end --------------------------------------------------------------------------------
 
     def finish(self, landscape: Landscape, metadata: Mapping[str, Any]) -> None:
@@ -235,6 +317,48 @@ def remove_stale_folder(out: Path, spec_hash: str) -> None:
     stored = _read_spec_file(folder)
     if stored is not None and stored.get("spec_hash") == spec_hash:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def kept_chunks(out: Path) -> tuple[int, int] | None:
+    """(finished chunks, all chunks) of the partial run of `out`, or None when it has none."""
+    try:
+        stored = _read_spec_file(partial_folder(out))
+    except LosslabError:
+        return None
+    if stored is None:
+        return None
+    store = ChunkStore(out, stored["spec_hash"], int(stored["n_points"]), int(stored["chunk_size"]))
+    return len(store.done()), store.n_chunks
+
+
+def keep_inputs(out: Path, inputs: Mapping[str, Any], write: Callable[[Path], None]) -> None:
+    """Keep `inputs` (plain JSON: what made the origin, e.g. training options) with the
+    partial run of `out`, after `write(folder)` has written the files they describe (each
+    atomically, e.g. trained weights). A folder whose run was started without kept inputs
+    is left as it is: its spec alone decides whether this run resumes it."""
+    folder = partial_folder(out)
+    if (folder / SPEC_FILE).is_file() and not (folder / INPUTS_FILE).is_file():
+        return
+    folder.mkdir(exist_ok=True)
+    write(folder)
+    with atomic_open(folder / INPUTS_FILE) as handle:
+        handle.write(json.dumps(dict(inputs), sort_keys=True))
+
+
+def kept_inputs(out: Path) -> dict[str, Any] | None:
+    """The inputs kept with the partial run of `out` (see keep_inputs), or None."""
+    path = partial_folder(out) / INPUTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise LosslabError(
+            f"'{path}' cannot be read ({error}): delete '{partial_folder(out)}' to start over."
+        ) from None
+    if not isinstance(record, dict):
+        raise LosslabError(f"'{path}' is not a JSON object: delete '{partial_folder(out)}'.")
+    return record
 
 
 def _read_spec_file(folder: Path) -> dict[str, Any] | None:
