@@ -94,16 +94,14 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(args, written, tmp_path):
 
 
 @needs_rlimit
-def test_a_full_disk_at_the_end_of_a_landscape_keeps_its_chunks_for_a_resume(tmp_path):
+def test_a_full_disk_during_a_landscape_is_one_line_and_a_rerun_finishes(tmp_path):
+    # The run keeps its trained inputs in l.h5.partial first (weights, then the training
+    # path): 4 KiB fills there. A full disk at the final write, with the chunks kept for a
+    # resume, is tested in tests/test_io.py.
     process = run_with_a_full_disk(tmp_path, *LANDSCAPE, "--out", "l.h5")
-    assert_one_write_error(process, "l.h5")
-    assert "stay in 'l.h5.partial': run the same command again" in process.stderr
-    # the computed chunks and the spec stay, no temporary and no l.h5
-    assert everything_in(tmp_path) == [
-        "l.h5.partial",
-        "l.h5.partial/chunk_00000000.npz",
-        "l.h5.partial/spec.json",
-    ]
+    assert_one_write_error(process, "l.h5.partial/run.h5")
+    # complete files only: no temporary, no l.h5
+    assert everything_in(tmp_path) == ["l.h5.partial", "l.h5.partial/weights.pt"]
     resumed = invoke(*LANDSCAPE, "--out", tmp_path / "l.h5")  # with room: the file is written
     assert resumed.exit_code == 0, resumed.output
     assert everything_in(tmp_path) == ["l.h5"]
