@@ -126,7 +126,12 @@ def read_json_attribute(handle: h5py.File, name: str) -> dict[str, Any]:
 
 
 def read_dataset(handle: h5py.File, path: str) -> np.ndarray:
-    """The values of dataset `path`, once it is a dataset of a whitelisted dtype whose data
+    """The values of dataset `path`, once `checked_dataset` has checked it."""
+    return np.asarray(checked_dataset(handle, path)[()])
+
+
+def checked_dataset(handle: h5py.File, path: str) -> h5py.Dataset:
+    """Dataset `path` (nothing read), once it is a dataset of a whitelisted dtype whose data
     the file can hold (losslab writes contiguous, uncompressed datasets)."""
     node = handle.get(path) if path.strip("/") else None
     if node is None:
@@ -142,4 +147,4 @@ def read_dataset(handle: h5py.File, path: str) -> np.ndarray:
             f"dataset '{path}' claims {node.nbytes} bytes, more than the file holds: the "
             "file is damaged."
         )
-    return np.asarray(node[()])
+    return node

@@ -104,6 +104,14 @@ def check_fields(cls: type, fields: dict[str, Any]) -> None:
         check_value(kind, fields[name], name)
 
 
+def check_entries(mapping: dict[str, Any], kinds: dict[str, Any], prefix: str) -> None:
+    """The entries of a plain JSON object (metadata) that readers use are of their kinds;
+    absent ones and others are let be. Names them as 'prefix.key'."""
+    for key, kind in kinds.items():
+        if key in mapping:
+            check_value(kind, mapping[key], f"{prefix}.{key}")
+
+
 def check_result(result) -> None:
     """A built result holds what its file kinds allow (the test of a loaded object)."""
     check_fields(type(result), result.to_fields())
@@ -163,7 +171,9 @@ def _fits(kind: Any, value: Any) -> bool:
             return False
         if len(args) == 2 and args[1] is Ellipsis:
             return all(_fits(args[0], v) for v in value)
-        return len(value) == len(args) and all(_fits(k, v) for k, v in zip(args, value))
+        return len(value) == len(args) and all(
+            _fits(k, v) for k, v in zip(args, value, strict=True)
+        )
     if origin is dict:
         return isinstance(value, dict) and all(
             isinstance(k, str) and _fits(args[1], v) for k, v in value.items()
@@ -233,6 +243,7 @@ __all__ = [
     "FloatArray",
     "IntArray",
     "array_dtype",
+    "check_entries",
     "check_fields",
     "check_result",
     "check_value",
