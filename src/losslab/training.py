@@ -149,7 +149,11 @@ class TrainingRun(Result):
         return build(cls, fields)
 
     def __post_init__(self):
-        # What every reader of a run relies on (a file that breaks it is refused on loading).
+        # What every reader of a run relies on (a file that breaks it is refused on loading);
+        # the records' dtypes are those a recorder writes, whatever a file held.
+        object.__setattr__(self, "steps", self.steps.to(torch.int64))
+        object.__setattr__(self, "epochs", self.epochs.to(torch.float64))
+        object.__setattr__(self, "train_loss", self.train_loss.to(torch.float64))
         n = self.params.shape[0] if self.params.ndim == 2 else 0
         if n < 1:
             raise LosslabError(

@@ -23,7 +23,13 @@ import h5py
 
 from losslab.errors import LosslabError
 from losslab.io import atomic_path
-from losslab.results.encoding import check_format, count_numbers, decode_result, encode_result
+from losslab.results.encoding import (
+    check_format,
+    check_header,
+    count_numbers,
+    decode_result,
+    encode_result,
+)
 from losslab.results.errors import ResultFileError
 from losslab.results.h5 import H5Writer, read_header
 from losslab.results.registry import lookup, name_of
@@ -132,6 +138,7 @@ def _check_h5_header(handle: h5py.File, path: Path, expected: type | None, what:
     name, version, by_losslab = read_header(handle)
     cls = _resolve(name, by_losslab, f"'{path}'", expected, "an HDF5 file")
     check_format(cls, version, f"'{path}'")
+    check_header({"losslab_version": handle.attrs.get("losslab_version", "")})
     return cls
 
 

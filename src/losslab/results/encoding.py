@@ -207,7 +207,7 @@ def _decode_array(value: dict[str, Any], arrays: ArraySource | None, path: str):
     if not isinstance(as_numpy, bool):
         raise LosslabError(f"{where} has 'numpy' {_short(as_numpy)}, must be true or false.")
     name = value["dtype"]
-    if name not in ARRAY_DTYPES or (as_numpy and name == "bfloat16"):
+    if not isinstance(name, str) or name not in ARRAY_DTYPES or (as_numpy and name == "bfloat16"):
         raise LosslabError(
             f"{where} has dtype {_short(name)}, must be one of {', '.join(ARRAY_DTYPES)}."
         )

@@ -140,8 +140,31 @@ def dataclass_kinds(cls: type) -> dict[str, tuple[Any, bool]]:
 
 def _problem(kind: Any, value: Any) -> str | None:
     """None when `value` is of `kind`, else 'what it must be, got what it is'."""
-    wanted = _words(kind)
-    return None if _fits(kind, value) else f"{wanted}, got {describe(value)}"
+    if _fits(kind, value):
+        return None
+    got = describe(value)
+    if isinstance(value, tuple | list | dict):  # name the first item that does not fit
+        items = list(value.values() if isinstance(value, dict) else value)
+        fits = [list(_fits_some_item(kind, item)) for item in items]
+        wrong = [item for item, ok in zip(items, fits, strict=True) if ok and not any(ok)]
+        if wrong:
+            got += f" holding {describe(wrong[0])}"
+    return f"{_words(kind)}, got {got}"
+
+
+def _fits_some_item(kind: Any, item: Any):
+    """Whether `item` fits as an item of each container kind that `kind` allows."""
+    kinds = (
+        typing.get_args(kind)
+        if typing.get_origin(kind) in (types.UnionType, typing.Union)
+        else (kind,)
+    )
+    for k in kinds:
+        origin, args = typing.get_origin(k), typing.get_args(k)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            yield _fits(args[0], item)
+        elif origin is dict:
+            yield _fits(args[1], item)
 
 
 def _fits(kind: Any, value: Any) -> bool:
