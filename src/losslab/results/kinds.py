@@ -228,7 +228,7 @@ def _words(kind: Any, plural: bool = False) -> str:
         else:
             words = f"a list of {len(args)} items ({', '.join(_words(k) for k in args)})"
     elif origin is dict:
-        words = f"an object of {_words(args[1], plural=True)}"
+        words = "an object" if args[1] is Any else f"an object of {_words(args[1], plural=True)}"
     else:
         words = _SIMPLE.get(kind) or f"a '{getattr(kind, 'result_type', kind.__name__)}' record"
     if not plural:
