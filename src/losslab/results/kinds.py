@@ -112,6 +112,25 @@ def check_entries(mapping: dict[str, Any], kinds: dict[str, Any], prefix: str) -
             check_value(kind, mapping[key], f"{prefix}.{key}")
 
 
+def check_shapes(result, shapes: dict[str, tuple[str | int, ...]]) -> None:
+    """The arrays of `result` have the shapes declared for them, one name per dimension:
+    {"point": ("n",), "hessian": ("n", "n")} says hessian is n x n for the n of point.
+    A field that is None is skipped; the first mismatch is one line naming the field."""
+    sizes: dict[str | int, int] = {}
+    for name, dims in shapes.items():
+        value = getattr(result, name)
+        if value is None:
+            continue
+        shape = tuple(value.shape)
+        bound = [
+            sizes.setdefault(d, n) if isinstance(d, str) else d
+            for d, n in zip(dims, shape, strict=False)
+        ]
+        if len(shape) != len(dims) or tuple(bound) != shape:
+            wanted = ", ".join(f"{d}={sizes[d]}" if d in sizes else str(d) for d in dims)
+            raise LosslabError(f"field '{name}' has shape {shape}, must be ({wanted}).")
+
+
 def check_result(result) -> None:
     """A built result holds what its file kinds allow (the test of a loaded object)."""
     check_fields(type(result), result.to_fields())
@@ -269,6 +288,7 @@ __all__ = [
     "check_entries",
     "check_fields",
     "check_result",
+    "check_shapes",
     "check_value",
     "describe",
     "field_kinds",
