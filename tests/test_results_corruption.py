@@ -35,7 +35,7 @@ from losslab.results.kinds import check_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-CASES_PER_TYPE = 12  # per type and format: 16 types x 2 formats x 12 = 384 corrupted files
+CASES_PER_TYPE = 20  # per type and test: 16 types x 4 tests x 20 = 1280 corrupted files
 FUZZ = settings(
     max_examples=CASES_PER_TYPE,
     derandomize=True,

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 import losslab as ll
 from losslab.cli.app import app
 from losslab.errors import LosslabError
-from losslab.results.kinds import check_result, check_value
+from losslab.results.kinds import check_result, check_shapes, check_value
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RUNNER = CliRunner()
@@ -309,6 +310,31 @@ def test_kinds_come_from_the_annotations_and_name_the_field():
     basins = ll.basins(ll.surface("bowl"), ll.optim.gd(0.1), resolution=2)
     with pytest.raises(LosslabError, match="^coords hold NaN or infinity.$"):
         dataclasses.replace(basins, coords=(torch.tensor([0.0, np.nan]), basins.coords[1]))
+
+
+def test_shapes_are_declared_once_and_checked_across_fields():
+    point = ll.inspect(ll.surface("saddle"), [0.0, 0.0])
+    check_shapes(point, {"point": ("n",), "hessian": ("n", "n")})
+    odd = SimpleNamespace(point=torch.zeros(3), hessian=torch.zeros(2, 2), none=None)
+    with pytest.raises(
+        LosslabError, match=r"^field 'hessian' has shape \(2, 2\), must be \(n=3, n=3\)\.$"
+    ):
+        check_shapes(odd, {"point": ("n",), "none": ("n",), "hessian": ("n", "n")})
+    with pytest.raises(
+        LosslabError, match=r"^field 'gradient' has shape \(3,\), must be \(n=2\)\.$"
+    ):
+        dataclasses.replace(point, gradient=torch.zeros(3))
+    with pytest.raises(
+        LosslabError, match="^kind 'peak' / curvature 'indefinite': kind must be one"
+    ):
+        dataclasses.replace(point, kind="peak")
+    pairs = ll.curvature.eigenvalues(ll.surface("himmelblau"), k=2, at=[0.0, 0.0])
+    with pytest.raises(
+        LosslabError, match=r"^field 'vectors' has shape \(3, 2\), must be \(k=2, n\)"
+    ):
+        dataclasses.replace(pairs, vectors=torch.zeros(3, 2))
+    with pytest.raises(LosslabError, match="^which == 'middle', must be 'largest' or 'smallest'.$"):
+        dataclasses.replace(pairs, which="middle")
 
 
 # -- through the command line -------------------------------------------------------------------

@@ -122,12 +122,13 @@ def check_shapes(result, shapes: dict[str, tuple[str | int, ...]]) -> None:
         if value is None:
             continue
         shape = tuple(value.shape)
+        known = dict(sizes)  # what the fields before this one fixed
         bound = [
             sizes.setdefault(d, n) if isinstance(d, str) else d
             for d, n in zip(dims, shape, strict=False)
         ]
         if len(shape) != len(dims) or tuple(bound) != shape:
-            wanted = ", ".join(f"{d}={sizes[d]}" if d in sizes else str(d) for d in dims)
+            wanted = ", ".join(f"{d}={known[d]}" if d in known else str(d) for d in dims)
             raise LosslabError(f"field '{name}' has shape {shape}, must be ({wanted}).")
 
 
