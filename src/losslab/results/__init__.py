@@ -20,8 +20,9 @@ never a module that defines a result; those register themselves when imported):
 Every file records its type name, the type's format version, the losslab version and, where
 the type has one, its spec. A file of a newer format than this losslab reads is refused with
 one line; so is a missing, foreign or damaged file, and one whose fields are not of their
-kinds ("'x.json': field 'params' must be an array of floats, got a number."). JSON holds at most JSON_MAX_VALUES array
-numbers (a million); above that `save` refuses and names the .h5 path to use instead.
+kinds ("'x.json': field 'params' must be an array of floats, got a number."). JSON holds
+at most JSON_MAX_VALUES array numbers (a million); above that `save` refuses and names the
+.h5 path to use instead.
 
 A new result type (symmetry, connectivity, ...): a frozen dataclass in its own module that
 subclasses Result with a new `result_type`; make sure `import losslab` imports that module;
