@@ -283,6 +283,25 @@ def test_a_newer_losslab_version_of_a_known_format_loads(originals, tmp_path):
     assert_same(ll.load_result(originals["landscape"]), ll.load_result(land))
 
 
+def test_sizes_a_file_claims_are_checked_before_memory_is_taken(originals, tmp_path):
+    """A declared shape of 10^12 numbers, a dataset of 8 GB that the file cannot hold, and
+    JSON nested 100,000 deep: each one line, nothing allocated for what the file claims."""
+    path = corrupted_record(
+        originals, tmp_path, "trajectory", json_array("params", "shape", [10**6, 10**6])
+    )
+    assert "must be a flat list of 1000000000000 numbers, got 12 items." in refusal(path)
+    land = corrupted_landscape(originals, tmp_path, lambda handle: None)
+    with h5py.File(land, "r+") as handle:
+        del handle["origin"]
+        handle.create_dataset("origin", shape=(10**9,), dtype="f8", chunks=(1024,))
+    assert "dataset 'origin' claims 8000000000 bytes, more than the file holds" in refusal(land)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    message = refusal(deep)
+    assert message.startswith(f"cannot read result file '{deep}': RecursionError")
+    assert "\n" not in message
+
+
 def test_a_broken_run_h5_is_one_line(originals, tmp_path):
     path = tmp_path / "run.h5"
     cases = {
