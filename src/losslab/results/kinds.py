@@ -28,7 +28,6 @@ import typing
 from typing import Annotated, Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError
@@ -273,13 +272,6 @@ def _pluralize(words: str) -> str:
     return f"{noun}s {tail}".strip() if head in ("a", "an") else words
 
 
-def finite(value) -> bool:
-    """Whether every number of a tensor or array is finite."""
-    if isinstance(value, Tensor):
-        return bool(torch.isfinite(value).all()) if value.is_floating_point() else True
-    return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
-
-
 __all__ = [
     "ARRAY_DTYPES",
     "BoolArray",
@@ -293,5 +285,4 @@ __all__ = [
     "check_value",
     "describe",
     "field_kinds",
-    "finite",
 ]
