@@ -186,12 +186,12 @@ def damaged_files(folder, examples):
         "truncated json": (folder / "cut.json", "neither JSON nor HDF5"),
         "a json list": (folder / "list.json", "is a JSON file but not a losslab result file"),
         "foreign json": (folder / "other.json", "is a JSON file but not a losslab result file"),
-        "missing field": (folder / "nofield.json", "missing 1 required positional argument"),
-        "bad dtype": (folder / "dtype.json", "'float99' is not a torch dtype"),
+        "missing field": (folder / "nofield.json", "field 'params' is missing."),
+        "bad dtype": (folder / "dtype.json", "field 'params' has dtype 'float99', must be"),
         "bad version": (folder / "version.json", "format_version 'two'"),
         "foreign h5": (folder / "other.h5", "is an HDF5 file but not a losslab result file"),
         "truncated h5": (folder / "cut.h5", "cannot read result file"),
-        "h5 without a dataset": (folder / "nodata.h5", "cannot read result file"),
+        "h5 without a dataset": (folder / "nodata.h5", "dataset 'params' is missing."),
     }
     (folder / "empty.json").write_text("")
     (folder / "binary.bin").write_bytes(bytes(range(256)))

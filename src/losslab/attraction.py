@@ -11,10 +11,12 @@ from torch import Tensor
 from losslab._checks import check_count, check_positive
 from losslab.curvature.critical import critical_points
 from losslab.descent import _run
+from losslab.errors import LosslabError
 from losslab.landscapes.grid import grid_points, window
 from losslab.objectives.base import Objective
 from losslab.optim.base import Optimizer
 from losslab.results import Result
+from losslab.results.kinds import FloatArray, IntArray
 
 NO_MINIMUM, DIVERGED = -1, -2
 
@@ -31,15 +33,36 @@ class BasinMap(Result):
 
     result_type = "basin_map"
 
-    coords: tuple[Tensor, ...]
-    labels: Tensor
-    minima: Tensor
-    final: Tensor
+    coords: tuple[FloatArray, ...]
+    labels: IntArray
+    minima: FloatArray
+    final: FloatArray
     radius: float
     n_steps: int
     optimizer: str
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     objective: str = ""
+
+    def __post_init__(self):
+        # What tables and pictures of a map rely on; a file that breaks it is refused.
+        shape = tuple(len(c) for c in self.coords)
+        if not 1 <= len(shape) <= 2 or any(c.ndim != 1 for c in self.coords):
+            raise LosslabError("coords must be one or two 1-D axes.")
+        if not all(bool(torch.isfinite(c).all()) for c in self.coords):
+            raise LosslabError("coords hold NaN or infinity.")
+        if tuple(self.labels.shape) != shape:
+            raise LosslabError(f"labels have shape {tuple(self.labels.shape)}, the grid {shape}.")
+        if self.minima.ndim != 2 or tuple(self.final.shape) != (*shape, self.minima.shape[1]):
+            raise LosslabError(
+                f"minima {tuple(self.minima.shape)} and final {tuple(self.final.shape)} must "
+                f"be (k, n_params) and (*{shape}, n_params)."
+            )
+        if self.labels.numel() and not (
+            int(self.labels.min()) >= DIVERGED and int(self.labels.max()) < len(self.minima)
+        ):
+            raise LosslabError(
+                f"labels must be -2, -1 or an index below {len(self.minima)} into minima."
+            )
 
     def fractions(self) -> dict[int, float]:
         """Share of starts per label, e.g. {0: 0.27, 1: 0.25, ..., -1: 0.0}."""

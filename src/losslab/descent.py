@@ -22,6 +22,7 @@ from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import Surface, as_params
 from losslab.optim.base import Optimizer
 from losslab.results import Result
+from losslab.results.kinds import FloatArray
 
 RUNNING, CONVERGED, DIVERGED = "max_steps", "converged", "diverged"
 
@@ -41,15 +42,43 @@ class Trajectory(Result):
 
     result_type = "trajectory"
 
-    params: Tensor
-    losses: Tensor
-    grad_norms: Tensor
+    params: FloatArray
+    losses: FloatArray
+    grad_norms: FloatArray
     status: str | tuple[str, ...]
     stopped_at: int | tuple[int, ...]
     optimizer: str
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     objective: str = ""
     tol: float = 0.0
+
+    def __post_init__(self):
+        # What the properties below rely on; a file that breaks it is refused on loading.
+        shape = tuple(self.params.shape)
+        if len(shape) not in (2, 3) or shape[0] < 1:
+            raise LosslabError(
+                f"params must be (rows, n_params) or (rows, n_starts, n_params), got {shape}."
+            )
+        for name in ("losses", "grad_norms"):
+            if tuple(getattr(self, name).shape) != shape[:-1]:
+                raise LosslabError(
+                    f"{name} has shape {tuple(getattr(self, name).shape)}, params {shape}."
+                )
+        per_run = len(shape) == 3
+        status = self.status if per_run else (self.status,)
+        stopped = self.stopped_at if per_run else (self.stopped_at,)
+        n_runs = shape[1] if per_run else 1
+        if not isinstance(status, tuple) or len(status) != n_runs:
+            raise LosslabError(f"status must be {'one per start' if per_run else 'a string'}.")
+        unknown = [s for s in status if s not in _STATUS_NAMES]
+        if unknown:
+            raise LosslabError(
+                f"status {unknown[0]!r} is not one of {', '.join(map(repr, _STATUS_NAMES))}."
+            )
+        if not isinstance(stopped, tuple) or len(stopped) != n_runs:
+            raise LosslabError(f"stopped_at must be {'one per start' if per_run else 'a row'}.")
+        if not all(isinstance(s, int) and 0 <= s < shape[0] for s in stopped):
+            raise LosslabError(f"stopped_at must be rows from 0 to {shape[0] - 1}.")
 
     @property
     def batched(self) -> bool:

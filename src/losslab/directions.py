@@ -38,6 +38,7 @@ from losslab.results import Result
 
 NORMALIZATIONS = ("filter", "layer", "none")
 IGNORES = ("biasbn", None)
+SHAPES = tuple[tuple[int, ...], ...]  # a layout's shapes, as a file holds them
 EPS = 1e-10  # Li et al.'s guard in d / (||d|| + eps) * ||w||
 PCA_BLOCK = 65_536  # columns of the trajectory handled at a time: bounds PCA memory to T x block
 
@@ -80,6 +81,12 @@ class Directions(Result, Sequence[ParamDict]):
         fields = super().to_fields()
         layout = fields.pop("layout")
         return {**fields, "names": layout.names, "shapes": layout.shapes}
+
+    @classmethod
+    def field_kinds(cls) -> dict[str, tuple[Any, bool]]:
+        kinds = dict(super().field_kinds())
+        del kinds["layout"]  # a file holds the layout as names and shapes
+        return {**kinds, "names": (tuple[str, ...], True), "shapes": (SHAPES, True)}
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Directions:

@@ -44,7 +44,9 @@ from losslab.io import check_writable
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
-from losslab.results.h5 import METADATA_BYTES, H5Writer
+from losslab.results.encoding import build
+from losslab.results.h5 import METADATA_BYTES, H5Writer, checked_dataset, read_json_attribute
+from losslab.results.kinds import FloatArray, IntArray, describe
 
 MAX_IN_MEMORY_BYTES = 1 << 30  # records kept in RAM when out=None
 MMAP_BYTES = 64 << 20  # TrainingRun.load memory-maps params larger than this
@@ -74,10 +76,10 @@ class TrainingRun(Result):
 
     result_type = "training_run"
 
-    params: Tensor
-    steps: Tensor
-    epochs: Tensor
-    train_loss: Tensor
+    params: FloatArray
+    steps: IntArray
+    epochs: FloatArray
+    train_loss: FloatArray
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -126,17 +128,54 @@ class TrainingRun(Result):
 
     @classmethod
     def read_h5(cls, handle: h5py.File, path: Path) -> Self:
-        n = int(handle.attrs["n_records"])
-        meta = {k: decode(v) for k, v in json.loads(handle.attrs["metadata"]).items()}
-        params = _read_params(Path(path), handle["params"], n)
-        steps, epochs, losses = (handle[k][:n] for k in RECORD_FIELDS[1:])
-        return cls(
-            params,
-            torch.from_numpy(steps),
-            torch.from_numpy(epochs),
-            torch.from_numpy(losses),
-            **meta,
-        )
+        meta = read_json_attribute(handle, "metadata")
+        fields = {k: decode(v, path=k) for k, v in meta.items() if k not in RECORD_FIELDS}
+        n = handle.attrs.get("n_records")
+        datasets = {k: checked_dataset(handle, k) for k in RECORD_FIELDS}
+        rows = min(d.shape[0] if d.ndim else 0 for d in datasets.values())
+        if not isinstance(n, int | np.integer) or not 1 <= n <= rows:
+            raise LosslabError(
+                f"attribute 'n_records' must be an integer from 1 to the {rows} rows the "
+                f"datasets hold, got {describe(n)}."
+            )
+        if datasets["params"].ndim != 2 or any(datasets[k].ndim != 1 for k in RECORD_FIELDS[1:]):
+            raise LosslabError(
+                "datasets params (rows, n_params) and steps, epochs, train_loss "
+                "(rows,) have the wrong number of dimensions."
+            )
+        fields["params"] = _read_params(Path(path), datasets["params"], int(n))
+        for k in RECORD_FIELDS[1:]:
+            fields[k] = torch.from_numpy(datasets[k][: int(n)])
+        return build(cls, fields)
+
+    def __post_init__(self):
+        # What every reader of a run relies on (a file that breaks it is refused on loading);
+        # the records' dtypes are those a recorder writes, whatever a file held.
+        object.__setattr__(self, "steps", self.steps.to(torch.int64))
+        object.__setattr__(self, "epochs", self.epochs.to(torch.float64))
+        object.__setattr__(self, "train_loss", self.train_loss.to(torch.float64))
+        n = self.params.shape[0] if self.params.ndim == 2 else 0
+        if n < 1:
+            raise LosslabError(
+                f"params must be (n_records, n_params) with n_records >= 1, got shape "
+                f"{tuple(self.params.shape)}."
+            )
+        for name in RECORD_FIELDS[1:]:
+            if tuple(getattr(self, name).shape) != (n,):
+                raise LosslabError(
+                    f"{name} has shape {tuple(getattr(self, name).shape)}, params has {n} rows."
+                )
+        if len(self.names) != len(self.shapes) or any(d < 0 for s in self.shapes for d in s):
+            raise LosslabError("names and shapes must pair each parameter with its shape.")
+        if self.layout.n_params != self.params.shape[1]:
+            raise LosslabError(
+                f"the layout holds {self.layout.n_params} parameters, params has "
+                f"{self.params.shape[1]} columns."
+            )
+        if self.status not in (COMPLETED, DIVERGED):
+            raise LosslabError(f"status {self.status!r} is not 'completed' or 'diverged'.")
+        if self.n_steps < 0:
+            raise LosslabError(f"n_steps == {self.n_steps}, must be >= 0.")
 
 
 def train(

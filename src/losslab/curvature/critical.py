@@ -16,6 +16,17 @@ from losslab.landscapes.grid import grid_points, window
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import as_params
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
+
+KINDS = ("minimum", "maximum", "saddle", "degenerate", "regular")
+CURVATURES = ("positive definite", "negative definite", "indefinite", "singular")
+POINT_SHAPES = {
+    "point": ("n",),
+    "gradient": ("n",),
+    "hessian": ("n", "n"),
+    "eigenvalues": ("n",),
+    "eigenvectors": ("n", "n"),
+}
 
 KINDS = ("minimum", "saddle", "maximum", "degenerate", "regular")
 
@@ -43,6 +54,15 @@ class CriticalPoint(Result):
     kind: str
     curvature: str
     objective: str = ""
+
+    def __post_init__(self):
+        # What tables of a point rely on; a file that breaks it is refused on loading.
+        check_shapes(self, POINT_SHAPES)
+        if self.kind not in KINDS or self.curvature not in CURVATURES:
+            raise LosslabError(
+                f"kind {self.kind!r} / curvature {self.curvature!r}: kind must be one of "
+                f"{', '.join(KINDS)}; curvature one of {', '.join(CURVATURES)}."
+            )
 
 
 def inspect(

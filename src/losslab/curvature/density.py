@@ -25,6 +25,7 @@ from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import lanczos
 from losslab.curvature.trace import rademacher
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
 
 SIGMA_FRACTION = 0.01  # default sigma: this fraction of the range of the nodes
 MARGIN = 5.0  # the grid reaches this many sigma beyond the extreme nodes
@@ -53,6 +54,11 @@ class Spectrum(Result):
     seed: int
     names: tuple[str, ...] | None = None
     objective: str = ""
+
+    def __post_init__(self):
+        # What `trace` and `broaden` rely on; a file that breaks it is refused on loading.
+        check_shapes(self, {"grid": ("g",), "density": ("g",)})
+        check_shapes(self, {"nodes": ("probes", "steps"), "weights": ("probes", "steps")})
 
     @property
     def trace(self) -> float:

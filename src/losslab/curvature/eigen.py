@@ -28,6 +28,7 @@ from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiag
 from losslab.errors import LosslabError
 from losslab.params import ParamLayout
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
 
 WHICH = ("largest", "smallest")
 SCALE_FLOOR = 0.01  # eigenvalues are judged relative to max(|theta|, SCALE_FLOOR * |theta|_max)
@@ -64,6 +65,18 @@ class Eigenpairs(Result):
     shapes: tuple[tuple[int, ...], ...] | None = None
     index: Tensor | None = None
     objective: str = ""
+
+    def __post_init__(self):
+        # What the vectors and tables rely on; a file that breaks it is refused on loading.
+        shapes = {"values": ("k",), "vectors": ("k", "n"), "index": ("n",)}
+        check_shapes(self, {**shapes, "residuals": ("k",), "error_bounds": ("k",)})
+        check_shapes(self, {"values": ("k",), "converged": ("k",)})
+        if self.which not in WHICH:
+            raise LosslabError(f"which == {self.which!r}, must be 'largest' or 'smallest'.")
+        if (self.names is None) != (self.shapes is None) or (
+            self.names is not None and len(self.names) != len(self.shapes)
+        ):
+            raise LosslabError("names and shapes must pair each parameter with its shape.")
 
     @property
     def eigenvectors(self) -> list:

@@ -13,6 +13,7 @@ theta_min >= lambda_min: with few steps the ratio is an underestimate (more step
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor
@@ -25,6 +26,7 @@ from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape
 from losslab.params import as_vector
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
 
 EXACT_MAX = 64  # objectives with at most this many parameters get exact Hessians
 DEFAULT_SPAN = 1.0  # each axis from -1 to 1 when no span is given and no window applies
@@ -53,6 +55,16 @@ class CurvatureMap(Result):
     n_steps: int
     seed: int
     objective: str = ""
+
+    def __post_init__(self):
+        # What pictures of a map rely on; a file that breaks it is refused on loading.
+        axes = {"coords/0": self.coords[0], "coords/1": self.coords[1]}
+        check_shapes(SimpleNamespace(**axes), {"coords/0": ("n0",), "coords/1": ("n1",)})
+        grid = (len(self.coords[0]), len(self.coords[1]))
+        check_shapes(self, {name: grid for name in ("lambda_max", "lambda_min", "ratio")})
+        check_shapes(self, {"origin": ("n",), "directions": (2, "n")})
+        if not all(bool(torch.isfinite(c).all()) for c in self.coords):
+            raise LosslabError("coords hold NaN or infinity.")
 
 
 def curvature_map(

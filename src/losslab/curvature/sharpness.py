@@ -26,6 +26,7 @@ from losslab.curvature.eigen import eigenvalues
 from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.trace import trace
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class EpsilonSharpness(Result):
     n_steps: int
     n_gradients: int
     objective: str = ""
+
+    def __post_init__(self):
+        check_shapes(self, {"perturbation": ("n",)})
 
 
 @dataclass(frozen=True)

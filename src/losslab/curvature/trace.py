@@ -25,6 +25,7 @@ from losslab._checks import check_count, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.errors import LosslabError
 from losslab.results import Result
+from losslab.results.kinds import check_shapes
 
 METHODS = ("hutch++", "hutchinson")
 
@@ -47,6 +48,11 @@ class TraceEstimate(Result):
     samples: Tensor
     n_params: int
     objective: str = ""
+
+    def __post_init__(self):
+        check_shapes(self, {"samples": ("n_samples",)})
+        if self.method not in METHODS:
+            raise LosslabError(f"method == {self.method!r}, must be 'hutch++' or 'hutchinson'.")
 
 
 def rademacher(n: int, generator: torch.Generator, count: int = 1) -> Tensor:

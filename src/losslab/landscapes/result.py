@@ -47,6 +47,9 @@ from losslab.landscapes.spec import slice_spec, spec_hash
 from losslab.params import ParamLayout
 from losslab.results import H5_SUFFIXES, Result
 from losslab.results.codec import reading_h5
+from losslab.results.encoding import build
+from losslab.results.h5 import read_dataset, read_json_attribute
+from losslab.results.kinds import check_entries, check_value
 
 PROJECT_BLOCK = 256  # points projected at a time: bounds memory to block x n_params
 
@@ -83,6 +86,15 @@ class Landscape(Result):
         k = len(self.coords)
         if k not in (1, 2):
             raise LosslabError(f"a landscape has 1 or 2 coordinate axes, got {k}.")
+        for i, c in enumerate(self.coords):
+            if c.ndim != 1 or not c.size or not np.isfinite(c).all():
+                raise LosslabError(
+                    f"coords[{i}] must be a non-empty 1-D array of finite numbers, got shape "
+                    f"{c.shape}{'' if np.isfinite(c).all() else ' with NaN or infinity'}."
+                )
+        for name in ("origin", "directions"):
+            if not np.isfinite(getattr(self, name)).all():
+                raise LosslabError(f"{name} holds NaN or infinity.")
         if self.directions.ndim != 2 or self.directions.shape[0] != k:
             raise LosslabError(
                 f"directions of shape {self.directions.shape} do not match {k} coordinate axes."
@@ -211,6 +223,12 @@ class Landscape(Result):
     def spec(self) -> dict[str, Any]:
         return with_spec(self.metadata, self)["spec"]
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """A read landscape, once the metadata its readers use is of the kinds they expect."""
+        check_metadata(fields["metadata"], len(fields["coords"]))
+        return super().from_fields(fields)
+
     def write_h5(self, handle: h5py.File) -> None:
         metadata = with_spec(self.metadata, self)
         n_points = int(np.prod(self.shape))
@@ -274,8 +292,7 @@ def write_datasets(
 ) -> None:
     """The datasets and landscape attributes, into a file whose header the codec wrote."""
     for name in landscape.values:
-        if not name or "/" in name or name.startswith("."):
-            raise LosslabError(f"metric name {name!r} cannot be stored: no '/' or leading '.'.")
+        _check_metric_name(name)
     handle.attrs["spec_hash"] = metadata["spec_hash"]
     handle.attrs["metadata"] = json.dumps(metadata, sort_keys=True, allow_nan=True)
     handle.attrs["chunk_size"] = int(chunk_size)
@@ -292,13 +309,88 @@ def write_datasets(
 
 
 def read_datasets(handle: h5py.File) -> tuple[Landscape, np.ndarray]:
-    """(landscape, done mask) from an open landscape file."""
-    metadata = json.loads(handle.attrs["metadata"])
-    coords = tuple(handle["coords"][str(i)][()] for i in range(len(handle["coords"])))
-    names = metadata.get("value_keys") or sorted(handle["values"])
-    values = {name: handle["values"][name][()] for name in names}
-    done = handle["done"][()]
-    return Landscape(coords, values, handle["origin"][()], handle["directions"][()], metadata), done
+    """(landscape, done mask) from an open landscape file, each part checked before the
+    landscape is built (kinds.py; Landscape.__post_init__ checks the shapes agree)."""
+    metadata = read_json_attribute(handle, "metadata")
+    coords = tuple(read_dataset(handle, f"coords/{i}") for i in range(_n_axes(handle)))
+    names = metadata.get("value_keys")
+    if names is None:
+        names = sorted(_group(handle, "values"))
+    check_value(tuple[str, ...], names, "metadata.value_keys")
+    for name in names:
+        _check_metric_name(name)
+    fields = {
+        "coords": coords,
+        "values": {name: read_dataset(handle, f"values/{name}") for name in names},
+        "origin": read_dataset(handle, "origin"),
+        "directions": read_dataset(handle, "directions"),
+        "metadata": metadata,
+    }
+    done = read_dataset(handle, "done")
+    if done.dtype != bool or done.ndim != 1:
+        raise LosslabError(f"dataset 'done' must be 1-D bool, got {done.dtype} {done.shape}.")
+    return build(Landscape, fields), done
+
+
+# What readers take from a landscape's metadata (plots, as_directions, the store), by kind;
+# a file whose metadata breaks them is refused when it is read. Other entries are free.
+METADATA_KINDS = {
+    "value_keys": tuple[str, ...],
+    "spec": dict[str, Any],
+    "spec_hash": str,
+    "chunk_size": int | None,
+    "objective": dict[str, Any] | None,
+    "layout": dict[str, Any] | None,
+    "directions": dict[str, Any] | None,
+    "minima": tuple[tuple[float, ...], ...] | None,
+}
+OBJECTIVE_KINDS = {"data": dict[str, Any] | None, "n_params": int | None}
+LAYOUT_KINDS = {"names": tuple[str, ...], "shapes": tuple[tuple[int, ...], ...]}
+DIRECTIONS_KINDS = {
+    "kind": str,
+    "seed": int | None,
+    "normalization": str | None,
+    "ignore": str | None,
+    "explained_variance": tuple[float, ...] | None,
+    "explained_variance_ratio": tuple[float, ...] | None,
+}
+
+
+def check_metadata(metadata: Mapping[str, Any], ndim: int) -> None:
+    """One line naming the first metadata entry a reader could not use."""
+    check_entries(metadata, METADATA_KINDS, "metadata")
+    for key, kinds in (
+        ("objective", OBJECTIVE_KINDS),
+        ("layout", LAYOUT_KINDS),
+        ("directions", DIRECTIONS_KINDS),
+    ):
+        check_entries(metadata.get(key) or {}, kinds, f"metadata.{key}")
+    layout = metadata.get("layout")
+    if layout and not all(k in layout for k in LAYOUT_KINDS):
+        raise LosslabError("metadata.layout must hold names and shapes.")
+    if layout and len(layout["names"]) != len(layout["shapes"]):
+        raise LosslabError("metadata.layout has as many names as shapes.")
+    if any(len(row) != ndim for row in metadata.get("minima") or ()):
+        raise LosslabError(f"metadata.minima must hold points of {ndim} coordinates.")
+
+
+def _n_axes(handle: h5py.File) -> int:
+    names = sorted(_group(handle, "coords"))
+    if names not in (["0"], ["0", "1"]):
+        raise LosslabError(f"group 'coords' must hold datasets 0 or 0 and 1, got {names}.")
+    return len(names)
+
+
+def _group(handle: h5py.File, name: str) -> h5py.Group:
+    group = handle.get(name)
+    if not isinstance(group, h5py.Group):
+        raise LosslabError(f"group '{name}' is missing.")
+    return group
+
+
+def _check_metric_name(name: str) -> None:
+    if not name or "/" in name or name.startswith("."):
+        raise LosslabError(f"metric name {name!r} cannot be stored: no '/' or leading '.'.")
 
 
 def read_file(path: str | Path) -> tuple[Landscape, np.ndarray]:

@@ -10,6 +10,8 @@ Layout of this package (bottom layer: it imports torch, numpy, h5py and losslab.
 never a module that defines a result; those register themselves when imported):
 
     registry.py   type name <-> class
+    kinds.py      what a file may hold: field kinds read from each type's annotations, a
+                  dtype whitelist, shapes; every reader checks a record whole before building
     encoding.py   field values <-> plain JSON (tensors inline, or as HDF5 dataset references)
     h5.py         HDF5 header, atomic HDF5 writer, generic HDF5 layout
     codec.py      save_result / load_result: suffix and content dispatch, size rule, errors
@@ -17,8 +19,10 @@ never a module that defines a result; those register themselves when imported):
 
 Every file records its type name, the type's format version, the losslab version and, where
 the type has one, its spec. A file of a newer format than this losslab reads is refused with
-one line; so is a missing, foreign or damaged file. JSON holds at most JSON_MAX_VALUES array
-numbers (a million); above that `save` refuses and names the .h5 path to use instead.
+one line; so is a missing, foreign or damaged file, and one whose fields are not of their
+kinds ("'x.json': field 'params' must be an array of floats, got a number."). JSON holds
+at most JSON_MAX_VALUES array numbers (a million); above that `save` refuses and names the
+.h5 path to use instead.
 
 A new result type (symmetry, connectivity, ...): a frozen dataclass in its own module that
 subclasses Result with a new `result_type`; make sure `import losslab` imports that module;

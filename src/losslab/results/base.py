@@ -21,6 +21,7 @@ import h5py
 
 import losslab.results.codec as codec
 import losslab.results.h5 as h5
+import losslab.results.kinds as kinds
 from losslab.results.encoding import encode_result
 from losslab.results.registry import register
 
@@ -55,6 +56,12 @@ class Result:
         """The result from the decoded values of `to_fields`; unknown names are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in fields.items() if k in names})
+
+    @classmethod
+    def field_kinds(cls) -> dict[str, tuple[Any, bool]]:
+        """name -> (kind, required) of the fields a file holds, checked before `from_fields`
+        (default: the dataclass fields' annotations; see kinds.py)."""
+        return kinds.dataclass_kinds(cls)
 
     def spec(self) -> dict[str, Any] | None:
         """What was computed, as plain JSON, for the file's header (None: no spec)."""

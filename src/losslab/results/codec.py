@@ -23,7 +23,13 @@ import h5py
 
 from losslab.errors import LosslabError
 from losslab.io import atomic_path
-from losslab.results.encoding import check_format, count_numbers, decode_result, encode_result
+from losslab.results.encoding import (
+    check_format,
+    check_header,
+    count_numbers,
+    decode_result,
+    encode_result,
+)
 from losslab.results.errors import ResultFileError
 from losslab.results.h5 import H5Writer, read_header
 from losslab.results.registry import lookup, name_of
@@ -31,6 +37,19 @@ from losslab.results.registry import lookup, name_of
 JSON_SUFFIXES = (".json",)
 H5_SUFFIXES = (".h5", ".hdf5")
 JSON_MAX_VALUES = 1_000_000  # array numbers a JSON file may hold (about 20 MB of text)
+# What a damaged file can make h5py, json, numpy or torch raise while it is read: one line each.
+READ_FAILURES = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    RuntimeError,
+    MemoryError,
+)
 
 
 def save_result(result, path: str | Path, *, folder: str | Path | None = None) -> Path:
@@ -112,16 +131,16 @@ def _read_errors(path: Path, what: str) -> Iterator[None]:
         raise
     except LosslabError as error:
         raise ResultFileError(f"'{path}': {error}") from None
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        raise ResultFileError(
-            f"cannot read {what} file '{path}': {type(error).__name__}: {error}"
-        ) from None
+    except READ_FAILURES as error:
+        reason = " ".join(f"{type(error).__name__}: {error}".split())  # h5py's may span lines
+        raise ResultFileError(f"cannot read {what} file '{path}': {reason}") from None
 
 
 def _check_h5_header(handle: h5py.File, path: Path, expected: type | None, what: str) -> type:
     name, version, by_losslab = read_header(handle)
     cls = _resolve(name, by_losslab, f"'{path}'", expected, "an HDF5 file")
     check_format(cls, version, f"'{path}'")
+    check_header({"losslab_version": handle.attrs.get("losslab_version", "")})
     return cls
 
 

@@ -27,6 +27,7 @@ import torch
 from losslab._version import __version__
 from losslab.errors import LosslabError
 from losslab.results.errors import ResultFileError
+from losslab.results.kinds import ARRAY_DTYPES, array_dtype, check_fields, check_value, describe
 from losslab.results.registry import lookup, name_of
 
 HEADER_KEYS = ("result", "format_version", "losslab_version", "spec")
@@ -84,18 +85,36 @@ def encode(value: Any, arrays: ArraySink | None = None, path: str = "") -> Any:
 def decode_result(
     data: dict[str, Any], arrays: ArraySource | None, source: str, *, nested: bool = False
 ):
-    """The result a record describes; refuses a newer format than its class reads."""
+    """The result a record describes, checked whole before it is built (header, then every
+    field against its kind, see kinds.py); refuses a newer format than its class reads."""
     cls = lookup(data.get("result"))
     if cls is None:
         raise ResultFileError(f"{source} holds no known result type ({data.get('result')!r}).")
     check_format(cls, data.get("format_version", 1), source, nested=nested)
+    check_header(data)
     plain = cls.json_fields
     fields = {
-        key: value if key in plain else decode(value, arrays, source)
+        key: value if key in plain else decode(value, arrays, source, key)
         for key, value in data.items()
         if key not in HEADER_KEYS
     }
+    return build(cls, fields)
+
+
+def build(cls, fields: dict[str, Any]):
+    """`cls` from decoded fields once each is of its kind; its own __post_init__ checks the
+    rest (shapes that must agree, known statuses)."""
+    check_fields(cls, fields)
     return cls.from_fields(fields)
+
+
+def check_header(data: dict[str, Any]) -> None:
+    """The header's optional parts are of their kinds (the type and format are checked first).
+
+    losslab_version is informational: the format version alone says whether this losslab
+    can read a file, so a file from a newer losslab of a format we know loads."""
+    check_value(str, data.get("losslab_version", ""), "losslab_version")
+    check_value(dict[str, Any] | None, data.get("spec"), "spec")
 
 
 def check_format(cls, version: Any, source: str, *, nested: bool = False) -> None:
@@ -104,8 +123,8 @@ def check_format(cls, version: Any, source: str, *, nested: bool = False) -> Non
         version = int(version)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ResultFileError(
-            f"{source} has format_version {version!r} for its '{name}' record, not a positive "
-            "integer: the file is damaged."
+            f"{source} has format_version {_short(version)} for its '{name}' record, not a "
+            "positive integer: the file is damaged."
         )
     if version > cls.format_version:
         what = "holds a losslab '{}' record" if nested else "is a losslab '{}' file"
@@ -115,18 +134,24 @@ def check_format(cls, version: Any, source: str, *, nested: bool = False) -> Non
         )
 
 
-def decode(value: Any, arrays: ArraySource | None = None, source: str = "") -> Any:
+def decode(value: Any, arrays: ArraySource | None = None, source: str = "", path: str = "") -> Any:
+    """Encoded JSON -> field values; every array record is checked before it is built.
+    `path` names where the value sits ('trajectories/1/params') in error messages."""
     if isinstance(value, dict):
-        keys = set(value) - {"numpy"}
-        if keys == {"dtype", "shape", "data"} or keys == {"dtype", "shape", "dataset"}:
-            return _decode_array(value, arrays)
-        if keys == {"float"}:
-            return float(value["float"])
+        if set(value) - {"numpy"} in _ARRAY_KEYS:
+            return _decode_array(value, arrays, path)
+        if set(value) == {"float"}:
+            return _decode_float(value["float"], path)
         if lookup(value.get("result")) is not None and "losslab_version" in value:
-            return decode_result(value, arrays, source, nested=True)
-        return {k: decode(v, arrays, source) for k, v in value.items()}
+            try:
+                return decode_result(value, arrays, source, nested=True)
+            except ResultFileError:
+                raise
+            except LosslabError as error:
+                raise LosslabError(f"record '{path}': {error}") from None
+        return {k: decode(v, arrays, source, _join(path, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return tuple(decode(v, arrays, source) for v in value)
+        return tuple(decode(v, arrays, source, _join(path, str(i))) for i, v in enumerate(value))
     return value
 
 
@@ -173,27 +198,90 @@ def _as_numpy(value) -> np.ndarray:
     return value.numpy()
 
 
-def _decode_array(value: dict[str, Any], arrays: ArraySource | None):
-    shape = tuple(int(n) for n in value["shape"])
-    if value.get("numpy"):
-        dtype = np.dtype(value["dtype"])
-        if "dataset" in value:
-            data = np.asarray(_source(arrays)(value["dataset"]))
-            return data.astype(dtype, copy=False).reshape(shape)
-        return np.asarray(value["data"], dtype=dtype).reshape(shape)
-    dtype = getattr(torch, str(value["dtype"]), None)
-    if not isinstance(dtype, torch.dtype):
-        raise LosslabError(f"dtype {value['dtype']!r} is not a torch dtype.")
+def _decode_array(value: dict[str, Any], arrays: ArraySource | None, path: str):
+    """A tensor (or, with "numpy": true, an array) from its record, once the record is whole:
+    a whitelisted dtype, a shape of counts, and as many numbers of that dtype as the shape
+    holds (inline) or a dataset of that shape (HDF5)."""
+    where = f"field '{path}'"
+    as_numpy = value.get("numpy", False)
+    if not isinstance(as_numpy, bool):
+        raise LosslabError(f"{where} has 'numpy' {_short(as_numpy)}, must be true or false.")
+    name = value["dtype"]
+    if not isinstance(name, str) or name not in ARRAY_DTYPES or (as_numpy and name == "bfloat16"):
+        raise LosslabError(
+            f"{where} has dtype {_short(name)}, must be one of {', '.join(ARRAY_DTYPES)}."
+        )
+    shape = value["shape"]
+    if not isinstance(shape, list) or not all(_is_int(n) and n >= 0 for n in shape):
+        raise LosslabError(f"{where} has shape {_short(shape)}, must be a list of counts.")
+    shape, size = tuple(shape), math.prod(shape)
     if "dataset" in value:
-        data = np.array(_source(arrays)(value["dataset"]))  # a fresh, writable array
-        return torch.from_numpy(data).to(dtype).reshape(shape)
-    return torch.tensor(value["data"], dtype=dtype).reshape(shape)
+        data = _dataset(arrays, value["dataset"], where)
+        if data.shape != shape or ARRAY_DTYPES[array_dtype(data)] != ARRAY_DTYPES[name]:
+            raise LosslabError(
+                f"{where} is declared {name} {list(shape)}, its dataset holds "
+                f"{data.dtype.name} {list(data.shape)}: the file is damaged."
+            )
+    else:
+        data = value["data"]
+        if not isinstance(data, list) or len(data) != size:
+            got = f"{len(data)} items" if isinstance(data, list) else describe(data)
+            raise LosslabError(
+                f"{where} has shape {list(shape)}, so its data must be a flat list of {size} "
+                f"numbers, got {got}."
+            )
+        _check_numbers(data, name, where)
+    if as_numpy:
+        return np.array(data, dtype=np.dtype(name)).reshape(shape)
+    if isinstance(data, np.ndarray):
+        data = torch.from_numpy(np.array(data))  # a fresh, writable array
+        return data.to(getattr(torch, name)).reshape(shape)
+    return torch.tensor(data, dtype=getattr(torch, name)).reshape(shape)
 
 
-def _source(arrays: ArraySource | None) -> ArraySource:
+_ARRAY_KEYS = ({"dtype", "shape", "data"}, {"dtype", "shape", "dataset"})
+
+
+def _check_numbers(data: list, dtype: str, where: str) -> None:
+    """Inline numbers fit their dtype: booleans for bool, integers in range for an integer
+    dtype, numbers (JSON's NaN and Infinity included) for a float dtype."""
+    kind = ARRAY_DTYPES[dtype]
+    if kind == "bool":
+        ok = all(isinstance(x, bool) for x in data)
+    elif kind == "int":
+        info = np.iinfo(dtype)
+        ok = all(_is_int(x) and info.min <= x <= info.max for x in data)
+    else:
+        ok = all(isinstance(x, int | float) and not isinstance(x, bool) for x in data)
+    if not ok:
+        raise LosslabError(f"{where} has data that are not all {_WORDS[kind]} of {dtype}.")
+
+
+_WORDS = {"bool": "booleans", "int": "integers in the range", "float": "numbers"}
+
+
+def _decode_float(text: Any, path: str) -> float:
+    if text not in ("nan", "inf", "-inf"):
+        raise LosslabError(f"field '{path}' is {{'float': {_short(text)}}}: only nan, inf, -inf.")
+    return float(text)
+
+
+def _dataset(arrays: ArraySource | None, name: Any, where: str) -> np.ndarray:
     if arrays is None:
-        raise LosslabError("a JSON record refers to an HDF5 dataset: the file is damaged.")
-    return arrays
+        raise LosslabError(f"{where} refers to an HDF5 dataset in a JSON record: it is damaged.")
+    if not isinstance(name, str) or not name:
+        raise LosslabError(f"{where} names dataset {_short(name)}, must be a dataset path.")
+    return arrays(name)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value's repr on one line, cut to `limit` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _join(path: str, key: str) -> str:

@@ -31,8 +31,10 @@ import h5py
 import numpy as np
 
 from losslab._version import __version__
+from losslab.errors import LosslabError
 from losslab.io import AtomicFile, reserve, write_error
 from losslab.results.encoding import HEADER_KEYS, decode_result, encode_result
+from losslab.results.kinds import ARRAY_DTYPES, describe
 
 LIBVER = ("v108", "latest")  # v1.8 object headers: attributes of any size, no timestamps
 LEGACY_TYPE_ATTRIBUTE = "result"  # training runs written by losslab 0.1 named their type so
@@ -156,11 +158,53 @@ def write_fields(result, handle: h5py.File) -> None:
 
 def read_fields(cls: type, handle: h5py.File, source: str):
     """A result of type `cls` from the generic layout."""
-    fields = json.loads(handle.attrs["fields"])
     record = {
         "result": cls.result_type,
-        "format_version": int(handle.attrs.get("format_version", 1)),
-        "losslab_version": str(handle.attrs.get("losslab_version", "")),
-        **fields,
+        "format_version": handle.attrs.get("format_version", 1),
+        "losslab_version": handle.attrs.get("losslab_version", ""),
+        **read_json_attribute(handle, "fields"),
     }
-    return decode_result(record, lambda path: handle[path][()], source)
+    return decode_result(record, lambda path: read_dataset(handle, path), source)
+
+
+def read_json_attribute(handle: h5py.File, name: str) -> dict[str, Any]:
+    """The JSON object stored in the root attribute `name`, or one line saying what is wrong."""
+    if name not in handle.attrs:
+        raise LosslabError(f"attribute '{name}' is missing.")
+    text = handle.attrs[name]
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    if not isinstance(text, str):
+        raise LosslabError(f"attribute '{name}' must be JSON text, got {describe(text)}.")
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise LosslabError(f"attribute '{name}' is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise LosslabError(f"attribute '{name}' must be a JSON object, got {describe(value)}.")
+    return value
+
+
+def read_dataset(handle: h5py.File, path: str) -> np.ndarray:
+    """The values of dataset `path`, once `checked_dataset` has checked it."""
+    return np.asarray(checked_dataset(handle, path)[()])
+
+
+def checked_dataset(handle: h5py.File, path: str) -> h5py.Dataset:
+    """Dataset `path` (nothing read), once it is a dataset of a whitelisted dtype whose data
+    the file can hold (losslab writes contiguous, uncompressed datasets)."""
+    node = handle.get(path) if path.strip("/") else None
+    if node is None:
+        raise LosslabError(f"dataset '{path}' is missing.")
+    if not isinstance(node, h5py.Dataset):
+        raise LosslabError(f"'{path}' must be a dataset, got a {type(node).__name__}.")
+    if node.dtype.name not in ARRAY_DTYPES:
+        raise LosslabError(
+            f"dataset '{path}' holds {node.dtype}, must be one of {', '.join(ARRAY_DTYPES)}."
+        )
+    if node.nbytes > handle.id.get_filesize():
+        raise LosslabError(
+            f"dataset '{path}' claims {node.nbytes} bytes, more than the file holds: the "
+            "file is damaged."
+        )
+    return node
