@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -18,7 +20,9 @@ def model(dtype: torch.dtype, *, only_first: bool) -> nn.Module:
     if only_first:  # a mixed model: one complex parameter among real ones
         net[0].weight = nn.Parameter(net[0].weight.detach().to(dtype))
         return net
-    return net.to(dtype)
+    with warnings.catch_warnings():  # torch: "Complex modules are a new feature"
+        warnings.simplefilter("ignore", UserWarning)
+        return net.to(dtype)
 
 
 def build_objective(net, data):
