@@ -256,7 +256,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
     wrong = [
         f"{k} {tuple(state[k].shape)} vs the model's {tuple(v.shape)}"
         for k, v in expected.items()
-        if tuple(state[k].shape) != tuple(v.shape)
+        if isinstance(v, torch.Tensor) and tuple(state[k].shape) != tuple(v.shape)
     ]
     if wrong:
         raise LosslabError(f"weights file '{path}' does not fit the model: shape of {_few(wrong)}.")
