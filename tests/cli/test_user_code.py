@@ -293,3 +293,35 @@ def test_damaged_weights_files_are_refused_in_one_line(tmp_path):
             model_loading.load_weights(model, path)
         except losslab.LosslabError as error:
             assert "\n" not in str(error) and "damaged.pt" in str(error)
+
+
+class WithExtraState(torch.nn.Module):
+    """A module whose state dict holds a non-tensor extra state, as get_extra_state allows."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 2)
+        self.received = None
+
+    def get_extra_state(self):
+        return {"note": "not a tensor"}
+
+    def set_extra_state(self, state):
+        if not isinstance(state, dict):
+            raise ValueError(f"extra state must be a dict, got {type(state).__name__}")
+        self.received = state
+
+
+def test_extra_state_and_loading_hooks_are_user_code(tmp_path):
+    """The model's extra state is compared by no shape; what its hook raises is one line."""
+    from losslab.cli import model_loading
+
+    model = WithExtraState()
+    state = {**model.state_dict(), "_extra_state": torch.zeros(1)}
+    torch.save(state, tmp_path / "extra.pt")
+    with pytest.raises(losslab.LosslabError) as info:
+        model_loading.load_weights(model, tmp_path / "extra.pt")
+    assert str(info.value) == (
+        f"the model failed while loading the weights from '{tmp_path / 'extra.pt'}': "
+        "ValueError: extra state must be a dict, got Tensor."
+    )
