@@ -83,6 +83,32 @@ MODELS = {
             raise AttributeError(name)
         """,
     "missing_import.py": "import no_such_module_for_losslab_tests\n",
+    "late.py": """
+        import sys
+        from torch import nn
+
+        class Late(nn.Module):  # fine for the first checks, then exits or fails
+
+            def __init__(self, exits):
+                super().__init__()
+                self.layer = nn.Linear(4, 2)
+                self.exits = exits
+                self.calls = 0
+
+            def forward(self, x):
+                self.calls += 1
+                if self.calls > 3:
+                    if self.exits:
+                        sys.exit(9)
+                    raise RuntimeError("late failure")
+                return self.layer(x)
+
+        def exits():
+            return Late(True)
+
+        def fails():
+            return Late(False)
+        """,
 }
 
 
@@ -143,6 +169,22 @@ def test_sys_exit_in_user_code_is_one_error_line_and_exit_2(model, message, tmp_
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__") == before
 
 
+@pytest.mark.parametrize("command", [[*LAND], [*LAND[:-2], "--epochs", "1"], ["train"]])
+def test_sys_exit_in_a_later_forward_is_one_error_line_and_exit_2(command, tmp_path):
+    """The forward passes the first checks, then exits in training or on the grid."""
+    write_files(tmp_path)
+    args = [*command, "--model", "late.py:exits"]
+    if command == ["train"]:
+        args += ["--data", "data.npz", "--epochs", "1", "--out", "run.json"]
+    result = run_cli(tmp_path, *args)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [
+        "error: late.py:forward (line 17) called sys.exit(9) while losslab used the model: a "
+        "model must return its outputs, not exit."
+    ]
+    assert not any(p.name.startswith(("land.h5", "run.json")) for p in tmp_path.iterdir())
+
+
 def test_complex_weights_are_refused_through_the_entry_point(tmp_path):
     write_files(tmp_path)
     result = run_cli(tmp_path, *LAND, "--model", "good.py:make", "--weights", "complex.pt")
@@ -200,6 +242,11 @@ def folder(tmp_path, monkeypatch):
             ["--model", "missing_import.py:make"],
             "model file 'missing_import.py' failed while being imported: ModuleNotFoundError: "
             "No module named 'no_such_module_for_losslab_tests'.",
+        ),
+        (
+            ["--model", "late.py:fails"],
+            "late.py:forward (line 18) failed while losslab used the model: RuntimeError: "
+            "late failure.",
         ),
         (
             ["--model", "good.py:make", "--weights", "double.pt"],

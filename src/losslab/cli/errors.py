@@ -2,8 +2,9 @@
 
 Bad input reaches us two ways: typer/click reject an argument (unknown option, a value out of
 its range) or the library rejects a value (a `LosslabError`: unknown surface, malformed point,
-unwritable path). Both end here as `error: <what was wrong and how to fix it>`. Anything else
-is a bug and keeps its traceback.
+unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so does
+anything raised, sys.exit included, inside the user's own model file. Anything else is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ class OneLineErrors(TyperGroup):
             fail(error.format_message() + hint, error.exit_code)
         except typer.Abort:
             fail("aborted.", 1)
+        except (Exception, SystemExit) as error:  # from the user's model file: not our bug
+            from losslab.cli.model_loading import user_code_failure
+
+            message = user_code_failure(error)
+            if message is None:
+                raise
+            fail(message)
         # Non-standalone mode returns an exit code for `typer.Exit` (--help, --version) and the
         # command's own return value (None) otherwise.
         sys.exit(result if isinstance(result, int) else 0)

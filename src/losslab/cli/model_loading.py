@@ -34,6 +34,7 @@ from losslab.objectives._data import check_real
 
 LOSSES = ("cross_entropy", "mse", "bce")
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
+USER_MODULE_PREFIX = "losslab_user_model_"  # the module name a user's model file runs under
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def build_user_model(source: ModelSource) -> nn.Module:
     """
     path = source.path
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"losslab_user_model_{digest}"
+    module_name = f"{USER_MODULE_PREFIX}{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise LosslabError(f"model file '{path}' cannot be imported as a Python module.")
@@ -183,6 +184,32 @@ def user_code(who: str, when: str, rule: str = "") -> Iterator[None]:
         raise LosslabError(
             f"{who} failed {when}: {describe_exception(error)}" + (f" ({rule})." if rule else ".")
         ) from None
+
+
+def user_code_failure(error: BaseException) -> str | None:
+    """One line for an exception raised inside a user's model file after it was built (its
+    forward, during training or on a landscape's grid), found by the file's frames on the
+    traceback of the exception or of one it was raised from; None when no such frame is
+    there (a bug of ours, which keeps its traceback)."""
+    current: BaseException | None = error
+    while current is not None:
+        found = None
+        traceback = current.__traceback__
+        while traceback is not None:  # the innermost frame of the user's file wins
+            if traceback.tb_frame.f_globals.get("__name__", "").startswith(USER_MODULE_PREFIX):
+                found = traceback
+            traceback = traceback.tb_next
+        if found is not None:
+            code = found.tb_frame.f_code
+            where = f"{Path(code.co_filename).name}:{code.co_name} (line {found.tb_lineno})"
+            if isinstance(error, SystemExit):
+                return (
+                    f"{where} called sys.exit({_exit_code(error)}) while losslab used the "
+                    "model: a model must return its outputs, not exit."
+                )
+            return f"{where} failed while losslab used the model: {describe_exception(error)}."
+        current = current.__cause__
+    return None
 
 
 def _exit_code(error: SystemExit) -> str:
