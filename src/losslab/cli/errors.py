@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from losslab.cli.user_code import user_code_failure
 from losslab.errors import LosslabError
 
 USAGE_EXIT_CODE = 2
@@ -61,9 +62,8 @@ class OneLineErrors(TyperGroup):
             fail(error.format_message() + hint, error.exit_code)
         except typer.Abort:
             fail("aborted.", 1)
+        # Keep this clause last: it sees what no clause above claimed, and re-raises a bug.
         except (Exception, SystemExit) as error:  # from the user's model file: not our bug
-            from losslab.cli.model_loading import user_code_failure
-
             message = user_code_failure(error)
             if message is None:
                 raise
