@@ -41,6 +41,7 @@ from losslab._checks import check_count, check_fraction, check_positive, check_s
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
+from losslab.objectives._data import check_real
 from losslab.objectives._losses import LOSS_NAMES, resolve_loss
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
@@ -219,6 +220,7 @@ def train(
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
     layout = ParamLayout.of(model)
+    check_real(model=model)
     params = [p for p in model.parameters() if p.requires_grad]
     check_count("epochs", epochs)
     check_count("record_every", record_every)
@@ -396,6 +398,7 @@ def _batches(data, batch_size: int, seed: int, device: torch.device):
             f"X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)}: need the same "
             "number N >= 1 of samples, X (N, ...) and y (N,)."
         )
+    check_real(X, y)
     return _TensorBatches(X.to(device), y.to(device), batch_size, seed, described)
 
 

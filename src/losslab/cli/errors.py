@@ -2,9 +2,10 @@
 
 Bad input reaches us two ways: typer/click reject an argument (unknown option, a value out of
 its range) or the library rejects a value (a `LosslabError`: unknown surface, malformed point,
-unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so does a
-full disk that a write outside losslab.io meets (an OSError of DISK_ERRNOS). Anything else is
-a bug and keeps its traceback.
+unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so do a
+full disk that a write outside losslab.io meets (an OSError of DISK_ERRNOS) and anything
+raised, sys.exit included, inside the user's own model file. Anything else is a bug and keeps
+its traceback.
 
 Ctrl-C ends here too, for every command: one line on stderr ("interrupted", or what the
 command kept, e.g. the chunks of a landscape: see `Interrupted`) and exit code 130 (128 +
@@ -27,6 +28,7 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from losslab.cli.user_code import user_code_failure
 from losslab.errors import LosslabError
 from losslab.io import write_error
 
@@ -100,9 +102,12 @@ class OneLineErrors(TyperGroup):
         except LosslabError as error:
             fail(str(error))
         except OSError as error:  # a full disk outside losslab.io (a folder): not a bug
-            if error.errno not in DISK_ERRNOS:
+            if error.errno in DISK_ERRNOS:
+                fail(str(write_error(error.filename or "a file", error)))
+            message = user_code_failure(error)  # or an OSError of the user's model file
+            if message is None:
                 raise
-            fail(str(write_error(error.filename or "a file", error)))
+            fail(message)
         except typer.TyperException as error:  # click's usage errors derive from it
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.exit(error.exit_code)  # the help text has been printed already
@@ -113,6 +118,12 @@ class OneLineErrors(TyperGroup):
             fail("aborted.", 1)
         except _Stopped as stop:
             stopped(str(stop))
+        # Keep this clause last: it sees what no clause above claimed, and re-raises a bug.
+        except (Exception, SystemExit) as error:  # from the user's model file: not our bug
+            message = user_code_failure(error)
+            if message is None:
+                raise
+            fail(message)
         if result == INTERRUPTED_EXIT_CODE:  # typer's own exit for a Ctrl-C while parsing
             stopped("interrupted")
         # Non-standalone mode returns an exit code for `typer.Exit` (--help, --version) and the

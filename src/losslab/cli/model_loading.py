@@ -18,7 +18,6 @@ import importlib.util
 import inspect
 import sys
 import warnings
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,15 @@ from torch import nn
 
 from losslab import data as datasets
 from losslab import models
+from losslab.cli.user_code import (
+    USER_MODULE_PREFIX,
+    describe_exception,
+    exit_code,
+    user_code,
+)
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import LosslabError
+from losslab.objectives._data import check_real
 
 LOSSES = ("cross_entropy", "mse", "bce")
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
@@ -101,53 +107,64 @@ def _python_file(path: Path) -> Path:
 
 
 def build_user_model(source: ModelSource) -> nn.Module:
-    """Import the file by path and return `factory()`, which must be an nn.Module."""
+    """Import the file by path and return `factory()`, which must be an nn.Module.
+
+    The file and its factory are the user's code: whatever they raise, `sys.exit()` included,
+    becomes one LosslabError that names the file, the function and the exception. Only
+    Ctrl-C (KeyboardInterrupt) goes on as what it is, an interrupt.
+    """
     path = source.path
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"losslab_user_model_{digest}"
+    module_name = f"{USER_MODULE_PREFIX}{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise LosslabError(f"model file '{path}' cannot be imported as a Python module.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look the module up here
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:  # the user's code: report it, do not crash
+        with user_code(f"model file '{path}'", "while being imported"):
+            spec.loader.exec_module(module)
+    except LosslabError:
         sys.modules.pop(module_name, None)
-        raise LosslabError(
-            f"cannot import model file '{path}': {type(error).__name__}: {error}"
-        ) from None
-    factory = getattr(module, source.factory, None)
+        raise
+    label = f"{path.name}:{source.factory}"
+    # A module-level __getattr__, and the attributes of what the module defines, are user code.
+    with user_code(label, "while being looked up"):
+        factory = getattr(module, source.factory, None)
+        found = [] if factory is not None else _functions(module)
     if factory is None:
-        found = sorted(
-            name
-            for name, value in vars(module).items()
-            if callable(value)
-            and not name.startswith("_")
-            and not inspect.ismodule(value)
-            and getattr(value, "__module__", None) == module_name
-        )
         raise LosslabError(
             f"model file '{path}' has no '{source.factory}'"
             + (f"; it defines {', '.join(found)}." if found else ".")
         )
     if not callable(factory):
         raise LosslabError(f"'{source.factory}' in '{path}' is not callable: give a function.")
-    try:
+    rule = "a factory takes no arguments and must return an nn.Module"
+    with user_code(label, "while building the model", rule):
         model = factory()
-    except Exception as error:
-        raise LosslabError(
-            f"{source.factory}() in '{path}' failed: {type(error).__name__}: {error} "
-            "(the factory is called with no arguments)."
-        ) from None
     if not isinstance(model, nn.Module):
         raise LosslabError(
             f"{source.factory}() in '{path}' returned a {type(model).__name__}, "
             "must return a torch nn.Module."
         )
-    if not any(p.requires_grad for p in model.parameters()):
+    with user_code(label, "while listing its parameters"):
+        trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
         raise LosslabError(f"the model from {source.label} has no trainable parameters.")
+    check_real(model=model)  # complex weights cannot make a real landscape
     return model
+
+
+def _functions(module) -> list[str]:
+    """The public callables a module defines itself (not those it imports), sorted."""
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if callable(value)
+        and not name.startswith("_")
+        and not inspect.ismodule(value)
+        and getattr(value, "__module__", None) == module.__name__
+    )
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -182,7 +199,8 @@ def load_weights(model: nn.Module, path: Path) -> None:
             f"weights file '{path}' holds a {type(state).__name__}, not a state dict "
             "{name: tensor}: save it with torch.save(model.state_dict(), path)."
         )
-    expected = model.state_dict()
+    with user_code("the model", "while listing its state dict"):  # hooks are user code
+        expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
@@ -193,17 +211,37 @@ def load_weights(model: nn.Module, path: Path) -> None:
     wrong = [
         f"{k} {tuple(state[k].shape)} vs the model's {tuple(v.shape)}"
         for k, v in expected.items()
-        if tuple(state[k].shape) != tuple(v.shape)
+        if isinstance(v, torch.Tensor) and tuple(state[k].shape) != tuple(v.shape)
     ]
     if wrong:
         raise LosslabError(f"weights file '{path}' does not fit the model: shape of {_few(wrong)}.")
+    # load_state_dict would cast silently (complex to real with only a warning, float64 to
+    # float32, floats into an integer counter): every tensor must be dense, of the model's dtype.
+    sparse = [k for k, v in state.items() if v.layout != torch.strided]
+    if sparse:
+        raise LosslabError(
+            f"weights file '{path}' holds sparse or quantized tensors ({_few(sparse)}): save "
+            "dense tensors with torch.save(model.state_dict(), path)."
+        )
+    mismatched = [
+        f"{k} ({_dtype(state[k])}; the model has {_dtype(v)})"
+        for k, v in expected.items()
+        if isinstance(v, torch.Tensor) and state[k].dtype != v.dtype
+    ]
+    if mismatched:
+        raise LosslabError(
+            f"weights file '{path}' does not fit the model: dtype of {_few(mismatched)} (save "
+            "the weights from a model of the same dtype, or convert them before saving)."
+        )
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise LosslabError(f"weights file '{path}' has NaN or inf in {_few(bad)}.")
-    try:
+    with user_code("the model", f"while loading the weights from '{path}'"):  # its hooks
         model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise LosslabError(f"weights file '{path}' does not fit the model: {error}") from None
+
+
+def _dtype(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _few(items: list[str], n: int = 4) -> str:
@@ -231,16 +269,8 @@ def load_npz(path: Path, loss: str | None, *, name: str | None = None) -> Datase
         )
     try:
         archive = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise LosslabError(
-            f"data file '{path}' cannot be read without unpickling ({error}); save plain "
-            "arrays with numpy.savez(path, X=X, y=y)."
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise LosslabError(
-            f"data file '{path}' is not a NumPy .npz archive ({type(error).__name__}); "
-            "save it with numpy.savez(path, X=X, y=y)."
-        ) from None
+    except Exception as error:  # zip, zlib, header and pickle errors: none is the user's fault
+        raise _unreadable(path, error) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise LosslabError(
             f"data file '{path}' holds one array, not an .npz archive of X and y: save it "
@@ -255,11 +285,8 @@ def load_npz(path: Path, loss: str | None, *, name: str | None = None) -> Datase
             )
         try:
             arrays = {k: archive[k] for k in ("X", "y", "X_test", "y_test") if k in keys}
-        except ValueError as error:  # object arrays need pickle, which is never used
-            raise LosslabError(
-                f"data file '{path}' cannot be read without unpickling ({error}); save numeric "
-                "arrays with numpy.savez(path, X=X, y=y)."
-            ) from None
+        except Exception as error:  # a damaged member, or object arrays that need pickle
+            raise _unreadable(path, error) from None
     if ("X_test" in arrays) != ("y_test" in arrays):
         raise LosslabError(f"data file '{path}' has only one of X_test and y_test: give both.")
     X, y = _check_pair(path, arrays["X"], arrays["y"], "X", "y")
@@ -299,6 +326,20 @@ def load_npz(path: Path, loss: str | None, *, name: str | None = None) -> Datase
         n_classes=n_classes,
         feature_shape=tuple(X.shape[1:]),
         description=f"user data from {path.name}",
+    )
+
+
+def _unreadable(path: Path, error: Exception) -> LosslabError:
+    """Why numpy could not read the archive, in one line: pickle (object arrays, never
+    unpickled), or damage (a bad zip, CRC or header, a truncated member)."""
+    if isinstance(error, ValueError) and "allow_pickle" in str(error):
+        return LosslabError(
+            f"data file '{path}' cannot be read without unpickling ({error}); save numeric "
+            "arrays with numpy.savez(path, X=X, y=y)."
+        )
+    return LosslabError(
+        f"data file '{path}' is not a readable NumPy .npz archive "
+        f"({describe_exception(error)}); save it with numpy.savez(path, X=X, y=y)."
     )
 
 
@@ -352,10 +393,17 @@ def check_fit(model: nn.Module, data: Dataset, loss: str | None, label: str) -> 
     try:
         with torch.no_grad():
             output = model(x)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as error:  # the user's forward: report it, do not exit
+        raise LosslabError(
+            f"the model {label} called sys.exit({exit_code(error)}) in its forward: "
+            "forward must return the outputs."
+        ) from None
+    except BaseException as error:
         raise LosslabError(
             f"the model {label} does not accept samples of shape {tuple(x.shape[1:])} from "
-            f"the data: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            f"the data: {describe_exception(error)}"
         ) from None
     finally:
         for module, mode in modes:

@@ -2,6 +2,7 @@
 
 `materialize` turns (X, y) tensors or arrays, or a DataLoader of (inputs, targets) batches,
 into two tensors; `fixed_subset` picks the seeded subset of `n_samples` samples.
+`check_real` refuses complex parameters or data, which a real loss landscape cannot hold.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from losslab.errors import LosslabError
 
@@ -47,6 +48,7 @@ def materialize(data, label: str, dtype: torch.dtype, device) -> tuple[Tensor, T
         )
     if x.shape[0] == 0:
         raise LosslabError(f"{label} is empty: give at least one sample.")
+    check_real(x, y, label=label)
     for part, tensor in (("X", x), ("y", y)):
         if tensor.is_floating_point() or tensor.is_complex():
             bad = int((~torch.isfinite(tensor)).sum())
@@ -61,6 +63,33 @@ def materialize(data, label: str, dtype: torch.dtype, device) -> tuple[Tensor, T
     else:
         y = y.to(device, torch.int64)
     return x, y
+
+
+def check_real(*tensors: Tensor, model: nn.Module | None = None, label: str = "data") -> None:
+    """Refuse a model with complex trainable parameters, or complex X or y (the `tensors`):
+    every landscape, path and Hessian here is over real parameter vectors, and casting would
+    silently drop the imaginary parts."""
+    if model is not None:
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and p.is_complex()]
+        if named:
+            (name, param), more = named[0], len(named) - 1
+            raise LosslabError(
+                f"the model's parameter '{name}'"
+                + (f" (and {more} more)" if more else "")
+                + f" is {_dtype(param)}: losslab needs real parameters; keep the real and "
+                "imaginary parts as two real parameters and combine them in forward "
+                "(torch.complex(re, im))."
+            )
+    for part, tensor in zip(("X", "y"), tensors, strict=False):
+        if tensor.is_complex():
+            raise LosslabError(
+                f"{label}: {part} is {_dtype(tensor)}; losses over complex numbers are not "
+                "supported: give real inputs and targets."
+            )
+
+
+def _dtype(tensor: Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def fixed_subset(x: Tensor, y: Tensor, n_samples: int, seed: int) -> tuple[Tensor, Tensor]:

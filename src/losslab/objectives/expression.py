@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -224,16 +225,29 @@ def _parse(text: str) -> ast.Expression:
             warnings.simplefilter("ignore")
             return ast.parse(text, mode="eval")
     except SyntaxError as error:
-        # The parser reports offset 0 (or none) when the text ends too early, as in "x +".
-        where = f" at column {error.offset}" if error.offset else " at the end"
-        if error.offset and error.lineno and error.lineno > 1:
-            where = f" at line {error.lineno}, column {error.offset}"
         reason = " ".join(str(error.msg).split())  # one line, whatever the parser said
-        raise ExpressionError(f"cannot parse expression {text!r}: {reason}{where}.") from None
+        raise ExpressionError(
+            f"cannot parse expression {text!r}: {reason}{_where(text, error)}."
+        ) from None
     except (ValueError, RecursionError, MemoryError) as error:  # e.g. a null byte
         raise ExpressionError(
             f"cannot parse expression {text!r}: {type(error).__name__}: {error}."
         ) from None
+
+
+def _where(text: str, error: SyntaxError) -> str:
+    """' at column 2, near ':'': where the parser stopped and the character it stopped at."""
+    # The parser reports offset 0 (or none) when the text ends too early, as in "x +".
+    if not error.offset:
+        return " at the end"
+    line_number = error.lineno or 1
+    where = f" at column {error.offset}"
+    if line_number > 1:
+        where = f" at line {line_number}, column {error.offset}"
+    lines = text.splitlines() or [""]
+    line = lines[line_number - 1] if line_number <= len(lines) else ""
+    token = re.match(r"\w+|\S?", line[error.offset - 1 :]).group()  # a word or one symbol
+    return where + (f", near {token!r}" if token else "")
 
 
 def _apply(fn: Callable[..., Value], *args: Node) -> Node:
@@ -380,6 +394,10 @@ class _Builder:
                 what = f"operator '{'and' if isinstance(op, ast.And) else 'or'}' in {snippet}"
             case ast.Attribute(attr=attr):
                 what = f"attribute access '.{attr}'"
+            case ast.NamedExpr():
+                what = f"walrus assignment ':=' in {snippet}"
+            case ast.Dict(keys=keys) if None in keys:
+                what = f"dict unpacking '**' in {snippet}"
             case ast.Constant(value=str() as value):
                 what = f"string {_short(repr(value))}"
             case ast.Constant(value=bytes() as value):

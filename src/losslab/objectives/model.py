@@ -37,7 +37,7 @@ from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.objectives import pool
 from losslab.objectives._batchnorm import check_recomputable, has_batchnorm
-from losslab.objectives._data import fixed_subset, materialize
+from losslab.objectives._data import check_real, fixed_subset, materialize
 from losslab.objectives._fast_path import FastPath, check_program, combine
 from losslab.objectives._fingerprint import data_fingerprint, model_fingerprint
 from losslab.objectives._general_path import GeneralPath
@@ -101,6 +101,7 @@ class ModelObjective(Objective):
     ):
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+        check_real(model=model)
         if bn not in BN_MODES:
             raise LosslabError(f"bn == {bn!r}, must be one of {BN_MODES}.")
         self.seed = check_seed(seed)

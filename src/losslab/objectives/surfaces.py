@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import keyword
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -331,21 +333,45 @@ def surface(name_or_expression: str, **hyperparameters: float) -> Surface:
             f"({', '.join(surfaces())}) or an expression in x and y."
         )
     text = name_or_expression.strip()
-    name, _, options = text.partition(":")
-    name = name.strip()
+    named = _named_surface(text)
+    if named is None:  # not a name: an expression, whose parser names what it refuses
+        if hyperparameters:
+            raise LosslabError(
+                f"hyperparameters {', '.join(sorted(hyperparameters))} apply only to built-in "
+                f"surfaces, and {text!r} is an expression."
+            )
+        return _expression_surface(text)
+    name, options = named
     if name in _BUILTINS:
         return _builtin(name, **{**_parse_options(name, options), **hyperparameters})
+    message = _unknown_surface_message(name)
     if hyperparameters or options:
-        raise LosslabError(
-            _unknown_surface_message(name) + " Hyperparameters apply only to built-ins."
-        )
-    if text.isidentifier() and text not in _EXPRESSION_NAMES:
-        raise LosslabError(_unknown_surface_message(text))
-    return _expression_surface(text)
+        message += " Hyperparameters apply only to built-ins."
+    raise LosslabError(message)
 
 
 # Bare words that are valid expressions on their own, not misspelled surface names.
 _EXPRESSION_NAMES = frozenset({"x", "y", "pi", "e"})
+# ":key=value,key=value" after a name; values are checked as numbers by _parse_options.
+_OPTIONS = re.compile(r"\s*[A-Za-z_]\w*\s*=[^,:=]*(,\s*[A-Za-z_]\w*\s*=[^,:=]*)*,?\s*")
+
+
+def _named_surface(text: str) -> tuple[str, str] | None:
+    """(name, options) when `text` names a surface, None when it is an expression.
+
+    A name is a built-in, optionally followed by ":options" (read strictly later, so a typo
+    there is reported against the built-in), or any other plain word, optionally followed by
+    options of the form ":key=value,...": "rosenbrok" and "bowll:a=1" are misspelled names.
+    Everything else, "(z := x)", "lambda: x" and "x[::1]" included, is an expression.
+    """
+    head, colon, options = text.partition(":")
+    head = head.strip()
+    if head in _BUILTINS:
+        return head, options
+    plain = head.isidentifier() and not keyword.iskeyword(head) and head not in _EXPRESSION_NAMES
+    if plain and (not colon or _OPTIONS.fullmatch(options)):
+        return head, options
+    return None
 
 
 def _unknown_surface_message(name: str) -> str:
