@@ -210,8 +210,9 @@ def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> 
             n_done += stop - start
             _report(progress, n_done, total)
         values = _assemble(store, objective, plan)
-    except BaseException:
-        store.discard_if_empty()  # nothing worth resuming: leave no empty folder behind
+    except BaseException as error:
+        # Nothing worth resuming: leave no folder behind (the kept training only on Ctrl-C).
+        store.discard_if_empty(keep_inputs=isinstance(error, KeyboardInterrupt))
         raise
     metadata = {**metadata, "value_keys": list(values)}
     result = _result(plan, values, metadata)

@@ -288,9 +288,11 @@ class ChunkStore:
     def has_chunks(self) -> bool:
         return bool(self.done())
 
-    def discard_if_empty(self) -> None:
-        """After a failure: remove the folder unless it holds chunks or kept inputs."""
-        if not self.has_chunks() and kept_inputs(self.out) is None:
+    def discard_if_empty(self, *, keep_inputs: bool = True) -> None:
+        """After a failure: remove the folder unless it holds chunks, or kept inputs that are
+        to be kept (after Ctrl-C: a resume skips the training; after an error: nothing
+        partial stays)."""
+        if not self.has_chunks() and not (keep_inputs and kept_inputs(self.out) is not None):
             self.remove()
 
     # -- the end --------------------------------------------------------------------------------
