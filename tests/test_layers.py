@@ -36,6 +36,7 @@ LAYERS = {
     "losslab.errors": 0,
     "losslab._version": 0,
     "losslab._checks": 0,
+    "losslab.budget": 0,
     "losslab.params": 0,
     "losslab.io": 0,
     "losslab.results": 0,
