@@ -282,7 +282,7 @@ def _check_recording(what: str, n_steps: int, n_runs: int, n_params: int) -> Non
         return 2 * (steps + 1) * n_runs * (n_params + 2) * budget.FLOAT64
 
     detail = f"{n_steps + 1} rows x {n_runs} runs x {n_params + 2} float64 numbers, twice"
-    budget.require_memory(what, "n_steps", n_steps, cost, detail)
+    budget.require_memory(what, "n_steps", n_steps, cost, detail, at_most=budget.MAX_STEPS)
 
 
 def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from losslab._checks import check_count, check_fraction, check_positive, check_seed
+from losslab._checks import check_count, check_fraction, check_lr, check_seed
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
@@ -433,7 +433,7 @@ def _optimizer(optimizer, model: nn.Module, lr, momentum) -> tuple[torch.optim.O
     if isinstance(optimizer, str):
         if optimizer not in _OPTIMIZERS:
             raise LosslabError(_unknown("optimizer", optimizer, list(_OPTIMIZERS)))
-        lr = check_positive("lr", lr)
+        lr = check_lr(lr)
         momentum = check_fraction("momentum", momentum)
         if momentum and optimizer not in _WITH_MOMENTUM:
             raise LosslabError(

@@ -29,6 +29,7 @@ from losslab._checks import check_count
 from losslab._version import __version__
 from losslab.directions import Directions, custom, flat_layout
 from losslab.errors import LosslabError
+from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape, check_h5_path
 from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
 from losslab.landscapes.store import ChunkStore, finished_landscape, remove_stale_folder
@@ -303,9 +304,8 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         span = [tuple(float(v) for v in row) for row in bounds]
     ranges = _span(span, k)
     sizes = _resolution(resolution, k)
-    coords = tuple(
-        np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
-    )
+    # Per point, float64: each metric and its standard error, computed and assembled (4 each).
+    check_grid("landscape", sizes, 4 * len(metrics))
 
     # Compute in the objective's own dtype and device (a float32 network stays float32).
     reference = objective.origin
@@ -313,6 +313,10 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         dtype, device = reference.dtype, reference.device
     else:
         dtype, device = torch.float64, torch.device("cpu")
+    _check_reach(span, ranges, origin, directions.vectors, dtype)
+    coords = tuple(
+        np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
+    )
     origin_eval = origin.to(device, dtype)
     directions_eval = directions.vectors.to(device, dtype)
 
@@ -472,6 +476,23 @@ def _span(span, k: int) -> list[tuple[float, float]]:
         else:
             raise LosslabError(f"span == {span!r}, {rule}.")
     return ranges
+
+
+def _check_reach(span, ranges, origin: Tensor, directions: Tensor, dtype: torch.dtype) -> None:
+    """Refuse a span whose arithmetic overflows: each axis's width (hi - lo, the linspace
+    step's numerator) and the farthest point |origin| + max|coords| @ |directions| (n_params,)
+    must stay below the largest number of the dtype the objective computes in."""
+    largest = torch.finfo(dtype if dtype.is_floating_point else torch.float64).max
+    widths = [hi - lo for lo, hi in ranges]
+    extent = torch.tensor([max(abs(lo), abs(hi)) for lo, hi in ranges], dtype=torch.float64)
+    reach = float((origin.abs() + extent @ directions.abs()).max())
+    if all(math.isfinite(w) and w <= largest for w in widths) and reach <= largest:
+        return  # (an inf or nan reach fails the comparison too)
+    raise LosslabError(
+        f"span == {span!r} overflows: the grid reaches {max([reach, *widths]):.3g} in parameter "
+        f"space, beyond {str(dtype).removeprefix('torch.')}'s largest number {largest:.3g}; "
+        "use a smaller span."
+    )
 
 
 def _resolution(resolution, k: int) -> list[int]:
