@@ -288,7 +288,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
     if k not in (1, 2):
         raise LosslabError(f"got {k} directions: a landscape has 1 or 2 (a line or a plane).")
 
-    origin_given = origin is not None
+    origin_given, span_given = origin is not None, span
     weights = objective.origin if identity else None
     if weights is not None and not origin_given:
         # The identity slice of a 1- or 2-weight model: coordinates are the raw weights, so the
@@ -313,7 +313,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         dtype, device = reference.dtype, reference.device
     else:
         dtype, device = torch.float64, torch.device("cpu")
-    _check_reach(span, ranges, origin, directions.vectors, dtype)
+    _check_reach(span_given, ranges, origin, directions.vectors, dtype)
     coords = tuple(
         np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
     )
@@ -444,7 +444,9 @@ def _origin(objective, directions, origin, layout, n_params: int, identity: bool
         if layout is None:
             raise LosslabError("origin is a parameter dict but the objective has no layout.")
         origin = layout.flatten({k: torch.as_tensor(v) for k, v in origin.items()})
-    origin = torch.as_tensor(origin).detach().to("cpu", torch.float64)
+    if not isinstance(origin, Tensor):  # a list of floats: float64, never torch's float32
+        origin = torch.as_tensor(np.asarray(origin, dtype=np.float64))
+    origin = origin.detach().to("cpu", torch.float64)
     origin = origin.reshape(1) if origin.ndim == 0 else origin
     if tuple(origin.shape) != (n_params,):
         raise LosslabError(
