@@ -376,3 +376,31 @@ def test_learning_rates_above_the_cap_are_refused():
         ll.train(model, data, lr=1e308, epochs=1)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert math.isclose(ll.train(model, data, lr=1e6, epochs=1).hyperparameters["lr"], 1e6)
+
+
+def test_generated_sets_and_training_are_priced_before_they_start(one_gb, monkeypatch):
+    import importlib
+    from dataclasses import replace
+
+    datasets = importlib.import_module("losslab.data.datasets")  # the module, not the function
+    for name in ("moons", "blobs"):  # generating would fail the test
+        monkeypatch.setitem(datasets._SPECS, name, replace(datasets._SPECS[name], make=no_work))
+    with pytest.raises(ll.LosslabError) as error:
+        load_dataset("moons", n_samples=10**10)
+    message = str(error.value)
+    assert message.startswith(
+        "dataset 'moons' n_samples == 10000000000 needs about 1.4 TB (10000000000 samples x 3 "
+        "numbers x 6 float64 copies); this machine has 1 GB available: use n_samples <= "
+    )
+    n = suggested(message, "n_samples")
+    assert n * 3 * 48 <= GB < (n + 1) * 3 * 48
+    with pytest.raises(ll.LosslabError, match="dataset 'blobs' n_features == 10000000000 needs"):
+        load_dataset("blobs", n_features=10**10)
+    data = load_dataset("iris")  # 112 training samples: 2 batches of 64 per epoch
+    model = build("mlp", data, width=4)
+    with pytest.raises(ll.LosslabError) as error:
+        ll.train(model, data, epochs=10**7)
+    assert str(error.value) == (
+        "train epochs == 10000000 gives 20,000,000 optimizer steps, more than the 10,000,000 "
+        "losslab allows: use epochs <= 5000000."
+    )

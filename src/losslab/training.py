@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from losslab import budget
 from losslab._checks import check_count, check_fraction, check_lr, check_seed
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
@@ -191,6 +192,10 @@ def train(
     opt, opt_info = _optimizer(optimizer, model, lr, momentum)
 
     total = epochs * batches.steps_per_epoch
+    steps = batches.steps_per_epoch  # a cap on time: every step is a forward and backward pass
+    budget.require_at_most(
+        "train", "epochs", epochs, budget.MAX_STEPS, "optimizer steps", count=lambda e: e * steps
+    )
     n_max = 1 + math.ceil(total / record_every)
     dtype, n_params = params[0].dtype, layout.n_params
     if out is not None:
