@@ -241,17 +241,17 @@ def test_race_n_steps_10_to_the_10_is_refused_before_the_loop(one_gb, monkeypatc
 def test_more_steps_than_the_cap_are_refused_with_memory_to_spare(plenty, monkeypatch):
     surface = ll.surface("himmelblau")
     cap = (
-        "descent n_steps == 100000000 is more than the 10,000,000 steps per run losslab allows: "
+        "n_steps == 100000000 is more than the 10,000,000 steps per run losslab allows: "
         "use n_steps <= 10000000."
     )
     monkeypatch.setattr(descent.Optimizer, "init", no_work)  # the loop never starts
     with pytest.raises(ll.LosslabError) as error:
         ll.race(surface, [optim.gd(0.01)], [0.0, 0.0], 10**8)
-    assert str(error.value) == cap
+    assert str(error.value) == "race " + cap
     monkeypatch.setattr(attraction, "grid_points", no_work)
     with pytest.raises(ll.LosslabError) as error:  # basins records nothing, but steps cost time
         ll.basins(surface, optim.gd(0.01), resolution=3, n_steps=10**8)
-    assert str(error.value) == cap
+    assert str(error.value) == "basins " + cap
 
 
 def test_a_recorded_path_stops_when_its_run_converges_or_diverges():

@@ -67,7 +67,7 @@ def basins(
         window's diagonal, capped at a quarter of the closest distance between two minima).
     """
     check_count("resolution", resolution, minimum=2)
-    _check_steps(n_steps)
+    _check_steps("basins", n_steps)
     box = window(objective, bounds)
     n = objective.n_params
     # Per start, float64: the grid and its meshgrid (2n); in the loop params, candidate,

@@ -229,6 +229,7 @@ def race(
     starts, batched = _as_starts(objective, start)
     check_count("n_steps", n_steps)
     _check_recording("race", n_steps, len(optimizers) * starts.shape[0], objective.n_params)
+    _check_steps("race", n_steps)
     history: list[tuple[Tensor, Tensor, Tensor]] = []
     final = _run(
         objective,
@@ -269,9 +270,9 @@ def race(
     return Race(tuple(trajectories), objective.name, formula, common, n_steps)
 
 
-def _check_steps(n_steps: int) -> None:
+def _check_steps(what: str, n_steps: int) -> None:
     check_count("n_steps", n_steps)
-    budget.require_at_most("descent", "n_steps", n_steps, budget.MAX_STEPS, "steps per run")
+    budget.require_at_most(what, "n_steps", n_steps, budget.MAX_STEPS, "steps per run")
 
 
 def _check_recording(what: str, n_steps: int, n_runs: int, n_params: int) -> None:
@@ -315,7 +316,7 @@ def _run(
     Rows [g*S, (g+1)*S) start at `starts` (S, n) and follow optimizer g. `record(params,
     losses, grad_norms)` sees every step's (G*S, n), (G*S,), (G*S,) tensors.
     """
-    _check_steps(n_steps)
+    check_count("n_steps", n_steps)  # the callers also price and cap it
     tol = check_non_negative("tol", tol)
     bound = objective.divergence_bound if bound is None else check_positive("bound", bound)
 
