@@ -28,10 +28,14 @@ def test_batched_starts_equal_single_runs():
         optim.sgd_noise(0.01, noise=3.0, seed=4),
     ]:
         batch = ll.descend(surface, optimizer, starts, 120)
-        assert batch.params.shape == (121, 4, 2) and batch.losses.shape == (121, 4)
+        rows = max(batch.stopped_at) + 1  # recording ends with the batch's last run
+        assert batch.params.shape == (rows, 4, 2) and batch.losses.shape == (rows, 4)
         for i, start in enumerate(starts):
             alone = ll.descend(surface, optimizer, start, 120)
-            torch.testing.assert_close(batch.params[:, i], alone.params, rtol=1e-12, atol=1e-12)
+            k = len(alone.params)
+            assert k == alone.stopped_at + 1  # a single run ends where it stopped
+            torch.testing.assert_close(batch.params[:k, i], alone.params, rtol=1e-12, atol=1e-12)
+            assert (batch.params[k:, i] == alone.params[-1]).all()  # then repeats its last point
             assert batch.status[i] == alone.status and batch.stopped_at[i] == alone.stopped_at
 
 
@@ -75,11 +79,16 @@ def test_a_batch_reports_every_run_not_run_0():
     surface = ll.surface("stretched_bowl")
     starts = [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
     runs = ll.race(surface, [optim.gd(0.01), optim.gd(1.0)], starts, 400)
+    rows = len(runs[0].params)  # gd(1.0) stopped early: its rows end there, padded here
+
+    def column(name, run, i):
+        values = getattr(runs[run], name)[:, i]
+        return torch.cat([values, values[-1:].expand(rows - len(values), *values.shape[1:])])
+
     batch = ll.Trajectory(
-        torch.stack([runs[0].params[:, 0], runs[1].params[:, 1], runs[0].params[:, 2]], 1),
-        torch.stack([runs[0].losses[:, 0], runs[1].losses[:, 1], runs[0].losses[:, 2]], 1),
-        torch.stack(
-            [runs[0].grad_norms[:, 0], runs[1].grad_norms[:, 1], runs[0].grad_norms[:, 2]], 1
+        *(
+            torch.stack([column(name, 0, 0), column(name, 1, 1), column(name, 0, 2)], 1)
+            for name in ("params", "losses", "grad_norms")
         ),
         (runs[0].status[0], runs[1].status[1], runs[0].status[2]),
         (runs[0].stopped_at[0], runs[1].stopped_at[1], runs[0].stopped_at[2]),

@@ -14,7 +14,7 @@ Layers (a module may import its own layer and the layers below, never above):
     2  directions, optim,                tools the core composes
        executors
     1  objectives, data, models          what is being measured
-    0  errors, _version, _checks,        plain data and plumbing
+    0  errors, _version, _checks,        plain data and plumbing (budget: the cost of a call)
        params, io, results
 
 The shells: web never imports cli; cli imports web only in `losslab.cli.serve`, the command
@@ -36,6 +36,7 @@ LAYERS = {
     "losslab.errors": 0,
     "losslab._version": 0,
     "losslab._checks": 0,
+    "losslab.budget": 0,
     "losslab.params": 0,
     "losslab.io": 0,
     "losslab.results": 0,

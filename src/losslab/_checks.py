@@ -14,6 +14,10 @@ import numbers
 from losslab.errors import ArgumentTypeError, LosslabError
 
 SEED_LIMIT = 2**32  # numpy and torch generators both accept seeds in [0, 2**32)
+# A learning rate above this moves a point 10^6 times its gradient in one step: it diverges
+# at once, and near float32's limit (3.4e38) the step itself overflows (lr 1e308 cannot even
+# be cast). One cap for the surfaces' optimizers and the networks' trainers.
+MAX_LR = 1e6
 
 
 def check_scalar(
@@ -61,6 +65,11 @@ def _range(low, high, include_low: bool, include_high: bool) -> str:
 def check_positive(name: str, value) -> float:
     """`lr == -0.1, must be a finite number > 0.`"""
     return check_scalar(name, value, float, low=0, include_low=False)
+
+
+def check_lr(value, name: str = "lr") -> float:
+    """`lr == 1e+308, must be a finite number in (0, 1e+06].`"""
+    return check_scalar(name, value, float, low=0, high=MAX_LR, include_low=False)
 
 
 def check_non_negative(name: str, value) -> float:

@@ -10,9 +10,9 @@ from torch import Tensor
 
 from losslab._checks import check_count, check_positive
 from losslab.curvature.critical import critical_points
-from losslab.descent import _run
+from losslab.descent import _check_steps, _run
 from losslab.errors import LosslabError
-from losslab.landscapes.grid import grid_points, window
+from losslab.landscapes.grid import check_grid, grid_points, window
 from losslab.objectives.base import Objective
 from losslab.optim.base import Optimizer
 from losslab.results import Result
@@ -90,11 +90,17 @@ def basins(
         window's diagonal, capped at a quarter of the closest distance between two minima).
     """
     check_count("resolution", resolution, minimum=2)
+    _check_steps("basins", n_steps)
     box = window(objective, bounds)
+    n = objective.n_params
+    # Per start, float64: the grid and its meshgrid (2n); in the loop params, candidate,
+    # gradients, new gradients, update (5n), up to two optimizer moments (2n), a Hessian (n^2)
+    # for Newton; values, new values, status, stop step, label, distance (6).
+    check_grid("basins", [resolution] * n, 9 * n + n * n + 6)
     coords = tuple(
         torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
     )
-    starts = grid_points(coords).reshape(-1, objective.n_params)
+    starts = grid_points(coords).reshape(-1, n)
     minima = _minima(objective, minima)
     radius = _default_radius(box, minima) if radius is None else check_positive("radius", radius)
     final = _run(objective, [optimizer], starts, n_steps, tol=tol, bound=None)

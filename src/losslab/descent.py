@@ -4,7 +4,8 @@ several optimizers from the same start(s) (a `Race`, the result `losslab race` s
 All starts move together in one vectorized loop. A run stops (its row is frozen at its last
 good point) when its gradient norm falls below `tol` (converged) or when a step would leave
 the finite world or the objective's divergence bound (diverged). Nothing non-finite is ever
-recorded, and the status of every run says why it stopped.
+recorded, the status of every run says why it stopped, and recording ends with the last run:
+a path has max(stopped_at) + 1 rows, not n_steps + 1, when every run stopped early.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from losslab import budget
 from losslab._checks import check_count, check_non_negative, check_positive
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
@@ -31,13 +33,15 @@ RUNNING, CONVERGED, DIVERGED = "max_steps", "converged", "diverged"
 class Trajectory(Result):
     """The path of one run, or of a batch of runs side by side.
 
-    params:     (n_steps + 1, n_params)   or (n_steps + 1, n_starts, n_params)
-    losses:     (n_steps + 1,)            or (n_steps + 1, n_starts)
+    params:     (n_rows, n_params)   or (n_rows, n_starts, n_params)
+    losses:     (n_rows,)            or (n_rows, n_starts)
     grad_norms: same shape as losses
     status:     "converged" | "diverged" | "max_steps", or a tuple of those per start
-    stopped_at: the last row the run really visited (n_steps if it never stopped), or a
-        tuple; a diverged run's next step left the finite world or the divergence bound.
-    Rows after `stopped_at` repeat that last point, so nothing non-finite is ever recorded.
+    stopped_at: the last row the run really visited (the steps it was given if it never
+        stopped), or a tuple; a diverged run's next step left the finite world or the bound.
+    n_rows = max(stopped_at) + 1: recording ends when the last run stops, so a run that
+    converged after 30 of 10^6 steps holds 31 rows. In a batch, a run's rows after its own
+    `stopped_at` repeat that last point, so nothing non-finite is ever recorded.
     """
 
     result_type = "trajectory"
@@ -86,6 +90,7 @@ class Trajectory(Result):
 
     @property
     def n_steps(self) -> int:
+        """Steps recorded: rows - 1 (the last run's stopped_at), at most the steps given."""
         return self.params.shape[0] - 1
 
     @property
@@ -251,6 +256,9 @@ def race(
     if not optimizers:
         raise LosslabError("optimizers is empty: give at least one optimizer.")
     starts, batched = _as_starts(objective, start)
+    check_count("n_steps", n_steps)
+    _check_recording("race", n_steps, len(optimizers) * starts.shape[0], objective.n_params)
+    _check_steps("race", n_steps)
     history: list[tuple[Tensor, Tensor, Tensor]] = []
     final = _run(
         objective,
@@ -268,7 +276,9 @@ def race(
         rows = slice(g * n_starts, (g + 1) * n_starts)
         status = tuple(_STATUS_NAMES[int(s)] for s in final.status[rows])
         stopped_at = tuple(int(s) for s in final.stopped_at[rows])
-        p, v, n = params[:, rows], losses[:, rows], grad_norms[:, rows]
+        # Each optimizer's path ends with its own last run: what `descend` alone records.
+        steps = slice(0, max(stopped_at) + 1)
+        p, v, n = params[steps, rows], losses[steps, rows], grad_norms[steps, rows]
         if not batched:
             p, v, n, status, stopped_at = p[:, 0], v[:, 0], n[:, 0], status[0], stopped_at[0]
         trajectories.append(
@@ -287,6 +297,22 @@ def race(
     formula = objective.formula if isinstance(objective, Surface) else ""
     common = starts if batched else starts[0]
     return Race(tuple(trajectories), objective.name, formula, common, n_steps)
+
+
+def _check_steps(what: str, n_steps: int) -> None:
+    check_count("n_steps", n_steps)
+    budget.require_at_most(what, "n_steps", n_steps, budget.MAX_STEPS, "steps per run")
+
+
+def _check_recording(what: str, n_steps: int, n_runs: int, n_params: int) -> None:
+    """The recorded path at its longest: (n_steps + 1) rows of n_runs x (n_params + 2)
+    float64 (params, loss, gradient norm), held twice (the rows, then their stacked copy)."""
+
+    def cost(steps: int) -> int:
+        return 2 * (steps + 1) * n_runs * (n_params + 2) * budget.FLOAT64
+
+    detail = f"{n_steps + 1} rows x {n_runs} runs x {n_params + 2} float64 numbers, twice"
+    budget.require_memory(what, "n_steps", n_steps, cost, detail, at_most=budget.MAX_STEPS)
 
 
 def _as_starts(objective: Objective, start) -> tuple[Tensor, bool]:
@@ -319,7 +345,7 @@ def _run(
     Rows [g*S, (g+1)*S) start at `starts` (S, n) and follow optimizer g. `record(params,
     losses, grad_norms)` sees every step's (G*S, n), (G*S,), (G*S,) tensors.
     """
-    check_count("n_steps", n_steps)
+    check_count("n_steps", n_steps)  # the callers also price and cap it
     tol = check_non_negative("tol", tol)
     bound = objective.divergence_bound if bound is None else check_positive("bound", bound)
 
@@ -335,10 +361,11 @@ def _run(
 
     for step in range(1, n_steps + 1):
         grad_norms = torch.linalg.vector_norm(grads, dim=-1)
-        if record is not None:
-            record(params, values, grad_norms)
         converged = (status == 0) & (grad_norms <= tol)
         status[converged], stopped_at[converged] = 1, step - 1
+        # Row step - 1 is needed while some run is at it: running, or converged just now.
+        if record is not None and (stopped_at >= step - 1).any():
+            record(params, values, grad_norms)
         active = status == 0
         if not active.any():
             break
@@ -364,14 +391,10 @@ def _run(
         params = torch.where(moving, candidate, params)
         values = torch.where(moving.squeeze(-1), new_values, values)
         grads = torch.where(moving, new_grads, grads)
-    else:
-        step = n_steps  # the loop ran out: only the last row is left to record
-
-    grad_norms = torch.linalg.vector_norm(grads, dim=-1)
-    converged = (status == 0) & (grad_norms <= tol)
-    status[converged] = 1
-    if record is not None:
-        # Frozen runs repeat their last point for the rows an early exit skipped.
-        for _ in range(step, n_steps + 1):
+    else:  # the loop ran out: row n_steps is the last point of the runs still going
+        grad_norms = torch.linalg.vector_norm(grads, dim=-1)
+        converged = (status == 0) & (grad_norms <= tol)
+        status[converged] = 1
+        if record is not None and (stopped_at >= n_steps).any():
             record(params, values, grad_norms)
     return _Final(params, values, status, stopped_at)

@@ -37,7 +37,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from losslab._checks import check_count, check_fraction, check_positive, check_seed
+from losslab import budget
+from losslab._checks import check_count, check_fraction, check_lr, check_seed
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
@@ -232,6 +233,10 @@ def train(
     opt, opt_info = _optimizer(optimizer, model, lr, momentum)
 
     total = epochs * batches.steps_per_epoch
+    steps = batches.steps_per_epoch  # a cap on time: every step is a forward and backward pass
+    budget.require_at_most(
+        "train", "epochs", epochs, budget.MAX_STEPS, "optimizer steps", count=lambda e: e * steps
+    )
     n_max = 1 + math.ceil(total / record_every)
     dtype, n_params = params[0].dtype, layout.n_params
     if out is not None:
@@ -475,7 +480,7 @@ def _optimizer(optimizer, model: nn.Module, lr, momentum) -> tuple[torch.optim.O
     if isinstance(optimizer, str):
         if optimizer not in _OPTIMIZERS:
             raise LosslabError(_unknown("optimizer", optimizer, list(_OPTIMIZERS)))
-        lr = check_positive("lr", lr)
+        lr = check_lr(lr)
         momentum = check_fraction("momentum", momentum)
         if momentum and optimizer not in _WITH_MOMENTUM:
             raise LosslabError(

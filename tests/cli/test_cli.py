@@ -90,9 +90,10 @@ def test_race_json_round_trips(tmp_path):
     assert isinstance(race, losslab.Race) and race.start == (3.0, -2.0)
     assert all(torch.equal(a.params, b.params) for a, b in zip(race, runs, strict=True))
     assert [run.optimizer for run in runs] == ["gd", "momentum", "newton"]
-    for run in runs:
-        assert run.params.shape == (41, 2)
+    for run in runs:  # each path ends where its run stopped (newton: one step to 0)
+        assert run.params.shape == (run.stopped_at + 1, 2) and run.stopped_at <= 40
         assert run.params[0].tolist() == [3.0, -2.0]
+    assert runs[0].params.shape == (41, 2) and runs[2].params.shape == (2, 2)
     gd = runs[0]
     assert (gd.losses[1:] <= gd.losses[:-1]).all() and gd.losses[-1] < gd.losses[0]
     assert runs[2].status == "converged" and runs[2].final_loss == 0.0

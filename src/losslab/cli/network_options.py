@@ -103,7 +103,8 @@ WidthOpt = Annotated[
     typer.Option(
         min=1,
         show_default=False,
-        help="Hidden units per layer (mlp, mlp_bn; default 128) or first conv channels (cnn).",
+        help="Hidden units per layer (mlp, mlp_bn; default 128) or first conv channels (cnn). "
+        "A model whose parameters would not fit in the memory available is refused up front.",
     ),
 ]
 DepthOpt = Annotated[
@@ -111,7 +112,8 @@ DepthOpt = Annotated[
     typer.Option(
         min=1,
         show_default=False,
-        help="Hidden layers (mlp, mlp_bn; default 2) or conv layers (cnn; default 2).",
+        help="Hidden layers (mlp, mlp_bn; default 2; at most 1000) or conv layers (cnn; "
+        "default 2).",
     ),
 ]
 SeedOpt = Annotated[
@@ -131,7 +133,7 @@ LossOpt = Annotated[
     ),
 ]
 OptimizerOpt = Annotated[OptimizerChoice, typer.Option(help="Optimizer for training.")]
-LrOpt = Annotated[float, typer.Option(help="Learning rate (> 0).")]
+LrOpt = Annotated[float, typer.Option(help="Learning rate, in (0, 1e6].")]
 MomentumOpt = Annotated[float, typer.Option(help="Momentum in [0, 1) (sgd and rmsprop only).")]
 BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Samples per mini-batch.")]
 PretrainEpochsOpt = Annotated[

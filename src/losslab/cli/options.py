@@ -45,7 +45,7 @@ LrOpt = Annotated[
     typer.Option(
         "--lr",
         show_default=False,
-        help="Learning rate (> 0) shared by every optimizer whose spec sets none; "
+        help="Learning rate (> 0, at most 1e6) shared by every optimizer whose spec sets none; "
         "Newton keeps lr=1 unless its spec says 'newton:lr=0.5'. "
         "Default: per surface (rosenbrock 1e-3, himmelblau 0.01, bowl 0.1, others 1e-3).",
     ),
@@ -57,7 +57,8 @@ NStepsOpt = Annotated[
         "--n-steps",
         "-n",
         min=1,
-        help="Maximum number of optimizer steps per run.",
+        help="Maximum number of optimizer steps per run (at most 10^7; a run's path is "
+        "recorded until it converges or diverges).",
     ),
 ]
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from torch import Tensor
 
+from losslab import budget
+
 CLASSIFICATION, REGRESSION = "classification", "regression"
 
 
@@ -46,6 +48,10 @@ class Dataset:
     seed: int = 0
     test_fraction: float = 0.25
     noise: float | None = None
+
+    def __post_init__(self):
+        if self.task == CLASSIFICATION:
+            check_class_count(self.name, self.n_classes, self.n_train + self.n_test)
 
     @property
     def train(self) -> tuple[Tensor, Tensor]:
@@ -109,3 +115,18 @@ def tensor_fingerprint(*tensors: Tensor) -> str:
         digest.update(f"{tensor.dtype}{tuple(tensor.shape)};".encode())
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def check_class_count(name: str, n_classes: int, n_samples: int) -> None:
+    """Refuse a number of classes whose logits would not fit: a network holds (N, n_classes)
+    float32 logits, their softmax (or a one-hot target) and their gradient, N = n_samples.
+    One label of 2**31 - 1 makes 2**31 classes."""
+
+    def cost(classes: int) -> int:
+        return 3 * n_samples * classes * budget.FLOAT32
+
+    detail = (
+        f"{n_samples} samples x {n_classes} classes x 3 float32 numbers: logits, softmax "
+        "and gradient; the classes are the largest label + 1"
+    )
+    budget.require_memory(f"dataset '{name}'", "n_classes", n_classes, cost, detail)

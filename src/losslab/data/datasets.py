@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from losslab import budget
 from losslab._checks import check_count, check_fraction, check_non_negative, check_seed
 from losslab.data import generated
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
@@ -226,8 +227,22 @@ def _generate(name, spec, n_samples, noise, n_features, seed):
         raise LosslabError(f"n_features == {n_features!r}: '{name}' exists only in 2-D.")
     else:
         n_features = check_count("n_features", n_features)
+    _check_generated_size(name, n_samples, n_features)
     X, y, weights = spec.make(n_samples, n_features, noise, seed)
     return X, y, weights, noise
+
+
+def _check_generated_size(name: str, n_samples: int, n_features: int) -> None:
+    """A generated set holds n_samples x (n_features + 1) float64 numbers about 6 times while
+    it is made: drawn, split, standardized, copied to float32 tensors. The suggestion bounds
+    the larger of the two sizes."""
+    copies = 6 * budget.FLOAT64
+    if n_samples >= n_features:
+        arg, value, cost = "n_samples", n_samples, lambda n: n * (n_features + 1) * copies
+    else:
+        arg, value, cost = "n_features", n_features, lambda f: n_samples * (f + 1) * copies
+    detail = f"{n_samples} samples x {n_features + 1} numbers x 6 float64 copies"
+    budget.require_memory(f"dataset '{name}'", arg, value, cost, detail, minimum=2)
 
 
 def _subsample(name, X, y, n_samples, seed):

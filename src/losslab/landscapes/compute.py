@@ -29,6 +29,7 @@ from losslab._checks import check_count
 from losslab._version import __version__
 from losslab.directions import Directions, custom, flat_layout
 from losslab.errors import LosslabError
+from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape, check_h5_path
 from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
 from losslab.landscapes.store import (
@@ -297,7 +298,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
     if k not in (1, 2):
         raise LosslabError(f"got {k} directions: a landscape has 1 or 2 (a line or a plane).")
 
-    origin_given = origin is not None
+    origin_given, span_given = origin is not None, span
     weights = objective.origin if identity else None
     if weights is not None and not origin_given:
         # The identity slice of a 1- or 2-weight model: coordinates are the raw weights, so the
@@ -313,9 +314,8 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         span = [tuple(float(v) for v in row) for row in bounds]
     ranges = _span(span, k)
     sizes = _resolution(resolution, k)
-    coords = tuple(
-        np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
-    )
+    # Per point, float64: each metric and its standard error, computed and assembled (4 each).
+    check_grid("landscape", sizes, 4 * len(metrics))
 
     # Compute in the objective's own dtype and device (a float32 network stays float32).
     reference = objective.origin
@@ -323,6 +323,10 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
         dtype, device = reference.dtype, reference.device
     else:
         dtype, device = torch.float64, torch.device("cpu")
+    _check_reach(span_given, ranges, origin, directions.vectors, dtype)
+    coords = tuple(
+        np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
+    )
     origin_eval = origin.to(device, dtype)
     directions_eval = directions.vectors.to(device, dtype)
 
@@ -450,7 +454,9 @@ def _origin(objective, directions, origin, layout, n_params: int, identity: bool
         if layout is None:
             raise LosslabError("origin is a parameter dict but the objective has no layout.")
         origin = layout.flatten({k: torch.as_tensor(v) for k, v in origin.items()})
-    origin = torch.as_tensor(origin).detach().to("cpu", torch.float64)
+    if not isinstance(origin, Tensor):  # a list of floats: float64, never torch's float32
+        origin = torch.as_tensor(np.asarray(origin, dtype=np.float64))
+    origin = origin.detach().to("cpu", torch.float64)
     origin = origin.reshape(1) if origin.ndim == 0 else origin
     if tuple(origin.shape) != (n_params,):
         raise LosslabError(
@@ -482,6 +488,23 @@ def _span(span, k: int) -> list[tuple[float, float]]:
         else:
             raise LosslabError(f"span == {span!r}, {rule}.")
     return ranges
+
+
+def _check_reach(span, ranges, origin: Tensor, directions: Tensor, dtype: torch.dtype) -> None:
+    """Refuse a span whose arithmetic overflows: each axis's width (hi - lo, the linspace
+    step's numerator) and the farthest point |origin| + max|coords| @ |directions| (n_params,)
+    must stay below the largest number of the dtype the objective computes in."""
+    largest = torch.finfo(dtype if dtype.is_floating_point else torch.float64).max
+    widths = [hi - lo for lo, hi in ranges]
+    extent = torch.tensor([max(abs(lo), abs(hi)) for lo, hi in ranges], dtype=torch.float64)
+    reach = float((origin.abs() + extent @ directions.abs()).max())
+    if all(math.isfinite(w) and w <= largest for w in widths) and reach <= largest:
+        return  # (an inf or nan reach fails the comparison too)
+    raise LosslabError(
+        f"span == {span!r} overflows: the grid reaches {max([reach, *widths]):.3g} in parameter "
+        f"space, beyond {str(dtype).removeprefix('torch.')}'s largest number {largest:.3g}; "
+        "use a smaller span."
+    )
 
 
 def _resolution(resolution, k: int) -> list[int]:

@@ -6,10 +6,14 @@ zeros, directions the identity), coordinates the raw parameter axes, values {"lo
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
 
+from losslab import budget
 from losslab._checks import check_count
 from losslab.errors import LosslabError
 from losslab.landscapes.result import Landscape
@@ -37,6 +41,39 @@ def window(objective: Objective, bounds=None) -> Tensor:
     return bounds
 
 
+def check_grid(what: str, sizes: Sequence[int], numbers_per_point: int) -> None:
+    """Refuse, before anything is allocated, a grid of prod(sizes) points that would not fit
+    in memory (each point holds `numbers_per_point` float64 numbers while the call runs) or
+    that has more than `budget.MAX_GRID_POINTS` points. The fix it suggests caps every axis
+    at one resolution."""
+    sizes = [int(s) for s in sizes]
+    top = max(sizes)
+    shown = top if len(set(sizes)) == 1 else sizes
+
+    def points(r: int) -> int:
+        return math.prod(min(s, r) for s in sizes)
+
+    def cost(r: int) -> int:
+        return points(r) * numbers_per_point * budget.FLOAT64
+
+    cap = budget.MAX_GRID_POINTS
+    within_cap = top if points(top) <= cap else budget.largest_fitting(points, cap, 2, top)
+    detail = f"{points(top):.3g} points x {numbers_per_point} float64 numbers each"
+    budget.require_memory(
+        what, "resolution", top, cost, detail, minimum=2, at_most=within_cap, shown=shown
+    )
+    budget.require_at_most(
+        what,
+        "resolution",
+        top,
+        cap,
+        "grid points",
+        count=points,
+        minimum=2,
+        shown=shown,
+    )
+
+
 def grid_points(coords: tuple[Tensor, ...]) -> Tensor:
     return torch.stack(torch.meshgrid(*coords, indexing="ij"), dim=-1)
 
@@ -48,10 +85,12 @@ def evaluate_grid(objective: Objective, *, resolution: int = 200, bounds=None) -
     minima (so a saved file draws them without the objective)."""
     check_count("resolution", resolution, minimum=2)
     box = window(objective, bounds)
+    n = objective.n_params
+    # points (S, n), the meshgrid's n axes and their stack (2n), values and their copy (2)
+    check_grid("evaluate_grid", [resolution] * n, 3 * n + 2)
     coords = tuple(
         torch.linspace(float(lo), float(hi), resolution, dtype=torch.float64) for lo, hi in box
     )
-    n = objective.n_params
     points = grid_points(coords).reshape(-1, n)
     with torch.no_grad():
         values = torch.cat([objective(chunk) for chunk in points.split(CHUNK)])

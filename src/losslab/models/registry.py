@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from losslab import budget
 from losslab._checks import check_count, check_seed
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import ArgumentTypeError, LosslabError
@@ -73,6 +74,8 @@ def build(
         raise LosslabError(f"width and depth do not apply to '{name}'; leave them out.")
     width = None if width is None else check_count("width", width)
     depth = None if depth is None else check_count("depth", depth)
+    if depth is not None:
+        budget.require_at_most(name, "depth", depth, budget.MAX_DEPTH, "layers")
     make = _MAKERS[name]
     with torch.random.fork_rng(devices=[]):  # models are built on the CPU
         torch.default_generator.manual_seed(seed)
@@ -98,8 +101,16 @@ def _logistic_regression(data: Dataset, width, depth) -> nn.Module:
 
 def _mlp(batch_norm: bool) -> Callable[[Dataset, int | None, int | None], nn.Module]:
     def make(data: Dataset, width, depth) -> nn.Module:
-        hidden = (width or MLP_WIDTH,) * (depth or MLP_DEPTH)
         out = data.n_classes if data.task == CLASSIFICATION else 1
+        n_in, extra = data.n_features, 2 if batch_norm else 0  # BatchNorm: scale and shift
+
+        def n_params(w: int, d: int) -> int:  # (in, w), (w, w) x (d - 1), (w, out) + biases
+            return n_in * w + (d - 1) * w * w + d * (1 + extra) * w + w * out + out
+
+        _check_parameters(
+            "mlp_bn" if batch_norm else "mlp", n_params, width, depth, MLP_WIDTH, MLP_DEPTH
+        )
+        hidden = (width or MLP_WIDTH,) * (depth or MLP_DEPTH)
         net = zoo.mlp(data.n_features, out, hidden, batch_norm=batch_norm)
         layers = list(net)
         if len(data.feature_shape) > 1:
@@ -121,6 +132,15 @@ def _cnn(data: Dataset, width, depth) -> nn.Module:
     )
     _need(data.task == CLASSIFICATION, "cnn", data, "a classification set")
     first, n_layers = width or CNN_WIDTH, depth or CNN_DEPTH
+    side = shape[1] - 2 * n_layers  # each 3x3 convolution trims 2 pixels (zoo.cnn says so)
+
+    def n_params(w: int, d: int) -> int:  # convolutions (c_in, c, 3, 3) + bias, then Linear
+        widths = [shape[0]] + [w * 2**i for i in range(d)]
+        convs = sum(a * b * 9 + b for a, b in zip(widths, widths[1:], strict=False))
+        return convs + widths[-1] * side * side * data.n_classes + data.n_classes
+
+    if side >= 1:  # else zoo.cnn refuses the depth
+        _check_parameters("cnn", n_params, width, depth, CNN_WIDTH, CNN_DEPTH)
     channels = tuple(first * 2**i for i in range(n_layers))
     return zoo.cnn(shape[0], data.n_classes, channels, image_size=shape[1])
 
@@ -132,6 +152,23 @@ _MAKERS = {
     "mlp_bn": _mlp(batch_norm=True),
     "cnn": _cnn,
 }
+
+
+def _check_parameters(model: str, n_params, width, depth, default_width, default_depth) -> None:
+    """Refuse, before any weight exists, a model whose parameters do not fit in memory.
+
+    n_params(width, depth) -> parameters; the suggestion bounds the width (or the depth when
+    only the depth was given)."""
+    w, d = width or default_width, depth or default_depth
+    if width is None and depth is not None:
+        name, value, cost = "depth", d, lambda v: n_params(w, v) * budget.BYTES_PER_PARAMETER
+    else:
+        name, value, cost = "width", w, lambda v: n_params(v, d) * budget.BYTES_PER_PARAMETER
+    detail = (
+        f"{n_params(w, d):.3g} parameters x {budget.BYTES_PER_PARAMETER} bytes: weights, "
+        "gradients and optimizer state in float32, slice directions in float64"
+    )
+    budget.require_memory(model, name, value, cost, detail)
 
 
 def _need(condition: bool, model: str, data: Dataset, wanted: str) -> None:
