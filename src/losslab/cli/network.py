@@ -71,6 +71,7 @@ from losslab.cli.render import console, number
 from losslab.data.dataset import REGRESSION
 from losslab.errors import LosslabError
 from losslab.io import atomic_open
+from losslab.landscapes.grid import check_grid
 from losslab.landscapes.store import exclusive
 
 # -- losslab train ------------------------------------------------------------------------------
@@ -293,6 +294,8 @@ def landscape_command(
                     f"--metrics {metrics}: {', '.join(unknown)} not available; this objective "
                     f"has {', '.join(objective.metrics)}."
                 )
+        # The grid's size, refused before any training (the library checks it again).
+        check_grid("landscape", [resolution] * dims, 4 * len(wanted or objective.metrics))
         run, resumed = None, False
         if out is not None:  # the kept training of an interrupted run, or a refusal, at once
             inputs = landscape_inputs(
