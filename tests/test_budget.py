@@ -404,3 +404,24 @@ def test_generated_sets_and_training_are_priced_before_they_start(one_gb, monkey
         "train epochs == 10000000 gives 20,000,000 optimizer steps, more than the 10,000,000 "
         "losslab allows: use epochs <= 5000000."
     )
+
+
+def test_eigenvalues_refuse_a_lanczos_basis_that_does_not_fit(monkeypatch):
+    # 4675 parameters: k = 3000 asks for a basis of all 4675 vectors, 4675^2 float64 (175e6 B).
+    monkeypatch.setenv(budget.MEMORY_ENV, str(10**8))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 3),
+    )
+    objective = ll.ModelObjective(
+        model, "cross_entropy", (torch.randn(50, 4), torch.randint(0, 3, (50,)))
+    )
+    with pytest.raises(ll.LosslabError, match=r"eigenvalues k == 3000 needs about 170 MB") as error:
+        ll.curvature.eigenvalues(objective, k=3000)
+    # the suggested k is the largest whose basis fits: (100 + 20 k) x 4675 x 8 <= 10^8
+    suggested = int(str(error.value).rsplit("k <= ", 1)[1].rstrip("."))
+    assert (100 + 20 * suggested) * 4675 * 8 <= 10**8 < (100 + 20 * (suggested + 1)) * 4675 * 8

@@ -154,13 +154,11 @@ def hessian_command(
             objective = _network_objective(setup, n_samples, seed, bn)
     results: dict = {}
     if top:
-        results["top"] = curvature.eigenvalues(
-            objective, k=min(top, objective.n_params), tol=tol, seed=seed, params=subset
-        )
+        results["top"] = curvature.eigenvalues(objective, k=top, tol=tol, seed=seed, params=subset)
     if bottom:
         results["bottom"] = curvature.eigenvalues(
             objective,
-            k=min(bottom, objective.n_params),
+            k=bottom,
             which="smallest",
             tol=tol,
             seed=seed,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from losslab import budget
 from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiagonal
@@ -153,6 +154,14 @@ def eigenvalues(
     steps = min(op.n, 100 + 20 * k) if max_steps is None else check_count("max_steps", max_steps)
     if steps < k:
         raise LosslabError(f"max_steps == {steps} is fewer than k == {k}.")
+
+    # Lanczos keeps every basis vector (full reorthogonalization): steps x n float64.
+    def basis_bytes(kk: int) -> int:
+        n_steps = min(op.n, 100 + 20 * kk) if max_steps is None else steps
+        return n_steps * op.n * budget.FLOAT64
+
+    detail = f"a Lanczos basis of {steps} vectors x {op.n} float64 numbers"
+    budget.require_memory("eigenvalues", "k", k, basis_bytes, detail)
 
     def pick(theta: Tensor) -> Tensor:
         order = torch.arange(theta.numel())
