@@ -425,3 +425,19 @@ def test_eigenvalues_refuse_a_lanczos_basis_that_does_not_fit(monkeypatch):
     # the suggested k is the largest whose basis fits: (100 + 20 k) x 4675 x 8 <= 10^8
     suggested = int(str(error.value).rsplit("k <= ", 1)[1].rstrip("."))
     assert (100 + 20 * suggested) * 4675 * 8 <= 10**8 < (100 + 20 * (suggested + 1)) * 4675 * 8
+
+
+def test_curvature_sizes_are_priced(monkeypatch):
+    # a 2-parameter surface: n = 2, so only probes and grids can be too big
+    monkeypatch.setenv(budget.MEMORY_ENV, str(10**6))
+    bowl = ll.surface("bowl")
+    with pytest.raises(
+        ll.LosslabError, match=r"trace n_probes == 100000 needs about .* use n_probes <= 20833\."
+    ):
+        ll.curvature.trace(bowl, n_probes=100_000, at=[0.0, 0.0])
+    with pytest.raises(ll.LosslabError, match=r"density n_probes == 100000 needs about"):
+        ll.curvature.density(bowl, n_probes=100_000, at=[0.0, 0.0])
+    with pytest.raises(ll.LosslabError, match=r"curvature_map resolution == 1000 needs about"):
+        ll.curvature.curvature_map(bowl, resolution=1000)
+    # within the budget the same calls run
+    assert ll.curvature.trace(bowl, n_probes=6, at=[0.0, 0.0]).estimate == pytest.approx(4.0)

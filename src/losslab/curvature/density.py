@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from losslab import budget
 from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import lanczos
-from losslab.curvature.trace import rademacher
+from losslab.curvature.trace import rademacher, require_probes
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
 
@@ -107,8 +108,17 @@ def density(
         check_positive("sigma", sigma)
     check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=method)
+    n = op.n
+    budget.require_memory(
+        "density",
+        "n_steps",
+        n_steps,
+        lambda k: min(k, n) * n * budget.FLOAT64,
+        f"a Lanczos basis of {min(n_steps, n)} vectors x {n} float64 numbers",
+    )
+    require_probes("density", n_probes, n)
     generator = torch.Generator().manual_seed(seed)
-    steps = min(n_steps, op.n)
+    steps = min(n_steps, n)
     nodes = torch.zeros(n_probes, steps, dtype=torch.float64)
     weights = torch.zeros(n_probes, steps, dtype=torch.float64)
     for p, probe in enumerate(rademacher(op.n, generator, n_probes)):

@@ -23,6 +23,7 @@ from losslab.curvature.hvp import HessianOperator, resolve_point, select
 from losslab.curvature.lanczos import lanczos
 from losslab.directions import Directions
 from losslab.errors import LosslabError
+from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape
 from losslab.params import as_vector
 from losslab.results import Result
@@ -158,6 +159,8 @@ def _grid(objective, directions, span, resolution, origin):
             raise LosslabError("a curvature map needs a 2-D landscape (two directions).")
         return coords, origin, dirs
     check_count("resolution", resolution, 2)
+    # Per point: lambda_max, lambda_min and their ratio, with the Lanczos work of one point.
+    check_grid("curvature_map", [resolution, resolution], 8)
     if directions is None:
         if n != 2:
             raise LosslabError(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from losslab import budget
 from losslab._checks import check_count, check_seed
 from losslab.curvature.hvp import HessianOperator
 from losslab.errors import LosslabError
@@ -55,6 +56,18 @@ class TraceEstimate(Result):
             raise LosslabError(f"method == {self.method!r}, must be 'hutch++' or 'hutchinson'.")
 
 
+def require_probes(what: str, n_probes: int, n: int) -> None:
+    """Refuse probes that would not fit: `rademacher` draws all of them at once, (n_probes, n)
+    int64 bits turned into float64 (3 numbers of 8 bytes per entry while it runs)."""
+    budget.require_memory(
+        what,
+        "n_probes",
+        n_probes,
+        lambda p: 3 * p * n * budget.FLOAT64,
+        f"{n_probes} probe vectors x {n} numbers, 24 bytes each",
+    )
+
+
 def rademacher(n: int, generator: torch.Generator, count: int = 1) -> Tensor:
     """(count, n) float64 entries +-1 with equal probability."""
     bits = torch.randint(0, 2, (count, n), generator=generator, dtype=torch.int64)
@@ -82,6 +95,7 @@ def trace(
     check_count("n_probes", n_probes, minimum)
     check_seed(seed)
     op = HessianOperator(objective, at=at, params=params, method=hvp_method)
+    require_probes("trace", n_probes, op.n)
     generator = torch.Generator().manual_seed(seed)
     if method == "hutchinson":
         exact, samples = 0.0, _hutchinson(op, rademacher(op.n, generator, n_probes))
