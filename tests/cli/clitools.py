@@ -10,6 +10,19 @@ from losslab.cli.app import app
 
 RUNNER = CliRunner()
 
+# The smallest real landscape command: a 2-weight model, one epoch, a 3x3 grid (about 1 s).
+TINY_LANDSCAPE = (
+    "landscape",
+    "--model",
+    "logistic_regression",
+    "--dataset",
+    "logistic",
+    "--resolution",
+    "3",
+    "--epochs",
+    "1",
+)
+
 # The first bytes of each format the CLI writes.
 MAGIC = {
     ".png": (b"\x89PNG\r\n\x1a\n",),

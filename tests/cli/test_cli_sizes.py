@@ -11,22 +11,12 @@ import sys
 
 import numpy as np
 import pytest
-from clitools import invoke
+from clitools import TINY_LANDSCAPE, invoke
 from test_cli_errors import assert_one_line_error
 
 from losslab import budget
 
-LS = [
-    "landscape",
-    "--model",
-    "logistic_regression",
-    "--dataset",
-    "logistic",
-    "--resolution",
-    "3",
-    "--epochs",
-    "1",
-]
+LS = [*TINY_LANDSCAPE]
 DIGITS = ["--model", "mlp", "--dataset", "digits", "--epochs", "1"]
 
 CASES = [

@@ -17,24 +17,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from clitools import has_magic, invoke
+from clitools import TINY_LANDSCAPE, has_magic, invoke
 from test_cli_errors import assert_one_line_error
 
 import losslab
 from losslab.io import name_max
 
 FILE_SIZE_LIMIT = 4096
-LANDSCAPE = [
-    "landscape",
-    "--model",
-    "logistic_regression",
-    "--dataset",
-    "logistic",
-    "--resolution",
-    "3",
-    "--epochs",
-    "1",
-]
+LANDSCAPE = [*TINY_LANDSCAPE]
 TRAIN = ["train", "--model", "mlp", "--dataset", "digits", "--epochs", "1"]
 LIMITED_LOSSLAB = f"""
 import resource, signal, sys
