@@ -402,9 +402,7 @@ def test_losslab_plot_refuses_a_broken_trajectory_in_one_line(
     corrupted_record(originals, tmp_path, "training_run", change)
     result = plot(originals["landscape"], "--out", "fig.png", "--trajectory", "training_run.json")
     line = assert_one_error_line(result)
-    assert line.startswith(
-        f"error: --trajectory 'training_run.json': 'training_run.json': {phrase}"
-    )
+    assert line.startswith(f"error: --trajectory: 'training_run.json': {phrase}")
     assert not (tmp_path / "fig.png").exists()
 
 

@@ -187,7 +187,7 @@ def saved(tmp_path_factory):
         (["--metric", "nosuch"], "metric == 'nosuch' is not in this landscape; it has loss"),
         (["--trajectory", "other.json"], "trajectory has 73 parameters per point"),
         (["--trajectory", "missing.json"], "'missing.json' does not exist"),
-        (["--trajectory", "notes.txt"], "--trajectory 'notes.txt'"),
+        (["--trajectory", "notes.txt"], "--trajectory: cannot read training_run file 'notes.txt'"),
     ],
 )
 def test_plot_rejects_what_does_not_fit_the_landscape(extra, phrase, saved, monkeypatch):

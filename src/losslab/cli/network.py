@@ -589,4 +589,6 @@ def _load_run(path: Path):
     try:
         return TrainingRun.load(path)
     except LosslabError as error:  # the codec turns every unreadable file into one line
-        raise LosslabError(f"--trajectory '{path}': {error}") from None
+        message = str(error)  # it names the file itself, mostly: name it once
+        where = "--trajectory:" if f"'{path}'" in message else f"--trajectory '{path}':"
+        raise LosslabError(f"{where} {message}") from None
