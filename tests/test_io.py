@@ -214,6 +214,36 @@ def test_a_failed_final_landscape_write_keeps_the_chunks_and_a_resume_finishes(
     assert np.array_equal(resumed.values["loss"], in_memory.values["loss"])
 
 
+def test_a_full_disk_in_the_middle_of_a_grid_says_which_chunks_stay(tmp_path, monkeypatch):
+    from losslab.landscapes import store
+
+    surface, out = ll.surface("himmelblau"), tmp_path / "slice.h5"
+    real_savez, calls = np.savez, []
+
+    def savez_then_full(*args, **kwargs):  # the third chunk meets a full disk
+        calls.append(1)
+        if len(calls) == 3:
+            enospc()
+        return real_savez(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store.np, "savez", savez_then_full)
+        with pytest.raises(WriteError) as caught:
+            ll.landscape(surface, resolution=5, out=out, chunk_size=10)
+    message = str(caught.value)
+    assert "no space left on device" in message and "\n" not in message
+    assert f"The 2 chunk(s) computed before stay in '{out}.partial'" in message
+    assert sorted(p.name for p in (tmp_path / "slice.h5.partial").iterdir()) == [
+        "chunk_00000000.npz",
+        "chunk_00000001.npz",
+        "spec.json",
+    ]
+    resumed = ll.landscape(surface, resolution=5, out=out, chunk_size=10)
+    assert np.array_equal(
+        resumed.values["loss"], ll.landscape(surface, resolution=5).values["loss"]
+    )
+
+
 # -- names: a legal name never fails because of our temporary -------------------------------------
 
 

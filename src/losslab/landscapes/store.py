@@ -266,9 +266,18 @@ class ChunkStore:
         return found
 
     def write(self, index: int, values: Mapping[str, np.ndarray]) -> None:
-        """Store one finished chunk atomically."""
-        with atomic_open(self.folder / chunk_name(index), "wb") as handle:
-            np.savez(handle, **{k: np.asarray(v, np.float64) for k, v in values.items()})
+        """Store one finished chunk atomically; a failed write says what stays for a resume."""
+        try:
+            with atomic_open(self.folder / chunk_name(index), "wb") as handle:
+                np.savez(handle, **{k: np.asarray(v, np.float64) for k, v in values.items()})
+        except WriteError as error:
+            kept = len(self.done())
+            if not kept:
+                raise
+            raise WriteError(
+                f"{error} The {kept} chunk(s) computed before stay in '{self.folder}': run "
+                "the same command again to resume from them."
+            ) from None
 
     def read(self, index: int) -> dict[str, np.ndarray] | None:
         """A chunk's values, or None (and the file removed) if it is damaged."""
