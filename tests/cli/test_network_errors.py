@@ -196,3 +196,10 @@ def test_plot_rejects_what_does_not_fit_the_landscape(extra, phrase, saved, monk
     result = invoke("plot", "land.h5", "--out", "fig.png", *extra)
     assert_one_line_error(result, phrase)
     assert sorted(p.name for p in saved.iterdir()) == before
+
+
+@pytest.mark.parametrize("command", [["landscape", "--resolution", "3"], ["hessian", "--top", "1"]])
+def test_diverged_training_is_one_line_in_every_command_that_trains_first(command):
+    result = invoke(*command, "--model", "mlp", "--dataset", "iris", "--epochs", "2", "--lr", "1e5")
+    assert_one_line_error(result, "training diverged after ")
+    assert "lower --lr, or use --epochs 0" in result.output

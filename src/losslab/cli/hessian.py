@@ -35,7 +35,7 @@ from losslab.cli.network_options import (
     WeightsOpt,
     WidthOpt,
 )
-from losslab.cli.network_setup import check_out, prepare, train_setup
+from losslab.cli.network_setup import check_out, prepare, refuse_diverged, train_setup
 from losslab.cli.output import write_figure
 from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
@@ -146,11 +146,7 @@ def hessian_command(
                 seed=seed,
                 progress=track(f"training {setup.title}"),
             )
-            if run.diverged:
-                raise LosslabError(
-                    f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
-                    "use --epochs 0 for the untrained weights."
-                )
+            refuse_diverged(run, lr)
             objective = _network_objective(setup, n_samples, seed, bn)
     results: dict = {}
     if top:

@@ -60,6 +60,7 @@ from losslab.cli.network_setup import (
     check_out,
     distinct,
     prepare,
+    refuse_diverged,
     scores,
     scores_table,
     train_setup,
@@ -333,11 +334,7 @@ def landscape_command(
                     seed=seed,
                     progress=track(f"training {setup.title}"),
                 )
-                if run.diverged:
-                    raise LosslabError(
-                        f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
-                        "use --epochs 0 for the untrained weights."
-                    )
+                refuse_diverged(run, lr)
             if out is not None and not resumed:
                 keep_training(out, inputs, setup, run)
             if epochs > 0:

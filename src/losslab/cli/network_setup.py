@@ -121,6 +121,15 @@ def scores_table(title: str, values: dict[str, dict[str, float]]) -> Table:
     return table
 
 
+def refuse_diverged(run, lr: float) -> None:
+    """A landscape or Hessian around weights that left every finite value means nothing."""
+    if run.diverged:
+        raise LosslabError(
+            f"training diverged after {run.n_steps} steps (lr {lr}): lower --lr, or "
+            "use --epochs 0 for the untrained weights."
+        )
+
+
 def train_setup(
     setup: Setup,
     *,
