@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -45,6 +45,7 @@ from losslab.objectives._losses import LossSpec, correct, resolve_loss
 from losslab.objectives._metrics import check_metrics, summarize, value_keys
 from losslab.objectives._sequential import compile_sequential
 from losslab.objectives._workspace import Workspace
+from losslab.objectives.adapters import Batch
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout, as_vector, model_vector
 
@@ -173,7 +174,7 @@ class ModelObjective(Objective):
         at the origin: a model or loss that cannot run on the data fails here with a clear
         message, and a fast path that disagrees with the model is not used."""
         program = compile_sequential(model)
-        general = GeneralPath(model, self._recompute)
+        general = self._module_path = GeneralPath(model, self._recompute)
         x, y = self._x[:_VERIFY_SAMPLES], self._y[:_VERIFY_SAMPLES]
         params = self.layout.unflatten(self.origin)
         try:
@@ -250,6 +251,47 @@ class ModelObjective(Objective):
         """(B, n_params) -> (B, n_params, n_params), one exact torch.func Hessian per row.
         Memory grows as n_params^2: for real networks use Hessian-vector products."""
         return torch.stack([torch.func.hessian(self.value)(p) for p in params])
+
+    # -- the loss as a sum over batches (what curvature products are built from) ----------------
+    #
+    # value(point) == sum(batch_loss(forward(point, b.inputs), b) for b in batches()), and
+    # batch_loss(outputs, b) == (losses * coefficients).sum() for
+    # (losses, coefficients) = sample_losses(outputs, b) when the loss has per-sample values.
+
+    def batches(self) -> Iterator[Batch]:
+        """The evaluation data (the subset with n_samples) as Batch(inputs, targets, weights)
+        on the objective's device, in order."""
+        yield Batch(self._x, self._y, None)
+
+    def forward(self, point: Tensor, inputs) -> Tensor:
+        """Model outputs (B, ...) on `inputs` at one point (n_params,); differentiable in
+        `point` (torch.func too), eval semantics as everywhere (bn mode included)."""
+        params = self.layout.unflatten(point.to(self.device, self.dtype))
+        return self._module_path.outputs(params, inputs, self._train_x)
+
+    def batch_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """This batch's term of value(): a scalar, differentiable in `outputs`."""
+        if self.loss.per_sample is None:
+            return self.loss.mean(outputs, batch.targets) * (len(batch.targets) / self.n_evaluated)
+        losses, coefficients = self.sample_losses(outputs, batch)
+        return (losses * coefficients).sum()
+
+    def sample_losses(self, outputs: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(per-sample losses (B,), their coefficients (B,)) in this batch: value() is the sum
+        of losses * coefficients over all batches. Refused for a plain callable loss."""
+        if self.loss.per_sample is None:
+            raise LosslabError(
+                f"loss_fn {self.loss.name!r} is a plain callable that returns only the mean; "
+                "per-sample losses need 'cross_entropy', 'mse', 'bce' or a torch loss module."
+            )
+        losses = self.loss.per_sample(outputs, batch.targets)
+        coefficient = self._scale / self.n_evaluated
+        return losses, torch.full_like(losses, coefficient)
+
+    @property
+    def n_evaluated(self) -> int:
+        """Samples the objective evaluates (all, or n_samples)."""
+        return int(self._y.shape[0])
 
     # -- evaluation -----------------------------------------------------------------------------
 

@@ -1,0 +1,255 @@
+"""What losslab accepts from a researcher's own model and data, in one place.
+
+`ModelObjective` and `train` both read batches, call the model and read its outputs through
+these functions, so they accept exactly the same things and refuse them in the same words:
+
+    to_batch = batch_adapter(batch_fn)     # any batch -> Batch(inputs, targets, weights)
+    to_tensor = output_adapter(output_fn)  # the model's return value -> one tensor
+    outputs = to_tensor(call_model(model, batch.inputs))
+
+A batch as it comes from the user is a pair (inputs, targets), a 3-tuple (inputs, targets,
+per-sample weights), or anything `batch_fn` turns into one (a HuggingFace-style dict).
+Inputs are a tensor (B, ...), or a tuple or dict of tensors that all lead with B: the model
+is then called as model(*inputs) or model(**inputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from losslab.errors import LosslabError
+
+_BATCH_HELP = (
+    "give (inputs, targets) or (inputs, targets, weights), or pass batch_fn=a callable that "
+    "turns one batch into such a tuple"
+)
+_OUTPUT_HELP = (
+    "pass output_fn= a key or attribute name ('logits'), an index (0) for a tuple, or a "
+    "callable(outputs) -> tensor"
+)
+
+
+class Batch(NamedTuple):
+    """One batch as losslab uses it.
+
+    inputs: a tensor (B, ...), or a tuple or dict of tensors each leading with B.
+    targets: (B, ...).
+    weights: (B,) per-sample weights >= 0 (a weighted mean loss), or None.
+    """
+
+    inputs: Any
+    targets: Tensor
+    weights: Tensor | None = None
+
+
+# -- batches -----------------------------------------------------------------------------------
+
+
+def batch_adapter(batch_fn: Callable[[Any], Any] | None = None) -> Callable[[Any], Batch]:
+    """A function from one raw batch to a checked `Batch`; `batch_fn` (or None) first."""
+    if batch_fn is not None and not callable(batch_fn):
+        raise LosslabError(
+            f"batch_fn is a {type(batch_fn).__name__}; give a callable(batch) -> "
+            "(inputs, targets) or (inputs, targets, weights), or None."
+        )
+
+    def to_batch(raw: Any) -> Batch:
+        given = raw if batch_fn is None else _call_user(batch_fn, raw, "batch_fn")
+        return check_batch(given, "batch_fn" if batch_fn is not None else "a batch")
+
+    return to_batch
+
+
+def check_batch(given: Any, label: str = "a batch") -> Batch:
+    """(inputs, targets[, weights]) as a checked Batch, tensors from arrays as needed."""
+    if isinstance(given, Mapping):
+        keys = ", ".join(map(repr, list(given)[:8]))
+        raise LosslabError(f"{label} is a dict with keys {keys}; {_BATCH_HELP}.")
+    if (
+        isinstance(given, str | bytes)
+        or not isinstance(given, Sequence)
+        or len(given)
+        not in (
+            2,
+            3,
+        )
+    ):
+        size = f" of {len(given)} items" if isinstance(given, Sequence) else ""
+        raise LosslabError(f"{label} is a {type(given).__name__}{size}; {_BATCH_HELP}.")
+    inputs = map_tensors(torch.as_tensor, given[0])
+    targets = torch.as_tensor(given[1])
+    weights = None if len(given) == 2 or given[2] is None else torch.as_tensor(given[2])
+    n = n_samples(inputs, label)
+    if targets.ndim == 0 or targets.shape[0] != n:
+        raise LosslabError(
+            f"{label}: inputs have {n} samples but targets have shape "
+            f"{tuple(targets.shape)}; targets need the same leading dimension ({n}, ...)."
+        )
+    if weights is not None:
+        if weights.shape != (n,) or not weights.is_floating_point():
+            raise LosslabError(
+                f"{label}: weights of shape {tuple(weights.shape)} and dtype "
+                f"{str(weights.dtype).removeprefix('torch.')}; give one float weight per "
+                f"sample, shape ({n},)."
+            )
+        if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+            raise LosslabError(f"{label}: weights must be finite and >= 0.")
+    return Batch(inputs, targets, weights)
+
+
+def n_samples(inputs: Any, label: str = "inputs") -> int:
+    """The leading dimension every input tensor shares."""
+    sizes = {t.shape[0] if t.ndim else None for t in tensors_of(inputs)}
+    if not sizes:
+        raise LosslabError(f"{label}: the inputs hold no tensor; {_BATCH_HELP}.")
+    if None in sizes or len(sizes) != 1:
+        raise LosslabError(
+            f"{label}: the input tensors lead with {sorted(s for s in sizes if s is not None)} "
+            "samples (or none); every input needs the same leading sample dimension."
+        )
+    return sizes.pop()
+
+
+def tensors_of(inputs: Any) -> list[Tensor]:
+    """The tensors in a tensor, or a tuple, list or dict of them (one level)."""
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    if isinstance(inputs, Mapping):
+        return [v for v in inputs.values() if isinstance(v, Tensor)]
+    if isinstance(inputs, list | tuple):
+        return [v for v in inputs if isinstance(v, Tensor)]
+    return []
+
+
+def map_tensors(fn: Callable[[Any], Any], inputs: Any) -> Any:
+    """fn applied to a tensor (or array), or to each tensor of a tuple, list or dict of them.
+
+    Non-tensor entries of a dict or tuple (a flag, a string) are kept as they are."""
+    if isinstance(inputs, Mapping):
+        return {k: _leaf(fn, v) for k, v in inputs.items()}
+    if isinstance(inputs, list | tuple):
+        return type(inputs)(_leaf(fn, v) for v in inputs)
+    return fn(inputs)
+
+
+def _leaf(fn, value):
+    if isinstance(value, Tensor) or type(value).__module__ == "numpy":
+        return fn(value)
+    return value
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+
+def call_model(model: Callable[..., Any], inputs: Any) -> Any:
+    """model(x) for a tensor, model(*x) for a tuple or list, model(**x) for a dict."""
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    if isinstance(inputs, list | tuple):
+        return model(*inputs)
+    return model(inputs)
+
+
+def output_adapter(output_fn: Any = None) -> Callable[[Any], Tensor]:
+    """A function from the model's return value to one tensor of outputs (B, ...).
+
+    output_fn: None (the model returns a tensor), a str (a dict key or an attribute, such as
+    a HuggingFace output's 'logits'), an int (an element of a returned tuple), or a callable.
+    """
+    if output_fn is None:
+        return _tensor_output
+    if (
+        isinstance(output_fn, bool)
+        or not isinstance(output_fn, str | int)
+        and not callable(output_fn)
+    ):
+        raise LosslabError(
+            f"output_fn is a {type(output_fn).__name__}; {_OUTPUT_HELP.removeprefix('pass ')}"
+            ", or None."
+        )
+
+    def pick(raw: Any) -> Tensor:
+        if isinstance(output_fn, str):
+            if isinstance(raw, Mapping) and output_fn in raw:
+                picked = raw[output_fn]
+            elif not isinstance(raw, Mapping) and hasattr(raw, output_fn):
+                picked = getattr(raw, output_fn)
+            else:
+                raise LosslabError(
+                    f"output_fn={output_fn!r}, but the model returns {_describe(raw)}."
+                )
+        elif isinstance(output_fn, int):
+            if not isinstance(raw, list | tuple) or not -len(raw) <= output_fn < len(raw):
+                raise LosslabError(
+                    f"output_fn={output_fn}, but the model returns {_describe(raw)}."
+                )
+            picked = raw[output_fn]
+        else:
+            picked = _call_user(output_fn, raw, "output_fn")
+        if not isinstance(picked, Tensor):
+            raise LosslabError(
+                f"output_fn={_name(output_fn)} gives {_describe(picked)}; it must give one "
+                "tensor of outputs (B, ...)."
+            )
+        return picked
+
+    return pick
+
+
+def _tensor_output(raw: Any) -> Tensor:
+    if isinstance(raw, Tensor):
+        return raw
+    raise LosslabError(f"the model returns {_describe(raw)}; {_OUTPUT_HELP}.")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        keys = ", ".join(map(repr, list(value)[:8]))
+        return f"a {type(value).__name__} with keys {keys}"
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+def _name(fn: Any) -> str:
+    if isinstance(fn, str | int):
+        return repr(fn)
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _call_user(fn: Callable[[Any], Any], value: Any, label: str) -> Any:
+    """fn(value); an exception in the user's function becomes one line naming it."""
+    try:
+        return fn(value)
+    except LosslabError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the user's code: say which function failed
+        message = f"{label} {_name(fn)!r} failed: {type(error).__name__}: {error}"
+        raise LosslabError(message) from error
+
+
+_UNINITIALIZED = (nn.parameter.UninitializedParameter, nn.parameter.UninitializedBuffer)
+
+
+def check_materialized(model: nn.Module) -> None:
+    """Refuse a model whose weights hold no values: on the meta device (built under
+    torch.device('meta') or from_pretrained(..., low_cpu_mem_usage) without loading), or a
+    Lazy module that has not seen an input yet."""
+    named = [*model.named_parameters(), *model.named_buffers()]
+    for name, tensor in named:
+        if isinstance(tensor, _UNINITIALIZED):
+            raise LosslabError(
+                f"the model's '{name}' is not materialized yet (a Lazy module): run the model "
+                "once on a sample batch, e.g. model(x[:1]), before giving it to losslab."
+            )
+        if tensor.is_meta:
+            raise LosslabError(
+                f"the model's '{name}' is on the meta device and holds no values: load its "
+                "weights first (model.to_empty(device='cpu'), then load_state_dict)."
+            )
