@@ -16,9 +16,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The pin also constrains every later install, so no dependency can upgrade torch.
+# The test-only oracle curvlinops needs backpack-for-pytorch, which declares torchvision; the
+# torchvision wheels in reach are built for CUDA torch and fail to load beside the CPU one,
+# and neither package imports it for what the tests use: so both go in with --no-deps,
+# after their other dependencies.
+ORACLE_DEPS := einops einconv opt-einsum linear_operator unfoldNd tqdm
+ORACLE := curvlinops-for-pytorch==3.0.1 backpack-for-pytorch==1.7.1
+
 $(STAMP): $(BIN)/python pyproject.toml
+	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
 	$(BIN)/pip install --quiet $(TORCH_PIN)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt $(ORACLE_DEPS)
+	$(BIN)/pip install --quiet --no-deps $(ORACLE)
 	touch $(STAMP)
 
 setup: $(STAMP)
