@@ -1,4 +1,5 @@
-"""The spectral density of a Hessian by stochastic Lanczos quadrature (SLQ).
+"""The spectral density of a Hessian by stochastic Lanczos quadrature (SLQ); of the Gauss-Newton
+or empirical Fisher matrix with kind="ggn" | "fisher".
 
 For a unit probe v, m Lanczos steps give T = Q^T H Q; its eigenvalues theta_j (nodes) and the
 squared first components tau_j of its eigenvectors (weights, summing to 1) form a Gauss
@@ -22,7 +23,7 @@ from torch import Tensor
 
 from losslab import budget
 from losslab._checks import check_count, check_positive, check_seed
-from losslab.curvature.hvp import HessianOperator
+from losslab.curvature.kinds import check_kind, operator
 from losslab.curvature.lanczos import lanczos
 from losslab.curvature.trace import rademacher, require_probes
 from losslab.results import Result
@@ -41,6 +42,7 @@ class Spectrum(Result):
     nodes, weights: (n_probes, n_steps) Ritz values and their quadrature weights per probe
         (a probe whose Krylov space closed early is padded with weight 0).
     sigma: the Gaussian width; n_params: the size of the Hessian (n of the subset if any).
+    kind: the matrix ("hessian", "ggn" or "fisher").
     """
 
     result_type = "spectrum"
@@ -55,8 +57,10 @@ class Spectrum(Result):
     seed: int
     names: tuple[str, ...] | None = None
     objective: str = ""
+    kind: str = "hessian"
 
     def __post_init__(self):
+        check_kind(self.kind)
         # What `trace` and `broaden` rely on; a file that breaks it is refused on loading.
         check_shapes(self, {"grid": ("g",), "density": ("g",)})
         check_shapes(self, {"nodes": ("probes", "steps"), "weights": ("probes", "steps")})
@@ -82,6 +86,7 @@ class Spectrum(Result):
             seed=self.seed,
             names=self.names,
             objective=self.objective,
+            kind=self.kind,
         )
 
 
@@ -96,18 +101,21 @@ def density(
     sigma: float | None = None,
     n_grid: int = 1000,
     method: str = "auto",
+    kind: str = "hessian",
 ) -> Spectrum:
     """The Hessian's eigenvalue density from n_probes x n_steps products (n_steps <= n).
 
     sigma: Gaussian width (default 1% of the range of the nodes); n_grid: grid points.
+    kind: "hessian", "ggn" (Gauss-Newton) or "fisher" (empirical Fisher): whose density.
     """
+    check_kind(kind)
     check_count("n_probes", n_probes)
     check_count("n_steps", n_steps)
     check_count("n_grid", n_grid, 2)
     if sigma is not None:
         check_positive("sigma", sigma)
     check_seed(seed)
-    op = HessianOperator(objective, at=at, params=params, method=method)
+    op = operator(objective, kind, at=at, params=params, method=method)
     n = op.n
     budget.require_memory(
         "density",
@@ -140,6 +148,7 @@ def density(
         seed=seed,
         names=None if op.index is None else op.names,
         objective=objective.name,
+        kind=kind,
     )
 
 

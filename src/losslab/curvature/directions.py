@@ -14,7 +14,8 @@ from torch import nn
 
 from losslab._checks import check_count, check_seed
 from losslab.curvature.eigen import eigenvalues
-from losslab.curvature.hvp import resolve_point
+from losslab.curvature.kinds import check_kind
+from losslab.curvature.operators import resolve_point
 from losslab.directions import Directions, flat_layout
 from losslab.errors import LosslabError
 from losslab.objectives.model import ModelObjective
@@ -30,6 +31,7 @@ def hessian_directions(
     params=None,
     tol: float = 1e-4,
     seed: int = 0,
+    kind: str = "hessian",
 ) -> Directions:
     """The `n` sharpest directions: unit eigenvectors of the Hessian's `n` largest eigenvalues.
 
@@ -41,7 +43,10 @@ def hessian_directions(
     Computed by `losslab.curvature.eigenvalues(..., which="largest", tol=tol, seed=seed)`:
     orthonormal, in descending order of eigenvalue, each signed so that its largest-|.| entry
     is positive. Float64 vectors (n, n_params), kind "hessian".
+    kind: "hessian", or "ggn" / "fisher" for the sharpest directions of the Gauss-Newton or
+    empirical Fisher matrix (the Directions' kind then reads "ggn" / "fisher").
     """
+    check_kind(kind)
     check_count("n", n)
     check_seed(seed)
     objective = objective_or_model
@@ -54,7 +59,9 @@ def hessian_directions(
         objective = ModelObjective(objective_or_model, loss_fn, data)
     elif loss_fn is not None or data is not None:
         raise LosslabError("loss_fn and data are for a model; this is already an objective.")
-    result = eigenvalues(objective, k=n, which="largest", tol=tol, seed=seed, at=at, params=params)
+    result = eigenvalues(
+        objective, k=n, which="largest", tol=tol, seed=seed, at=at, params=params, kind=kind
+    )
     layout = objective.layout if objective.layout is not None else flat_layout(objective.n_params)
     origin = resolve_point(objective, at).detach().to("cpu", torch.float64)
-    return Directions(result.full_vectors(), layout, "hessian", seed=seed, origin=origin)
+    return Directions(result.full_vectors(), layout, kind, seed=seed, origin=origin)

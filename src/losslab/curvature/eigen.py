@@ -1,4 +1,5 @@
-"""Extreme eigenvalues and eigenvectors of a Hessian by Lanczos, to a stated tolerance.
+"""Extreme eigenvalues and eigenvectors of a Hessian (or of the Gauss-Newton or empirical
+Fisher matrix: kind="ggn" | "fisher", see kinds.py) by Lanczos, to a stated tolerance.
 
     top = eigenvalues(objective, k=5)                       # 5 largest, descending
     low = eigenvalues(objective, k=2, which="smallest")     # 2 most negative, ascending
@@ -24,8 +25,9 @@ from torch import Tensor
 
 from losslab import budget
 from losslab._checks import check_count, check_positive, check_seed
-from losslab.curvature.hvp import HessianOperator
+from losslab.curvature.kinds import NAMES, check_kind, operator
 from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiagonal
+from losslab.curvature.operators import CurvatureOperator
 from losslab.errors import LosslabError
 from losslab.params import ParamLayout
 from losslab.results import Result
@@ -48,6 +50,7 @@ class Eigenpairs(Result):
     converged: (k,) bool, error_bounds <= tol * max(|value|, 0.01 max|value|).
     n_products: Hessian-vector products used; names/shapes: the (sub)layout of a network
     (None for a plain vector); index: the subset's positions in the flat vector (None: all).
+    kind: the matrix, "hessian", "ggn" or "fisher" (files written before it read "hessian").
     """
 
     result_type = "eigenpairs"
@@ -66,8 +69,10 @@ class Eigenpairs(Result):
     shapes: tuple[tuple[int, ...], ...] | None = None
     index: Tensor | None = None
     objective: str = ""
+    kind: str = "hessian"
 
     def __post_init__(self):
+        check_kind(self.kind)
         # What the vectors and tables rely on; a file that breaks it is refused on loading.
         shapes = {"values": ("k",), "vectors": ("k", "n"), "index": ("n",)}
         check_shapes(self, {**shapes, "residuals": ("k",), "error_bounds": ("k",)})
@@ -121,6 +126,10 @@ class Extremes(Result):
     converged: tuple[bool, bool]
     n_products: int
     objective: str = ""
+    kind: str = "hessian"
+
+    def __post_init__(self):
+        check_kind(self.kind)
 
 
 def eigenvalues(
@@ -134,8 +143,10 @@ def eigenvalues(
     params=None,
     max_steps: int | None = None,
     method: str = "auto",
+    kind: str = "hessian",
 ) -> Eigenpairs:
-    """The k largest (or smallest) eigenvalues of the Hessian of `objective` at `at`.
+    """The k largest (or smallest) eigenvalues of the Hessian of `objective` at `at`
+    (kind="ggn": of the Gauss-Newton matrix, kind="fisher": of the empirical Fisher).
 
     objective: a surface (give `at`) or a network objective (default: at its own weights).
     params: a parameter subset (module prefix, name or list): the eigenpairs of the block
@@ -143,14 +154,17 @@ def eigenvalues(
     max_steps: the most Lanczos steps (= products); default min(n, 100 + 20 k).
     method: how products are computed ("auto", "reuse", "forward", "reverse").
     """
+    check_kind(kind)
     check_count("k", k)
     if which not in WHICH:
         raise LosslabError(f"which == {which!r}, must be 'largest' or 'smallest'.")
     check_positive("tol", tol)
     check_seed(seed)
-    op = HessianOperator(objective, at=at, params=params, method=method)
+    op = operator(objective, kind, at=at, params=params, method=method)
     if k > op.n:
-        raise LosslabError(f"k == {k}, but the Hessian is {op.n}x{op.n}: ask for k <= {op.n}.")
+        raise LosslabError(
+            f"k == {k}, but the {NAMES[kind]} is {op.n}x{op.n}: ask for k <= {op.n}."
+        )
     steps = min(op.n, 100 + 20 * k) if max_steps is None else check_count("max_steps", max_steps)
     if steps < k:
         raise LosslabError(f"max_steps == {steps} is fewer than k == {k}.")
@@ -189,6 +203,7 @@ def eigenvalues(
         shapes=op.shapes,
         index=op.index,
         objective=objective.name,
+        kind=kind,
     )
 
 
@@ -201,12 +216,14 @@ def extremes(
     seed: int = 0,
     max_steps: int | None = None,
     method: str = "auto",
+    kind: str = "hessian",
 ) -> Extremes:
     """lambda_max, lambda_min (the most negative eigenvalue, or the smallest) and
     |lambda_min / lambda_max| from one Lanczos run that converges both ends."""
+    check_kind(kind)
     check_positive("tol", tol)
     check_seed(seed)
-    op = HessianOperator(objective, at=at, params=params, method=method)
+    op = operator(objective, kind, at=at, params=params, method=method)
     steps = min(op.n, 300) if max_steps is None else check_count("max_steps", max_steps)
 
     def pick(theta: Tensor) -> Tensor:
@@ -224,13 +241,14 @@ def extremes(
         converged=(bool(ok[0]), bool(ok[1])),
         n_products=n_products,
         objective=objective.name,
+        kind=kind,
     )
 
 
 # -- internals ----------------------------------------------------------------------------------
 
 
-def _run(op: HessianOperator, steps: int, seed: int, tol: float, pick, k: int):
+def _run(op: CurvatureOperator, steps: int, seed: int, tol: float, pick, k: int):
     """Lanczos from a seeded Gaussian start, stopping when the picked values converge."""
     generator = torch.Generator().manual_seed(seed)
     start = torch.randn(op.n, generator=generator, dtype=torch.float64)

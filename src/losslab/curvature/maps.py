@@ -19,12 +19,14 @@ import torch
 from torch import Tensor
 
 from losslab._checks import check_count, check_positive, check_seed
-from losslab.curvature.hvp import HessianOperator, resolve_point, select
+from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import lanczos
+from losslab.curvature.operators import resolve_point, select
 from losslab.directions import Directions
 from losslab.errors import LosslabError
 from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape
+from losslab.objectives.kernels import twice_differentiable
 from losslab.params import as_vector
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
@@ -125,7 +127,8 @@ def curvature_map(
 def _exact(objective, points: Tensor, params) -> tuple[Tensor, Tensor]:
     index, _, _ = select(objective.layout, objective.n_params, params)
     at = torch.stack([resolve_point(objective, point) for point in points])
-    hessians = objective.hessian(at).to(torch.float64)
+    with twice_differentiable():  # attention as its math kernel (see objectives.kernels)
+        hessians = objective.hessian(at).to(torch.float64)
     if index is not None:
         hessians = hessians[:, index][:, :, index]
     values = torch.linalg.eigvalsh(0.5 * (hessians + hessians.transpose(-1, -2)))

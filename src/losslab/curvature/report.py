@@ -10,6 +10,7 @@ from typing import Any
 
 from losslab.curvature.density import Spectrum
 from losslab.curvature.eigen import Eigenpairs
+from losslab.curvature.kinds import check_kind
 from losslab.curvature.trace import TraceEstimate
 from losslab.errors import LosslabError
 from losslab.results import Result
@@ -25,6 +26,8 @@ class HessianReport(Result):
     top, bottom: the largest / smallest eigenvalues (Eigenpairs without their vectors: a
         report keeps k numbers per figure, not k x n_params), or None when not asked for.
     trace: TraceEstimate or None; density: Spectrum or None.
+    kind: the matrix the figures are of, "hessian", "ggn" or "fisher" (each figure records
+        its own kind too, and they must agree with it).
     """
 
     result_type = "hessian_report"
@@ -39,14 +42,21 @@ class HessianReport(Result):
     bottom: Eigenpairs | None = None
     trace: TraceEstimate | None = None
     density: Spectrum | None = None
+    kind: str = "hessian"
 
     def __post_init__(self):
+        check_kind(self.kind)
         expected = {"top": Eigenpairs, "bottom": Eigenpairs, "trace": TraceEstimate}
         for name, kind in {**expected, "density": Spectrum}.items():
             value = getattr(self, name)
             if value is not None and not isinstance(value, kind):
                 raise LosslabError(
                     f"{name} is a {type(value).__name__}, must be a {kind.__name__}."
+                )
+            if value is not None and value.kind != self.kind:
+                raise LosslabError(
+                    f"{name} is of the {value.kind!r} matrix, the report of {self.kind!r}: "
+                    "compute every figure with the same kind."
                 )
         for name in ("top", "bottom"):
             pairs = getattr(self, name)

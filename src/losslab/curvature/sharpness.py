@@ -24,6 +24,7 @@ from torch.func import grad_and_value
 from losslab._checks import check_count, check_positive
 from losslab.curvature.eigen import eigenvalues
 from losslab.curvature.hvp import HessianOperator
+from losslab.curvature.kinds import check_kind
 from losslab.curvature.trace import trace
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
@@ -63,6 +64,10 @@ class Sharpness(Result):
     relative_epsilon_sharpness: float
     n_products: int
     objective: str = ""
+    kind: str = "hessian"
+
+    def __post_init__(self):
+        check_kind(self.kind)
 
 
 def epsilon_sharpness(
@@ -125,10 +130,15 @@ def sharpness(
     n_probes: int = 100,
     tol: float = 1e-4,
     seed: int = 0,
+    kind: str = "hessian",
 ) -> Sharpness:
-    """lambda_max (Lanczos to tol), tr(H) (Hutch++ with n_probes) and epsilon-sharpness."""
-    top = eigenvalues(objective, k=1, tol=tol, seed=seed, at=at, params=params)
-    estimate = trace(objective, n_probes, seed=seed, at=at, params=params)
+    """lambda_max (Lanczos to tol), tr(H) (Hutch++ with n_probes) and epsilon-sharpness.
+
+    kind: the matrix of lambda_max and the trace ("hessian", "ggn" or "fisher");
+    epsilon-sharpness is of the loss itself, whatever the kind."""
+    check_kind(kind)
+    top = eigenvalues(objective, k=1, tol=tol, seed=seed, at=at, params=params, kind=kind)
+    estimate = trace(objective, n_probes, seed=seed, at=at, params=params, kind=kind)
     eps = epsilon_sharpness(objective, epsilon, at=at, params=params, seed=seed)
     return Sharpness(
         lambda_max=float(top.values[0]),
@@ -139,4 +149,5 @@ def sharpness(
         relative_epsilon_sharpness=eps.relative,
         n_products=top.n_products + estimate.n_products,
         objective=objective.name,
+        kind=kind,
     )

@@ -1,4 +1,5 @@
-"""The trace of a Hessian from Hessian-vector products: Hutchinson and Hutch++.
+"""The trace of a Hessian from Hessian-vector products: Hutchinson and Hutch++ (of the
+Gauss-Newton or empirical Fisher matrix with kind="ggn" | "fisher": the same from their products).
 
 Hutchinson: tr(H) ~ mean_i z_i^T H z_i over Rademacher probes z_i (entries +-1), standard
 error std(ddof=1) / sqrt(m).
@@ -23,7 +24,8 @@ from torch import Tensor
 
 from losslab import budget
 from losslab._checks import check_count, check_seed
-from losslab.curvature.hvp import HessianOperator
+from losslab.curvature.kinds import check_kind, operator
+from losslab.curvature.operators import CurvatureOperator
 from losslab.errors import LosslabError
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
@@ -36,7 +38,8 @@ class TraceEstimate(Result):
     """estimate +- standard_error of tr(H) from n_products Hessian-vector products.
 
     exact_part: tr(Q^T H Q) of Hutch++'s sketch (0 for Hutchinson); samples: the Hutchinson
-    terms z^T H z (of the residual, for Hutch++) whose mean completes the estimate."""
+    terms z^T H z (of the residual, for Hutch++) whose mean completes the estimate; kind: the
+    matrix ("hessian", "ggn" or "fisher")."""
 
     result_type = "trace_estimate"
 
@@ -49,8 +52,10 @@ class TraceEstimate(Result):
     samples: Tensor
     n_params: int
     objective: str = ""
+    kind: str = "hessian"
 
     def __post_init__(self):
+        check_kind(self.kind)
         check_shapes(self, {"samples": ("n_samples",)})
         if self.method not in METHODS:
             raise LosslabError(f"method == {self.method!r}, must be 'hutch++' or 'hutchinson'.")
@@ -83,18 +88,21 @@ def trace(
     at=None,
     params=None,
     hvp_method: str = "auto",
+    kind: str = "hessian",
 ) -> TraceEstimate:
     """tr(H) at `at` (default: a network's own weights) with `n_probes` products.
 
     method: "hutch++" (needs n_probes >= 6) or "hutchinson" (n_probes >= 2).
     params: a parameter subset: the trace of the block H[S, S] (see `HessianOperator`).
+    kind: "hessian", "ggn" (Gauss-Newton) or "fisher" (empirical Fisher): whose trace.
     """
+    check_kind(kind)
     if method not in METHODS:
         raise LosslabError(f"method == {method!r}, must be 'hutch++' or 'hutchinson'.")
     minimum = 6 if method == "hutch++" else 2
     check_count("n_probes", n_probes, minimum)
     check_seed(seed)
-    op = HessianOperator(objective, at=at, params=params, method=hvp_method)
+    op = operator(objective, kind, at=at, params=params, method=hvp_method)
     require_probes("trace", n_probes, op.n)
     generator = torch.Generator().manual_seed(seed)
     if method == "hutchinson":
@@ -117,17 +125,18 @@ def trace(
         samples=samples,
         n_params=op.n,
         objective=objective.name,
+        kind=kind,
     )
 
 
-def _hutchinson(op: HessianOperator, probes: Tensor) -> Tensor:
+def _hutchinson(op: CurvatureOperator, probes: Tensor) -> Tensor:
     return torch.stack([z @ op.matvec(z) for z in probes])
 
 
-def _hutch_plus_plus(op: HessianOperator, n_probes: int, generator) -> tuple[float, Tensor]:
+def _hutch_plus_plus(op: CurvatureOperator, n_probes: int, generator) -> tuple[float, Tensor]:
     s = n_probes // 3
-    sketch = op.matmat(rademacher(op.n, generator, s))  # (s, n) rows H S
-    q, _ = torch.linalg.qr(sketch.T)  # (n, r), r = min(n, s)
+    sketch = op.matmat(rademacher(op.n, generator, s).T)  # (n, s): H S
+    q, _ = torch.linalg.qr(sketch)  # (n, r), r = min(n, s)
     exact = float(sum(column @ op.matvec(column) for column in q.T))
     if q.shape[1] == op.n:  # the sketch spans everything: tr(Q^T H Q) is the trace
         return exact, torch.empty(0, dtype=torch.float64)
