@@ -131,9 +131,27 @@ def test_empirical_fisher_equals_the_sum_of_per_sample_gradient_outer_products(l
     rows = [grad(sample_loss)(objective.origin, x[i], y[i]) for i in range(len(x))]
     gradients = torch.stack(rows)  # (N, n)
     expected = gradients.T @ gradients / len(x)
-    for method in ("reuse", "forward", "reverse"):
+    for method in ("reuse", "per_sample", "forward", "reverse"):
         op = operator(objective, "fisher", method=method)
         torch.testing.assert_close(op.dense(), expected, rtol=1e-9, atol=1e-12)
+    batch = next(iter(objective.batches()))
+    torch.testing.assert_close(op.per_sample_gradients(batch), gradients)
+
+
+def test_per_sample_gradients_loop_where_vmap_fails(monkeypatch):
+    import losslab.curvature.fisher as fisher
+
+    x, y = _data(n=12)
+    objective = Chunked(_mlp(), "cross_entropy", (x, y), size=5)
+    expected = operator(objective, "fisher", method="per_sample").dense()
+
+    def no_batching_rule(*args, **kwargs):
+        raise RuntimeError("Batching rule not implemented for aten::something")
+
+    monkeypatch.setattr(fisher, "vmap", no_batching_rule)
+    looped = operator(objective, "fisher", method="per_sample")
+    torch.testing.assert_close(looped.dense(), expected, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(operator(objective, "fisher").dense(), expected)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -153,7 +171,8 @@ def test_streamed_batches_give_the_one_batch_products(kind, monkeypatch):
     assert chunked.n_batches_read == read  # kept states: the data is not read again
     # no room to keep them: each product streams the data again, with the same result
     monkeypatch.setenv("LOSSLAB_MEMORY_BYTES", "1")
-    for method in ("auto", "forward", "reverse"):
+    methods = ("auto", "forward", "reverse") + (("per_sample",) if kind == "fisher" else ())
+    for method in methods:
         streamed = operator(chunked, kind, method=method)
         torch.testing.assert_close(streamed.dense(), expected, rtol=1e-9, atol=1e-12)
         assert streamed._kept is None

@@ -7,24 +7,38 @@ second moment, natural-gradient approximations) and many sharpness papers use. T
 Fisher of cross-entropy and MSE takes the expectation over the model's own predictive
 distribution instead, and equals the generalized Gauss-Newton matrix: kind="ggn" gives it.
 
-One product F v per batch:
-- "reuse" (the default, "auto"): the batch's per-sample gradients G (B, n) are computed once
-  (`torch.func.vmap(torch.func.grad(...))` over the samples, a loop where vmap fails) and
-  kept while they fit (operators.py); a product is then G^T (c * (G v)), two matrix-vector
-  products. Past the memory budget products recompute as "forward" does.
-- "forward": F v = J^T (c * (J v)), J = d losses / dw (B by n), by a jvp and a vjp: no
-  per-sample gradients held; falls back to the double-vjp trick without forward-mode rules.
-- "reverse": the same with the double-vjp trick.
+With J = d losses / dw (B by n) in a batch, F_b = J^T diag(c) J: the Gauss-Newton sandwich
+(gauss_newton.py) with the per-sample losses as outputs and diag(c) in the middle. One
+product F v per batch, four ways:
+
+- "reuse" (the default, "auto"): the double-vjp trick on a kept graph of the losses, three
+  backward passes per product, no per-sample gradient held;
+- "per_sample": the batch's per-sample gradients G (B, n), computed once by
+  `torch.func.vmap(torch.func.grad(...))` over the samples (a loop where vmap has no batching
+  rule) and kept; a product is G^T (c * (G v)). It pays only when B x n is small (a parameter
+  block): on W1 (1797 x 26,122 float32, 188 MB) a product reads G twice and is slower;
+- "forward": J v by a jvp, J^T (c * J v) by a vjp, nothing kept; falls back to the double-vjp
+  trick where an operation has no forward-mode rule; "reverse": that trick rebuilt each time.
+
+Kept states beyond the memory budget (operators.py) are dropped for "forward"'s way.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.func import grad, vmap
 
-from losslab.curvature.gauss_newton import refuse_without_outputs, sandwich
-from losslab.curvature.operators import CurvatureOperator
+from losslab.curvature.gauss_newton import (
+    Function,
+    apply_sandwich,
+    keep_sandwich,
+    refuse_without_outputs,
+    sandwich,
+)
+from losslab.curvature.operators import METHODS, CurvatureOperator
 from losslab.errors import LosslabError
 from losslab.objectives.adapters import Batch, map_tensors
 
@@ -32,11 +46,13 @@ from losslab.objectives.adapters import Batch, map_tensors
 class FisherOperator(CurvatureOperator):
     """F (or its block F[S, S]) of a network objective at one point (see the module docstring).
 
-    Arguments as for `HessianOperator`; the objective must be a ModelObjective whose loss has
-    per-sample values (not a plain callable returning only the mean)."""
+    Arguments as for `HessianOperator` (method also "per_sample"); the objective must be a
+    ModelObjective whose loss has per-sample values (not a plain callable returning only the
+    mean)."""
 
     kind = "fisher"
     label = "Fisher-vector product"
+    methods = (*METHODS, "per_sample")
 
     def __init__(self, objective, *, at=None, params=None, method: str = "auto"):
         super().__init__(objective, at=at, params=params, method=method)
@@ -52,31 +68,40 @@ class FisherOperator(CurvatureOperator):
             with torch.no_grad(), self.failing(1):
                 self.objective.sample_losses(self.objective.forward(self.point, one.inputs), one)
 
-    def _losses(self, batch):
+    def _losses(self, batch) -> Function:
         """sub -> (losses (B,), coefficients (B,)) of this batch."""
         objective = self.objective
-        return lambda sub: objective.sample_losses(
-            objective.forward(self.embed(sub), batch.inputs), batch
-        )
+
+        def losses(sub: Tensor) -> tuple[Tensor, Tensor]:
+            outputs = objective.forward(self.embed(sub), batch.inputs)
+            return objective.sample_losses(outputs, batch)
+
+        return losses
+
+    @staticmethod
+    def _middle(losses: Tensor, coefficients: Tensor) -> Callable[[Tensor], Tensor]:
+        return lambda jv: coefficients * jv  # diag(c)
 
     def _prepare(self, batch):
+        if self.method != "per_sample":
+            return keep_sandwich(self, self._losses(batch), self._middle)
         with torch.no_grad():
             _, coefficients = self._losses(batch)(self.start)
-        gradients = self._per_sample_gradients(batch)
+        gradients = self.per_sample_gradients(batch)
         return (gradients, coefficients.to(gradients.dtype)), gradients.nbytes
 
     def _apply(self, state, tangent: Tensor) -> Tensor:
+        if self.method != "per_sample":
+            return apply_sandwich(state, tangent)
         gradients, coefficients = state
         return gradients.T @ (coefficients * (gradients @ tangent))
 
     def _recompute(self, batch, tangent: Tensor) -> Tensor:
-        def middle(losses: Tensor, coefficients: Tensor, jv: Tensor) -> Tensor:
-            return coefficients * jv
+        return sandwich(self, self._losses(batch), self._middle, tangent)
 
-        return sandwich(self, self._losses(batch), middle, tangent)
-
-    def _per_sample_gradients(self, batch) -> Tensor:
-        """(B, n): d loss_i / d(the operator's coordinates) for each sample i of the batch."""
+    def per_sample_gradients(self, batch: Batch) -> Tensor:
+        """(B, n): d loss_i / d(the operator's coordinates) for each sample i of the batch,
+        by vmap over the samples, or a loop where an operation has no batching rule."""
         objective = self.objective
 
         def one(sub: Tensor, inputs, targets: Tensor, weights) -> Tensor:
@@ -92,10 +117,7 @@ class FisherOperator(CurvatureOperator):
         except LosslabError:
             raise
         except Exception:  # an operation without a batching rule (RNNs, in-place ops): a loop
-            rows = []
-            for i in range(len(batch.targets)):
-                sample = _sample(batch, i)
-                rows.append(grad(one)(x0, *sample))
+            rows = [grad(one)(x0, *_sample(batch, i)) for i in range(len(batch.targets))]
             return torch.stack(rows)
 
 

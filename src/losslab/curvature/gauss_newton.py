@@ -15,6 +15,9 @@ empirical one). One product G v per batch, three ways:
   reverse in the outputs, J^T by `torch.func.vjp`; nothing kept. Falls back to the reverse
   trick by itself where an operation has no forward-mode rule (`method` then reads "reverse").
 - "reverse": the double-vjp trick rebuilt for every product.
+
+The same sandwich J^T M J v (`keep_sandwich`, `apply_sandwich`, `sandwich`) makes the
+empirical Fisher's products (fisher.py), with the per-sample losses as outputs.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from torch.func import jvp, vjp
 
 from losslab.curvature.operators import CurvatureOperator, grad_or_zeros, measured
 from losslab.errors import LosslabError
+
+# (outputs z, aux) of the operator's coordinates, and (z, aux) -> the middle M as jv -> M jv
+Function = Callable[[Tensor], tuple[Tensor, Tensor]]
+Middle = Callable[[Tensor, Tensor], Callable[[Tensor], Tensor]]
 
 
 class GGNOperator(CurvatureOperator):
@@ -43,45 +50,53 @@ class GGNOperator(CurvatureOperator):
         refuse_without_outputs(self)
         self.method = "reuse" if method == "auto" else method
 
-    def _outputs(self, batch) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    def _outputs(self, batch) -> Function:
         """sub -> (outputs (B, ...), nothing): the sandwich's function for this batch."""
         objective = self.objective
         return lambda sub: (objective.forward(self.embed(sub), batch.inputs), sub.new_zeros(()))
 
-    def _middle(self, batch) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
-        """(outputs, _, J v) -> H J v, H the Hessian of batch_loss in the outputs."""
+    def _middle(self, batch) -> Middle:
+        """H, the Hessian of batch_loss in the outputs, as jv -> H jv (its graph kept)."""
         objective = self.objective
 
-        def middle(outputs: Tensor, _: Tensor, jv: Tensor) -> Tensor:
+        def middle(outputs: Tensor, _: Tensor) -> Callable[[Tensor], Tensor]:
             free = outputs.detach().requires_grad_(True)
-            (gradient,) = torch.autograd.grad(
-                objective.batch_loss(free, batch), free, create_graph=True
-            )
-            return grad_or_zeros(gradient, free, jv)
+            loss = objective.batch_loss(free, batch)
+            (gradient,) = torch.autograd.grad(loss, free, create_graph=True)
+            return lambda jv: grad_or_zeros(gradient, free, jv)
 
         return middle
 
     def _prepare(self, batch):
-        with measured() as size:
-            leaf = self.start.detach().clone().requires_grad_(True)
-            outputs, _ = self._outputs(batch)(leaf)
-            dual, pulled = _pullback(outputs, leaf)
-            free = outputs.detach().requires_grad_(True)
-            loss = self.objective.batch_loss(free, batch)
-            (gradient,) = torch.autograd.grad(loss, free, create_graph=True)
-        return (leaf, outputs, dual, pulled, free, gradient), size[0]
+        return keep_sandwich(self, self._outputs(batch), self._middle(batch))
 
     def _apply(self, state, tangent: Tensor) -> Tensor:
-        leaf, outputs, dual, pulled, free, gradient = state
-        jv = grad_or_zeros(pulled, dual, tangent)  # J v (B, ...)
-        return grad_or_zeros(outputs, leaf, grad_or_zeros(gradient, free, jv))  # J^T H J v
+        return apply_sandwich(state, tangent)
 
     def _recompute(self, batch, tangent: Tensor) -> Tensor:
         return sandwich(self, self._outputs(batch), self._middle(batch), tangent)
 
 
-def sandwich(operator: CurvatureOperator, f, middle, tangent: Tensor) -> Tensor:
-    """J^T middle(z, aux, J v) for (z, aux) = f(x0), J = dz/dx0, nothing kept.
+def keep_sandwich(operator: CurvatureOperator, f: Function, middle: Middle):
+    """(state, bytes): the graph of (z, aux) = f(x0) and of the pullback J^T u, kept so that
+    `apply_sandwich` gives J^T M J v by three backward passes (the double-vjp trick)."""
+    with measured() as size:
+        leaf = operator.start.detach().clone().requires_grad_(True)
+        outputs, aux = f(leaf)
+        dual, pulled = _pullback(outputs, leaf)
+        apply_middle = middle(outputs.detach(), aux.detach())
+    return (leaf, outputs, dual, pulled, apply_middle), size[0]
+
+
+def apply_sandwich(state, tangent: Tensor) -> Tensor:
+    """J^T M J v from a kept state: J v = d<J^T u, v>/du, then M, then J^T."""
+    leaf, outputs, dual, pulled, apply_middle = state
+    jv = grad_or_zeros(pulled, dual, tangent)  # J v, the outputs' shape
+    return grad_or_zeros(outputs, leaf, apply_middle(jv))
+
+
+def sandwich(operator: CurvatureOperator, f: Function, middle: Middle, tangent: Tensor) -> Tensor:
+    """J^T M J v for (z, aux) = f(x0), J = dz/dx0, nothing kept.
 
     Forward mode for J v unless operator.method is "reverse" (set so, for this and later
     products, when an operation has no forward-mode rule); else the double-vjp trick."""
@@ -90,14 +105,11 @@ def sandwich(operator: CurvatureOperator, f, middle, tangent: Tensor) -> Tensor:
         try:
             outputs, jv, aux = jvp(f, (x0,), (tangent,), has_aux=True)
             outputs, pull, aux = vjp(f, x0, has_aux=True)
-            return pull(middle(outputs.detach(), aux, jv))[0]
+            return pull(middle(outputs.detach(), aux.detach())(jv))[0]
         except NotImplementedError:  # an operation without a forward-mode rule
             operator.method = "reverse"
-    leaf = x0.clone().requires_grad_(True)
-    outputs, aux = f(leaf)
-    dual, pulled = _pullback(outputs, leaf)
-    jv = grad_or_zeros(pulled, dual, tangent)
-    return grad_or_zeros(outputs, leaf, middle(outputs.detach(), aux.detach(), jv))
+    state, _ = keep_sandwich(operator, f, middle)
+    return apply_sandwich(state, tangent)
 
 
 def _pullback(outputs: Tensor, leaf: Tensor) -> tuple[Tensor, Tensor]:

@@ -65,10 +65,12 @@ class CurvatureOperator:
 
     kind = ""
     label = "product"  # in error messages: "<label> failed on batch 3: ..."
+    methods = METHODS  # what `method` may be for this kind
 
     def __init__(self, objective: Objective, *, at=None, params=None, method: str = "auto"):
-        if method not in METHODS:
-            raise LosslabError(f"method == {method!r}, must be one of {', '.join(METHODS)}.")
+        if method not in self.methods:
+            allowed = ", ".join(self.methods)
+            raise LosslabError(f"method == {method!r}, must be one of {allowed}.")
         self.objective = objective
         self.method = method
         point = resolve_point(objective, at)
@@ -79,7 +81,7 @@ class CurvatureOperator:
         self.n = objective.n_params if self.index is None else int(self.index.numel())
         self.n_products = 0
         self.batched = isinstance(objective, ModelObjective)
-        self._keep = method in ("auto", "reuse")  # keep per-batch states between products
+        self._keep = method not in ("forward", "reverse")  # keep per-batch states
         self._kept: list | None = None  # the states of every batch, once they all fit
 
     # -- coordinates -----------------------------------------------------------------------------
