@@ -7,9 +7,10 @@ float32, mean cross-entropy, 26,122 parameters. Rows: the Hessian ("reuse": the 
 graph; "forward": forward-over-reverse), the same products through `objective.value` as one
 function (what HessianOperator did before products streamed over batches: the fast Sequential
 path's forward), the GGN ("reuse": kept graph, three backward passes; "forward": jvp + vjp)
-and the empirical Fisher ("reuse": kept per-sample gradients, two matrix-vector products;
-"forward": jvp + vjp of the per-sample losses). Setup (building what "reuse" keeps, timed
-apart) and the best of --repeat products are reported; ratios are to the Hessian's reuse.
+and the empirical Fisher ("reuse": the same kept graph on the per-sample losses; "per_sample":
+kept per-sample gradients G (B, n), two matrix-vector products; "forward": jvp + vjp).
+Setup (building what "reuse" keeps, timed apart) and the best of --repeat products are
+reported; ratios are to the Hessian's reuse.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def main() -> None:
         "ggn reuse": lambda: operator(objective, "ggn"),
         "ggn forward": lambda: operator(objective, "ggn", method="forward"),
         "fisher reuse": lambda: operator(objective, "fisher"),
+        "fisher per_sample": lambda: operator(objective, "fisher", method="per_sample"),
         "fisher forward": lambda: operator(objective, "fisher", method="forward"),
     }
     results = {name: time_products(make(), args.repeat) for name, make in rows.items()}

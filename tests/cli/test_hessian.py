@@ -71,3 +71,17 @@ def test_bad_input_is_one_line_and_no_file(tmp_path, monkeypatch, args, message)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["ggn", "fisher"])
+def test_hessian_kind_computes_the_gauss_newton_or_the_fisher(tmp_path, kind):
+    out = tmp_path / "spectrum.json"
+    result = invoke("hessian", *TINY, "--kind", kind, "--top", "2", "--trace", "--out", out)
+    assert result.exit_code == 0, result.output
+    title = {"ggn": "Gauss-Newton of", "fisher": "Empirical Fisher of"}[kind]
+    assert title in result.output
+    data = json.loads(out.read_text())
+    assert data["kind"] == kind and data["top"]["kind"] == kind and data["trace"]["kind"] == kind
+    assert min(data["top"]["values"]["data"]) >= 0  # both are positive semi-definite
+    bad = invoke("hessian", *TINY, "--kind", "newton")
+    assert bad.exit_code == 2 and "newton" in bad.output

@@ -11,6 +11,7 @@ input ends as one line on stderr, exit code 2, and no file.
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,14 @@ from losslab.cli.render import console, number
 from losslab.errors import LosslabError
 
 OUT_FORMATS = (".json", ".png", ".svg", ".pdf")
+
+
+class KindChoice(StrEnum):
+    """The matrix: the Hessian, the generalized Gauss-Newton, the empirical Fisher."""
+
+    hessian = "hessian"
+    ggn = "ggn"
+    fisher = "fisher"
 
 
 def hessian_command(
@@ -99,6 +108,13 @@ def hessian_command(
     bn: Annotated[
         BatchNormChoice, typer.Option(help="BatchNorm: running statistics or recomputed.")
     ] = BatchNormChoice.eval,
+    kind: Annotated[
+        KindChoice,
+        typer.Option(
+            help="The matrix: the Hessian, the generalized Gauss-Newton (ggn) or the "
+            "empirical Fisher (fisher)."
+        ),
+    ] = KindChoice.hessian,
     seed: SeedOpt = 0,
     out: Annotated[
         Path | None,
@@ -132,7 +148,7 @@ def hessian_command(
     objective = _network_objective(setup, n_samples, seed, bn)
     from losslab import curvature
 
-    curvature.HessianOperator(objective, params=subset)  # checks --params before training
+    curvature.operator(objective, kind.value, params=subset)  # checks --params, --kind first
     with progress_bar() as track:
         if epochs > 0:
             run = train_setup(
@@ -150,7 +166,9 @@ def hessian_command(
             objective = _network_objective(setup, n_samples, seed, bn)
     results: dict = {}
     if top:
-        results["top"] = curvature.eigenvalues(objective, k=top, tol=tol, seed=seed, params=subset)
+        results["top"] = curvature.eigenvalues(
+            objective, k=top, tol=tol, seed=seed, params=subset, kind=kind.value
+        )
     if bottom:
         results["bottom"] = curvature.eigenvalues(
             objective,
@@ -159,12 +177,15 @@ def hessian_command(
             tol=tol,
             seed=seed,
             params=subset,
+            kind=kind.value,
         )
     if trace:
-        results["trace"] = curvature.trace(objective, probes, seed=seed, params=subset)
+        results["trace"] = curvature.trace(
+            objective, probes, seed=seed, params=subset, kind=kind.value
+        )
     if density:
         results["density"] = curvature.density(
-            objective, density_probes, steps, seed=seed, params=subset
+            objective, density_probes, steps, seed=seed, params=subset, kind=kind.value
         )
     printer = console()
     printer.print(hessian_table(results, setup, objective, subset, epochs))
@@ -177,7 +198,7 @@ def hessian_command(
         write_figure(
             out,
             lambda renderer: renderer.spectrum(
-                spectrum, title=f"Hessian eigenvalue density: {setup.title}"
+                spectrum, title=f"{_matrix(kind.value)} eigenvalue density: {setup.title}"
             ),
         )
     printer.print(f"wrote {out}")
@@ -210,7 +231,8 @@ def hessian_table(results: dict, setup, objective, subset, epochs: int) -> Table
     """One row per figure: eigenvalues (with their error bounds), trace, density summary."""
     block = f", block of {', '.join(subset)}" if subset else ""
     table = Table(
-        title=f"Hessian of {setup.title} ({objective.n_params} parameters{block}), "
+        title=f"{_matrix(_kind(results))} of {setup.title} "
+        f"({objective.n_params} parameters{block}), "
         f"{_where(setup, epochs)}",
         title_justify="left",
     )
@@ -264,4 +286,18 @@ def _report(results: dict, setup, objective, subset, epochs: int):
         _where(setup, epochs),
         subset,
         **results,
+        kind=_kind(results),
     )
+
+
+def _kind(results: dict) -> str:
+    """The matrix the figures are of (each records it)."""
+    return next(iter(results.values())).kind if results else "hessian"
+
+
+def _matrix(kind: str) -> str:
+    """The matrix's name in a title: 'Hessian', 'Gauss-Newton', 'Empirical Fisher'."""
+    from losslab.curvature.kinds import NAMES
+
+    name = NAMES[kind]
+    return name[0].upper() + name[1:]
