@@ -6,6 +6,13 @@
 
 kind: "hessian" (hvp.py), "ggn" (the generalized Gauss-Newton, gauss_newton.py: also the
 true Fisher of cross-entropy and MSE) or "fisher" (the empirical Fisher, fisher.py).
+
+Time per product on W1 (MLP 64-128-128-10, all 1797 digits, 26,122 parameters, float32; 2 CPU
+cores shared with other jobs, best of 30 in each of two runs, benchmarks/curvature_kinds.py):
+Hessian reuse 3.2 / 7.9 ms (through `objective.value` as one function, the route before
+products streamed over batches: 3.3 / 9.5 ms), GGN reuse 3.0 / 2.7 ms, Fisher reuse
+2.8 / 2.6 ms; the "forward" ways 17 to 60 ms; Fisher "per_sample" 58 / 48 ms (after 4.2 / 2.5 s
+building the 188 MB matrix of per-sample gradients).
 """
 
 from __future__ import annotations
