@@ -28,9 +28,9 @@ class Chunked(ModelObjective):
     """The same objective, its data streamed in batches of `size` samples (the contract's
     sum over batches, as the streaming objective gives it)."""
 
-    def __init__(self, *args, size: int = 7, **kwargs):
+    def __init__(self, *args, size: int = 7, weighted: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.size = size
+        self.size, self.weighted = size, weighted
         self.n_batches_read = 0
 
     def batches(self):
@@ -38,7 +38,9 @@ class Chunked(ModelObjective):
             for start in range(0, len(whole.targets), self.size):
                 self.n_batches_read += 1
                 part = slice(start, start + self.size)
-                yield Batch(whole.inputs[part], whole.targets[part], None)
+                targets = whole.targets[part]
+                weights = torch.ones(len(targets), dtype=self.dtype) if self.weighted else None
+                yield Batch(whole.inputs[part], targets, weights)
 
 
 def _data(n=30, d=5, classes=3, seed=0):
@@ -176,6 +178,11 @@ def test_streamed_batches_give_the_one_batch_products(kind, monkeypatch):
         streamed = operator(chunked, kind, method=method)
         torch.testing.assert_close(streamed.dense(), expected, rtol=1e-9, atol=1e-12)
         assert streamed._kept is None
+    # batches that carry per-sample weights (unit weights: the same mean) go through too
+    weighted = Chunked(model, "cross_entropy", (x, y), size=7, weighted=True)
+    for method in ("auto", "per_sample") if kind == "fisher" else ("auto",):
+        op = operator(weighted, kind, method=method)
+        torch.testing.assert_close(op.dense(), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_streamed_spectral_functions_equal_the_one_batch_ones():
