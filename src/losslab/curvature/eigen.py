@@ -28,7 +28,7 @@ from losslab.curvature.hvp import HessianOperator
 from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiagonal
 from losslab.errors import LosslabError
 from losslab.params import ParamLayout
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
 WHICH = ("largest", "smallest")
@@ -66,6 +66,19 @@ class Eigenpairs(Result):
     shapes: tuple[tuple[int, ...], ...] | None = None
     index: Tensor | None = None
     objective: str = ""
+
+    def __repr__(self) -> str:
+        return summary.compose(
+            "Eigenpairs",
+            which=self.which,
+            k=self.values.numel(),
+            n_params=self.n_params,
+            values=summary.first(self.values),
+            converged=summary.raw(f"{int(self.converged.sum())}/{self.converged.numel()}"),
+            vectors=self.vectors,
+            n_products=self.n_products,
+            objective=self.objective,
+        )
 
     def __post_init__(self):
         # What the vectors and tables rely on; a file that breaks it is refused on loading.
