@@ -25,7 +25,7 @@ from rich.table import Table
 from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
-from losslab.cli.errors import interruption_says
+from losslab.cli.errors import computing, interruption_says
 from losslab.cli.landscape_resume import (
     interrupted_line,
     keep_training,
@@ -59,6 +59,7 @@ from losslab.cli.network_setup import (
     Setup,
     check_out,
     distinct,
+    network_objective,
     prepare,
     refuse_diverged,
     scores,
@@ -287,7 +288,7 @@ def landscape_command(
         setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
         if directions is DirectionChoice.axes:
             _check_axes(setup, dims)
-        objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
+        objective = network_objective(setup, n_samples, seed, bn)  # checks --metrics now
         if wanted is not None:
             unknown = [m for m in wanted if m not in objective.metrics]
             if unknown:
@@ -338,22 +339,24 @@ def landscape_command(
             if out is not None and not resumed:
                 keep_training(out, inputs, setup, run)
             if epochs > 0:
-                objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
-            chosen = _directions(directions, objective, run, dims, seed)
+                objective = network_objective(setup, n_samples, seed, bn)  # the trained weights
+            with computing(f"choosing the {directions.value} directions for {setup.title}"):
+                chosen = _directions(directions, objective, run, dims, seed)
             if span is None:
                 span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
             from losslab.landscapes import landscape as compute
 
-            result = compute(
-                objective,
-                chosen,
-                span=span,
-                resolution=resolution,
-                out=out,
-                metrics=wanted,
-                progress=track("landscape"),
-                metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
-            )
+            with computing(f"computing the landscape of {setup.title}"):
+                result = compute(
+                    objective,
+                    chosen,
+                    span=span,
+                    resolution=resolution,
+                    out=out,
+                    metrics=wanted,
+                    progress=track("landscape"),
+                    metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
+                )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))
     if out is not None:
@@ -384,19 +387,6 @@ def _parse_metrics(text: str | None) -> list[str] | None:
     if len(set(names)) != len(names):
         raise LosslabError(f"--metrics {text!r} names a metric twice.")
     return names
-
-
-def _objective(setup: Setup, n_samples: int | None, seed: int, bn: BatchNormChoice):
-    from losslab.objectives.model import ModelObjective
-
-    return ModelObjective(
-        setup.model,
-        setup.loss,
-        setup.data.train,
-        n_samples=n_samples,
-        seed=seed,
-        bn=bn.value,
-    )
 
 
 def _directions(choice: DirectionChoice, objective, run, dims: int, seed: int):
