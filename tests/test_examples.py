@@ -60,7 +60,11 @@ def dense_loss(model: torch.nn.Module, X, y) -> float:
 def folder(tmp_path_factory):
     """A copy of examples/ after `python make_data.py`."""
     copy = tmp_path_factory.mktemp("examples") / "examples"
-    shutil.copytree(ROOT / "examples", copy, ignore=shutil.ignore_patterns("__pycache__", "*.h5"))
+    shutil.copytree(
+        ROOT / "examples",
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "*.h5", "*.npz", "*.pt", "*.json"),
+    )
     run_script(copy, "make_data.py")
     return copy
 

@@ -23,6 +23,7 @@ exception").
 from __future__ import annotations
 
 import contextlib
+import dis
 import errno
 import os
 import sys
@@ -53,9 +54,9 @@ class ComputationError(LosslabError):
 def computing(what: str) -> Iterator[None]:
     """A step of a command ("training mlp on digits", "the 5 largest Hessian eigenvalues"):
     a torch error inside it ends the command as one line, `<what> failed inside torch:
-    <torch's first message line>`, exit 2. A torch error is a RuntimeError (torch's C++
-    errors: NotImplementedError for a missing derivative, out of memory, linear algebra) or
-    any exception raised in torch's own Python code. An error from the user's model file is
+    <torch's first message line>`, exit 2. A torch error is one raised by torch's C++ code
+    (a RuntimeError: NotImplementedError for a missing derivative, out of memory, linear
+    algebra) or by torch's own Python code. An error from the user's model file is
     left to `user_code_failure` (it names the file and line); anything else goes on."""
     try:
         yield
@@ -84,14 +85,19 @@ def first_line(error: BaseException, limit: int = 240) -> str:
 
 
 def _torch_error(error: BaseException) -> bool:
-    if isinstance(error, RuntimeError):
-        return True
+    """Raised by torch: in torch's own Python code, or a RuntimeError (NotImplementedError,
+    out of memory...) from torch's C++ code, whose innermost Python frame is a call, not a
+    `raise` (a RuntimeError that Python code of ours raises is a bug and keeps its traceback)."""
     traceback, innermost = error.__traceback__, None
     while traceback is not None:
         innermost, traceback = traceback, traceback.tb_next
     if innermost is None:
         return False
-    return Path(innermost.tb_frame.f_code.co_filename).resolve().is_relative_to(_TORCH_FOLDER)
+    code = innermost.tb_frame.f_code
+    if Path(code.co_filename).resolve().is_relative_to(_TORCH_FOLDER):
+        return True
+    instruction = dis.opname[code.co_code[innermost.tb_lasti]]
+    return isinstance(error, RuntimeError) and instruction not in ("RAISE_VARARGS", "RERAISE")
 
 
 class Interrupted(KeyboardInterrupt):
