@@ -27,11 +27,15 @@ SRC = Path(ll.__file__).resolve().parents[1]
 
 
 def readme_command() -> list[str]:
-    """The README's landscape command for my_net.py, without `losslab` and its comment."""
-    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if "my_net.py:" in line]
-    assert lines, "the README no longer shows the my_net.py example"
-    words = shlex.split(lines[0].partition("#")[0])
-    assert words[:2] == ["losslab", "landscape"], words
+    """The README's `losslab landscape --model my_net.py:...` line, without `losslab` and its
+    comment; every such line in the README must be the same command."""
+    lines = {
+        line.partition("#")[0].strip()
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.strip().startswith("losslab landscape") and "my_net.py:" in line
+    }
+    assert len(lines) == 1, f"the README shows {len(lines)} my_net.py landscape commands"
+    words = shlex.split(lines.pop())
     return words[1:]
 
 

@@ -10,7 +10,6 @@ input ends as one line on stderr, exit code 2, and no file.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +36,7 @@ from losslab.cli.network_options import (
     WidthOpt,
 )
 from losslab.cli.network_setup import (
+    Training,
     check_out,
     network_objective,
     prepare,
@@ -142,15 +142,11 @@ def hessian_command(
     curvature.HessianOperator(objective, params=subset)  # checks --params before training
     with progress_bar() as track:
         if epochs > 0:
+            training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
             run = train_setup(
                 setup,
-                epochs=epochs,
-                optimizer=optimizer,
-                lr=lr,
-                momentum=momentum,
-                batch_size=batch_size,
-                record_every=max(1, epochs * math.ceil(setup.data.n_train / batch_size)),
-                seed=seed,
+                training,
+                record_every=max(1, training.n_steps(setup.data.n_train)),
                 progress=track(f"training {setup.title}"),
             )
             refuse_diverged(run, lr)

@@ -57,6 +57,7 @@ from losslab.cli.network_options import (
 )
 from losslab.cli.network_setup import (
     Setup,
+    Training,
     check_out,
     distinct,
     network_objective,
@@ -132,18 +133,14 @@ def train_command(
     save_weights = check_out(save_weights, WEIGHT_FORMATS, "--save-weights")
     distinct(out, save_weights)
     setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
+    training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
     if out is not None and out.suffix.lower() == ".json":
-        _check_json_size(setup, epochs, batch_size, record_every, out)
+        _check_json_size(setup, training, record_every, out)
     with progress_bar() as track:
         run = train_setup(
             setup,
-            epochs=epochs,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            batch_size=batch_size,
+            training,
             record_every=record_every,
-            seed=seed,
             out=out if out is not None and out.suffix.lower() != ".json" else None,
             progress=track(f"training {setup.title}"),
         )
@@ -165,10 +162,10 @@ def train_command(
             printer.print(f"wrote {path}")
 
 
-def _check_json_size(setup: Setup, epochs: int, batch_size: int, record_every: int, out: Path):
+def _check_json_size(setup: Setup, training: Training, record_every: int, out: Path):
     from losslab.results import JSON_MAX_VALUES
 
-    steps = epochs * math.ceil(setup.data.n_train / batch_size)
+    steps = training.n_steps(setup.data.n_train)
     records = 1 + math.ceil(steps / record_every)
     if records * setup.n_params > JSON_MAX_VALUES:
         raise LosslabError(
@@ -281,6 +278,7 @@ def landscape_command(
             "--directions pca needs a training trajectory: give --epochs >= 1 (or use "
             "--directions filter)."
         )
+    training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
     with (
         exclusive(out) if out is not None else contextlib.nullcontext(),
         interruption_says(lambda: interrupted_line(out)),
@@ -305,12 +303,7 @@ def landscape_command(
                 dict(
                     model=model,
                     loss=setup.loss,
-                    epochs=epochs,
-                    optimizer=optimizer,
-                    lr=lr,
-                    momentum=momentum,
-                    batch_size=batch_size,
-                    seed=seed,
+                    **training.options(),
                     directions=directions,
                     dims=dims,
                     span=span,
@@ -323,16 +316,10 @@ def landscape_command(
             resumed, run = resume_training(out, inputs, setup, trains=epochs > 0)
         with progress_bar() as track:
             if epochs > 0 and not resumed:
-                steps = epochs * math.ceil(setup.data.n_train / batch_size)
                 run = train_setup(
                     setup,
-                    epochs=epochs,
-                    optimizer=optimizer,
-                    lr=lr,
-                    momentum=momentum,
-                    batch_size=batch_size,
-                    record_every=max(1, steps // PCA_RECORDS),
-                    seed=seed,
+                    training,
+                    record_every=max(1, training.n_steps(setup.data.n_train) // PCA_RECORDS),
                     progress=track(f"training {setup.title}"),
                 )
                 refuse_diverged(run, lr)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.table import Table
@@ -14,7 +16,7 @@ from losslab import models
 from losslab.cli import model_loading
 from losslab.cli.errors import computing
 from losslab.cli.model_loading import ModelSource
-from losslab.cli.network_options import BatchNormChoice, LossChoice
+from losslab.cli.network_options import BatchNormChoice, LossChoice, OptimizerChoice
 from losslab.cli.parsing import output_format
 from losslab.cli.render import number
 from losslab.data.dataset import Dataset
@@ -141,33 +143,42 @@ def refuse_diverged(run, lr: float) -> None:
         )
 
 
-def train_setup(
-    setup: Setup,
-    *,
-    epochs,
-    optimizer,
-    lr,
-    momentum,
-    batch_size,
-    record_every,
-    seed,
-    out=None,
-    progress=None,
-):
+@dataclass(frozen=True)
+class Training:
+    """How a command trains the model before it measures: its --epochs, --optimizer, --lr,
+    --momentum, --batch-size and --seed, gathered once and passed along as one value."""
+
+    epochs: int
+    optimizer: OptimizerChoice
+    lr: float
+    momentum: float
+    batch_size: int
+    seed: int
+
+    def n_steps(self, n_train: int) -> int:
+        """Optimizer steps over a training set of n_train samples."""
+        return self.epochs * math.ceil(n_train / self.batch_size)
+
+    def options(self) -> dict[str, Any]:
+        """By option name (epochs, optimizer, lr, ...), e.g. for a resume's inputs."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def train_setup(setup: Setup, training: Training, *, record_every: int, out=None, progress=None):
     from losslab.training import train
 
     with computing(f"training {setup.title}"):
         return train(
             setup.model,
             setup.data,
-            optimizer=optimizer.value,
-            lr=lr,
-            momentum=momentum,
-            epochs=epochs,
-            batch_size=batch_size,
+            optimizer=training.optimizer.value,
+            lr=training.lr,
+            momentum=training.momentum,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
             record_every=record_every,
             loss=setup.loss,
-            seed=seed,
+            seed=training.seed,
             out=out,
             progress=progress,
         )
