@@ -95,7 +95,9 @@ def test_a_new_result_type_gets_the_short_repr_without_writing_one():
     assert repr(Subspectrum(**fields)) == repr(spectrum)  # not @dataclass's field dump
 
 
-def test_compose_cuts_at_six_lines_and_600_characters():
-    text = summary.compose("Many", **{f"field{i}": i * 1.5 for i in range(200)})
-    assert text.count("\n") + 1 == summary.MAX_LINES and text.endswith("...)")
+def test_compose_cuts_at_six_lines_and_600_characters_between_items():
+    text = summary.compose("Many", **{f"field{i}": (i, i + 0.5) for i in range(200)})
+    assert text.count("\n") + 1 == summary.MAX_LINES and text.endswith(", ...)")
     assert len(text) <= summary.MAX_CHARS
+    assert text.count("(") == text.count(")")  # no item cut in half
+    assert "field0=(0, 0.5)" in text

@@ -21,7 +21,7 @@ import torch
 
 MAX_LINES = 6
 MAX_CHARS = 600
-LINE_WIDTH = 100
+LINE_WIDTH = 96  # 6 lines of 96 stay under MAX_CHARS: a cut falls between items
 _TEXT = 60  # the most characters of a string shown
 _ITEMS = 6  # the most numbers of a short sequence shown
 
@@ -36,20 +36,20 @@ def default_repr(result: Any) -> str:
 
 def compose(name: str, *positional: str, **parts: Any) -> str:
     """`name(positional..., key=summary(value), ...)`, wrapped at LINE_WIDTH and cut to
-    MAX_LINES lines and MAX_CHARS characters. A value that is already a str made by one of
-    the helpers here must be passed through `raw` to be shown without quotes."""
+    MAX_LINES lines and MAX_CHARS characters. Positional items are shown as they are; so are
+    values made by `raw`, `span`, `first` and `shape` (other strings are quoted)."""
     items = [*positional, *(f"{key}={summary(value)}" for key, value in parts.items())]
     lines, current = [], f"{name}("
     for index, item in enumerate(items):
         piece = item + (", " if index < len(items) - 1 else "")
-        if len(current) + len(piece.rstrip()) > LINE_WIDTH and current.strip()[-1] != "(":
+        if len(current) + len(piece.rstrip()) > LINE_WIDTH and not current.endswith("("):
             lines.append(current.rstrip())
             current = "    "
         current += piece
     lines.append(current + ")")
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES]
-        lines[-1] = lines[-1].rstrip(", )") + ", ...)"
+        lines[-1] = lines[-1].rstrip(",") + ", ...)"  # a cut line ends with its comma
     text = "\n".join(lines)
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 4] + "...)"
 
@@ -100,10 +100,10 @@ def number(value: Any) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
-def shape(array: torch.Tensor | np.ndarray) -> str:
+def shape(array: torch.Tensor | np.ndarray) -> raw:
     """'<21x2 float64>'."""
     dims = "x".join(str(n) for n in array.shape) or "scalar"
-    return f"<{dims} {str(array.dtype).removeprefix('torch.')}>"
+    return raw(f"<{dims} {str(array.dtype).removeprefix('torch.')}>")
 
 
 def span(array: torch.Tensor | np.ndarray | Sequence[float]) -> raw:
