@@ -15,6 +15,7 @@ from clitools import invoke
 from test_cli_errors import assert_one_line_error
 
 from losslab.cli.model_loading import build_user_model, load_npz, parse_model
+from losslab.errors import LosslabError
 
 TOKENS = """
     import torch
@@ -145,6 +146,11 @@ def test_a_sibling_module_imports_and_leaves_nothing_behind(tmp_path):
         assert "layers" not in sys.modules
     assert widths == [3, 5, 3]
     assert {name for name in set(sys.modules) - modules if "layers" in name} == set()
+    failing = model_folder(tmp_path / "c", 4)
+    (failing / "net.py").write_text("import layers\n\ndef make():\n    raise ValueError('no')\n")
+    with pytest.raises(LosslabError, match="net.py:make failed while building the model"):
+        build_user_model(parse_model(f"{failing / 'net.py'}:make"))
+    assert sys.path == path and "layers" not in sys.modules  # cleaned after a failure too
 
 
 def test_a_sibling_that_fails_later_is_the_user_code(tmp_path, monkeypatch):
