@@ -23,7 +23,7 @@ from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import Surface, as_params
 from losslab.optim.base import Optimizer
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import FloatArray
 
 RUNNING, CONVERGED, DIVERGED = "max_steps", "converged", "diverged"
@@ -55,6 +55,19 @@ class Trajectory(Result):
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     objective: str = ""
     tol: float = 0.0
+
+    def __repr__(self) -> str:
+        losses, parts = self.losses, {"optimizer": self.optimizer, "objective": self.objective}
+        if losses.ndim == 1:
+            parts["status"] = self.status
+            change = f"{summary.number(losses[0])} -> {summary.number(losses[-1])}"
+        else:  # a batch of runs: how many ended how, and where their losses ended
+            counts = {s: self.status.count(s) for s in dict.fromkeys(self.status)}
+            parts["status"] = counts
+            parts["n_starts"] = losses.shape[1]
+            change = f"final in {summary.span(losses[-1])}"
+        parts |= {"n_rows": losses.shape[0], "n_params": self.params.shape[-1]}
+        return summary.compose("Trajectory", **parts, loss=summary.raw(change))
 
     def __post_init__(self):
         # What the properties below rely on; a file that breaks it is refused on loading.
@@ -202,8 +215,10 @@ class Race(Result, Sequence[Trajectory]):
         return self.trajectories[index]
 
     def __repr__(self) -> str:
-        names = ", ".join(t.optimizer for t in self.trajectories)
-        return f"Race({self.objective!r}, [{names}], start={self.start}, n_steps={self.n_steps})"
+        names = summary.raw(f"[{', '.join(t.optimizer for t in self.trajectories)}]")
+        return summary.compose(
+            "Race", repr(self.objective), names, start=self.start, n_steps=self.n_steps
+        )
 
 
 @dataclass(frozen=True)

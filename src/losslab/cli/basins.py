@@ -9,6 +9,7 @@ import typer
 
 import losslab
 from losslab.cli.descent import build_optimizer
+from losslab.cli.errors import computing
 from losslab.cli.options import LrOpt, NStepsOpt, OptimizerOpt, OutOpt, SurfaceArg
 from losslab.cli.output import check_output, write_output
 from losslab.cli.render import basins_table, console
@@ -40,7 +41,8 @@ def basins(
     objective = losslab.surface(surface)
     chosen = build_optimizer(optimizer, lr, objective)
     started = time.perf_counter()
-    basin_map = losslab.basins(objective, chosen, resolution=resolution, n_steps=n_steps)
+    with computing(f"mapping the basins of {objective.name}"):
+        basin_map = losslab.basins(objective, chosen, resolution=resolution, n_steps=n_steps)
     seconds = time.perf_counter() - started
     console().print(basins_table(basin_map, seconds))
     if out is not None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 import losslab
+from losslab.cli.errors import computing
 from losslab.cli.options import OutOpt, SurfaceArg
 from losslab.cli.output import check_output, write_output
 from losslab.cli.parsing import parse_point
@@ -43,7 +44,9 @@ def inspect(
     """
     out = check_output(out)
     objective = losslab.surface(surface)
-    found = losslab.inspect(objective, parse_point(at, objective.n_params, name="at"))
+    point = parse_point(at, objective.n_params, name="at")
+    with computing(f"inspecting {objective.name} at {at}"):
+        found = losslab.inspect(objective, point)
     if as_json:
         typer.echo(to_json(found, indent=2))
     else:
@@ -62,7 +65,8 @@ def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
     """
     out = check_output(out)
     objective = losslab.surface(surface)
-    points = losslab.critical_points(objective)
+    with computing(f"finding the critical points of {objective.name}"):
+        points = losslab.critical_points(objective)
     console().print(critical_table(objective, points))
     if out is not None:
         write_output(out, points, lambda plot: plot.view(objective, critical_points=points))

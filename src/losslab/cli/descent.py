@@ -10,6 +10,7 @@ import typer
 
 import losslab
 from losslab._checks import check_positive
+from losslab.cli.errors import computing
 from losslab.cli.options import (
     OPTIMIZER_NAMES,
     LrOpt,
@@ -65,7 +66,8 @@ def run_all(
     surface: Surface, optimizers: list[Optimizer], start: tuple[float, ...], n_steps: int
 ) -> Race:
     """Every optimizer from the same start, in lockstep (one batched objective call a step)."""
-    return losslab.race(surface, optimizers, start, n_steps)
+    with computing(f"running {', '.join(o.name for o in optimizers)} on {surface.name}"):
+        return losslab.race(surface, optimizers, start, n_steps)
 
 
 def race(

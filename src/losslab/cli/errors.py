@@ -4,8 +4,11 @@ Bad input reaches us two ways: typer/click reject an argument (unknown option, a
 its range) or the library rejects a value (a `LosslabError`: unknown surface, malformed point,
 unwritable path). Both end here as `error: <what was wrong and how to fix it>`, and so do a
 full disk that a write outside losslab.io meets (an OSError of DISK_ERRNOS) and anything
-raised, sys.exit included, inside the user's own model file. Anything else is a bug and keeps
-its traceback.
+raised, sys.exit included, inside the user's own model file, and a torch error inside one of a
+command's computations (`computing("the 5 largest Hessian eigenvalues")`: a layer without a
+second derivative, out of memory), which names the step and torch's first message line.
+Anything else is a bug and keeps its traceback (as does a torch error when LOSSLAB_TRACEBACK=1
+is set, for whoever debugs it).
 
 Ctrl-C ends here too, for every command: one line on stderr ("interrupted", or what the
 command kept, e.g. the chunks of a landscape: see `Interrupted`) and exit code 130 (128 +
@@ -20,11 +23,15 @@ exception").
 from __future__ import annotations
 
 import contextlib
+import dis
 import errno
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 import typer
 from typer.core import TyperGroup
 
@@ -35,6 +42,62 @@ from losslab.io import write_error
 USAGE_EXIT_CODE = 2
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 INTERRUPTED_EXIT_CODE = 130
+TRACEBACK_VARIABLE = "LOSSLAB_TRACEBACK"  # set (to anything) to see torch errors' tracebacks
+_TORCH_FOLDER = Path(torch.__file__).resolve().parent
+
+
+class ComputationError(LosslabError):
+    """A torch error inside a step of a command, as one line (see `computing`)."""
+
+
+@contextlib.contextmanager
+def computing(what: str) -> Iterator[None]:
+    """A step of a command ("training mlp on digits", "the 5 largest Hessian eigenvalues"):
+    a torch error inside it ends the command as one line, `<what> failed inside torch:
+    <torch's first message line>`, exit 2. A torch error is one raised by torch's C++ code
+    (a RuntimeError: NotImplementedError for a missing derivative, out of memory, linear
+    algebra) or by torch's own Python code. An error from the user's model file is
+    left to `user_code_failure` (it names the file and line); anything else goes on."""
+    try:
+        yield
+    except (LosslabError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        if not _torch_error(error) or user_code_failure(error) is not None:
+            raise
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        raise ComputationError(
+            f"{what} failed inside torch: {first_line(error).rstrip('.')} "
+            f"(set {TRACEBACK_VARIABLE}=1 for the traceback)."
+        ) from error
+
+
+def first_line(error: BaseException, limit: int = 240) -> str:
+    """'NotImplementedError: the derivative for ... is not implemented.': the type and the
+    first non-empty line of the message, shortened."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _torch_error(error: BaseException) -> bool:
+    """Raised by torch: in torch's own Python code, or a RuntimeError (NotImplementedError,
+    out of memory...) from torch's C++ code, whose innermost Python frame is a call, not a
+    `raise` (a RuntimeError that Python code of ours raises is a bug and keeps its traceback)."""
+    traceback, innermost = error.__traceback__, None
+    while traceback is not None:
+        innermost, traceback = traceback, traceback.tb_next
+    if innermost is None:
+        return False
+    code = innermost.tb_frame.f_code
+    if Path(code.co_filename).resolve().is_relative_to(_TORCH_FOLDER):
+        return True
+    instruction = dis.opname[code.co_code[innermost.tb_lasti]]
+    return isinstance(error, RuntimeError) and instruction not in ("RAISE_VARARGS", "RERAISE")
 
 
 class Interrupted(KeyboardInterrupt):

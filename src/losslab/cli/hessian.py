@@ -10,7 +10,6 @@ input ends as one line on stderr, exit code 2, and no file.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ import typer
 from rich.table import Table
 
 from losslab._checks import check_positive
+from losslab.cli.errors import computing
 from losslab.cli.network_options import (
     BatchNormChoice,
     BatchSizeOpt,
@@ -36,7 +36,14 @@ from losslab.cli.network_options import (
     WeightsOpt,
     WidthOpt,
 )
-from losslab.cli.network_setup import check_out, prepare, refuse_diverged, train_setup
+from losslab.cli.network_setup import (
+    Training,
+    check_out,
+    network_objective,
+    prepare,
+    refuse_diverged,
+    train_setup,
+)
 from losslab.cli.output import write_figure
 from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
@@ -145,48 +152,49 @@ def hessian_command(
     if epochs is None:
         epochs = 0 if weights is not None else 20
     setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
-    objective = _network_objective(setup, n_samples, seed, bn)
+    objective = network_objective(setup, n_samples, seed, bn)
     from losslab import curvature
 
     curvature.operator(objective, kind.value, params=subset)  # checks --params, --kind first
     with progress_bar() as track:
         if epochs > 0:
+            training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
             run = train_setup(
                 setup,
-                epochs=epochs,
-                optimizer=optimizer,
-                lr=lr,
-                momentum=momentum,
-                batch_size=batch_size,
-                record_every=max(1, epochs * math.ceil(setup.data.n_train / batch_size)),
-                seed=seed,
+                training,
+                record_every=max(1, training.n_steps(setup.data.n_train)),
                 progress=track(f"training {setup.title}"),
             )
             refuse_diverged(run, lr)
-            objective = _network_objective(setup, n_samples, seed, bn)
+            objective = network_objective(setup, n_samples, seed, bn)
     results: dict = {}
+    of = f"of the {_matrix(kind.value)} of {setup.title}"
     if top:
-        results["top"] = curvature.eigenvalues(
-            objective, k=top, tol=tol, seed=seed, params=subset, kind=kind.value
-        )
+        with computing(f"computing the {top} largest eigenvalues {of}"):
+            results["top"] = curvature.eigenvalues(
+                objective, k=top, tol=tol, seed=seed, params=subset, kind=kind.value
+            )
     if bottom:
-        results["bottom"] = curvature.eigenvalues(
-            objective,
-            k=bottom,
-            which="smallest",
-            tol=tol,
-            seed=seed,
-            params=subset,
-            kind=kind.value,
-        )
+        with computing(f"computing the {bottom} smallest eigenvalues {of}"):
+            results["bottom"] = curvature.eigenvalues(
+                objective,
+                k=bottom,
+                which="smallest",
+                tol=tol,
+                seed=seed,
+                params=subset,
+                kind=kind.value,
+            )
     if trace:
-        results["trace"] = curvature.trace(
-            objective, probes, seed=seed, params=subset, kind=kind.value
-        )
+        with computing(f"estimating the trace {of}"):
+            results["trace"] = curvature.trace(
+                objective, probes, seed=seed, params=subset, kind=kind.value
+            )
     if density:
-        results["density"] = curvature.density(
-            objective, density_probes, steps, seed=seed, params=subset, kind=kind.value
-        )
+        with computing(f"estimating the eigenvalue density {of}"):
+            results["density"] = curvature.density(
+                objective, density_probes, steps, seed=seed, params=subset, kind=kind.value
+            )
     printer = console()
     printer.print(hessian_table(results, setup, objective, subset, epochs))
     if out is None:
@@ -202,14 +210,6 @@ def hessian_command(
             ),
         )
     printer.print(f"wrote {out}")
-
-
-def _network_objective(setup, n_samples: int | None, seed: int, bn: BatchNormChoice):
-    from losslab.objectives.model import ModelObjective
-
-    return ModelObjective(
-        setup.model, setup.loss, setup.data.train, n_samples=n_samples, seed=seed, bn=bn.value
-    )
 
 
 def _parse_params(text: str | None) -> list[str] | None:

@@ -32,11 +32,13 @@ from losslab.cli.user_code import (
     USER_MODULE_PREFIX,
     describe_exception,
     exit_code,
+    importable_folder,
     user_code,
 )
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import LosslabError
 from losslab.objectives._data import check_real
+from losslab.objectives.adapters import check_materialized
 
 LOSSES = ("cross_entropy", "mse", "bce")
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
@@ -111,8 +113,27 @@ def build_user_model(source: ModelSource) -> nn.Module:
 
     The file and its factory are the user's code: whatever they raise, `sys.exit()` included,
     becomes one LosslabError that names the file, the function and the exception. Only
-    Ctrl-C (KeyboardInterrupt) goes on as what it is, an interrupt.
+    Ctrl-C (KeyboardInterrupt) goes on as what it is, an interrupt. While the file is imported
+    and its factory runs, the file's folder is first on sys.path (its sibling modules import).
+    A model on the meta device or with un-materialized (Lazy) weights is refused.
     """
+    with importable_folder(source.path.parent):
+        model = _call_factory(source)
+    label = f"{source.path.name}:{source.factory}"
+    try:
+        check_materialized(model)
+    except LosslabError as error:
+        raise LosslabError(f"{label} returned a model losslab cannot use: {error}") from None
+    with user_code(label, "while listing its parameters"):
+        trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise LosslabError(f"the model from {source.label} has no trainable parameters.")
+    check_real(model=model)  # complex weights cannot make a real landscape
+    return model
+
+
+def _call_factory(source: ModelSource) -> nn.Module:
+    """Import the file by path and return what `factory()` returns, checked to be a Module."""
     path = source.path
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"{USER_MODULE_PREFIX}{digest}"
@@ -147,11 +168,6 @@ def build_user_model(source: ModelSource) -> nn.Module:
             f"{source.factory}() in '{path}' returned a {type(model).__name__}, "
             "must return a torch nn.Module."
         )
-    with user_code(label, "while listing its parameters"):
-        trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise LosslabError(f"the model from {source.label} has no trainable parameters.")
-    check_real(model=model)  # complex weights cannot make a real landscape
     return model
 
 
@@ -255,7 +271,8 @@ def _few(items: list[str], n: int = 4) -> str:
 def load_npz(path: Path, loss: str | None, *, name: str | None = None) -> Dataset:
     """A Dataset from an .npz with arrays X (N, ...) and y (N,) (and optionally X_test,
     y_test). Integer (or bool) labels make a classification set, float labels a regression
-    set; the arrays must be finite and numeric."""
+    set; the arrays must be finite and numeric. Integer X stays integer (int64: token ids
+    for an nn.Embedding); float and bool X become float32."""
     if not path.exists():
         raise LosslabError(f"data file '{path}' does not exist.")
     if not path.is_file():
@@ -313,14 +330,16 @@ def load_npz(path: Path, loss: str | None, *, name: str | None = None) -> Datase
     label_dtype = torch.int64 if classification else torch.float32
     n_classes = int(labels.max()) + 1 if classification and len(labels) else 0
 
+    input_dtype = torch.int64 if X.dtype.kind in "iu" else torch.float32
+
     def tensor(array, dtype):
         return torch.as_tensor(np.ascontiguousarray(array)).to(dtype)
 
     return Dataset(
         name=name or path.stem,
-        X_train=tensor(X, torch.float32),
+        X_train=tensor(X, input_dtype),
         y_train=tensor(y, label_dtype),
-        X_test=tensor(X_test, torch.float32),
+        X_test=tensor(X_test, input_dtype),
         y_test=tensor(y_test, label_dtype),
         task=CLASSIFICATION if classification else REGRESSION,
         n_classes=n_classes,
@@ -401,9 +420,15 @@ def check_fit(model: nn.Module, data: Dataset, loss: str | None, label: str) -> 
             "forward must return the outputs."
         ) from None
     except BaseException as error:
+        hint = (
+            "; X holds integers, kept as int64 for embeddings: save float X "
+            "(X.astype('float32')) for a model that takes real numbers"
+            if not x.is_floating_point()
+            else ""
+        )
         raise LosslabError(
             f"the model {label} does not accept samples of shape {tuple(x.shape[1:])} from "
-            f"the data: {describe_exception(error)}"
+            f"the data: {describe_exception(error)}{hint}"
         ) from None
     finally:
         for module, mode in modes:

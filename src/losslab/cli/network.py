@@ -25,7 +25,7 @@ from rich.table import Table
 from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
-from losslab.cli.errors import interruption_says
+from losslab.cli.errors import computing, interruption_says
 from losslab.cli.landscape_resume import (
     interrupted_line,
     keep_training,
@@ -57,8 +57,10 @@ from losslab.cli.network_options import (
 )
 from losslab.cli.network_setup import (
     Setup,
+    Training,
     check_out,
     distinct,
+    network_objective,
     prepare,
     refuse_diverged,
     scores,
@@ -131,18 +133,14 @@ def train_command(
     save_weights = check_out(save_weights, WEIGHT_FORMATS, "--save-weights")
     distinct(out, save_weights)
     setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
+    training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
     if out is not None and out.suffix.lower() == ".json":
-        _check_json_size(setup, epochs, batch_size, record_every, out)
+        _check_json_size(setup, training, record_every, out)
     with progress_bar() as track:
         run = train_setup(
             setup,
-            epochs=epochs,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            batch_size=batch_size,
+            training,
             record_every=record_every,
-            seed=seed,
             out=out if out is not None and out.suffix.lower() != ".json" else None,
             progress=track(f"training {setup.title}"),
         )
@@ -164,10 +162,10 @@ def train_command(
             printer.print(f"wrote {path}")
 
 
-def _check_json_size(setup: Setup, epochs: int, batch_size: int, record_every: int, out: Path):
+def _check_json_size(setup: Setup, training: Training, record_every: int, out: Path):
     from losslab.results import JSON_MAX_VALUES
 
-    steps = epochs * math.ceil(setup.data.n_train / batch_size)
+    steps = training.n_steps(setup.data.n_train)
     records = 1 + math.ceil(steps / record_every)
     if records * setup.n_params > JSON_MAX_VALUES:
         raise LosslabError(
@@ -280,6 +278,7 @@ def landscape_command(
             "--directions pca needs a training trajectory: give --epochs >= 1 (or use "
             "--directions filter)."
         )
+    training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
     with (
         exclusive(out) if out is not None else contextlib.nullcontext(),
         interruption_says(lambda: interrupted_line(out)),
@@ -287,7 +286,7 @@ def landscape_command(
         setup = prepare(model, dataset, data, weights, width, depth, seed, loss)
         if directions is DirectionChoice.axes:
             _check_axes(setup, dims)
-        objective = _objective(setup, n_samples, seed, bn)  # checks --metrics before training
+        objective = network_objective(setup, n_samples, seed, bn)  # checks --metrics now
         if wanted is not None:
             unknown = [m for m in wanted if m not in objective.metrics]
             if unknown:
@@ -304,12 +303,7 @@ def landscape_command(
                 dict(
                     model=model,
                     loss=setup.loss,
-                    epochs=epochs,
-                    optimizer=optimizer,
-                    lr=lr,
-                    momentum=momentum,
-                    batch_size=batch_size,
-                    seed=seed,
+                    **training.options(),
                     directions=directions,
                     dims=dims,
                     span=span,
@@ -322,38 +316,34 @@ def landscape_command(
             resumed, run = resume_training(out, inputs, setup, trains=epochs > 0)
         with progress_bar() as track:
             if epochs > 0 and not resumed:
-                steps = epochs * math.ceil(setup.data.n_train / batch_size)
                 run = train_setup(
                     setup,
-                    epochs=epochs,
-                    optimizer=optimizer,
-                    lr=lr,
-                    momentum=momentum,
-                    batch_size=batch_size,
-                    record_every=max(1, steps // PCA_RECORDS),
-                    seed=seed,
+                    training,
+                    record_every=max(1, training.n_steps(setup.data.n_train) // PCA_RECORDS),
                     progress=track(f"training {setup.title}"),
                 )
                 refuse_diverged(run, lr)
             if out is not None and not resumed:
                 keep_training(out, inputs, setup, run)
             if epochs > 0:
-                objective = _objective(setup, n_samples, seed, bn)  # around the trained weights
-            chosen = _directions(directions, objective, run, dims, seed)
+                objective = network_objective(setup, n_samples, seed, bn)  # the trained weights
+            with computing(f"choosing the {directions.value} directions for {setup.title}"):
+                chosen = _directions(directions, objective, run, dims, seed)
             if span is None:
                 span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
             from losslab.landscapes import landscape as compute
 
-            result = compute(
-                objective,
-                chosen,
-                span=span,
-                resolution=resolution,
-                out=out,
-                metrics=wanted,
-                progress=track("landscape"),
-                metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
-            )
+            with computing(f"computing the landscape of {setup.title}"):
+                result = compute(
+                    objective,
+                    chosen,
+                    span=span,
+                    resolution=resolution,
+                    out=out,
+                    metrics=wanted,
+                    progress=track("landscape"),
+                    metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
+                )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))
     if out is not None:
@@ -384,19 +374,6 @@ def _parse_metrics(text: str | None) -> list[str] | None:
     if len(set(names)) != len(names):
         raise LosslabError(f"--metrics {text!r} names a metric twice.")
     return names
-
-
-def _objective(setup: Setup, n_samples: int | None, seed: int, bn: BatchNormChoice):
-    from losslab.objectives.model import ModelObjective
-
-    return ModelObjective(
-        setup.model,
-        setup.loss,
-        setup.data.train,
-        n_samples=n_samples,
-        seed=seed,
-        bn=bn.value,
-    )
 
 
 def _directions(choice: DirectionChoice, objective, run, dims: int, seed: int):

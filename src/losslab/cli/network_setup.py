@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.table import Table
@@ -12,8 +14,9 @@ from torch import nn
 
 from losslab import models
 from losslab.cli import model_loading
+from losslab.cli.errors import computing
 from losslab.cli.model_loading import ModelSource
-from losslab.cli.network_options import LossChoice
+from losslab.cli.network_options import BatchNormChoice, LossChoice, OptimizerChoice
 from losslab.cli.parsing import output_format
 from losslab.cli.render import number
 from losslab.data.dataset import Dataset
@@ -95,6 +98,15 @@ def distinct(*paths: Path | None) -> None:
         raise LosslabError("two outputs name the same file: give each output its own path.")
 
 
+def network_objective(setup: Setup, n_samples: int | None, seed: int, bn: BatchNormChoice):
+    """The training split's loss as a function of the weights, as --n-samples and --bn say."""
+    from losslab.objectives.model import ModelObjective
+
+    return ModelObjective(
+        setup.model, setup.loss, setup.data.train, n_samples=n_samples, seed=seed, bn=bn.value
+    )
+
+
 def scores(setup: Setup) -> dict[str, dict[str, float]]:
     """Loss (and accuracy, for classification) on the train and test splits, in eval mode."""
     from losslab.objectives.model import ModelObjective
@@ -103,8 +115,9 @@ def scores(setup: Setup) -> dict[str, dict[str, float]]:
     for split, (X, y) in (("train", setup.data.train), ("test", setup.data.test)):
         if len(X) == 0:
             continue
-        objective = ModelObjective(setup.model, setup.loss, (X, y))
-        values = objective.evaluate(objective.origin[None])
+        with computing(f"scoring {setup.title} on its {split} split"):
+            objective = ModelObjective(setup.model, setup.loss, (X, y))
+            values = objective.evaluate(objective.origin[None])
         out[split] = {k: float(torch.as_tensor(v).reshape(-1)[0]) for k, v in values.items()}
     return out
 
@@ -130,32 +143,42 @@ def refuse_diverged(run, lr: float) -> None:
         )
 
 
-def train_setup(
-    setup: Setup,
-    *,
-    epochs,
-    optimizer,
-    lr,
-    momentum,
-    batch_size,
-    record_every,
-    seed,
-    out=None,
-    progress=None,
-):
+@dataclass(frozen=True)
+class Training:
+    """How a command trains the model before it measures: its --epochs, --optimizer, --lr,
+    --momentum, --batch-size and --seed, gathered once and passed along as one value."""
+
+    epochs: int
+    optimizer: OptimizerChoice
+    lr: float
+    momentum: float
+    batch_size: int
+    seed: int
+
+    def n_steps(self, n_train: int) -> int:
+        """Optimizer steps over a training set of n_train samples."""
+        return self.epochs * math.ceil(n_train / self.batch_size)
+
+    def options(self) -> dict[str, Any]:
+        """By option name (epochs, optimizer, lr, ...), e.g. for a resume's inputs."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def train_setup(setup: Setup, training: Training, *, record_every: int, out=None, progress=None):
     from losslab.training import train
 
-    return train(
-        setup.model,
-        setup.data,
-        optimizer=optimizer.value,
-        lr=lr,
-        momentum=momentum,
-        epochs=epochs,
-        batch_size=batch_size,
-        record_every=record_every,
-        loss=setup.loss,
-        seed=seed,
-        out=out,
-        progress=progress,
-    )
+    with computing(f"training {setup.title}"):
+        return train(
+            setup.model,
+            setup.data,
+            optimizer=training.optimizer.value,
+            lr=training.lr,
+            momentum=training.momentum,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
+            record_every=record_every,
+            loss=setup.loss,
+            seed=training.seed,
+            out=out,
+            progress=progress,
+        )

@@ -15,7 +15,7 @@ from losslab.errors import LosslabError
 from losslab.landscapes.grid import grid_points, window
 from losslab.objectives.base import Objective
 from losslab.objectives.surfaces import as_params
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate", "regular")
@@ -54,6 +54,17 @@ class CriticalPoint(Result):
     kind: str
     curvature: str
     objective: str = ""
+
+    def __repr__(self) -> str:
+        return summary.compose(
+            "CriticalPoint",
+            kind=self.kind,
+            value=self.value,
+            point=summary.first(self.point),
+            eigenvalues=summary.first(self.eigenvalues),
+            curvature=self.curvature,
+            objective=self.objective,
+        )
 
     def __post_init__(self):
         # What tables of a point rely on; a file that breaks it is refused on loading.
@@ -197,6 +208,13 @@ class CriticalPoints(Result, Sequence[CriticalPoint]):
 
     points: tuple[CriticalPoint, ...]
     objective: str = ""
+
+    def __repr__(self) -> str:
+        kinds = [point.kind for point in self.points]
+        counts = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+        return summary.compose(
+            "CriticalPoints", n_points=len(self.points), kinds=counts, objective=self.objective
+        )
 
     def __post_init__(self):
         object.__setattr__(self, "points", tuple(self.points))

@@ -26,7 +26,7 @@ from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.kinds import check_kind, operator
 from losslab.curvature.lanczos import lanczos
 from losslab.curvature.trace import rademacher, require_probes
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
 SIGMA_FRACTION = 0.01  # default sigma: this fraction of the range of the nodes
@@ -58,6 +58,19 @@ class Spectrum(Result):
     names: tuple[str, ...] | None = None
     objective: str = ""
     kind: str = "hessian"
+
+    def __repr__(self) -> str:
+        live = self.nodes[self.weights > 0]  # the Ritz values that carry mass
+        return summary.compose(
+            "Spectrum",
+            n_params=self.n_params,
+            grid=summary.raw(f"{self.grid.numel()} points over {summary.span(self.grid)}"),
+            lambda_range=summary.span(live if live.numel() else self.grid),
+            sigma=self.sigma,
+            n_probes=self.nodes.shape[0],
+            n_products=self.n_products,
+            objective=self.objective,
+        )
 
     def __post_init__(self):
         check_kind(self.kind)

@@ -30,7 +30,7 @@ from losslab.curvature.lanczos import error_bounds, flip_signs, lanczos, tridiag
 from losslab.curvature.operators import CurvatureOperator
 from losslab.errors import LosslabError
 from losslab.params import ParamLayout
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
 WHICH = ("largest", "smallest")
@@ -70,6 +70,19 @@ class Eigenpairs(Result):
     index: Tensor | None = None
     objective: str = ""
     kind: str = "hessian"
+
+    def __repr__(self) -> str:
+        return summary.compose(
+            "Eigenpairs",
+            which=self.which,
+            k=self.values.numel(),
+            n_params=self.n_params,
+            values=summary.first(self.values),
+            converged=summary.raw(f"{int(self.converged.sum())}/{self.converged.numel()}"),
+            vectors=self.vectors,
+            n_products=self.n_products,
+            objective=self.objective,
+        )
 
     def __post_init__(self):
         check_kind(self.kind)

@@ -28,7 +28,7 @@ from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape
 from losslab.objectives.kernels import twice_differentiable
 from losslab.params import as_vector
-from losslab.results import Result
+from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
 EXACT_MAX = 64  # objectives with at most this many parameters get exact Hessians
@@ -58,6 +58,19 @@ class CurvatureMap(Result):
     n_steps: int
     seed: int
     objective: str = ""
+
+    def __repr__(self) -> str:
+        axes = " x ".join(str(summary.span(axis)) for axis in self.coords)
+        return summary.compose(
+            "CurvatureMap",
+            grid=summary.raw("x".join(str(len(axis)) for axis in self.coords)),
+            span=summary.raw(axes),
+            lambda_max=summary.span(self.lambda_max),
+            lambda_min=summary.span(self.lambda_min),
+            n_params=self.origin.numel(),
+            exact=self.exact,
+            objective=self.objective,
+        )
 
     def __post_init__(self):
         # What pictures of a map rely on; a file that breaks it is refused on loading.

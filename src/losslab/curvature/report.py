@@ -13,7 +13,7 @@ from losslab.curvature.eigen import Eigenpairs
 from losslab.curvature.kinds import check_kind
 from losslab.curvature.trace import TraceEstimate
 from losslab.errors import LosslabError
-from losslab.results import Result
+from losslab.results import Result, summary
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +43,20 @@ class HessianReport(Result):
     trace: TraceEstimate | None = None
     density: Spectrum | None = None
     kind: str = "hessian"
+
+    def __repr__(self) -> str:
+        parts = {"model": self.model, "data": self.data, "where": self.where}
+        if self.params is not None:
+            parts["params"] = self.params
+        for name in ("top", "bottom"):
+            if getattr(self, name) is not None:
+                parts[name] = summary.first(getattr(self, name).values)
+        if self.trace is not None:
+            estimate, error = self.trace.estimate, self.trace.standard_error
+            parts["trace"] = summary.raw(f"{summary.number(estimate)} +- {summary.number(error)}")
+        if self.density is not None:
+            parts["density"] = summary.raw(f"{self.density.grid.numel()} points")
+        return summary.compose("HessianReport", **parts)
 
     def __post_init__(self):
         check_kind(self.kind)

@@ -6,7 +6,8 @@
         params: Tensor
         ...
 
-That is all a type needs: `save`/`load`/`to_dict`/`from_dict` come from here. A type whose
+That is all a type needs: `save`/`load`/`to_dict`/`from_dict` and a short `repr` (shapes and
+headline numbers, never the arrays: summary.py) come from here. A type whose
 fields are not what it should store overrides the hooks below; a type with an HDF5 layout of
 its own (Landscape, TrainingRun) overrides `write_h5`/`read_h5`.
 """
@@ -24,6 +25,7 @@ import losslab.results.h5 as h5
 import losslab.results.kinds as kinds
 from losslab.results.encoding import encode_result
 from losslab.results.registry import register
+from losslab.results.summary import default_repr
 
 
 class Result:
@@ -44,6 +46,15 @@ class Result:
         super().__init_subclass__(**kwargs)
         if "result_type" in cls.__dict__:
             register(cls, cls.result_type)
+        # @dataclass writes its field-by-field __repr__ (every array in full) into a class
+        # that defines none itself; one already there (ours, inherited) is kept.
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = _inherited_repr(cls)
+
+    def __repr__(self) -> str:
+        """`Name(headline scalars..., arrays as <shape dtype>)`, at most 6 lines; a type with
+        a better headline overrides it (compose it with losslab.results.summary)."""
+        return default_repr(self)
 
     # -- hooks: override when the fields are not what a file should hold ------------------------
 
@@ -94,3 +105,11 @@ class Result:
     def load(cls, path: str | Path) -> Self:
         """Read a file of this type, JSON or HDF5."""
         return codec.load_result(path, expected=cls)
+
+
+def _inherited_repr(cls: type) -> Any:
+    """The __repr__ of the nearest Result class above `cls` that has one of its own."""
+    for klass in cls.__mro__[1:]:
+        if issubclass(klass, Result) and "__repr__" in klass.__dict__:
+            return klass.__dict__["__repr__"]
+    return Result.__repr__
