@@ -399,3 +399,48 @@ def test_a_surface_error_is_one_line_too():
     with pytest.raises(LosslabError) as error:
         op.matvec(torch.ones(2))
     assert _one_line(error) == "Hessian-vector product failed: boom"
+
+
+class _SquareOnce(torch.autograd.Function):
+    """x * x whose backward autograd cannot differentiate again."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad_output
+
+
+class _OnceNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return _SquareOnce.apply(self.layer(x))
+
+
+def test_a_backward_that_cannot_be_differentiated_is_refused_not_read_as_zero_curvature():
+    # torch drops the second derivative through a once_differentiable backward without a word
+    # (torch.autograd.functional.hessian returns zeros); the default "reuse" products must not.
+    torch.manual_seed(0)
+    x, y = torch.randn(12, 4), torch.randint(0, 2, (12,))
+    objective = ModelObjective(_OnceNet(), "cross_entropy", (x, y))
+    with pytest.raises(LosslabError, match="cannot be differentiated again") as error:
+        curvature.eigenvalues(objective, k=1)
+    assert "\n" not in str(error.value)
+
+
+def test_a_loss_linear_in_the_weights_still_has_zero_hessian():
+    # The other reason a gradient's graph misses the point: the loss is linear in it.
+    torch.manual_seed(0)
+    x = torch.randn(12, 3)
+    model = nn.Linear(3, 1)
+    objective = ModelObjective(model, lambda out, t: (out[:, 0] * t).mean(), (x, torch.randn(12)))
+    product = curvature.operator(objective) @ torch.randn(objective.n_params)
+    assert torch.equal(product, torch.zeros_like(product))

@@ -42,6 +42,7 @@ from losslab.curvature.operators import (
     resolve_point,
     select,
 )
+from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 
 __all__ = ["HessianOperator", "hvp", "resolve_point", "select"]
@@ -134,4 +135,41 @@ def _gradient_graph(f: Callable[[Tensor], Tensor], x0: Tensor) -> tuple[Tensor, 
     if not value.requires_grad:  # f does not depend on the point: H = 0
         return leaf, torch.zeros_like(leaf)
     (gradient,) = torch.autograd.grad(value, leaf, create_graph=True, allow_unused=True)
-    return leaf, torch.zeros_like(leaf) if gradient is None else gradient
+    gradient = torch.zeros_like(leaf) if gradient is None else gradient
+    if not gradient.requires_grad or not _reaches(gradient, leaf):
+        _check_constant(f, x0, gradient.detach())
+    return leaf, gradient
+
+
+def _reaches(tensor: Tensor, leaf: Tensor) -> bool:
+    """Whether `tensor`'s autograd graph leads back to `leaf` (a walk over its nodes)."""
+    stack, seen = [tensor.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if getattr(node, "variable", None) is leaf:  # the leaf's AccumulateGrad
+            return True
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return False
+
+
+def _check_constant(f: Callable[[Tensor], Tensor], x0: Tensor, gradient: Tensor) -> None:
+    """A gradient whose graph does not lead back to the point means H = 0 (f is linear in the
+    point), or a backward that autograd cannot differentiate again (a custom
+    autograd.Function whose backward is marked once_differentiable: torch then drops the
+    second derivative without a word, torch.autograd.functional.hessian included). The
+    gradient at a nearby point tells them apart: equal for a linear f."""
+    generator = torch.Generator().manual_seed(0)
+    step = torch.randn(x0.shape, generator=generator, dtype=torch.float64)
+    moved = (x0 + (1e-2 * (1 + x0.abs()) * step.to(x0)).detach()).requires_grad_(True)
+    (other,) = torch.autograd.grad(f(moved), moved, allow_unused=True)
+    other = torch.zeros_like(moved) if other is None else other
+    scale = float(gradient.abs().max()) + float(other.abs().max())
+    if float((other - gradient).abs().max()) > 1e-4 * scale + 1e-30:
+        raise LosslabError(
+            "the gradient cannot be differentiated again: an operation's backward is not "
+            "differentiable (a custom autograd.Function with once_differentiable?), and "
+            "Hessian-vector products need second derivatives."
+        )
