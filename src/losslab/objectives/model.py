@@ -668,32 +668,36 @@ class ModelObjective(Objective):
     def _sums(
         self, per_sample: dict[str, Tensor], batch: Batch, loss_sum: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None]:
-        """float64 sums of the metrics' weighted per-sample values over one batch, in the
-        order of self.metrics, and for standard errors the values themselves (m, B): the
-        loss scaled so that its plain mean is the objective's loss."""
+        """Unscaled float64 sums (m,) of the metrics' weighted per-sample values over one
+        batch, in the order of self.metrics (`_metric_scales` turns their totals into the
+        metrics), and for standard errors the values themselves (m, B), the loss scaled so
+        that its plain mean is the objective's loss. loss_sum: mean x B of a plain callable."""
         weights = batch.weights
         sums = []
         for metric in self.metrics:
             if metric == "loss" and loss_sum is not None:
-                sums.append(loss_sum / self.n_evaluated)
-                continue
-            values = per_sample[metric]
-            if weights is not None:
-                total = (values.to(torch.float64) * weights).sum()
+                sums.append(loss_sum)
+            elif weights is None:
+                sums.append(per_sample[metric].sum(dtype=torch.float64))
             else:
-                total = values.sum(dtype=torch.float64)
-            if metric == "loss":
-                sums.append(total * self._loss_coefficient)
-            else:
-                sums.append(total / self._facts.weight_sum)
+                sums.append((per_sample[metric].to(torch.float64) * weights).sum())
         stacked = torch.stack(sums)
         if self.n_samples is None:
             return stacked, None
-        scale = self._loss_coefficient * self.n_evaluated
-        if self.loss.total:
-            scale = 1.0
+        scale = 1.0 if self.loss.total else self._loss_coefficient * self.n_evaluated
         rows = [per_sample[m] * scale if m == "loss" else per_sample[m] for m in self.metrics]
         return stacked, torch.stack(rows)
+
+    def _metric_scales(self) -> Tensor:
+        """(m,) float64: what each metric's total of `_sums` is multiplied by."""
+        per_sample = self.loss.per_sample is not None
+        scales = [
+            (self._loss_coefficient if per_sample else 1.0 / self.n_evaluated)
+            if metric == "loss"
+            else 1.0 / self._facts.weight_sum
+            for metric in self.metrics
+        ]
+        return torch.tensor(scales, dtype=torch.float64, device=self.device)
 
     # -- many points ----------------------------------------------------------------------------
 
@@ -772,6 +776,8 @@ class ModelObjective(Objective):
             )
         n_total = self.n_total if self.n_samples is not None else None
         rows = torch.stack([t.finish(n_total, se_scale) for t in totals])
+        m = len(self.metrics)
+        rows[:, :m] *= self._metric_scales()
         values = rows.to(device=device, dtype=self.dtype)
         return {key: values[:, j] for j, key in enumerate(keys)}
 
