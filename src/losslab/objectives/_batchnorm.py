@@ -162,33 +162,101 @@ class BatchStatistics:
         """{"<bn>.running_mean": (C,), "<bn>.running_var": (C,)} at `params`; train_inputs()
         iterates the train data's inputs in batches."""
         with self._lock:
-            return self._buffers(params, train_inputs)
+            known, _ = self._statistics(params, train_inputs)
+        out: dict[str, Tensor] = {}
+        for name, (mean, _, unbiased) in known.items():
+            out[f"{name}.running_mean"] = mean
+            out[f"{name}.running_var"] = unbiased
+        return out
 
-    def _buffers(self, params: dict[str, Tensor], train_inputs: Callable) -> dict[str, Tensor]:
-        self.known = {}
+    def _pass(self, params, inputs, known: dict) -> bool:
+        """One forward pass of one train batch with the `known` statistics, stopping at the
+        first other BatchNorm (its sums go to self._sums); True if it ran to the end."""
+        self.known = known
+        try:
+            self._call(self._module, params, inputs)
+        except _Stop:
+            return False
+        return True
+
+    def _statistics(self, params: dict[str, Tensor], train_inputs: Callable):
+        """({name: (mean, biased var, unbiased var)} in forward order, {name: n per channel})."""
+        known: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
+        counts: dict[str, int] = {}
+        dtype = next(iter(params.values())).dtype if params else torch.float32
         while True:
             self._target, self._sums = None, None
             for inputs in train_inputs():
-                try:
-                    self._call(self._module, params, inputs)
-                except _Stop:
-                    continue
-                break  # the forward finished: every layer's statistics are known
+                if self._pass(params, inputs, known):
+                    break  # the forward finished: every layer's statistics are known
             if self._target is None:
                 break
-            s1, s2, per_channel = self._sums
-            n = per_channel  # elements per channel over all batches
+            s1, s2, n = self._sums  # n: elements per channel over all batches
             mean = s1 / n
             biased = (s2 / n - mean.square()).clamp_min(0)
-            dtype = params[next(iter(params))].dtype if params else torch.float32
-            self.known[self._target] = (
-                mean.to(dtype),
-                biased.to(dtype),
-                (biased * (n / max(n - 1, 1))).to(dtype),
-            )
-        out: dict[str, Tensor] = {}
-        for name, (mean, _, unbiased) in self.known.items():
-            out[f"{name}.running_mean"] = mean
-            out[f"{name}.running_var"] = unbiased
+            unbiased = biased * (n / max(n - 1, 1))
+            known[self._target] = (mean.to(dtype), biased.to(dtype), unbiased.to(dtype))
+            counts[self._target] = n
         self.known = {}
-        return out
+        return known, counts
+
+    def gradient(
+        self,
+        point: Tensor,
+        unflatten: Callable[[Tensor], dict[str, Tensor]],
+        train_inputs: Callable,
+        grads: dict[str, Tensor],
+    ) -> Tensor:
+        """d(loss)/d(point) through the statistics, given grads {"<bn>.running_mean" |
+        "<bn>.running_var": d(loss)/d(buffer)} from the evaluation batches: exact, with one
+        train batch's activations in memory at a time.
+
+        In reverse forward order, layer l's buffer gradients become gradients of its sums
+        (mean = s1/n, biased = s2/n - mean^2, unbiased = biased n/(n-1)); then each train
+        batch's truncated pass to l is run again with the earlier layers' (mean, biased var)
+        as leaves, and its sums are back-propagated: into the point, and into those earlier
+        statistics (which normalize l's input in the pass), whose own turn comes later."""
+        with self._lock:
+            with torch.no_grad():
+                known, counts = self._statistics(unflatten(point.detach()), train_inputs)
+            order = list(known)
+            wide = torch.float64
+            g_mean = {k: grads[f"{k}.running_mean"].to(wide) for k in order}
+            g_unbiased = {k: grads[f"{k}.running_var"].to(wide) for k in order}
+            g_biased = {k: torch.zeros_like(g_mean[k]) for k in order}
+            total = torch.zeros_like(point)
+            for index in reversed(range(len(order))):
+                name, n = order[index], counts[order[index]]
+                mean = known[name][0].to(wide)
+                g_var = g_unbiased[name] * (n / max(n - 1, 1)) + g_biased[name]
+                g_s1 = g_mean[name] / n - 2 * mean * g_var / n
+                g_s2 = g_var / n
+                earlier = order[:index]
+                for inputs in train_inputs():
+                    with torch.enable_grad():
+                        leaf = point.detach().requires_grad_(True)
+                        leaves = {
+                            k: (
+                                known[k][0].detach().requires_grad_(True),
+                                known[k][1].detach().requires_grad_(True),
+                            )
+                            for k in earlier
+                        }
+                        self._target, self._sums = None, None
+                        self._pass(
+                            unflatten(leaf), inputs, {k: (*v, None) for k, v in leaves.items()}
+                        )
+                        s1, s2, _ = self._sums
+                        objective = (g_s1 * s1).sum() + (g_s2 * s2).sum()
+                        flat = [t for k in earlier for t in leaves[k]]
+                        parts = torch.autograd.grad(objective, [leaf, *flat], allow_unused=True)
+                    if parts[0] is not None:
+                        total += parts[0]
+                    for j, k in enumerate(earlier):
+                        gm, gb = parts[1 + 2 * j], parts[2 + 2 * j]
+                        if gm is not None:
+                            g_mean[k] += gm.to(wide)
+                        if gb is not None:
+                            g_biased[k] += gb.to(wide)
+            self.known = {}
+            return total

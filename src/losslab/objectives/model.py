@@ -353,26 +353,47 @@ class ModelObjective(Objective):
 
     def value_and_grad(self, params: Tensor) -> tuple[Tensor, Tensor]:
         """params: (B, n_params) -> values (B,), gradients (B, n_params); per row, one
-        backward pass per batch, the gradients added up (memory: one batch's activations;
-        with bn="recompute" over several train batches, the statistics' graph spans them)."""
+        backward pass per batch, the gradients added up: memory is one batch's activations.
+        With bn="recompute" over several train batches the statistics are leaves of the
+        evaluation passes, and their gradients are carried back through the train batches
+        one at a time (`BatchStatistics.gradient`)."""
         values, grads = [], []
         for point in params:
-            with torch.enable_grad():
-                leaf = point.detach().to(self.device, self.dtype).requires_grad_(True)
-                stats = self._batch_statistics(leaf)
-                value = torch.zeros((), dtype=torch.float64, device=self.device)
-                grad = torch.zeros_like(leaf)
-                for index, batch in enumerate(self.batches()):
-                    outputs = self._outputs(leaf, index, batch, grad=True, stats=stats)
-                    term = self.batch_loss(outputs, batch)
-                    (part,) = torch.autograd.grad(term, leaf, retain_graph=stats is not None)
-                    grad += part
-                    value += term.detach().to(torch.float64)
+            local = point.detach().to(self.device, self.dtype)
+            value, grad = self._value_and_grad(local)
             values.append(value.to(point.device, point.dtype))
             grads.append(grad.to(point.device, point.dtype))
         if not values:
             return params.new_empty(0), params.new_empty(0, self.n_params)
         return torch.stack(values), torch.stack(grads)
+
+    def _value_and_grad(self, point: Tensor) -> tuple[Tensor, Tensor]:
+        stats = None
+        if self._statistics is not None:
+            with torch.no_grad():
+                stats = self._batch_statistics(point)
+            stats = {k: v.detach().requires_grad_(True) for k, v in stats.items()}
+        value = torch.zeros((), dtype=torch.float64, device=self.device)
+        grad = torch.zeros_like(point)
+        stat_grads = {k: torch.zeros_like(v) for k, v in (stats or {}).items()}
+        for index, batch in enumerate(self.batches()):
+            with torch.enable_grad():
+                leaf = point.detach().requires_grad_(True)
+                outputs = self._outputs(leaf, index, batch, grad=True, stats=stats)
+                term = self.batch_loss(outputs, batch)
+                wrt = [leaf, *(stats.values() if stats else [])]
+                parts = torch.autograd.grad(term, wrt, allow_unused=True)
+            if parts[0] is not None:
+                grad += parts[0]
+            for key, part in zip(stat_grads, parts[1:], strict=True):
+                if part is not None:
+                    stat_grads[key] += part
+            value += term.detach().to(torch.float64)
+        if stats is not None:
+            grad += self._statistics.gradient(
+                point, self.layout.unflatten, self._train_inputs(), stat_grads
+            )
+        return value, grad
 
     def hessian(self, params: Tensor) -> Tensor:
         """(B, n_params) -> (B, n_params, n_params): exact, symmetric Hessians.
