@@ -1,5 +1,5 @@
 """Peak resident memory (run: PYTHONPATH=src .venv/bin/python benchmarks/stream_memory.py)
-of of an 11x11 slice of a small residual CNN (custom module, BatchNorm)
+of an 11x11 slice of a small residual CNN (custom module, BatchNorm)
 on generated 3x32x32 data: whole-data evaluation (eval_batch_size=N, as before streaming),
 streamed (default eval_batch_size) and a per-point loop over batches of 128. Each
 configuration runs in its own child process (peak RSS is per process); one driver runs them."""
