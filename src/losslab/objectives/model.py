@@ -85,6 +85,7 @@ DEFAULT_CHUNK = 64  # suggested points per call for a grid driver
 ACTIVATION_BUDGET = 2 * 2**30  # bytes of activations the default workers may hold at once
 PREPARED_BUDGET = 256 * 2**20  # bytes of per-batch fast-path inputs kept between calls
 _VERIFY_SAMPLES = 256  # samples on which the fast path is checked against the model itself
+_PROBE_SAMPLES = 32  # samples on which the general path's activation bytes are measured
 
 
 class ModelObjective(Objective):
@@ -281,7 +282,9 @@ class ModelObjective(Objective):
                         )
                 else:
                     self.loss.mean(reference, first.targets)
-                general_bytes = module_output_bytes(model, first.inputs) / n_verify
+                probe = _head(first, _PROBE_SAMPLES)  # activations scale with the samples
+                n_probe = int(probe.targets.shape[0])
+                general_bytes = module_output_bytes(model, probe.inputs) / n_probe
         except LosslabError:
             raise
         except Exception as error:  # the user's model or loss raised: say where
