@@ -1,11 +1,13 @@
 """The fast path of a network objective: a compiled Sequential program and its plans.
 
-`FastPath` holds what a `Program` (see `_sequential`) needs at every point: its constants,
-the data prepared once for its first layer, and three decisions:
+`FastPath` holds what a `Program` (see `_sequential`) needs at every point: its constants
+and three decisions:
 - `columns`: whether inference ends in logits as columns (out, N) for the loss;
 - `slice_pays(k)`: whether a slice combines precomputed first-layer outputs;
-- `first_layer_pieces(origin, dirs)`: those outputs, cached for the slice last asked for
-  (a landscape asks once per chunk with the same slice).
+- `first_layer_pieces(origin, dirs, ...)`: those outputs on a batch, cached for the slice
+  last asked for when the data is one batch (a landscape asks once per chunk with the same
+  slice).
+The data comes per call, prepared for the first layer (`prepare`) once per batch.
 `check_program` runs the program at the origin on a few samples against the model's own
 forward; a program that disagrees is not used.
 """
@@ -19,67 +21,65 @@ import torch
 from torch import Tensor
 
 from losslab.objectives._losses import LossSpec
-from losslab.objectives._sequential import Context, Program
+from losslab.objectives._sequential import Context, Prepared, Program
 from losslab.objectives._workspace import Workspace
 from losslab.params import ParamLayout
 
 
 class FastPath:
-    """A program bound to a parameter layout and prepared data.
+    """A program bound to a parameter layout; the data comes per call as `Prepared` inputs
+    (`prepare(x)` of a batch, made once per batch and kept by the caller while they fit).
 
-    x: the evaluation inputs (N, ...); train_x: the inputs BatchNorm statistics are
-    recomputed on (bn="recompute"), or None.
+    columns: whether inference ends in logits as columns (see `columns_pay`).
     """
 
-    def __init__(
-        self,
-        program: Program,
-        layout: ParamLayout,
-        x: Tensor,
-        y: Tensor,
-        train_x: Tensor | None,
-        loss: LossSpec,
-    ):
+    def __init__(self, program: Program, layout: ParamLayout, columns: bool):
         names = set(layout.names)
         # Frozen parameters and buffers are the program's constants; the trainable ones come
         # from each point's vector. Cloned: the model may change after construction.
         program.constants = {k: v.clone() for k, v in program.constants.items() if k not in names}
         program.set_layout(layout.names, layout.shapes)
         self.program, self.layout = program, layout
-        self.prepared = program.prepare(x)
-        self.prepared_train = None if train_x is None else program.prepare(train_x)
-        self.columns = _columns_pay(program, loss, y, x.device)
+        self.columns = columns
         self.slice_trick: bool | None = None  # None: decide by cost (tests force it)
         self._slice_cache: tuple | None = None
+
+    def prepare(self, x: Tensor) -> Prepared:
+        """The first layer's input for a batch x (N, ...): see `Program.prepare`."""
+        return self.program.prepare(x)
 
     def outputs(
         self,
         point: Tensor,
+        prepared: Prepared,
+        prepared_train: Prepared | None = None,
         *,
         grad: bool,
         first: tuple[Tensor | None, Tensor | None] | None = None,
         columns: bool = False,
         workspace: Workspace | None = None,
     ) -> Tensor:
-        """Outputs (N, ...) on the data at one point (n_params,), or (out, N) with `columns`.
+        """Outputs (N, ...) on a prepared batch at one point (n_params,), or (out, N) with
+        `columns`. prepared_train: the inputs BatchNorm statistics are recomputed on (all
+        the train data, bn="recompute"), or None.
 
-        first: the first layer's outputs (on the data, on the train data) when the caller
+        first: the first layer's outputs (on the batch, on the train data) when the caller
         has them (a slice), else None. In inference, large intermediates go to `workspace`.
         """
         program = self.program
         get = program.vector_getter(point, grad)
         z, z_train = first if first is not None else (None, None)
         stats = None
-        if self.prepared_train is not None:
+        if prepared_train is not None:
             collect: list = []
             ctx = Context(grad=grad, collect=collect, inplace=not grad, workspace=workspace)
             if z_train is None:
-                z_train = program.first_output(self.prepared_train, get, ctx)
+                z_train = program.first_output(prepared_train, get, ctx)
             program.run_from_first(z_train, get, ctx, stop=program.last_batchnorm)
             stats = collect
         ctx = Context(grad=grad, stats=stats, inplace=not grad, workspace=workspace)
         if z is None:
-            z = program.first_output(self.prepared, get, ctx)
+            z = program.first_output(prepared, get, ctx)
         if columns:
             return program.run_columns_from_first(z, get, ctx)
         return program.run_from_first(z, get, ctx)
@@ -98,24 +98,33 @@ class FastPath:
         return program.first_layer.pays_on_slice(weight, k)
 
     def first_layer_pieces(
-        self, origin: Tensor, dirs: Tensor
+        self,
+        origin: Tensor,
+        dirs: Tensor,
+        prepared: Prepared,
+        prepared_train: Prepared | None,
+        cache: bool,
     ) -> tuple[list[Tensor], list[Tensor] | None]:
-        """[Z0, Zd_1, ..., Zd_k] of the first layer on the data (and on the train data), cached
-        by value of (origin, directions)."""
-        cache = self._slice_cache  # one read: another thread may replace it meanwhile
-        if cache is not None and _equal(cache[0], origin) and _equal(cache[1], dirs):
-            return cache[2], cache[3]
+        """[Z0, Zd_1, ..., Zd_k] of the first layer on the batch (and on the train data).
+
+        cache: keep them for the slice last asked for, by value of (origin, directions): a
+        landscape asks once per chunk with the same slice. Only for data of one batch; with
+        several, each call makes each batch's pieces once for all its points."""
+        kept = self._slice_cache  # one read: another thread may replace it meanwhile
+        if cache and kept is not None and _equal(kept[0], origin) and _equal(kept[1], dirs):
+            return kept[2], kept[3]
         program = self.program
         layer = program.first_layer
         names = program.ops[program.first].names  # (weight[, bias]), all trainable
         with torch.inference_mode():
             parts = [self.layout.unflatten(v) for v in [origin, *dirs]]
             weights = [(p[names[0]], p[names[1]] if len(names) > 1 else None) for p in parts]
-            pieces = [layer.apply(self.prepared, w, b) for w, b in weights]
+            pieces = [layer.apply(prepared, w, b) for w, b in weights]
             train = None
-            if self.prepared_train is not None:
-                train = [layer.apply(self.prepared_train, w, b) for w, b in weights]
-        self._slice_cache = (origin.detach().clone(), dirs.detach().clone(), pieces, train)
+            if prepared_train is not None:
+                train = [layer.apply(prepared_train, w, b) for w, b in weights]
+        if cache:
+            self._slice_cache = (origin.detach().clone(), dirs.detach().clone(), pieces, train)
         return pieces, train
 
 
@@ -168,12 +177,15 @@ def check_program(
         return False, 0
 
 
-def _columns_pay(program: Program, loss: LossSpec, y: Tensor, device: torch.device) -> bool:
+def columns_pay(
+    program: Program, loss: LossSpec, facts, weighted: bool, device: torch.device
+) -> bool:
     """Whether inference ends in columns (see `Program.columns_out`): on the CPU, for a
-    loss with a columns form and class indices every output can score."""
-    if loss.columns is None or device.type != "cpu":
+    loss with a columns form and class indices (all of them, `facts` of the whole data)
+    every output can score."""
+    if loss.columns is None or device.type != "cpu" or weighted:
         return False
     n_out = program.columns_out
-    if n_out is None or y.ndim != 1 or y.is_floating_point() or y.numel() == 0:
+    if n_out is None or facts.target_shape or facts.target_dtype.is_floating_point:
         return False
-    return int(y.min()) >= 0 and int(y.max()) < n_out
+    return facts.target_min >= 0 and facts.target_max < n_out

@@ -12,10 +12,10 @@ import copy
 import threading
 
 from torch import Tensor, nn
-from torch.func import functional_call
 
 from losslab.errors import LosslabError
 from losslab.objectives._batchnorm import FormulaBatchNorm, RecordingBatchNorm, replace_batchnorms
+from losslab.objectives.adapters import call_functional
 
 
 class GeneralPath:
@@ -39,23 +39,25 @@ class GeneralPath:
             )
         self._lock = threading.RLock()
 
-    def outputs(self, params: dict[str, Tensor], x: Tensor, train_x: Tensor) -> Tensor:
-        """Outputs (N, ...) on x at `params` (with recompute: statistics from train_x)."""
+    def outputs(self, params: dict[str, Tensor], x, train_x, stats=None):
+        """The model's return value on inputs x (a tensor, or a tuple or dict of them) at
+        `params` (with recompute: statistics from train_x, or the BatchNorm buffers `stats`
+        computed by the caller over train data in several batches)."""
         with self._lock:
-            buffers: dict[str, Tensor] = {}
-            if self._stats_module is not None:
+            buffers: dict[str, Tensor] = dict(stats or {})
+            if self._stats_module is not None and stats is None:
                 self._records.clear()
-                functional_call(self._stats_module, params, (train_x,))
+                call_functional(self._stats_module, params, train_x)
                 for name, (mean, var) in self._records.items():
                     buffers[f"{name}.running_mean"] = mean
                     buffers[f"{name}.running_var"] = var
-            return functional_call(self._eval_module, {**params, **buffers}, (x,))
+            return call_functional(self._eval_module, {**params, **buffers}, x)
 
-    def eval_outputs(self, params: dict[str, Tensor], x: Tensor):
+    def eval_outputs(self, params: dict[str, Tensor], x):
         """The model's own eval-mode forward (its running statistics) at `params`: the
         reference the fast path is checked against. May return a non-tensor."""
         with self._lock:
-            return functional_call(self._eval_module, params, (x,))
+            return call_functional(self._eval_module, params, x)
 
 
 def _private_copy(model: nn.Module) -> nn.Module:

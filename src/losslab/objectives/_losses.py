@@ -7,8 +7,12 @@ error, which needs one loss per sample. `resolve_loss` turns what the user gave 
 Per-sample losses are scaled so that their plain mean equals what the torch loss returns with
 reduction="mean": for a weighted or `ignore_index` cross-entropy torch divides by the summed
 weights of the targets, so each sample's loss is multiplied by n_elements / sum(weights), a
-constant of the targets computed once per data set. A sample of several elements (a
-segmentation map) has the mean over its elements as its loss.
+constant of ALL the targets computed once per data set (never per batch). A sample of several
+elements (a segmentation map) has the mean over its elements as its loss.
+
+A torch loss module with reduction="sum" is a total, not a mean: its per-sample losses are the
+sums over each sample's elements, and the objective adds them up over all samples (what the
+module returns on the whole data in one call). Every other reduction is a mean.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class LossSpec:
     columns: (logits (C, N), class indices (N,)) -> (per-sample losses, 1.0/0.0 correct),
         for a loss it reproduces exactly (plain cross-entropy), else None. It may overwrite
         the logits.
+    total: True for a module with reduction="sum": the loss is the sum of the per-sample
+        losses (each the sum over its elements), not their mean.
     """
 
     name: str
@@ -58,19 +64,34 @@ class LossSpec:
     binary: bool = False
     sample_weights: Callable[[Tensor], Tensor] | None = None
     columns: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+    total: bool = False
+
+    def class_weight_means(self, targets: Tensor) -> Tensor | None:
+        """(B,) float64: each sample's mean class weight over its elements (0 where every
+        element is ignored), or None when the loss does not weight by class. torch's weighted
+        mean divides by the sum of these (times the elements per sample) over ALL targets."""
+        if self.sample_weights is None or self.total:
+            return None
+        weights = self.sample_weights(targets).to(torch.float64)
+        return weights.reshape(weights.shape[0], -1).mean(dim=1)
 
     def scale(self, targets: Tensor) -> float:
         """n_elements / sum(weights of the targets): 1.0 unless the loss weights by class."""
-        if self.sample_weights is None:
+        means = self.class_weight_means(targets)
+        if means is None:
             return 1.0
-        weights = self.sample_weights(targets)
-        total = float(weights.sum())
-        if total <= 0:
-            raise LosslabError(
-                f"loss '{self.name}': every target is ignored or has weight 0, so the mean "
-                "loss is undefined; check ignore_index and the class weights."
-            )
-        return weights.numel() / total
+        total = float(means.sum())
+        check_denominator(self.name, total)
+        return len(means) / total
+
+
+def check_denominator(name: str, total: float) -> None:
+    """Refuse a weighted mean whose weights sum to 0 (every target ignored or weighted 0)."""
+    if not total > 0:
+        raise LosslabError(
+            f"loss '{name}': every target is ignored or has weight 0, so the mean loss is "
+            "undefined; check ignore_index, the class weights and the per-sample weights."
+        )
 
 
 def resolve_loss(loss_fn) -> LossSpec:
@@ -159,6 +180,7 @@ def _module_spec(module: nn.Module, name: str) -> LossSpec:
     if module.reduction not in ("mean", "sum", "none", "batchmean"):
         raise LosslabError(f"loss module {name} has reduction {module.reduction!r}: unsupported.")
     batchmean = module.reduction == "batchmean"  # KLDivLoss: the sum over a sample's elements
+    total = module.reduction == "sum"  # the sum over every element of every sample
     elementwise = copy.deepcopy(module)
     elementwise.reduction = "none"
     forward = elementwise.forward  # a loss module has no hooks worth paying __call__ for
@@ -172,7 +194,7 @@ def _module_spec(module: nn.Module, name: str) -> LossSpec:
         elif not is_class_loss:
             targets = _match(outputs, targets)
         losses = forward(outputs, targets)
-        if batchmean:
+        if batchmean or total:
             return losses.reshape(losses.shape[0], -1).sum(dim=1)
         return _per_row(losses)
 
@@ -191,7 +213,8 @@ def _module_spec(module: nn.Module, name: str) -> LossSpec:
         classification=isinstance(module, _CLASSIFICATION_MODULES),
         binary=binary,
         sample_weights=weights,
-        columns=cross_entropy_columns if plain_cross_entropy else None,
+        columns=cross_entropy_columns if plain_cross_entropy and not total else None,
+        total=total,
     )
 
 

@@ -5,11 +5,16 @@ With n_samples = k of N samples, the standard error of a per-sample metric's mea
 finite-population correction for sampling without replacement:
     se = std(ddof=1) * sqrt((1 - k / N) / k)
 so se is 0 when k == N (the subset is the whole data and the mean is exact).
+
+Over several batches a point's metrics are running float64 sums (`Totals`): each batch adds
+sum_i value_i * coefficient_i, and for the standard errors its count, mean and sum of squared
+deviations, merged exactly (Chan et al.'s parallel variance).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -48,19 +53,52 @@ def value_keys(metrics: tuple[str, ...], subset: bool) -> tuple[str, ...]:
     return metrics + (tuple(f"{m}_se" for m in metrics) if subset else ())
 
 
-def summarize(
-    per_sample: list[Tensor],
-    means: list[Tensor] | None,
-    n_samples: int | None,
-    n_total: int,
-) -> Tensor:
-    """[means..., standard errors (with n_samples)...] of per-sample metric values (N,) each;
-    `means` when the caller has them (a loss whose mean is not a per-sample mean)."""
-    if means is None:
-        means = [values.mean() for values in per_sample]
-    if n_samples is None:
-        return torch.stack(means)
-    k = n_samples
-    fpc = (1.0 - k / n_total) / k
-    ses = [v.std(correction=1) * math.sqrt(fpc) if k > 1 else v.new_zeros(()) for v in per_sample]
-    return torch.stack(means + ses)
+@dataclass
+class Totals:
+    """One point's running metric sums over batches, in float64.
+
+    sums: (m,) sum over the batches so far of each metric's weighted per-sample values.
+    count, mean, m2: for the standard errors, the samples so far and each metric's mean and
+    sum of squared deviations (m,), or None without them.
+    """
+
+    sums: Tensor | None = None
+    count: int = 0
+    mean: Tensor | None = None
+    m2: Tensor | None = None
+
+    def add(self, sums: Tensor, values: Tensor | None = None) -> None:
+        """Add one batch: its weighted sums (m,) and, for standard errors, its per-sample
+        values (m, B)."""
+        self.sums = sums if self.sums is None else self.sums + sums
+        if values is None:
+            return
+        values = values.to(torch.float64)
+        n_b = values.shape[1]
+        mean_b = values.mean(dim=1)
+        m2_b = (values - mean_b[:, None]).square().sum(dim=1)
+        if self.count == 0:
+            self.count, self.mean, self.m2 = n_b, mean_b, m2_b
+            return
+        n = self.count + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / n)
+        self.m2 = self.m2 + m2_b + delta.square() * (self.count * n_b / n)
+        self.count = n
+
+    def finish(self, n_total: int | None, se_scale: Tensor | None = None) -> Tensor:
+        """[sums..., standard errors (when n_total: the subset's population)...], float64.
+
+        se_scale: (m,) what each metric's standard error is multiplied by (a total loss
+        estimates N times the mean), or None for 1."""
+        if n_total is None:
+            return self.sums
+        k = self.count
+        if k > 1:
+            fpc = (1.0 - k / n_total) / k
+            ses = (self.m2 / (k - 1)).clamp_min(0).sqrt() * math.sqrt(max(fpc, 0.0))
+        else:
+            ses = torch.zeros_like(self.sums)
+        if se_scale is not None:
+            ses = ses * se_scale
+        return torch.cat([self.sums, ses])

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from losslab.errors import LosslabError
 
@@ -152,6 +153,12 @@ def call_model(model: Callable[..., Any], inputs: Any) -> Any:
     if isinstance(inputs, list | tuple):
         return model(*inputs)
     return model(inputs)
+
+
+def call_functional(module: nn.Module, params: Mapping[str, Tensor], inputs: Any) -> Any:
+    """torch.func.functional_call(module, params, ...) with inputs passed as `call_model`
+    passes them (x, *x or **x)."""
+    return call_model(lambda *a, **k: functional_call(module, params, a, k), inputs)
 
 
 def output_adapter(output_fn: Any = None) -> Callable[[Any], Tensor]:

@@ -14,18 +14,31 @@ statistics recomputed per point when bn="recompute") from a parameter vector:
   precomputed pieces, and on CPU several points run at once on the process's worker pool
   (`pool`), one per core, each worker reusing its buffers (`_workspace`) from call to call.
 - general path (`_general_path`): any other module runs through `torch.func.functional_call`
-  on a private copy, one point at a time, over all the evaluation data. Exact, slower.
+  on a private copy, one point at a time. Exact, slower.
 
-Data is materialized once on the model's device and dtype (`_data`; a DataLoader is read once
-into tensors). `n_samples=k` evaluates on a fixed seeded subset of k samples and reports, per
-point, the standard error of the mean of each per-sample metric ("loss_se", "accuracy_se"),
-with the finite-population correction for sampling k of N without replacement (`_metrics`):
+Data in batches (`_data`, `_stream_budget`): every evaluation runs the data in batches of
+`eval_batch_size` samples (chosen from a memory budget unless given; small data sets are one
+batch), from tensors in memory or STREAMED from a DataLoader too large to hold. A call runs
+batch by batch, all its points on each batch, adding each point's sums in float64
+(`_metrics.Totals`): memory is one batch's activations per worker, whatever N and P are.
+Reductions are exact across batches:
+    mean loss          sum_i w_i l_i / sum_i w_i m_i   (w_i per-sample weights or 1, m_i the
+                       sample's mean class weight or 1: torch's weighted mean over ALL targets)
+    reduction="sum"    sum_i w_i l_i                    (l_i the sum over the sample's elements)
+    plain callable     sum_b mean_b * B_b / N           (exact for any per-sample mean)
+    accuracy           sum_i w_i correct_i / sum_i w_i
+
+`n_samples=k` evaluates on a fixed seeded subset of k samples and reports, per point, the
+standard error of the mean of each per-sample metric ("loss_se", "accuracy_se"), with the
+finite-population correction for sampling k of N without replacement (`_metrics`):
     se = std(ddof=1) * sqrt((1 - k / N) / k)
-so se is 0 when k == N (the subset is the whole data and the mean is exact).
+so se is 0 when k == N (the subset is the whole data and the mean is exact). Over several
+batches the std comes from exactly merged per-batch moments (float64).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,48 +49,90 @@ from torch import Tensor, nn
 from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.objectives import pool
-from losslab.objectives._batchnorm import check_recomputable, has_batchnorm
-from losslab.objectives._data import check_real, fixed_subset, materialize
-from losslab.objectives._fast_path import FastPath, check_program, combine
+from losslab.objectives._batchnorm import BatchStatistics, check_recomputable, has_batchnorm
+from losslab.objectives._data import (
+    DataFacts,
+    LoaderData,
+    TensorData,
+    check_real,
+    fixed_index,
+    read_data,
+    scan,
+)
+from losslab.objectives._fast_path import FastPath, check_program, columns_pay, combine
 from losslab.objectives._fingerprint import data_fingerprint, model_fingerprint
 from losslab.objectives._general_path import GeneralPath
-from losslab.objectives._losses import LossSpec, correct, resolve_loss
-from losslab.objectives._metrics import check_metrics, summarize, value_keys
-from losslab.objectives._sequential import compile_sequential
+from losslab.objectives._losses import LossSpec, check_denominator, correct, resolve_loss
+from losslab.objectives._metrics import Totals, check_metrics, value_keys
+from losslab.objectives._sequential import Prepared, compile_sequential
+from losslab.objectives._stream_budget import eval_batch_size as budget_batch_size
+from losslab.objectives._stream_budget import module_output_bytes
 from losslab.objectives._workspace import Workspace
-from losslab.objectives.adapters import Batch
+from losslab.objectives.adapters import (
+    Batch,
+    batch_adapter,
+    call_functional,
+    check_materialized,
+    output_adapter,
+    tensors_of,
+)
 from losslab.objectives.base import Objective
+from losslab.objectives.kernels import twice_differentiable
 from losslab.params import ParamLayout, as_vector, model_vector
 
 BN_MODES = ("eval", "recompute")
 DEFAULT_CHUNK = 64  # suggested points per call for a grid driver
 ACTIVATION_BUDGET = 2 * 2**30  # bytes of activations the default workers may hold at once
+PREPARED_BUDGET = 256 * 2**20  # bytes of per-batch fast-path inputs kept between calls
 _VERIFY_SAMPLES = 256  # samples on which the fast path is checked against the model itself
+_PROBE_SAMPLES = 32  # samples on which the general path's activation bytes are measured
 
 
 class ModelObjective(Objective):
     """model + loss + data as a function of the flat parameter vector (n_params,).
 
     model: any nn.Module; never mutated. Its parameters' dtype and device are used for
-        everything; data is moved there once.
+        everything; each batch of data is moved there.
     loss_fn: "cross_entropy" | "mse" | "bce" (binary cross-entropy on one logit per sample,
-        targets 0/1) | a torch loss module (its per-sample form is used) | a callable
-        (outputs, targets) -> scalar mean loss (then no per-sample losses: no n_samples).
-    data: (X, y) tensors or arrays, or a DataLoader of (x, y) batches (read once).
+        targets 0/1) | a torch loss module (its per-sample form is used; reduction="sum"
+        gives the SUM over all samples, what the module returns on the whole data in one
+        call; any other reduction a mean; class weights and ignore_index count over ALL
+        targets) | a callable (outputs, targets) -> scalar MEAN loss over its batch (then no
+        per-sample losses, no n_samples, no weights; batches are combined weighted by their
+        size, exact for any per-sample mean).
+    data: (X, y) or (X, y, w) tensors or arrays (w: per-sample weights >= 0, the loss and
+        accuracy are then weighted means sum w_i l_i / sum w_i); X may be a tuple or dict of
+        tensors (the model is called as model(*X) or model(**X)); a losslab Dataset (its
+        training split); or a DataLoader of such batches, read once into tensors when its
+        data fits in memory (first batch's bytes x len <= 1 GiB and a quarter of the
+        available memory), else STREAMED from `loader.dataset` on every pass (unshuffled,
+        same collate_fn and num_workers, `eval_batch_size` samples a batch). A shuffled
+        loader gives the same objective: its dataset is read in order.
+    eval_batch_size: samples per evaluation batch; default: as many as fit the memory budget
+        (see `_stream_budget`), all of them for small data sets. Results do not depend on it
+        beyond float rounding (sums in float64).
+    output_fn: which tensor of the model's return value is the output: None (a tensor), a
+        dict key or attribute name ("logits" of a HuggingFace-style output), a tuple index,
+        or a callable(returned) -> tensor.
+    batch_fn: a callable(batch) -> (inputs, targets) or (inputs, targets, weights) applied
+        to every batch (and to `data` itself when it is not a DataLoader): dict batches.
     metrics: names among ("loss", "accuracy"); default ("loss", "accuracy") for classification
         losses and integer targets, else ("loss",).
     n_samples: evaluate on a fixed random subset of this many samples (seeded by `seed`) and
         report "<metric>_se" per point (see the module docstring); default: all data, exact.
+        On a streamed DataLoader the subset is a fixed Subset of its dataset.
     bn: "eval" (BatchNorm uses the model's running statistics) or "recompute" (at each point,
         the statistics of every BatchNorm are recomputed on `train_data` at that point's
         weights, as running_mean/running_var hold after one full-batch train-mode pass with
-        momentum=None, then the data is evaluated in eval mode with them). Instance norms,
+        momentum=None, then the data is evaluated in eval mode with them). Train data of
+        several batches gives the same statistics exactly, at the cost of about L/2 extra
+        passes over it for L BatchNorm layers (`_batchnorm.BatchStatistics`). Instance norms,
         SyncBatchNorm and BatchNorm without running statistics are refused with "recompute".
     train_data: data for bn="recompute" (default: the evaluation data, i.e. the subset when
         n_samples is set).
     chunk_size: points per batch for a caller that cuts a grid into chunks (default 64, kept
-        as `self.chunk_size`). Evaluation itself holds one point's activations per worker
-        whatever the number of points, so memory never grows with the grid.
+        as `self.chunk_size`). Evaluation itself holds one point's activations on one batch
+        per worker whatever the number of points, so memory never grows with the grid.
     workers: points evaluated at once on CPU, on the process's worker pool, each worker with
         torch.get_num_threads() // workers intra-op threads (the caller's count, which is
         left as it is). Default on the fast path: torch.get_num_threads(), fewer if their
@@ -92,6 +147,9 @@ class ModelObjective(Objective):
         loss_fn,
         data,
         *,
+        eval_batch_size: int | None = None,
+        output_fn=None,
+        batch_fn=None,
         metrics: Sequence[str] | None = None,
         n_samples: int | None = None,
         seed: int = 0,
@@ -102,6 +160,7 @@ class ModelObjective(Objective):
     ):
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+        check_materialized(model)
         check_real(model=model)
         if bn not in BN_MODES:
             raise LosslabError(f"bn == {bn!r}, must be one of {BN_MODES}.")
@@ -118,16 +177,22 @@ class ModelObjective(Objective):
             DEFAULT_CHUNK if chunk_size is None else check_count("chunk_size", chunk_size)
         )
         self._workers = None if workers is None else check_count("workers", workers)
+        if eval_batch_size is not None:
+            check_count("eval_batch_size", eval_batch_size)
+        self._output = output_adapter(output_fn)
+        self._to_batch = batch_adapter(batch_fn)
         self._model_class = type(model).__name__
         self._model_repr = repr(model)[:2000]
         self.name = f"{self._model_class}/{self.loss.name}"
 
-        x, y = materialize(data, "data", self.dtype, self.device)
-        self.n_total = x.shape[0]
+        source = read_data(data, "data", self.dtype, self.device, self._to_batch)
+        self.n_total = source.n
         if n_samples is not None:
-            x, y = self._subset(x, y, n_samples, seed)
+            source = source.subset(self._subset_index(n_samples, seed))
         self.n_samples = n_samples
-        self._x, self._y = x, y
+        self._data = source
+        facts = self._facts = scan(source, self.loss, _scan_size(data))
+        self._check_targets(facts)
         if train_data is not None and bn != "recompute":
             raise LosslabError(
                 "train_data is only used to recompute BatchNorm statistics: pass "
@@ -135,26 +200,29 @@ class ModelObjective(Objective):
             )
         if bn == "recompute":
             check_recomputable(model)
-        self._train_x = x
+        self._train = source
         if train_data is not None:
-            self._train_x = materialize(train_data, "train_data", self.dtype, self.device)[0]
-        self._recompute = bn == "recompute" and has_batchnorm(model)
-        self.metrics = check_metrics(metrics, self.loss, y)
-        self._scale = self.loss.scale(y)
-        if self.loss.binary and (float(y.min()) < 0 or float(y.max()) > 1):
-            raise LosslabError(
-                f"loss {self.loss.name!r} needs targets in [0, 1] (0/1 labels); y ranges over "
-                f"[{float(y.min()):g}, {float(y.max()):g}]. For class indices use "
-                "'cross_entropy'."
+            self._train = read_data(
+                train_data, "train_data", self.dtype, self.device, self._to_batch
             )
+        self._recompute = bn == "recompute" and has_batchnorm(model)
+        self.metrics = check_metrics(metrics, self.loss, facts.first.targets)
+        self._weighted = facts.weighted
         self._fingerprints: dict[str, str] = {}
+        if isinstance(source, LoaderData):
+            self._fingerprints["data"] = facts.fingerprint
         self._point_bytes = 0.0  # activation bytes of one point in flight (set by _choose_path)
         self._local = threading.local()  # per thread: its Workspace (see _workspace)
         self._general: GeneralPath | None = None
         self._fast: FastPath | None = None
-        self._choose_path(model)
+        self._statistics: BatchStatistics | None = None
+        self._prepared: dict[int, tuple[Prepared, Prepared | None]] = {}
+        self._prepared_bytes = 0
+        self._choose_path(model, eval_batch_size)
 
-    def _subset(self, x: Tensor, y: Tensor, n_samples, seed: int) -> tuple[Tensor, Tensor]:
+    # -- construction ---------------------------------------------------------------------------
+
+    def _subset_index(self, n_samples, seed: int) -> Tensor:
         check_count("n_samples", n_samples)
         if n_samples > self.n_total:
             raise LosslabError(
@@ -167,60 +235,107 @@ class ModelObjective(Objective):
                 f"{self.loss.name!r} is a plain callable that returns only the mean: pass "
                 "'cross_entropy', 'mse', 'bce' or a torch loss module, or n_samples=None."
             )
-        return fixed_subset(x, y, n_samples, seed)
+        return fixed_index(self.n_total, n_samples, seed)
 
-    def _choose_path(self, model: nn.Module) -> None:
+    def _check_targets(self, facts: DataFacts) -> None:
+        if facts.weighted and self.loss.per_sample is None:
+            raise LosslabError(
+                f"the data has per-sample weights, and loss_fn {self.loss.name!r} is a plain "
+                "callable that returns only the mean: pass 'cross_entropy', 'mse', 'bce' or a "
+                "torch loss module, or data without weights."
+            )
+        if facts.weighted and self.n_samples is not None:
+            raise LosslabError(
+                f"n_samples == {self.n_samples} with per-sample weights: standard errors are "
+                "only for unweighted means; pass n_samples=None, or data without weights."
+            )
+        if self.loss.binary and (facts.target_min < 0 or facts.target_max > 1):
+            raise LosslabError(
+                f"loss {self.loss.name!r} needs targets in [0, 1] (0/1 labels); y ranges over "
+                f"[{facts.target_min:g}, {facts.target_max:g}]. For class indices use "
+                "'cross_entropy'."
+            )
+        if not self.loss.total and self.loss.per_sample is not None:
+            check_denominator(self.loss.name, facts.denominator)
+        if facts.weighted and facts.weight_sum <= 0:
+            raise LosslabError("data: the per-sample weights sum to 0; give some weight > 0.")
+
+    def _choose_path(self, model: nn.Module, batch_size: int | None) -> None:
         """Run the model's own forward (on a private copy) and the fast path on a few samples
         at the origin: a model or loss that cannot run on the data fails here with a clear
-        message, and a fast path that disagrees with the model is not used."""
+        message, and a fast path that disagrees with the model is not used. Then choose the
+        batch size from the activation bytes per sample measured here."""
         program = compile_sequential(model)
         general = self._module_path = GeneralPath(model, self._recompute)
-        x, y = self._x[:_VERIFY_SAMPLES], self._y[:_VERIFY_SAMPLES]
+        first = _head(self._facts.first, _VERIFY_SAMPLES)
+        n_verify = int(first.targets.shape[0])
         params = self.layout.unflatten(self.origin)
         try:
             with torch.no_grad():
-                reference = general.eval_outputs(params, x)
-                if not isinstance(reference, Tensor):
-                    raise LosslabError(
-                        f"the model returns a {type(reference).__name__}; ModelObjective needs "
-                        "a model whose forward returns one tensor of outputs."
-                    )
+                reference = self._output(general.eval_outputs(params, first.inputs))
                 if self.loss.per_sample is not None:
-                    losses = self.loss.per_sample(reference, y)
-                    if losses.shape != (x.shape[0],):
+                    losses = self.loss.per_sample(reference, first.targets)
+                    if losses.shape != (n_verify,):
                         raise LosslabError(
                             f"loss {self.loss.name!r} gives per-sample losses of shape "
-                            f"{tuple(losses.shape)} for {x.shape[0]} samples."
+                            f"{tuple(losses.shape)} for {n_verify} samples."
                         )
                 else:
-                    self.loss.mean(reference, y)
+                    self.loss.mean(reference, first.targets)
+                probe = _head(first, _PROBE_SAMPLES)  # activations scale with the samples
+                n_probe = int(probe.targets.shape[0])
+                general_bytes = module_output_bytes(model, probe.inputs) / n_probe
         except LosslabError:
             raise
         except Exception as error:  # the user's model or loss raised: say where
             raise LosslabError(
-                f"the model and loss cannot run on data of shape {tuple(self._x.shape)} with "
-                f"targets {tuple(self._y.shape)}: {type(error).__name__}: {error}"
+                f"the model and loss cannot run on data of shape {_shape(first.inputs)} with "
+                f"targets {tuple(first.targets.shape)}: {type(error).__name__}: {error}"
             ) from error
-        if program is not None:
-            ok, peak = check_program(program, params, x, reference)
+        fast_bytes = None
+        if program is not None and _plain_tensor(first.inputs):
+            ok, peak = check_program(program, params, first.inputs, reference)
             if ok:
-                train_x = self._train_x if self._recompute else None
-                self._fast = FastPath(program, self.layout, self._x, self._y, train_x, self.loss)
-                # A point in flight holds about three activations of the largest layer.
-                scale = self._x.shape[0] / x.shape[0]
-                self._point_bytes = 3 * peak * self.origin.element_size() * scale
-                return
-            warnings.warn(
-                "losslab: the fast Sequential path does not reproduce this model's outputs; "
-                "using the general functional_call path (exact, slower).",
-                stacklevel=3,
-            )
-        self._general = general
+                fast_bytes = 3 * peak * self.origin.element_size() / n_verify
+            else:
+                warnings.warn(
+                    "losslab: the fast Sequential path does not reproduce this model's outputs; "
+                    "using the general functional_call path (exact, slower).",
+                    stacklevel=3,
+                )
+        per_sample = general_bytes if fast_bytes is None else fast_bytes
+        n, n_train = self.n_evaluated, self._train.n
+        cap = batch_size
+        if cap is None:
+            in_flight = self._points_in_flight(fast_bytes is not None)
+            cap = budget_batch_size(max(n, n_train), per_sample, in_flight)
+        self.eval_batch_size = min(n, cap)
+        self._train_batch_size = min(n_train, cap)
+        if self._recompute and n_train > cap:
+            # Statistics over several train batches: the truncated passes of BatchStatistics
+            # on the general path (the fast path recomputes them in one pass on one batch).
+            fast_bytes = None
+            self._statistics = BatchStatistics(model, call_functional)
+        self._point_bytes = (fast_bytes or general_bytes) * self.eval_batch_size
+        if fast_bytes is None:
+            self._general = general
+            return
+        columns = columns_pay(program, self.loss, self._facts, self._weighted, self.device)
+        self._fast = FastPath(program, self.layout, columns)
+        if self.n_batches == 1:  # prepared once, as the data is one batch
+            self._batch_inputs(0, next(self._data.batches(self.eval_batch_size)))
+
+    def _points_in_flight(self, fast: bool) -> int:
+        if self._workers is not None:
+            return self._workers
+        if self.device.type != "cpu" or not pool.limits_threads():
+            return 1
+        return torch.get_num_threads()
 
     # -- values and derivatives -----------------------------------------------------------------
 
     def __call__(self, params) -> Tensor:
-        """The mean loss at (..., n_params) vectors or a parameter dict; differentiable."""
+        """The loss at (..., n_params) vectors or a parameter dict; differentiable."""
         params = as_vector(self.layout, params)
         lead = params.shape[:-1]
         flat = params.reshape(-1, self.n_params)
@@ -228,29 +343,96 @@ class ModelObjective(Objective):
         return torch.stack(values).reshape(lead) if values else params.new_empty(lead)
 
     def value(self, point: Tensor) -> Tensor:
-        """The mean loss at one point (n_params,) -> (); differentiable (torch.func too)."""
-        outputs = self._outputs(point.to(self.device, self.dtype), grad=True)
-        return self._loss_mean(outputs).to(point.device, point.dtype)
+        """The loss at one point (n_params,) -> (); differentiable (torch.func too): the sum
+        of the batches' terms (`batch_loss`)."""
+        local = point.to(self.device, self.dtype)
+        stats = self._batch_statistics(local)
+        total = None
+        for index, batch in enumerate(self.batches()):
+            outputs = self._outputs(local, index, batch, grad=True, stats=stats)
+            term = self.batch_loss(outputs, batch)
+            total = term if total is None else total + term
+        return total.to(point.device, point.dtype)
 
     def value_and_grad(self, params: Tensor) -> tuple[Tensor, Tensor]:
-        """params: (B, n_params) -> values (B,), gradients (B, n_params); one backward pass per
-        row (a network's gradient by reverse mode, no vmap over a batch of networks)."""
+        """params: (B, n_params) -> values (B,), gradients (B, n_params); per row, one
+        backward pass per batch, the gradients added up: memory is one batch's activations.
+        With bn="recompute" over several train batches the statistics are leaves of the
+        evaluation passes, and their gradients are carried back through the train batches
+        one at a time (`BatchStatistics.gradient`)."""
         values, grads = [], []
         for point in params:
-            with torch.enable_grad():
-                leaf = point.detach().requires_grad_(True)
-                value = self.value(leaf)
-                (grad,) = torch.autograd.grad(value, leaf)
-            values.append(value.detach())
-            grads.append(grad)
+            local = point.detach().to(self.device, self.dtype)
+            value, grad = self._value_and_grad(local)
+            values.append(value.to(point.device, point.dtype))
+            grads.append(grad.to(point.device, point.dtype))
         if not values:
             return params.new_empty(0), params.new_empty(0, self.n_params)
         return torch.stack(values), torch.stack(grads)
 
+    def _value_and_grad(self, point: Tensor) -> tuple[Tensor, Tensor]:
+        stats = None
+        if self._statistics is not None:
+            with torch.no_grad():
+                stats = self._batch_statistics(point)
+            stats = {k: v.detach().requires_grad_(True) for k, v in stats.items()}
+        value = torch.zeros((), dtype=torch.float64, device=self.device)
+        grad = torch.zeros_like(point)
+        stat_grads = {k: torch.zeros_like(v) for k, v in (stats or {}).items()}
+        for index, batch in enumerate(self.batches()):
+            with torch.enable_grad():
+                leaf = point.detach().requires_grad_(True)
+                outputs = self._outputs(leaf, index, batch, grad=True, stats=stats)
+                term = self.batch_loss(outputs, batch)
+                wrt = [leaf, *(stats.values() if stats else [])]
+                parts = torch.autograd.grad(term, wrt, allow_unused=True)
+            if parts[0] is not None:
+                grad += parts[0]
+            for key, part in zip(stat_grads, parts[1:], strict=True):
+                if part is not None:
+                    stat_grads[key] += part
+            value += term.detach().to(torch.float64)
+        if stats is not None:
+            grad += self._statistics.gradient(
+                point, self.layout.unflatten, self._train_inputs(), stat_grads
+            )
+        return value, grad
+
     def hessian(self, params: Tensor) -> Tensor:
-        """(B, n_params) -> (B, n_params, n_params), one exact torch.func Hessian per row.
-        Memory grows as n_params^2: for real networks use Hessian-vector products."""
-        return torch.stack([torch.func.hessian(self.value)(p) for p in params])
+        """(B, n_params) -> (B, n_params, n_params): exact, symmetric Hessians.
+
+        Reverse over reverse (torch.func.jacrev of jacrev), batch by batch and added up,
+        under `kernels.twice_differentiable()` (attention as its math composite). Forward
+        over reverse (torch.func.hessian) is wrong on some layers (attention: max |H - H^T|
+        = 7.6e-3 for max |H| = 0.24). The result is checked: max |H - H^T| <= sqrt(eps) x
+        max |H| (eps of the dtype), and (H + H^T) / 2 is returned; a larger asymmetry
+        raises. Memory grows as n_params^2: for real networks use Hessian-vector products."""
+        return torch.stack([self._hessian(p) for p in params])
+
+    def _hessian(self, point: Tensor) -> Tensor:
+        local = point.detach().to(self.device, self.dtype)
+        with twice_differentiable():
+            if self._statistics is not None:  # statistics couple the batches: one function
+                hessian = torch.func.jacrev(torch.func.jacrev(self.value))(local)
+            else:
+                hessian = None
+                for batch in self.batches():
+
+                    def term(vector: Tensor, batch: Batch = batch) -> Tensor:
+                        return self.batch_loss(self.forward(vector, batch.inputs), batch)
+
+                    part = torch.func.jacrev(torch.func.jacrev(term))(local)
+                    hessian = part if hessian is None else hessian + part
+        asymmetry = float((hessian - hessian.T).abs().max()) if hessian.numel() else 0.0
+        scale = float(hessian.abs().max()) if hessian.numel() else 0.0
+        tolerance = math.sqrt(torch.finfo(hessian.dtype).eps)
+        if asymmetry > tolerance * scale:
+            raise LosslabError(
+                f"the Hessian is not symmetric: max |H - H^T| = {asymmetry:.3g} against max |H| "
+                f"= {scale:.3g} (allowed: {tolerance:.2g} x max |H|); some layer's second "
+                "derivative is wrong in torch: use Hessian-vector products (curvature)."
+            )
+        return ((hessian + hessian.T) / 2).to(point.device, point.dtype)
 
     # -- the loss as a sum over batches (what curvature products are built from) ----------------
     #
@@ -260,19 +442,25 @@ class ModelObjective(Objective):
 
     def batches(self) -> Iterator[Batch]:
         """The evaluation data (the subset with n_samples) as Batch(inputs, targets, weights)
-        on the objective's device, in order."""
-        yield Batch(self._x, self._y, None)
+        on the objective's device, in order, `eval_batch_size` samples each (the last may be
+        shorter); streamed from a large DataLoader."""
+        return self._data.batches(self.eval_batch_size)
 
     def forward(self, point: Tensor, inputs) -> Tensor:
         """Model outputs (B, ...) on `inputs` at one point (n_params,); differentiable in
-        `point` (torch.func too), eval semantics as everywhere (bn mode included)."""
-        params = self.layout.unflatten(point.to(self.device, self.dtype))
-        return self._module_path.outputs(params, inputs, self._train_x)
+        `point` (torch.func too), eval semantics as everywhere (bn mode included: with
+        bn="recompute" each call recomputes the statistics at `point` on the train data)."""
+        local = point.to(self.device, self.dtype)
+        params = self.layout.unflatten(local)
+        stats = self._batch_statistics(local)
+        train = self._train_inputs() if stats is None and self._recompute else None
+        return self._output(self._module_path.outputs(params, inputs, train, stats))
 
     def batch_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """This batch's term of value(): a scalar, differentiable in `outputs`."""
         if self.loss.per_sample is None:
-            return self.loss.mean(outputs, batch.targets) * (len(batch.targets) / self.n_evaluated)
+            size = len(batch.targets)
+            return self.loss.mean(outputs, batch.targets) * (size / self.n_evaluated)
         losses, coefficients = self.sample_losses(outputs, batch)
         return (losses * coefficients).sum()
 
@@ -285,13 +473,29 @@ class ModelObjective(Objective):
                 "per-sample losses need 'cross_entropy', 'mse', 'bce' or a torch loss module."
             )
         losses = self.loss.per_sample(outputs, batch.targets)
-        coefficient = self._scale / self.n_evaluated
-        return losses, torch.full_like(losses, coefficient)
+        coefficient = self._loss_coefficient
+        if batch.weights is None:
+            return losses, torch.full_like(losses, coefficient)
+        return losses, batch.weights.to(losses.dtype) * coefficient
 
     @property
     def n_evaluated(self) -> int:
         """Samples the objective evaluates (all, or n_samples)."""
-        return int(self._y.shape[0])
+        return self._facts.n
+
+    @property
+    def n_batches(self) -> int:
+        """Batches of `eval_batch_size` samples one pass over the data takes."""
+        return -(-self.n_evaluated // self.eval_batch_size)
+
+    @property
+    def _loss_coefficient(self) -> float:
+        """Each sample's loss coefficient before its weight: 1 / sum_i w_i m_i for a mean
+        (see the module docstring), N / n_evaluated for a total (a subset estimates the
+        whole data's sum)."""
+        if self.loss.total:
+            return self.n_total / self.n_evaluated
+        return 1.0 / self._facts.denominator
 
     # -- evaluation -----------------------------------------------------------------------------
 
@@ -313,18 +517,25 @@ class ModelObjective(Objective):
         device = points.device
         points = points.to(self.device, self.dtype).contiguous()
 
-        def point_fn(i: int, workspace: Workspace | None) -> Tensor:
-            return self._point_values(points[i], workspace=workspace)
+        def batch_fn(index: int, batch: Batch, stats: list | None) -> Callable:
+            prepared = self._batch_inputs(index, batch)
 
-        return self._collect(points.shape[0], point_fn, device)
+            def point_fn(i: int, workspace: Workspace | None):
+                return self._point_values(
+                    points[i], batch, prepared, None if stats is None else stats[i], workspace
+                )
+
+            return point_fn
+
+        return self._collect(points.shape[0], lambda i: points[i], batch_fn, device)
 
     def evaluate_slice(self, origin, directions, coords) -> dict[str, Tensor]:
         """Metrics at origin + coords @ directions, equal to evaluate() of those points.
 
         origin: (n_params,) or a parameter dict; directions: (k, n_params), a list of k
         parameter dicts, or an object with such a `vectors` tensor; coords: (P, k).
-        On the fast path the first layer's output is computed once for the origin and for
-        each direction and combined per point: Z(c) = Z0 + sum_i c_i Zd_i.
+        On the fast path the first layer's output is computed once per batch for the origin
+        and for each direction and combined per point: Z(c) = Z0 + sum_i c_i Zd_i.
         """
         origin = as_vector(self.layout, origin)
         dirs = _direction_matrix(self.layout, directions)
@@ -342,73 +553,175 @@ class ModelObjective(Objective):
         dirs = dirs.to(self.device, self.dtype)
         weights = coords.to(self.device, self.dtype)
         dirs_t = dirs.t()  # (n_params, k): point = origin + dirs_t @ c
+
+        def point_at(i: int) -> Tensor:
+            return torch.addmv(origin, dirs_t, weights[i])
+
         fast = self._fast
         if fast is None or not fast.slice_pays(origin, dirs.shape[0]):
 
-            def point_fn(i: int, workspace: Workspace | None) -> Tensor:
-                point = torch.addmv(origin, dirs_t, weights[i])
-                return self._point_values(point, workspace=workspace)
+            def batch_fn(index: int, batch: Batch, stats: list | None) -> Callable:
+                prepared = self._batch_inputs(index, batch)
 
-            return self._collect(coords.shape[0], point_fn, device)
+                def point_fn(i: int, workspace: Workspace | None):
+                    stat = None if stats is None else stats[i]
+                    return self._point_values(point_at(i), batch, prepared, stat, workspace)
 
-        pieces, train_pieces = fast.first_layer_pieces(origin, dirs)
+                return point_fn
+
+            return self._collect(coords.shape[0], point_at, batch_fn, device)
+
         scalars = coords.to(torch.float64).tolist()
 
-        def point_fn(i: int, workspace: Workspace | None) -> Tensor:
-            point = torch.addmv(origin, dirs_t, weights[i])
-            z = combine(pieces, scalars[i], workspace, "first")
-            zt = combine(train_pieces, scalars[i], workspace, "first-train")
-            return self._point_values(point, first=(z, zt), workspace=workspace)
+        def sliced_batch_fn(index: int, batch: Batch, stats: list | None) -> Callable:
+            prepared = self._batch_inputs(index, batch)
+            pieces, train_pieces = fast.first_layer_pieces(
+                origin, dirs, prepared[0], prepared[1], cache=self.n_batches == 1
+            )
 
-        return self._collect(coords.shape[0], point_fn, device)
+            def point_fn(i: int, workspace: Workspace | None):
+                z = combine(pieces, scalars[i], workspace, "first")
+                zt = combine(train_pieces, scalars[i], workspace, "first-train")
+                return self._point_values(
+                    point_at(i), batch, prepared, None, workspace, first=(z, zt)
+                )
+
+            return point_fn
+
+        return self._collect(coords.shape[0], point_at, sliced_batch_fn, device)
 
     @property
     def value_keys(self) -> tuple[str, ...]:
         """The keys evaluate() returns, in order."""
         return value_keys(tuple(self.metrics), subset=self.n_samples is not None)
 
-    # -- one point ------------------------------------------------------------------------------
+    # -- one point on one batch -----------------------------------------------------------------
 
-    def _outputs(self, point: Tensor, *, grad: bool, first=None, workspace=None) -> Tensor:
-        """Model outputs (N, ...) on the evaluation data at one point (n_params,)."""
+    def _batch_inputs(self, index: int, batch: Batch) -> tuple[Prepared, Prepared | None] | None:
+        """The fast path's prepared inputs of batch `index` (and of the train data, one batch
+        for bn="recompute"), kept between calls while they fit PREPARED_BUDGET (always for
+        data of one batch, never for a stream), else made for this call; None on the general
+        path."""
+        fast = self._fast
+        if fast is None:
+            return None
+        kept = self._prepared.get(index)
+        if kept is not None:
+            return kept
+        prepared = fast.prepare(batch.inputs)
+        train = None
+        if self._recompute:  # one train batch (several go to the general path)
+            train = fast.prepare(next(self._train.batches(self._train_batch_size)).inputs)
+        size = _prepared_bytes(prepared) + (0 if train is None else _prepared_bytes(train))
+        keep = self.n_batches == 1 or (
+            isinstance(self._data, TensorData) and self._prepared_bytes + size <= PREPARED_BUDGET
+        )
+        if keep:
+            self._prepared[index] = (prepared, train)
+            self._prepared_bytes += size
+        return prepared, train
+
+    def _train_inputs(self) -> Callable[[], Iterator]:
+        """The train data's inputs batch by batch, for BatchNorm statistics."""
+        if self._statistics is None:
+            return next(self._train.batches(self._train_batch_size)).inputs
+
+        def inputs() -> Iterator:
+            return (batch.inputs for batch in self._train.batches(self._train_batch_size))
+
+        return inputs
+
+    def _batch_statistics(self, point: Tensor) -> dict[str, Tensor] | None:
+        """BatchNorm buffers at `point` from train data in several batches, else None."""
+        if self._statistics is None:
+            return None
+        return self._statistics.buffers(self.layout.unflatten(point), self._train_inputs())
+
+    def _outputs(
+        self,
+        point: Tensor,
+        index: int,
+        batch: Batch,
+        *,
+        grad: bool,
+        stats=None,
+        prepared=None,
+        first=None,
+        workspace=None,
+    ) -> Tensor:
+        """Model outputs (B, ...) on one batch at one point (n_params,)."""
         if self._fast is None:
-            return self._general.outputs(self.layout.unflatten(point), self._x, self._train_x)
-        return self._fast.outputs(point, grad=grad, first=first, workspace=workspace)
+            params = self.layout.unflatten(point)
+            train = self._train_inputs() if self._recompute and stats is None else None
+            return self._output(self._module_path.outputs(params, batch.inputs, train, stats))
+        prepared = prepared or self._batch_inputs(index, batch)
+        return self._fast.outputs(point, *prepared, grad=grad, first=first, workspace=workspace)
 
-    def _point_values(self, point: Tensor, first=None, workspace=None) -> Tensor:
-        """[metric values..., se values...] at one point, in inference mode."""
+    def _point_values(
+        self, point: Tensor, batch: Batch, prepared, stats, workspace, first=None
+    ) -> tuple[Tensor, Tensor | None]:
+        """(float64 sums (m,), per-sample values (m, B) for standard errors or None) of the
+        metrics at one point on one batch, in inference mode."""
         fast = self._fast
         if fast is not None and fast.columns:
-            logits = fast.outputs(point, grad=False, first=first, columns=True, workspace=workspace)
-            losses, hits = self.loss.columns(logits, self._y)
-            per_sample = [losses if m == "loss" else hits for m in self.metrics]
-            return summarize(per_sample, None, self.n_samples, self.n_total)
-        outputs = self._outputs(point, grad=False, first=first, workspace=workspace)
-        return self._metric_values(outputs)
-
-    def _per_sample_losses(self, outputs: Tensor) -> Tensor:
-        losses = self.loss.per_sample(outputs, self._y)
-        return losses * self._scale if self._scale != 1.0 else losses
-
-    def _loss_mean(self, outputs: Tensor) -> Tensor:
+            logits = fast.outputs(
+                point, *prepared, grad=False, first=first, columns=True, workspace=workspace
+            )
+            losses, hits = self.loss.columns(logits, batch.targets)
+            per_sample = {"loss": losses, "accuracy": hits}
+            return self._sums(per_sample, batch)
+        outputs = self._outputs(
+            point,
+            -1,
+            batch,
+            grad=False,
+            stats=stats,
+            prepared=prepared,
+            first=first,
+            workspace=workspace,
+        )
+        per_sample: dict[str, Tensor] = {}
+        if "accuracy" in self.metrics:
+            per_sample["accuracy"] = correct(outputs, batch.targets, self.loss.binary)
         if self.loss.per_sample is None:
-            return self.loss.mean(outputs, self._y)
-        return self._per_sample_losses(outputs).mean()
+            mean = self.loss.mean(outputs, batch.targets).to(torch.float64)
+            return self._sums(per_sample, batch, loss_sum=mean * len(batch.targets))
+        per_sample["loss"] = self.loss.per_sample(outputs, batch.targets)
+        return self._sums(per_sample, batch)
 
-    def _metric_values(self, outputs: Tensor) -> Tensor:
-        per_sample: list[Tensor] = []
-        means: list[Tensor] = []
+    def _sums(
+        self, per_sample: dict[str, Tensor], batch: Batch, loss_sum: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Unscaled float64 sums (m,) of the metrics' weighted per-sample values over one
+        batch, in the order of self.metrics (`_metric_scales` turns their totals into the
+        metrics), and for standard errors the values themselves (m, B), the loss scaled so
+        that its plain mean is the objective's loss. loss_sum: mean x B of a plain callable."""
+        weights = batch.weights
+        sums = []
         for metric in self.metrics:
-            if metric == "loss":
-                if self.loss.per_sample is None:
-                    means.append(self.loss.mean(outputs, self._y).to(self.dtype))
-                    continue
-                values = self._per_sample_losses(outputs)
+            if metric == "loss" and loss_sum is not None:
+                sums.append(loss_sum)
+            elif weights is None:
+                sums.append(per_sample[metric].sum(dtype=torch.float64))
             else:
-                values = correct(outputs, self._y, self.loss.binary)
-            per_sample.append(values)
-            means.append(values.mean())
-        return summarize(per_sample, means, self.n_samples, self.n_total)
+                sums.append((per_sample[metric].to(torch.float64) * weights).sum())
+        stacked = torch.stack(sums)
+        if self.n_samples is None:
+            return stacked, None
+        scale = 1.0 if self.loss.total else self._loss_coefficient * self.n_evaluated
+        rows = [per_sample[m] * scale if m == "loss" else per_sample[m] for m in self.metrics]
+        return stacked, torch.stack(rows)
+
+    def _metric_scales(self) -> Tensor:
+        """(m,) float64: what each metric's total of `_sums` is multiplied by."""
+        per_sample = self.loss.per_sample is not None
+        scales = [
+            (self._loss_coefficient if per_sample else 1.0 / self.n_evaluated)
+            if metric == "loss"
+            else 1.0 / self._facts.weight_sum
+            for metric in self.metrics
+        ]
+        return torch.tensor(scales, dtype=torch.float64, device=self.device)
 
     # -- many points ----------------------------------------------------------------------------
 
@@ -437,27 +750,59 @@ class ModelObjective(Objective):
         return workers, max(1, threads // workers)
 
     def _collect(
-        self, n_points: int, point_fn: Callable[[int, Workspace | None], Tensor], device
+        self,
+        n_points: int,
+        point_at: Callable[[int], Tensor],
+        batch_fn: Callable[[int, Batch, list | None], Callable],
+        device,
     ) -> dict:
-        """point_fn over 0..n_points-1, several at once on the worker pool; {key: (P,)}.
+        """Every point's metrics, batch by batch: for each batch, point_fn = batch_fn(index,
+        batch, statistics) runs over 0..n_points-1, several at once on the worker pool, and
+        each point's float64 sums grow; {key: (P,)} at the end.
 
-        Memory is one point's activations per worker, whatever n_points is."""
+        Memory is one batch and one point's activations per worker, whatever n_points is."""
         keys = self.value_keys
         if n_points == 0:
             return {key: torch.empty(0, dtype=self.dtype, device=device) for key in keys}
-        rows: list[Tensor] = [None] * n_points  # type: ignore[list-item]
-
-        def run(i: int) -> None:
-            with torch.inference_mode():
-                rows[i] = point_fn(i, self._workspace())
-
+        totals = [Totals() for _ in range(n_points)]
         workers, threads = self._plan_workers(n_points)
-        if workers == 1:  # in the caller's thread, with its own thread setting
-            for i in range(n_points):
-                run(i)
-        else:
-            pool.worker_pool(threads).map(run, n_points, workers)
-        values = torch.stack(rows).to(device)
+
+        def run_all(fn: Callable[[int], None]) -> None:
+            if workers == 1:  # in the caller's thread, with its own thread setting
+                for i in range(n_points):
+                    fn(i)
+            else:
+                pool.worker_pool(threads).map(fn, n_points, workers)
+
+        stats: list | None = None
+        if self._statistics is not None:  # each point's statistics, before any batch
+            stats = [None] * n_points
+
+            def run_stats(i: int) -> None:
+                with torch.inference_mode():
+                    stats[i] = self._batch_statistics(point_at(i))
+
+            run_all(run_stats)
+        for index, batch in enumerate(self.batches()):
+            point_fn = batch_fn(index, batch, stats)
+
+            def run(i: int, point_fn=point_fn) -> None:
+                with torch.inference_mode():
+                    totals[i].add(*point_fn(i, self._workspace()))
+
+            run_all(run)
+        se_scale = None
+        if self.loss.total and self.n_samples is not None and "loss" in self.metrics:
+            se_scale = torch.tensor(
+                [float(self.n_total) if m == "loss" else 1.0 for m in self.metrics],
+                dtype=torch.float64,
+                device=self.device,
+            )
+        n_total = self.n_total if self.n_samples is not None else None
+        rows = torch.stack([t.finish(n_total, se_scale) for t in totals])
+        m = len(self.metrics)
+        rows[:, :m] *= self._metric_scales()
+        values = rows.to(device=device, dtype=self.dtype)
         return {key: values[:, j] for j, key in enumerate(keys)}
 
     # -- metadata -------------------------------------------------------------------------------
@@ -467,26 +812,49 @@ class ModelObjective(Objective):
         """True when the model runs as a compiled Sequential program."""
         return self._fast is not None
 
+    @property
+    def streamed(self) -> bool:
+        """True when the data is streamed from a DataLoader on every pass."""
+        return self._data.streamed
+
+    @property
+    def _x(self):
+        """All evaluation inputs in memory (None when streamed)."""
+        return self._data.whole.inputs if isinstance(self._data, TensorData) else None
+
+    @property
+    def _y(self) -> Tensor | None:
+        """All evaluation targets in memory (None when streamed)."""
+        return self._data.whole.targets if isinstance(self._data, TensorData) else None
+
     def fingerprint(self) -> str:
         """sha256 of the parameter layout (names and shapes) and the origin's bytes."""
         if "model" not in self._fingerprints:
             self._fingerprints["model"] = model_fingerprint(self.layout, self.dtype, self.origin)
         return self._fingerprints["model"]
 
-    def _data_fingerprint(self, key: str, *tensors: Tensor) -> str:
+    def _data_fingerprint(self, key: str, source) -> str:
         if key not in self._fingerprints:
-            self._fingerprints[key] = data_fingerprint(*tensors)
+            if isinstance(source, LoaderData):
+                self._fingerprints[key] = scan(source, self.loss, self.eval_batch_size).fingerprint
+            elif key == "train":  # the inputs only, as before streaming
+                self._fingerprints[key] = data_fingerprint(*tensors_of(source.whole.inputs))
+            else:
+                self._fingerprints[key] = data_fingerprint(*source.tensors())
         return self._fingerprints[key]
 
     def describe(self) -> dict:
         """JSON-able metadata that identifies this objective (no timings, no addresses)."""
+        facts = self._facts
         data = {
             "n_total": self.n_total,
-            "n_evaluated": int(self._x.shape[0]),
-            "input_shape": list(self._x.shape[1:]),
-            "target_shape": list(self._y.shape[1:]),
-            "target_dtype": str(self._y.dtype).removeprefix("torch."),
-            "fingerprint": self._data_fingerprint("data", self._x, self._y),
+            "n_evaluated": self.n_evaluated,
+            "input_shape": facts.input_shape,
+            "target_shape": facts.target_shape,
+            "target_dtype": str(facts.target_dtype).removeprefix("torch."),
+            "fingerprint": self._data_fingerprint("data", self._data),
+            "weighted": facts.weighted,
+            "streamed": self.streamed,
         }
         description = {
             "objective": "model",
@@ -496,7 +864,10 @@ class ModelObjective(Objective):
             "model_fingerprint": self.fingerprint(),
             "n_params": self.n_params,
             "loss": self.loss.name,
+            "loss_reduction": "sum" if self.loss.total else "mean",
             "data": data,
+            "eval_batch_size": self.eval_batch_size,
+            "n_batches": self.n_batches,
             "bn": self.bn,
             "n_samples": self.n_samples,
             "seed": self.seed,
@@ -510,16 +881,58 @@ class ModelObjective(Objective):
         }
         if self.bn == "recompute":
             description["train_data"] = {
-                "n": int(self._train_x.shape[0]),
-                "fingerprint": self._data_fingerprint("train", self._train_x),
+                "n": self._train.n,
+                "fingerprint": self._data_fingerprint("train", self._train),
             }
         return description
 
     def __repr__(self) -> str:
+        batches = f", batches={self.n_batches}x{self.eval_batch_size}" if self.n_batches > 1 else ""
         return (
-            f"ModelObjective({self.name}, n_params={self.n_params}, n={self._x.shape[0]}, "
-            f"bn={self.bn!r}, path={'sequential' if self.fast_path else 'functional_call'})"
+            f"ModelObjective({self.name}, n_params={self.n_params}, n={self.n_evaluated}"
+            f"{batches}{', streamed' if self.streamed else ''}, bn={self.bn!r}, "
+            f"path={'sequential' if self.fast_path else 'functional_call'})"
         )
+
+
+def _scan_size(data) -> int:
+    """Batch size of the construction pass over a streamed DataLoader: its own."""
+    size = getattr(data, "batch_size", None)
+    return size if isinstance(size, int) and size > 0 else 4096
+
+
+def _head(batch: Batch, n: int) -> Batch:
+    """The first n samples of a batch."""
+    from losslab.objectives.adapters import map_tensors
+
+    def cut(t):
+        return t[:n] if isinstance(t, Tensor) and t.ndim else t
+
+    weights = None if batch.weights is None else batch.weights[:n]
+    return Batch(map_tensors(cut, batch.inputs), batch.targets[:n], weights)
+
+
+def _plain_tensor(inputs) -> bool:
+    """Inputs the fast path takes: one floating tensor."""
+    return isinstance(inputs, Tensor) and inputs.is_floating_point()
+
+
+def _shape(inputs) -> str:
+    if isinstance(inputs, Tensor):
+        return str(tuple(inputs.shape))
+    if isinstance(inputs, Mapping):
+        return (
+            "{"
+            + ", ".join(
+                f"{k!r}: {tuple(v.shape)}" for k, v in inputs.items() if isinstance(v, Tensor)
+            )
+            + "}"
+        )
+    return str(tuple(tuple(t.shape) for t in tensors_of(inputs)))
+
+
+def _prepared_bytes(prepared: Prepared) -> int:
+    return prepared.x.numel() * prepared.x.element_size()
 
 
 def _direction_matrix(layout: ParamLayout, directions) -> Tensor:
