@@ -84,7 +84,8 @@ def check_batch(given: Any, label: str = "a batch", help: str = _BATCH_HELP) -> 
         or not isinstance(given, Sequence)
         or len(given) not in (2, 3)
     ):
-        size = f" of {len(given)} items" if isinstance(given, Sequence) else ""
+        sized = isinstance(given, Sequence) and not isinstance(given, str | bytes)
+        size = f" of {len(given)} items" if sized else ""
         raise LosslabError(f"{label} is a {type(given).__name__}{size}; {help}.")
     inputs = map_tensors(lambda part: _as_tensor(part, label, "an input"), given[0])
     if not tensors_of(inputs):
@@ -237,7 +238,8 @@ def output_adapter(output_fn: Any = None) -> Callable[[Any], Tensor]:
         and not callable(output_fn)
     ):
         raise LosslabError(
-            f"output_fn is a {type(output_fn).__name__}; {_OUTPUT_HELP.removeprefix('pass ')}"
+            f"output_fn is a {type(output_fn).__name__}; give "
+            f"{_OUTPUT_HELP.removeprefix('pass output_fn= ')}"
             ", or None."
         )
 
@@ -303,7 +305,8 @@ def _call_user(fn: Callable[[Any], Any], value: Any, label: str) -> Any:
     except LosslabError:
         raise
     except Exception as error:  # noqa: BLE001 - the user's code: say which function failed
-        message = f"{label} {_name(fn)!r} failed: {type(error).__name__}: {error}"
+        reason = (str(error).splitlines() or [""])[0].rstrip(".")
+        message = f"{label} {_name(fn)!r} failed: {type(error).__name__}: {reason}."
         raise LosslabError(message) from error
 
 

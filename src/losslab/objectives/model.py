@@ -45,7 +45,7 @@ from losslab.objectives._losses import LossSpec, correct, resolve_loss
 from losslab.objectives._metrics import check_metrics, summarize, value_keys
 from losslab.objectives._sequential import compile_sequential
 from losslab.objectives._workspace import Workspace
-from losslab.objectives.adapters import Batch
+from losslab.objectives.adapters import Batch, batch_adapter, check_materialized, output_adapter
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout, as_vector, model_vector
 
@@ -84,6 +84,8 @@ class ModelObjective(Objective):
         activations would pass ACTIVATION_BUDGET; 1 (the caller's thread) on the general
         path, on GPU, and where a worker cannot limit its own threads (`pool.limits_threads`).
         Each thread that evaluates keeps one point's buffers while the objective lives.
+    output_fn, batch_fn: as `train` takes them, read by `adapters` (a dict key, tuple index
+        or callable picking the output; a callable(batch) -> (inputs, targets)).
     """
 
     def __init__(
@@ -99,10 +101,14 @@ class ModelObjective(Objective):
         train_data=None,
         chunk_size: int | None = None,
         workers: int | None = None,
+        output_fn=None,
+        batch_fn=None,
     ):
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+        check_materialized(model)
         check_real(model=model)
+        self._output_fn, self._to_tensor = output_fn, output_adapter(output_fn)
         if bn not in BN_MODES:
             raise LosslabError(f"bn == {bn!r}, must be one of {BN_MODES}.")
         self.seed = check_seed(seed)
@@ -122,7 +128,7 @@ class ModelObjective(Objective):
         self._model_repr = repr(model)[:2000]
         self.name = f"{self._model_class}/{self.loss.name}"
 
-        x, y = materialize(data, "data", self.dtype, self.device)
+        x, y = materialize(_through_adapters(data, batch_fn), "data", self.dtype, self.device)
         self.n_total = x.shape[0]
         if n_samples is not None:
             x, y = self._subset(x, y, n_samples, seed)
@@ -173,18 +179,13 @@ class ModelObjective(Objective):
         """Run the model's own forward (on a private copy) and the fast path on a few samples
         at the origin: a model or loss that cannot run on the data fails here with a clear
         message, and a fast path that disagrees with the model is not used."""
-        program = compile_sequential(model)
+        program = compile_sequential(model) if self._output_fn is None else None
         general = self._module_path = GeneralPath(model, self._recompute)
         x, y = self._x[:_VERIFY_SAMPLES], self._y[:_VERIFY_SAMPLES]
         params = self.layout.unflatten(self.origin)
         try:
             with torch.no_grad():
-                reference = general.eval_outputs(params, x)
-                if not isinstance(reference, Tensor):
-                    raise LosslabError(
-                        f"the model returns a {type(reference).__name__}; ModelObjective needs "
-                        "a model whose forward returns one tensor of outputs."
-                    )
+                reference = self._to_tensor(general.eval_outputs(params, x))
                 if self.loss.per_sample is not None:
                     losses = self.loss.per_sample(reference, y)
                     if losses.shape != (x.shape[0],):
@@ -267,7 +268,7 @@ class ModelObjective(Objective):
         """Model outputs (B, ...) on `inputs` at one point (n_params,); differentiable in
         `point` (torch.func too), eval semantics as everywhere (bn mode included)."""
         params = self.layout.unflatten(point.to(self.device, self.dtype))
-        return self._module_path.outputs(params, inputs, self._train_x)
+        return self._to_tensor(self._module_path.outputs(params, inputs, self._train_x))
 
     def batch_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """This batch's term of value(): a scalar, differentiable in `outputs`."""
@@ -372,7 +373,8 @@ class ModelObjective(Objective):
     def _outputs(self, point: Tensor, *, grad: bool, first=None, workspace=None) -> Tensor:
         """Model outputs (N, ...) on the evaluation data at one point (n_params,)."""
         if self._fast is None:
-            return self._general.outputs(self.layout.unflatten(point), self._x, self._train_x)
+            params = self.layout.unflatten(point)
+            return self._to_tensor(self._general.outputs(params, self._x, self._train_x))
         return self._fast.outputs(point, grad=grad, first=first, workspace=workspace)
 
     def _point_values(self, point: Tensor, first=None, workspace=None) -> Tensor:
@@ -520,6 +522,29 @@ class ModelObjective(Objective):
             f"ModelObjective({self.name}, n_params={self.n_params}, n={self._x.shape[0]}, "
             f"bn={self.bn!r}, path={'sequential' if self.fast_path else 'functional_call'})"
         )
+
+
+def _through_adapters(data, batch_fn):
+    """Data for `materialize`: a DataLoader's batches, (X, y, weights) and whatever batch_fn
+    reads go through the shared batch adapter (train's words), then one (X, y) pair.
+    Per-sample weights and tuple or dict inputs wait for the streaming objective."""
+    if not (
+        isinstance(data, torch.utils.data.DataLoader)
+        or batch_fn is not None
+        or (isinstance(data, Sequence) and len(data) == 3)
+    ):
+        return data
+    to_batch = batch_adapter(batch_fn)
+    loader = isinstance(data, torch.utils.data.DataLoader)
+    batches = [to_batch(raw) for raw in data] if loader else [to_batch(data)]
+    if any(b.weights is not None or not isinstance(b.inputs, Tensor) for b in batches):
+        raise LosslabError(
+            "ModelObjective does not take per-sample weights or tuple/dict inputs yet: give "
+            "(inputs, targets) with one input tensor."
+        )
+    if not batches:
+        return data  # materialize refuses an empty loader
+    return torch.cat([b.inputs for b in batches]), torch.cat([b.targets for b in batches])
 
 
 def _direction_matrix(layout: ParamLayout, directions) -> Tensor:
