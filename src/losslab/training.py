@@ -572,7 +572,7 @@ class _Loss:
             value = float(_scalar(self.given(outputs, batch.targets), self.name))
             n = len(batch.targets)
             return torch.tensor([value * n, n, 0.0, 0.0], dtype=torch.float64)
-        losses = self.spec.per_sample(outputs.double(), batch.targets).double()
+        losses = self.spec.per_sample(outputs, batch.targets).double()
         weights = torch.ones_like(losses) if batch.weights is None else batch.weights.double()
         class_weights = [0.0, 0.0]
         if self.spec.sample_weights is not None:
