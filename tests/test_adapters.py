@@ -226,6 +226,14 @@ def test_output_fn_of_a_wrong_kind_is_refused(output_fn, name):
     )
 
 
+def test_long_key_lists_are_cut():
+    many = {f"k{i}": X for i in range(10)}
+    assert refusal(output_adapter(), many).startswith(
+        "the model returns a dict with keys 'k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', ...;"
+    )
+    assert refusal(check_batch, many).startswith("a batch is a dict with keys 'k0', 'k1',")
+
+
 def test_a_failing_output_fn_is_named():
     def pick(returned):
         return returned["missing"]

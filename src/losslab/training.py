@@ -184,7 +184,7 @@ class TrainingRun(Result):
 
 def train(
     model: nn.Module,
-    data: Dataset | tuple[Tensor, Tensor] | DataLoader,
+    data: Dataset | tuple | list | Mapping | DataLoader,
     *,
     optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
     lr: float = 0.1,
@@ -383,17 +383,6 @@ def _take(data, index):
     return data
 
 
-def _leading_sizes(data) -> set[int | None]:
-    """The leading dimension of every tensor in a structure (None for a 0-d tensor)."""
-    if isinstance(data, Tensor):
-        return {data.shape[0] if data.ndim else None}
-    if isinstance(data, Mapping):
-        data = list(data.values())
-    if isinstance(data, list | tuple):
-        return set().union(*(_leading_sizes(v) for v in data))
-    return set()
-
-
 class _LoaderBatches:
     """A DataLoader's own batches; the full set through a second, unshuffled loader."""
 
@@ -458,18 +447,19 @@ def _batches(data, batch_fn, batch_size: int, seed: int, dtype, device):
     if batch_fn is None:  # checked and placed once: its slices are checked Batches
         checked = to_batch(raw)
         sizes, read = {adapters.n_samples(checked.inputs)}, _as_is
-        described = described or _described(checked)
         raw = adapters.place(checked, dtype, device)
     else:
-        sizes, read = _leading_sizes(raw), placed
-        described = described or _described(raw)
+        checked, read = raw, placed
+        sizes = {t.shape[0] if t.ndim else None for t in _tensors_in(raw)}
     if len(sizes) != 1 or None in sizes or 0 in sizes:
         leads = ", ".join(sorted(str(size) for size in sizes)) or "nothing"
         raise LosslabError(
             f"data: its tensors lead with {leads}; every tensor of data needs the same "
             "number N >= 1 of samples as its leading dimension."
         )
-    return _TensorBatches(raw, sizes.pop(), read, batch_size, seed, described)
+    n = sizes.pop()
+    described = described or _described(checked, n)
+    return _TensorBatches(raw, n, read, batch_size, seed, described)
 
 
 def _as_is(batch: Batch) -> Batch:
@@ -497,15 +487,15 @@ def _tensors_in(data) -> list[Tensor]:
     return []
 
 
-def _described(data) -> dict:
-    """Size and fingerprint of in-memory data (a Batch, or the structure batch_fn reads)."""
-    tensors = _tensors_in(data)
-    described: dict[str, Any] = {"n_train": len(tensors[0]) if tensors[0].ndim else 0}
+def _described(data, n: int) -> dict:
+    """Size and fingerprint of in-memory data: a Batch as given (before it is placed), or
+    the structure batch_fn reads."""
+    described: dict[str, Any] = {"n_train": n}
     if isinstance(data, Batch) and isinstance(data.inputs, Tensor):
         described["feature_shape"] = list(data.inputs.shape[1:])
     if isinstance(data, Batch) and data.weights is not None:
         described["weighted"] = True
-    described["fingerprint"] = tensor_fingerprint(*tensors)
+    described["fingerprint"] = tensor_fingerprint(*_tensors_in(data))
     return described
 
 

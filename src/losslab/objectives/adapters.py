@@ -77,8 +77,7 @@ def check_batch(given: Any, label: str = "a batch", help: str = _BATCH_HELP) -> 
 
     label names what was given in a refusal ("a batch"), help says what is allowed."""
     if isinstance(given, Mapping):
-        keys = ", ".join(map(repr, list(given)[:8]))
-        raise LosslabError(f"{label} is a dict with keys {keys}; {help}.")
+        raise LosslabError(f"{label} is a dict with keys {_keys(given)}; {help}.")
     if (
         isinstance(given, str | bytes)
         or not isinstance(given, Sequence)
@@ -281,11 +280,15 @@ def _describe(value: Any) -> str:
     if isinstance(value, Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
     if isinstance(value, Mapping):
-        keys = ", ".join(map(repr, list(value)[:8]))
-        return f"a {type(value).__name__} with keys {keys}"
+        return f"a {type(value).__name__} with keys {_keys(value)}"
     if isinstance(value, list | tuple):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"a {type(value).__name__}"
+
+
+def _keys(mapping: Mapping, shown: int = 8) -> str:
+    keys = list(mapping)
+    return ", ".join(map(repr, keys[:shown])) + (", ..." if len(keys) > shown else "")
 
 
 def _dtype(tensor: Tensor) -> str:
