@@ -17,6 +17,7 @@ from torch.func import functional_call
 from torch.utils.data import DataLoader, TensorDataset
 
 import losslab.training as training
+from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.objectives.model import ModelObjective
 from losslab.params import ParamLayout, model_vector
@@ -191,6 +192,20 @@ def test_dict_tensor_data_with_batch_fn_is_sliced_like_tensors():
     run = train(Net(), {"pixels": X, "label": y}, batch_fn=from_dict, **TRAINING)
     assert torch.equal(run.params, plain.params)
     assert run.data["n_train"] == N
+
+
+def test_a_losslab_dataset_goes_through_batch_fn_too():
+    iris = load_dataset("iris")  # 4 features, 3 classes: Net's shapes
+    seen = []
+
+    def swap_back(batch):
+        seen.append(len(batch[0]))
+        return batch[0], batch[1]
+
+    plain = train(Net(), iris, **TRAINING)
+    run = train(Net(), iris, batch_fn=swap_back, **TRAINING)
+    assert torch.equal(run.params, plain.params) and run.data == plain.data
+    assert max(seen) == len(iris.X_train)  # the whole-set records read it too
 
 
 # -- per-sample weights -----------------------------------------------------------------------
@@ -483,3 +498,6 @@ def test_bad_data_forms_are_refused_in_one_line():
         "of samples as its leading dimension."
     )
     assert "a batch is a dict" in refusal(lambda: train(Net(), dict_loader()))
+    assert refusal(lambda: train(Net(), {"text": "abc"}, batch_fn=from_dict)).startswith(
+        "data: its tensors lead with nothing;"
+    )
