@@ -26,7 +26,7 @@ import contextlib
 import difflib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -42,8 +42,10 @@ from losslab._checks import check_count, check_fraction, check_lr, check_seed
 from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
+from losslab.objectives import adapters
 from losslab.objectives._data import check_real
-from losslab.objectives._losses import LOSS_NAMES, resolve_loss
+from losslab.objectives._losses import LOSS_NAMES, LossSpec, resolve_loss
+from losslab.objectives.adapters import Batch
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
 from losslab.results.encoding import build
@@ -182,7 +184,7 @@ class TrainingRun(Result):
 
 def train(
     model: nn.Module,
-    data: Dataset | tuple[Tensor, Tensor] | DataLoader,
+    data: Dataset | tuple | list | Mapping | DataLoader,
     *,
     optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
     lr: float = 0.1,
@@ -194,17 +196,30 @@ def train(
     seed: int = 0,
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    output_fn: str | int | Callable[[Any], Tensor] | None = None,
+    batch_fn: Callable[[Any], Any] | None = None,
 ) -> TrainingRun:
     """Train `model` IN PLACE on `data` and record its parameters along the way.
 
-    data: a Dataset (its training split), a pair X (N, ...), y (N,), or a DataLoader of
-        (x, y) batches (which brings its own batch size and order; `batch_size` is ignored).
+    data: a Dataset (its training split), tensors (X, y) or (X, y, weights) (X (N, ...), or a
+        tuple or dict of such inputs; y (N, ...); weights (N,) float >= 0), or a DataLoader
+        (which brings its own batch size and order; `batch_size` is ignored) of such batches.
+        With `batch_fn`, data may also be a dict of tensors that all lead with N.
+    batch_fn: a callable(batch) -> (inputs, targets) or (inputs, targets, weights), applied
+        to every batch (a DataLoader's, or a slice of the tensors): for dict batches.
+    output_fn: what of the model's return value is the output: a dict key or attribute
+        name ('logits' of a HuggingFace-style output), a tuple index (0), or a
+        callable(returned) -> tensor. None: the model returns one tensor.
+        Inputs that are a tuple or dict call model(*inputs) or model(**inputs). batch_fn and
+        output_fn are read by losslab.objectives.adapters, as ModelObjective reads them.
     optimizer: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad" with `lr` (and `momentum`,
         for sgd and rmsprop only), or a callable `params -> torch.optim.Optimizer`, which
         brings its own hyperparameters (`lr` and `momentum` are then ignored).
     loss: "cross_entropy" | "bce" (with logits) | "mse", a loss module or a callable
         (output, y) -> batch mean. None picks "mse" for float labels, "bce" for integer labels
-        with a one-output model, "cross_entropy" otherwise.
+        with a one-output model, "cross_entropy" otherwise. A batch with weights has the
+        loss sum(w_i l_i) / sum(w_i) (0 when every weight is 0), l_i the per-sample losses
+        of ModelObjective's definition; a plain callable cannot weight and is refused then.
     record_every: record after every this many optimizer steps; the initial point and the
         final point are always recorded.
     seed: the batch order of each epoch is `torch.randperm(N, generator=g)` with one
@@ -215,11 +230,15 @@ def train(
     progress: called as progress(steps_done, total_steps) after every optimizer step.
 
     Training runs in train mode; the full-training-set loss of each record is computed in
-    eval mode, with no gradient and without touching the batches' random state. The
-    model's modules are left in the train/eval modes they had.
+    eval mode, with no gradient and without touching the batches' random state, from
+    float64 sums of per-sample losses over chunks of EVAL_CHUNK samples: exact whatever the
+    chunking, the value ModelObjective gives at the recorded point (a plain callable loss:
+    chunk means weighted by chunk size). The model's modules are left in the train/eval
+    modes they had.
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(f"model is a {type(model).__name__}, must be a torch nn.Module.")
+    adapters.check_materialized(model)
     layout = ParamLayout.of(model)
     check_real(model=model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -228,8 +247,14 @@ def train(
     check_seed(seed)
     if progress is not None and not callable(progress):
         raise ArgumentTypeError(f"progress == {progress!r}, must be a callable (done, total).")
-    batches = _batches(data, check_count("batch_size", batch_size), seed, params[0].device)
-    loss_fn, loss_name = _loss(loss, model, batches)
+    to_tensor = adapters.output_adapter(output_fn)
+
+    def forward(inputs) -> Tensor:
+        return to_tensor(adapters.call_model(model, inputs))
+
+    dtype, device = params[0].dtype, params[0].device
+    batches = _batches(data, batch_fn, check_count("batch_size", batch_size), seed, dtype, device)
+    loss_fn = _loss(loss, forward, model, batches)
     opt, opt_info = _optimizer(optimizer, model, lr, momentum)
 
     total = epochs * batches.steps_per_epoch
@@ -238,7 +263,7 @@ def train(
         "train", "epochs", epochs, budget.MAX_STEPS, "optimizer steps", count=lambda e: e * steps
     )
     n_max = 1 + math.ceil(total / record_every)
-    dtype, n_params = params[0].dtype, layout.n_params
+    n_params = layout.n_params
     if out is not None:
         recorder = _H5Recorder(_check_h5_path(out), n_max, n_params, dtype)
     else:
@@ -246,7 +271,7 @@ def train(
 
     def record(step: int) -> None:
         with torch.no_grad(), _eval_mode(model):
-            value = _full_loss(model, loss_fn, batches)
+            value = _full_loss(forward, loss_fn, batches)
         recorder.add(model_vector(model), step, step / batches.steps_per_epoch, value)
 
     modes = [(m, m.training) for m in model.modules()]
@@ -257,9 +282,9 @@ def train(
             model.train()
             record(0)
             for _ in range(epochs):
-                for x, y in batches.epoch():
+                for batch in batches.epoch():
                     opt.zero_grad()
-                    value = loss_fn(model(x), y)
+                    value = loss_fn.batch(forward(batch.inputs), batch)
                     if not torch.isfinite(value):
                         status = DIVERGED
                         break
@@ -284,8 +309,9 @@ def train(
             "batch_size": batches.batch_size,
             "steps_per_epoch": batches.steps_per_epoch,
             "record_every": record_every,
-            "loss": loss_name,
+            "loss": loss_fn.name,
             "seed": seed,
+            **_adapter_names(output_fn=output_fn, batch_fn=batch_fn),
         }
         meta = {
             "names": layout.names,
@@ -307,37 +333,60 @@ def train(
 
 
 # --- data ------------------------------------------------------------------------------------
+#
+# Every batch is a checked Batch(inputs, targets, weights) from adapters.batch_adapter, placed
+# on the model's device and dtype (adapters.place): the same reading as ModelObjective's.
 
 
 class _TensorBatches:
-    """Seeded mini-batches of in-memory tensors; the full set in EVAL_CHUNK slices."""
+    """Seeded mini-batches of in-memory data; the full set in EVAL_CHUNK slices, in order.
 
-    def __init__(self, X: Tensor, y: Tensor, batch_size: int, seed: int, described: dict):
-        self.X, self.y, self.batch_size, self.described = X, y, batch_size, described
+    data: the whole data as one structure of tensors that all lead with N: a checked and
+    placed Batch (slices are Batches), or, with batch_fn, the user's structure (each slice is
+    read through `to_batch`)."""
+
+    def __init__(self, data, n: int, to_batch, batch_size: int, seed: int, described: dict):
+        self.data, self.n, self.to_batch = data, n, to_batch
+        self.batch_size, self.described = batch_size, described
         self.generator = torch.Generator().manual_seed(seed)
-        self.steps_per_epoch = math.ceil(len(X) / batch_size)
+        self.steps_per_epoch = math.ceil(n / batch_size)
 
-    def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
-        order = torch.randperm(len(self.X), generator=self.generator).to(self.X.device)
-        for start in range(0, len(self.X), self.batch_size):
-            index = order[start : start + self.batch_size]
-            yield self.X[index], self.y[index]
+    def _slices(self, order: Tensor | None, size: int) -> Iterator[Batch]:
+        for start in range(0, self.n, size):
+            index = slice(start, start + size) if order is None else order[start : start + size]
+            yield self.to_batch(_take(self.data, index))
 
-    def full(self) -> Iterator[tuple[Tensor, Tensor]]:
-        for start in range(0, len(self.X), EVAL_CHUNK):
-            yield self.X[start : start + EVAL_CHUNK], self.y[start : start + EVAL_CHUNK]
+    def epoch(self) -> Iterator[Batch]:
+        return self._slices(torch.randperm(self.n, generator=self.generator), self.batch_size)
 
-    def probe(self) -> tuple[Tensor, Tensor]:
-        return self.X[:2], self.y[:2]
+    def full(self) -> Iterator[Batch]:
+        return self._slices(None, EVAL_CHUNK)
+
+    def probe(self) -> Batch:
+        return self.to_batch(_take(self.data, slice(0, 2)))
 
     def describe(self) -> dict:
         return self.described
 
 
+def _take(data, index):
+    """The samples `index` (a slice or an index tensor) of every tensor in `data`; the
+    structure (tuples, lists, dicts, a Batch) and its other entries are kept."""
+    if isinstance(data, Tensor):
+        return data[index if isinstance(index, slice) else index.to(data.device)]
+    if isinstance(data, Mapping):
+        return {k: _take(v, index) for k, v in data.items()}
+    if isinstance(data, Batch):
+        return Batch(*(None if v is None else _take(v, index) for v in data))
+    if isinstance(data, list | tuple):
+        return type(data)(_take(v, index) for v in data)
+    return data
+
+
 class _LoaderBatches:
     """A DataLoader's own batches; the full set through a second, unshuffled loader."""
 
-    def __init__(self, loader: DataLoader, device: torch.device):
+    def __init__(self, loader: DataLoader, to_batch):
         try:
             self.steps_per_epoch = len(loader)
         except TypeError:
@@ -346,15 +395,7 @@ class _LoaderBatches:
             ) from None
         if self.steps_per_epoch == 0:
             raise LosslabError("the DataLoader yields no batches: its dataset is empty.")
-        self.loader, self.device, self.batch_size = loader, device, loader.batch_size
-
-    def _pairs(self, loader) -> Iterator[tuple[Tensor, Tensor]]:
-        for batch in loader:
-            if not isinstance(batch, list | tuple) or len(batch) != 2:
-                raise LosslabError(
-                    f"the DataLoader yields {type(batch).__name__} batches, must yield (x, y)."
-                )
-            yield batch[0].to(self.device), batch[1].to(self.device)
+        self.loader, self.to_batch, self.batch_size = loader, to_batch, loader.batch_size
 
     def _plain(self, batch_size: int) -> DataLoader:
         # An unshuffled loader; its own generator, because creating any DataLoader iterator
@@ -366,14 +407,14 @@ class _LoaderBatches:
             generator=torch.Generator(),
         )
 
-    def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
-        return self._pairs(self.loader)
+    def epoch(self) -> Iterator[Batch]:
+        return map(self.to_batch, self.loader)
 
-    def full(self) -> Iterator[tuple[Tensor, Tensor]]:
-        return self._pairs(self._plain(EVAL_CHUNK))
+    def full(self) -> Iterator[Batch]:
+        return map(self.to_batch, self._plain(EVAL_CHUNK))
 
-    def probe(self) -> tuple[Tensor, Tensor]:
-        return next(self._pairs(self._plain(2)))
+    def probe(self) -> Batch:
+        return self.to_batch(next(iter(self._plain(2))))
 
     def describe(self) -> dict:
         with contextlib.suppress(TypeError):
@@ -381,40 +422,91 @@ class _LoaderBatches:
         return {"batches": self.steps_per_epoch}
 
 
-def _batches(data, batch_size: int, seed: int, device: torch.device):
+def _batches(data, batch_fn, batch_size: int, seed: int, dtype, device):
+    """The batches of `data` (see `train`), each read by adapters.batch_adapter(batch_fn)
+    and placed on the model's device and dtype."""
+    to_batch = adapters.batch_adapter(batch_fn)
+
+    def placed(raw) -> Batch:
+        return adapters.place(to_batch(raw), dtype, device)
+
     if isinstance(data, DataLoader):
-        return _LoaderBatches(data, device)
+        return _LoaderBatches(data, placed)
     if isinstance(data, Dataset):
-        X, y, described = data.X_train, data.y_train, data.describe()
-    elif isinstance(data, tuple | list) and len(data) == 2:
-        X, y = (torch.as_tensor(v) for v in data)
-        described = {
-            "n_train": len(X),
-            "feature_shape": list(X.shape[1:]),
-            "fingerprint": tensor_fingerprint(X, y),
-        }
+        raw, described = data.train, data.describe()
+    elif (isinstance(data, tuple | list) and len(data) in (2, 3)) or (
+        isinstance(data, Mapping) and batch_fn is not None
+    ):
+        raw, described = _arrays_as_tensors(data), None
     else:
+        with_fn = ", a dict of tensors with batch_fn" if batch_fn is not None else ""
         raise LosslabError(
-            f"data is a {type(data).__name__}: give a losslab Dataset, a pair (X, y) of "
-            "tensors or a torch DataLoader."
+            f"data is a {type(data).__name__}: give a losslab Dataset, tensors (X, y) or "
+            f"(X, y, weights){with_fn}, or a torch DataLoader."
         )
-    if X.ndim < 1 or y.ndim < 1 or len(X) != len(y) or len(X) == 0:
+    if batch_fn is None:  # checked and placed once: its slices are checked Batches
+        checked = to_batch(raw)
+        sizes, read = {adapters.n_samples(checked.inputs)}, _as_is
+        raw = adapters.place(checked, dtype, device)
+    else:
+        checked, read = raw, placed
+        sizes = {t.shape[0] if t.ndim else None for t in _tensors_in(raw)}
+    if len(sizes) != 1 or None in sizes or 0 in sizes:
+        leads = ", ".join(sorted(str(size) for size in sizes)) or "nothing"
         raise LosslabError(
-            f"X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)}: need the same "
-            "number N >= 1 of samples, X (N, ...) and y (N,)."
+            f"data: its tensors lead with {leads}; every tensor of data needs the same "
+            "number N >= 1 of samples as its leading dimension."
         )
-    check_real(X, y)
-    return _TensorBatches(X.to(device), y.to(device), batch_size, seed, described)
+    n = sizes.pop()
+    described = described or _described(checked, n)
+    return _TensorBatches(raw, n, read, batch_size, seed, described)
 
 
-def _full_loss(model: nn.Module, loss_fn, batches) -> float:
-    """Mean loss over the whole training set: chunk means weighted by chunk size, exact for
-    any batch-mean loss when the set fits one chunk of EVAL_CHUNK samples."""
-    total, count = 0.0, 0
-    for x, y in batches.full():
-        total += float(loss_fn(model(x), y)) * len(x)
-        count += len(x)
-    return total / count
+def _as_is(batch: Batch) -> Batch:
+    return batch
+
+
+def _arrays_as_tensors(data):
+    """The structure with its numpy arrays as tensors (sliced as the tensors are)."""
+    if isinstance(data, np.ndarray):
+        return torch.as_tensor(data)
+    if isinstance(data, Mapping):
+        return {k: _arrays_as_tensors(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_arrays_as_tensors(v) for v in data)
+    return data
+
+
+def _tensors_in(data) -> list[Tensor]:
+    if isinstance(data, Tensor):
+        return [data]
+    if isinstance(data, Mapping):
+        data = list(data.values())
+    if isinstance(data, list | tuple):
+        return [t for v in data for t in _tensors_in(v)]
+    return []
+
+
+def _described(data, n: int) -> dict:
+    """Size and fingerprint of in-memory data: a Batch as given (before it is placed), or
+    the structure batch_fn reads."""
+    described: dict[str, Any] = {"n_train": n}
+    if isinstance(data, Batch) and isinstance(data.inputs, Tensor):
+        described["feature_shape"] = list(data.inputs.shape[1:])
+    if isinstance(data, Batch) and data.weights is not None:
+        described["weighted"] = True
+    described["fingerprint"] = tensor_fingerprint(*_tensors_in(data))
+    return described
+
+
+def _full_loss(forward, loss: _Loss, batches) -> float:
+    """The loss on the whole training set, the objective's definition (`_Loss.of_set`),
+    from float64 sums over the EVAL_CHUNK batches: exact whatever the chunking."""
+    sums = None
+    for batch in batches.full():
+        terms = loss.set_terms(forward(batch.inputs), batch)
+        sums = terms if sums is None else sums + terms
+    return loss.of_set(sums)
 
 
 @contextlib.contextmanager
@@ -431,38 +523,126 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 # --- loss and optimizer ----------------------------------------------------------------------
 
 
-def _named_loss(name: str) -> Callable[[Tensor, Tensor], Tensor]:
-    """The objective's definition of each named loss (one source of truth), plus a label
-    check for bce on every batch."""
-    mean = resolve_loss(name).mean
-    if name != "bce":
-        return mean
+@dataclass(frozen=True)
+class _Loss:
+    """The loss train minimizes and records.
 
-    def bce(output: Tensor, y: Tensor) -> Tensor:
-        if ((y != 0) & (y != 1)).any():
+    name: for the hyperparameters ("cross_entropy", "MSELoss", "my_loss").
+    given: (outputs, targets) -> scalar, the loss as the user gave it: the loss of an
+        unweighted batch (a loss module with its own reduction).
+    spec: the objective's definition (objectives._losses.resolve_loss): per-sample losses
+        l_i = spec.per_sample * spec.scale (None for a plain callable). A weighted batch's
+        loss is sum(w_i l_i) / sum(w_i); the whole training set's likewise, with
+        scale = n_elements / sum(class weights) over the whole set, as ModelObjective has it.
+    refuse_weights: why weights cannot be used with this loss, or None.
+    """
+
+    name: str
+    given: Callable[[Tensor, Tensor], Tensor]
+    spec: LossSpec
+    refuse_weights: str | None = None
+    check_labels: bool = False  # bce: refuse labels other than 0 and 1 on every batch
+
+    def batch(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """This batch's training loss, a scalar differentiable in `outputs`."""
+        self._check(batch)
+        if batch.weights is None:
+            return _scalar(self.given(outputs, batch.targets), self.name)
+        losses = self.spec.per_sample(outputs, batch.targets) * self.spec.scale(batch.targets)
+        # all weights 0: the loss is 0 (sum(w l) == 0), not 0 / 0
+        total = batch.weights.sum().clamp_min(torch.finfo(batch.weights.dtype).tiny)
+        return (batch.weights * losses).sum() / total
+
+    def set_terms(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """float64 sums whose combination `of_set` is the loss of a set of batches:
+        [sum w_i p_i, sum w_i, sum of class weights, n_elements] for per-sample losses p_i
+        (w_i = 1 without weights); [sum of batch mean * B, B, 0, 0] for a plain callable."""
+        self._check(batch)
+        if self.spec.per_sample is None:
+            value = float(_scalar(self.given(outputs, batch.targets), self.name))
+            n = len(batch.targets)
+            return torch.tensor([value * n, n, 0.0, 0.0], dtype=torch.float64)
+        losses = self.spec.per_sample(outputs, batch.targets).double()
+        weights = torch.ones_like(losses) if batch.weights is None else batch.weights.double()
+        class_weights = [0.0, 0.0]
+        if self.spec.sample_weights is not None:
+            per_element = self.spec.sample_weights(batch.targets)
+            class_weights = [float(per_element.double().sum()), per_element.numel()]
+        return torch.tensor(
+            [float((weights * losses).sum()), float(weights.sum()), *class_weights],
+            dtype=torch.float64,
+        )
+
+    def of_set(self, sums: Tensor) -> float:
+        weighted, total, class_total, n_elements = sums.tolist()
+        if total <= 0:
+            raise LosslabError(
+                "the per-sample weights sum to 0 over the training set: give at least one "
+                "positive weight."
+            )
+        value = weighted / total
+        if self.spec.sample_weights is not None:
+            if class_total <= 0:
+                raise LosslabError(
+                    f"loss '{self.name}': every target is ignored or has weight 0, so the mean "
+                    "loss is undefined; check ignore_index and the class weights."
+                )
+            value *= n_elements / class_total
+        return value
+
+    def _check(self, batch: Batch) -> None:
+        if batch.weights is not None and self.refuse_weights is not None:
+            raise LosslabError(self.refuse_weights)
+        if self.check_labels and ((batch.targets != 0) & (batch.targets != 1)).any():
             raise LosslabError("loss 'bce' needs labels 0 or 1; use 'cross_entropy' for classes.")
-        return mean(output, y)
-
-    return bce
 
 
-def _loss(loss, model: nn.Module, batches) -> tuple[Callable, str]:
+def _scalar(value, name: str) -> Tensor:
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        raise LosslabError(
+            f"loss {name!r} returned a {type(value).__name__} of shape "
+            f"{tuple(getattr(value, 'shape', ()))}; it must return a scalar tensor (the "
+            "batch's mean loss)."
+        )
+    return value.reshape(())
+
+
+def _loss(loss, forward, model: nn.Module, batches) -> _Loss:
+    """The loss `train` was given; None picks one from a probe batch (see `train`)."""
     if loss is None:
-        x, y = batches.probe()
-        if y.is_floating_point():
+        probe = batches.probe()
+        if probe.targets.is_floating_point():
             loss = "mse"
         else:
             with torch.no_grad(), _eval_mode(model):
-                output = model(x)
+                output = forward(probe.inputs)
             loss = "bce" if output.ndim == 1 or output.shape[-1] == 1 else "cross_entropy"
     if isinstance(loss, str):
         if loss not in LOSS_NAMES:
             raise LosslabError(_unknown("loss", loss, list(LOSS_NAMES)))
-        return _named_loss(loss), loss
-    if callable(loss):
-        name = type(loss).__name__ if isinstance(loss, nn.Module) else None
-        return loss, name or getattr(loss, "__name__", type(loss).__name__)
-    raise LosslabError(f"loss == {loss!r}: give {', '.join(LOSS_NAMES)}, a loss module or None.")
+        spec = resolve_loss(loss)
+        return _Loss(loss, spec.mean, spec, check_labels=loss == "bce")
+    if not callable(loss):
+        raise LosslabError(
+            f"loss == {loss!r}: give {', '.join(LOSS_NAMES)}, a loss module, a callable "
+            "(outputs, targets) -> scalar, or None."
+        )
+    spec = resolve_loss(loss)
+    name = type(loss).__name__ if isinstance(loss, nn.Module) else spec.name
+    refuse = None
+    if spec.per_sample is None:
+        refuse = (
+            f"loss {name!r} is a plain callable that returns only the mean, and the data has "
+            "per-sample weights: give 'cross_entropy', 'mse', 'bce' or a torch loss module, "
+            "or data without weights."
+        )
+    elif getattr(loss, "reduction", "mean") not in ("mean", "batchmean"):
+        refuse = (
+            f"loss {name} has reduction={loss.reduction!r}, and the data has per-sample "
+            "weights, which average the per-sample losses: give the module "
+            "reduction='mean', or data without weights."
+        )
+    return _Loss(name, loss, spec, refuse)
 
 
 _OPTIMIZERS = {
@@ -520,6 +700,17 @@ def _plain(value):
     if isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
         return tuple(value)
     return _SKIP
+
+
+def _adapter_names(**given) -> dict[str, str | int]:
+    """output_fn / batch_fn for the hyperparameters when given: a key, an index or a name."""
+    return {
+        key: value
+        if isinstance(value, str | int)
+        else getattr(value, "__name__", type(value).__name__)
+        for key, value in given.items()
+        if value is not None
+    }
 
 
 def _unknown(what: str, name, allowed: list[str]) -> str:

@@ -5,12 +5,15 @@ these functions, so they accept exactly the same things and refuse them in the s
 
     to_batch = batch_adapter(batch_fn)     # any batch -> Batch(inputs, targets, weights)
     to_tensor = output_adapter(output_fn)  # the model's return value -> one tensor
+    batch = place(to_batch(raw), dtype, device)  # on the model's device and dtype
     outputs = to_tensor(call_model(model, batch.inputs))
 
 A batch as it comes from the user is a pair (inputs, targets), a 3-tuple (inputs, targets,
 per-sample weights), or anything `batch_fn` turns into one (a HuggingFace-style dict).
 Inputs are a tensor (B, ...), or a tuple or dict of tensors that all lead with B: the model
-is then called as model(*inputs) or model(**inputs).
+is then called as model(*inputs) or model(**inputs); entries of a dict or tuple that are not
+tensors or arrays (a flag, a string) are passed through as they are.
+Every refusal is one `LosslabError` line naming what was given and what is allowed.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
 from losslab.errors import LosslabError
+from losslab.objectives._data import check_real
 
 _BATCH_HELP = (
     "give (inputs, targets) or (inputs, targets, weights), or pass batch_fn=a callable that "
     "turns one batch into such a tuple"
 )
+_BATCH_FN_HELP = "batch_fn must return (inputs, targets) or (inputs, targets, weights)"
 _OUTPUT_HELP = (
     "pass output_fn= a key or attribute name ('logits'), an index (0) for a tuple, or a "
     "callable(outputs) -> tensor"
@@ -57,33 +63,40 @@ def batch_adapter(batch_fn: Callable[[Any], Any] | None = None) -> Callable[[Any
             f"batch_fn is a {type(batch_fn).__name__}; give a callable(batch) -> "
             "(inputs, targets) or (inputs, targets, weights), or None."
         )
+    if batch_fn is None:
+        return check_batch
+    label = f"the result of batch_fn {_name(batch_fn)!r}"
 
     def to_batch(raw: Any) -> Batch:
-        given = raw if batch_fn is None else _call_user(batch_fn, raw, "batch_fn")
-        return check_batch(given, "batch_fn" if batch_fn is not None else "a batch")
+        return check_batch(_call_user(batch_fn, raw, "batch_fn"), label, _BATCH_FN_HELP)
 
     return to_batch
 
 
-def check_batch(given: Any, label: str = "a batch") -> Batch:
-    """(inputs, targets[, weights]) as a checked Batch, tensors from arrays as needed."""
+def check_batch(given: Any, label: str = "a batch", help: str = _BATCH_HELP) -> Batch:
+    """(inputs, targets[, weights]) as a checked Batch, tensors from arrays as needed.
+
+    label names what was given in a refusal ("a batch"), help says what is allowed."""
     if isinstance(given, Mapping):
-        keys = ", ".join(map(repr, list(given)[:8]))
-        raise LosslabError(f"{label} is a dict with keys {keys}; {_BATCH_HELP}.")
+        raise LosslabError(f"{label} is a dict with keys {_keys(given)}; {help}.")
     if (
         isinstance(given, str | bytes)
         or not isinstance(given, Sequence)
-        or len(given)
-        not in (
-            2,
-            3,
-        )
+        or len(given) not in (2, 3)
     ):
-        size = f" of {len(given)} items" if isinstance(given, Sequence) else ""
-        raise LosslabError(f"{label} is a {type(given).__name__}{size}; {_BATCH_HELP}.")
-    inputs = map_tensors(torch.as_tensor, given[0])
-    targets = torch.as_tensor(given[1])
-    weights = None if len(given) == 2 or given[2] is None else torch.as_tensor(given[2])
+        sized = isinstance(given, Sequence) and not isinstance(given, str | bytes)
+        size = f" of {len(given)} items" if sized else ""
+        raise LosslabError(f"{label} is a {type(given).__name__}{size}; {help}.")
+    inputs = map_tensors(lambda part: _as_tensor(part, label, "an input"), given[0])
+    if not tensors_of(inputs):
+        raise LosslabError(
+            f"{label} has inputs of type {type(given[0]).__name__}; inputs are a tensor or "
+            "array (B, ...), or a tuple or dict of them."
+        )
+    targets = _as_tensor(given[1], label, "targets")
+    weights = (
+        None if len(given) == 2 or given[2] is None else _as_tensor(given[2], label, "weights")
+    )
     n = n_samples(inputs, label)
     if targets.ndim == 0 or targets.shape[0] != n:
         raise LosslabError(
@@ -94,25 +107,80 @@ def check_batch(given: Any, label: str = "a batch") -> Batch:
         if weights.shape != (n,) or not weights.is_floating_point():
             raise LosslabError(
                 f"{label}: weights of shape {tuple(weights.shape)} and dtype "
-                f"{str(weights.dtype).removeprefix('torch.')}; give one float weight per "
-                f"sample, shape ({n},)."
+                f"{_dtype(weights)}; give one float weight per sample, shape ({n},)."
             )
         if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
             raise LosslabError(f"{label}: weights must be finite and >= 0.")
     return Batch(inputs, targets, weights)
 
 
+def _as_tensor(value: Any, label: str, part: str) -> Tensor:
+    """torch.as_tensor(value) for a tensor, an array or a list of numbers; else one line."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise LosslabError(
+            f"{label}: {part} ({type(value).__name__}) is not a tensor, array or list of "
+            f"numbers ({reason})."
+        ) from None
+
+
+def place(batch: Batch, dtype: torch.dtype, device: torch.device | str) -> Batch:
+    """A batch as the model meets it, on `device`: floating inputs, targets and weights in the
+    model's `dtype`; integer targets as int64 (class indices); integer and bool inputs (token
+    ids, masks) and bool targets kept. Complex data is refused (`check_real`)."""
+
+    xs = tensors_of(batch.inputs)
+    check_real(xs[0], batch.targets)  # the words ModelObjective's (X, y) data gets
+    for x in xs[1:]:
+        check_real(x)
+
+    def inputs(t: Tensor) -> Tensor:
+        return t.to(device, dtype) if t.is_floating_point() else t.to(device)
+
+    targets = batch.targets
+    if targets.is_floating_point():
+        targets = targets.to(device, dtype)
+    elif targets.dtype != torch.bool:
+        targets = targets.to(device, torch.int64)
+    else:
+        targets = targets.to(device)
+    weights = None if batch.weights is None else batch.weights.to(device, dtype)
+    return Batch(map_tensors(inputs, batch.inputs), targets, weights)
+
+
 def n_samples(inputs: Any, label: str = "inputs") -> int:
     """The leading dimension every input tensor shares."""
-    sizes = {t.shape[0] if t.ndim else None for t in tensors_of(inputs)}
-    if not sizes:
+    named = _named_tensors(inputs)
+    if not named:
         raise LosslabError(f"{label}: the inputs hold no tensor; {_BATCH_HELP}.")
-    if None in sizes or len(sizes) != 1:
-        raise LosslabError(
-            f"{label}: the input tensors lead with {sorted(s for s in sizes if s is not None)} "
-            "samples (or none); every input needs the same leading sample dimension."
+    sizes = {name: t.shape[0] if t.ndim else None for name, t in named}
+    if len(set(sizes.values())) != 1 or None in sizes.values():
+        leads = ", ".join(
+            f"{name} {'is 0-d' if size is None else f'leads with {size}'}"
+            for name, size in list(sizes.items())[:8]
         )
-    return sizes.pop()
+        raise LosslabError(
+            f"{label}: the input tensors do not share a leading sample dimension ({leads}); "
+            "every input needs the same leading dimension B."
+        )
+    return next(iter(sizes.values()))
+
+
+def _named_tensors(inputs: Any) -> list[tuple[str, Tensor]]:
+    """The input tensors with a name for messages: 'the input', 'input 0', "'mask'"."""
+    if isinstance(inputs, Tensor):
+        return [("the input", inputs)]
+    if isinstance(inputs, Mapping):
+        items = [(repr(k), v) for k, v in inputs.items()]
+    elif isinstance(inputs, list | tuple):
+        items = [(f"input {i}", v) for i, v in enumerate(inputs)]
+    else:
+        items = []
+    return [(name, v) for name, v in items if isinstance(v, Tensor)]
 
 
 def tensors_of(inputs: Any) -> list[Tensor]:
@@ -138,7 +206,8 @@ def map_tensors(fn: Callable[[Any], Any], inputs: Any) -> Any:
 
 
 def _leaf(fn, value):
-    if isinstance(value, Tensor) or type(value).__module__ == "numpy":
+    # arrays become tensors; numpy scalars, flags and strings are not per-sample data
+    if isinstance(value, Tensor | np.ndarray):
         return fn(value)
     return value
 
@@ -175,7 +244,8 @@ def output_adapter(output_fn: Any = None) -> Callable[[Any], Tensor]:
         and not callable(output_fn)
     ):
         raise LosslabError(
-            f"output_fn is a {type(output_fn).__name__}; {_OUTPUT_HELP.removeprefix('pass ')}"
+            f"output_fn is a {type(output_fn).__name__}; give "
+            f"{_OUTPUT_HELP.removeprefix('pass output_fn= ')}"
             ", or None."
         )
 
@@ -217,11 +287,19 @@ def _describe(value: Any) -> str:
     if isinstance(value, Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
     if isinstance(value, Mapping):
-        keys = ", ".join(map(repr, list(value)[:8]))
-        return f"a {type(value).__name__} with keys {keys}"
+        return f"a {type(value).__name__} with keys {_keys(value)}"
     if isinstance(value, list | tuple):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"a {type(value).__name__}"
+
+
+def _keys(mapping: Mapping, shown: int = 8) -> str:
+    keys = list(mapping)
+    return ", ".join(map(repr, keys[:shown])) + (", ..." if len(keys) > shown else "")
+
+
+def _dtype(tensor: Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _name(fn: Any) -> str:
@@ -237,7 +315,8 @@ def _call_user(fn: Callable[[Any], Any], value: Any, label: str) -> Any:
     except LosslabError:
         raise
     except Exception as error:  # noqa: BLE001 - the user's code: say which function failed
-        message = f"{label} {_name(fn)!r} failed: {type(error).__name__}: {error}"
+        reason = (str(error).splitlines() or [""])[0].rstrip(".")
+        message = f"{label} {_name(fn)!r} failed: {type(error).__name__}: {reason}."
         raise LosslabError(message) from error
 
 
