@@ -335,9 +335,18 @@ def test_recorded_losses_equal_a_whole_data_float64_evaluation(case, monkeypatch
     )
 
 
-def test_recorded_losses_are_the_model_objective_values():
+@pytest.mark.parametrize(
+    "module",
+    [
+        nn.CrossEntropyLoss(weight=torch.tensor([1.0, 5.0, 0.2])),
+        nn.CrossEntropyLoss(reduction="sum"),
+    ],
+    ids=["class-weighted mean", "sum"],
+)
+def test_recorded_losses_are_the_model_objective_values(module):
+    # Both define the set's loss as the module returns it on all samples at once: a weighted
+    # mean, or the sum over every sample for reduction="sum".
     X, y, _ = make_data()
-    module = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 5.0, 0.2]))
     model = DictNet()
     objective = ModelObjective(copy.deepcopy(model), module, (X, y), output_fn="logits")
     run = train(model, (X, y), loss=module, output_fn="logits", **TRAINING)

@@ -43,9 +43,8 @@ from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
 from losslab.objectives import adapters
-from losslab.objectives._data import check_real
 from losslab.objectives._losses import LOSS_NAMES, LossSpec, resolve_loss
-from losslab.objectives.adapters import Batch
+from losslab.objectives.adapters import Batch, check_real
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
 from losslab.results.encoding import build
@@ -580,6 +579,8 @@ class _Loss:
                 "the per-sample weights sum to 0 over the training set: give at least one "
                 "positive weight."
             )
+        if self.spec.total:  # reduction="sum": the sum over every sample, as the objective
+            return weighted
         value = weighted / total
         if self.spec.sample_weights is not None:
             if class_total <= 0:

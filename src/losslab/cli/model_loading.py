@@ -37,8 +37,7 @@ from losslab.cli.user_code import (
 )
 from losslab.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from losslab.errors import LosslabError
-from losslab.objectives._data import check_real
-from losslab.objectives.adapters import check_materialized
+from losslab.objectives.adapters import check_materialized, check_real
 
 LOSSES = ("cross_entropy", "mse", "bce")
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset, Subset
 
 from losslab import budget
 from losslab.errors import LosslabError
-from losslab.objectives.adapters import Batch, map_tensors, tensors_of
+from losslab.objectives.adapters import Batch, check_real, map_tensors, tensors_of
 
 # A DataLoader is read into memory once when its data takes at most this many bytes (and a
 # quarter of the available memory); larger ones are streamed pass by pass.
@@ -193,13 +193,10 @@ def _checked(batch: Batch, label: str) -> Batch:
     """Refuse an empty batch, or complex or non-finite values in one (as the user gave it)."""
     if batch.targets.shape[0] == 0:
         raise LosslabError(f"{label} is empty: give at least one sample.")
+    for x in tensors_of(batch.inputs):
+        check_real(x, batch.targets, label=label)
     for part, tensors in (("X", tensors_of(batch.inputs)), ("y", [batch.targets])):
         for tensor in tensors:
-            if tensor.is_complex():
-                raise LosslabError(
-                    f"{label}: {part} is {_dtype(tensor)}; losses over complex numbers are "
-                    "not supported: give real inputs and targets."
-                )
             if tensor.is_floating_point():
                 bad = int((~torch.isfinite(tensor)).sum())
                 if bad:
@@ -328,33 +325,6 @@ def _facts(first: Batch, loss, all_batches: list[Batch], fingerprint: str) -> Da
 
 
 # -- checks and subsets ---------------------------------------------------------------------------
-
-
-def check_real(*tensors: Tensor, model: nn.Module | None = None, label: str = "data") -> None:
-    """Refuse a model with complex trainable parameters, or complex X or y (the `tensors`):
-    every landscape, path and Hessian here is over real parameter vectors, and casting would
-    silently drop the imaginary parts."""
-    if model is not None:
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and p.is_complex()]
-        if named:
-            (name, param), more = named[0], len(named) - 1
-            raise LosslabError(
-                f"the model's parameter '{name}'"
-                + (f" (and {more} more)" if more else "")
-                + f" is {_dtype(param)}: losslab needs real parameters; keep the real and "
-                "imaginary parts as two real parameters and combine them in forward "
-                "(torch.complex(re, im))."
-            )
-    for part, tensor in zip(("X", "y"), tensors, strict=False):
-        if tensor.is_complex():
-            raise LosslabError(
-                f"{label}: {part} is {_dtype(tensor)}; losses over complex numbers are not "
-                "supported: give real inputs and targets."
-            )
-
-
-def _dtype(tensor: Tensor) -> str:
-    return str(tensor.dtype).removeprefix("torch.")
 
 
 def fixed_index(n_total: int, n_samples: int, seed: int) -> Tensor:

@@ -27,7 +27,6 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from losslab.errors import LosslabError
-from losslab.objectives._data import check_real
 
 _BATCH_HELP = (
     "give (inputs, targets) or (inputs, targets, weights), or pass batch_fn=a callable that "
@@ -338,4 +337,27 @@ def check_materialized(model: nn.Module) -> None:
             raise LosslabError(
                 f"the model's '{name}' is on the meta device and holds no values: load its "
                 "weights first (model.to_empty(device='cpu'), then load_state_dict)."
+            )
+
+
+def check_real(*tensors: Tensor, model: nn.Module | None = None, label: str = "data") -> None:
+    """Refuse a model with complex trainable parameters, or complex X or y (the `tensors`):
+    every landscape, path and Hessian here is over real parameter vectors, and casting would
+    silently drop the imaginary parts."""
+    if model is not None:
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and p.is_complex()]
+        if named:
+            (name, param), more = named[0], len(named) - 1
+            raise LosslabError(
+                f"the model's parameter '{name}'"
+                + (f" (and {more} more)" if more else "")
+                + f" is {_dtype(param)}: losslab needs real parameters; keep the real and "
+                "imaginary parts as two real parameters and combine them in forward "
+                "(torch.complex(re, im))."
+            )
+    for part, tensor in zip(("X", "y"), tensors, strict=False):
+        if tensor.is_complex():
+            raise LosslabError(
+                f"{label}: {part} is {_dtype(tensor)}; losses over complex numbers are not "
+                "supported: give real inputs and targets."
             )
