@@ -44,6 +44,7 @@ from losslab.objectives._general_path import GeneralPath
 from losslab.objectives._losses import LossSpec, correct, resolve_loss
 from losslab.objectives._metrics import check_metrics, summarize, value_keys
 from losslab.objectives._sequential import compile_sequential
+from losslab.objectives._traced import compile_traced
 from losslab.objectives._workspace import Workspace
 from losslab.objectives.adapters import Batch
 from losslab.objectives.base import Objective
@@ -152,6 +153,7 @@ class ModelObjective(Objective):
         self._local = threading.local()  # per thread: its Workspace (see _workspace)
         self._general: GeneralPath | None = None
         self._fast: FastPath | None = None
+        self._path = "functional_call"  # or "sequential", "traced" (set by _choose_path)
         self._choose_path(model)
 
     def _subset(self, x: Tensor, y: Tensor, n_samples, seed: int) -> tuple[Tensor, Tensor]:
@@ -174,6 +176,9 @@ class ModelObjective(Objective):
         at the origin: a model or loss that cannot run on the data fails here with a clear
         message, and a fast path that disagrees with the model is not used."""
         program = compile_sequential(model)
+        traced = program is None  # any other module: its torch.fx graph, if it traces
+        if traced:
+            program = compile_traced(model)
         general = self._module_path = GeneralPath(model, self._recompute)
         x, y = self._x[:_VERIFY_SAMPLES], self._y[:_VERIFY_SAMPLES]
         params = self.layout.unflatten(self.origin)
@@ -209,7 +214,9 @@ class ModelObjective(Objective):
                 # A point in flight holds about three activations of the largest layer.
                 scale = self._x.shape[0] / x.shape[0]
                 self._point_bytes = 3 * peak * self.origin.element_size() * scale
+                self._path = "traced" if traced else "sequential"
                 return
+        if program is not None and not traced:  # a traced graph falls back silently
             warnings.warn(
                 "losslab: the fast Sequential path does not reproduce this model's outputs; "
                 "using the general functional_call path (exact, slower).",
@@ -424,8 +431,8 @@ class ModelObjective(Objective):
     def _plan_workers(self, n_points: int) -> tuple[int, int]:
         """(points at once, intra-op threads per worker) for a call from this thread."""
         threads = torch.get_num_threads()
-        if self._fast is None or self.device.type != "cpu" or n_points < 2:
-            return 1, threads  # functional_call swaps a module's attributes: one at a time
+        if self.device.type != "cpu" or n_points < 2:
+            return 1, threads
         if self._workers is not None:
             workers = min(self._workers, n_points)
         elif not pool.limits_threads():
@@ -465,7 +472,7 @@ class ModelObjective(Objective):
     @property
     def fast_path(self) -> bool:
         """True when the model runs as a compiled Sequential program."""
-        return self._fast is not None
+        return self._path == "sequential"
 
     def fingerprint(self) -> str:
         """sha256 of the parameter layout (names and shapes) and the origin's bytes."""
@@ -506,7 +513,7 @@ class ModelObjective(Objective):
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": self.device.type,
             "metrics": list(self.metrics),
-            "path": "sequential" if self.fast_path else "functional_call",
+            "path": self._path,
         }
         if self.bn == "recompute":
             description["train_data"] = {
@@ -518,7 +525,7 @@ class ModelObjective(Objective):
     def __repr__(self) -> str:
         return (
             f"ModelObjective({self.name}, n_params={self.n_params}, n={self._x.shape[0]}, "
-            f"bn={self.bn!r}, path={'sequential' if self.fast_path else 'functional_call'})"
+            f"bn={self.bn!r}, path={self._path})"
         )
 
 
