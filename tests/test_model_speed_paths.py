@@ -114,9 +114,7 @@ def images(n=48, seed=0):
 
 def tabular(n=48, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, 4, generator=generator), torch.randint(
-        0, 3, (n,), generator=generator
-    )
+    return torch.randn(n, 3, 4, generator=generator), torch.randint(0, 3, (n,), generator=generator)
 
 
 CASES = {

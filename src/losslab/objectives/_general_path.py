@@ -19,6 +19,7 @@ from torch.func import functional_call
 
 from losslab.errors import LosslabError
 from losslab.objectives._batchnorm import FormulaBatchNorm, RecordingBatchNorm, replace_batchnorms
+from losslab.objectives.adapters import call_model
 
 
 class _Replica:
@@ -62,22 +63,29 @@ class GeneralPath:
                 replica = self._local.replica = _Replica(self._template, self.recompute)
         return replica
 
-    def outputs(self, params: dict[str, Tensor], x: Tensor, train_x: Tensor) -> Tensor:
-        """Outputs (N, ...) on x at `params` (with recompute: statistics from train_x)."""
+    def outputs(self, params: dict[str, Tensor], x, train_x, stats=None):
+        """The model's return value on inputs x (a tensor, or a tuple or dict of them) at
+        `params` (with recompute: statistics from train_x, or the BatchNorm buffers `stats`
+        computed by the caller)."""
         replica = self._replica()
-        buffers: dict[str, Tensor] = {}
-        if replica.stats_module is not None:
+        buffers: dict[str, Tensor] = dict(stats or {})
+        if replica.stats_module is not None and stats is None:
             replica.records.clear()
-            functional_call(replica.stats_module, params, (train_x,))
+            _call(replica.stats_module, params, train_x)
             for name, (mean, var) in replica.records.items():
                 buffers[f"{name}.running_mean"] = mean
                 buffers[f"{name}.running_var"] = var
-        return functional_call(replica.eval_module, {**params, **buffers}, (x,))
+        return _call(replica.eval_module, {**params, **buffers}, x)
 
-    def eval_outputs(self, params: dict[str, Tensor], x: Tensor):
+    def eval_outputs(self, params: dict[str, Tensor], x):
         """The model's eval-mode forward (its running statistics) at `params`: the reference
         the fast path is checked against. May return a non-tensor."""
-        return functional_call(self._replica().eval_module, params, (x,))
+        return _call(self._replica().eval_module, params, x)
+
+
+def _call(module: nn.Module, params: dict[str, Tensor], inputs):
+    """functional_call with inputs passed as `call_model` passes them (x, *x or **x)."""
+    return call_model(lambda *a, **k: functional_call(module, params, a, k), inputs)
 
 
 def _private_copy(model: nn.Module) -> nn.Module:

@@ -331,9 +331,7 @@ def _module_op(module: nn.Module, path: str, canonical: dict[str, str], n_bn: in
 
     def names(*attrs: str) -> tuple[str, ...]:
         prefix = f"{path}." if path else ""
-        return tuple(
-            canonical[prefix + a] for a in attrs if getattr(module, a, None) is not None
-        )
+        return tuple(canonical[prefix + a] for a in attrs if getattr(module, a, None) is not None)
 
     if kind is nn.Linear:
         return Linear("Linear", names("weight", "bias"))
@@ -425,17 +423,14 @@ def _first_layer_node(nodes, placeholder, steps, users) -> tuple[set[str], str |
         if step is None or step.kind == "attr":
             continue
         parametric = step.kind == "module" and step.op.names
-        if not parametric and set(_refs((step.args, step.kwargs))) <= known and _refs(
-            (step.args, step.kwargs)
+        if (
+            not parametric
+            and set(_refs((step.args, step.kwargs))) <= known
+            and _refs((step.args, step.kwargs))
         ):
             prefix.add(node.name)
             known.add(node.name)
-    outside = {
-        name
-        for name in known
-        for user in users[name]
-        if user not in prefix
-    }
+    outside = {name for name in known for user in users[name] if user not in prefix}
     if len(outside) != 1:
         return set(), None
     (frontier,) = outside
