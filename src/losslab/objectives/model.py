@@ -13,8 +13,10 @@ statistics recomputed per point when bn="recompute") from a parameter vector:
   program of functional ops; on a slice the first layer's output is combined from
   precomputed pieces, and on CPU several points run at once on the process's worker pool
   (`pool`), one per core, each worker reusing its buffers (`_workspace`) from call to call.
+- traced path (`_traced`): any other module torch.fx can trace runs as its graph of
+  functional ops through the same machinery (checked against the model's forward first).
 - general path (`_general_path`): any other module runs through `torch.func.functional_call`
-  on a private copy, one point at a time, over all the evaluation data. Exact, slower.
+  on private copies, one per worker thread, over all the evaluation data. Exact, slower.
 
 Data is materialized once on the model's device and dtype (`_data`; a DataLoader is read once
 into tensors). `n_samples=k` evaluates on a fixed seeded subset of k samples and reports, per
@@ -81,9 +83,10 @@ class ModelObjective(Objective):
         whatever the number of points, so memory never grows with the grid.
     workers: points evaluated at once on CPU, on the process's worker pool, each worker with
         torch.get_num_threads() // workers intra-op threads (the caller's count, which is
-        left as it is). Default on the fast path: torch.get_num_threads(), fewer if their
-        activations would pass ACTIVATION_BUDGET; 1 (the caller's thread) on the general
-        path, on GPU, and where a worker cannot limit its own threads (`pool.limits_threads`).
+        left as it is). Default on CPU: torch.get_num_threads(), fewer if their activations
+        would pass ACTIVATION_BUDGET (the general path gives each worker its own model copy);
+        1 (the caller's thread) on GPU and where a worker cannot limit its own threads
+        (`pool.limits_threads`).
         Each thread that evaluates keeps one point's buffers while the objective lives.
     """
 
