@@ -94,6 +94,19 @@ class Recurrent(nn.Module):
         return self.head(out[:, -1])
 
 
+class Counting(nn.Module):
+    """A forward with Python state (a call counter): a trace would freeze it at one call."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.a, self.calls = nn.Linear(12, 3), 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.a(x.flatten(1)) * (1.0 if self.calls < 1000 else 2.0)
+
+
 def randomize_batchnorm(model):
     generator = torch.Generator().manual_seed(1)
     for module in model.modules():
@@ -122,6 +135,7 @@ CASES = {
     "residual_mlp": (lambda: randomize_batchnorm(ResidualMLP()), tabular, "traced"),
     "untraceable": (Branchy, tabular, "functional_call"),
     "gru": (Recurrent, tabular, "functional_call"),
+    "stateful": (Counting, tabular, "functional_call"),
 }
 
 
@@ -224,6 +238,7 @@ def test_traced_recompute_equals_the_general_path():
 def test_the_trace_refuses_what_it_does_not_cover_and_never_changes_the_model():
     assert compile_traced(Branchy()) is None  # control flow on data
     assert compile_traced(Recurrent()) is None  # a GRU
+    assert compile_traced(Counting()) is None  # a forward that changes the module
     hooked = ResidualCNN()
     hooked.conv1.register_forward_hook(lambda module, inputs, output: output * 2)
     assert compile_traced(hooked) is None

@@ -204,14 +204,33 @@ def compile_traced(model: nn.Module) -> TracedProgram | None:
     for module in private.modules():
         if _has_hooks(module) or hasattr(module, "parametrizations"):
             return None
+    before = _python_state(private)
     try:
         graph = torch.fx.symbolic_trace(private).graph
     except Exception:  # noqa: BLE001 - data-dependent control flow, untraceable calls
         return None
+    if _python_state(private) != before:
+        return None  # the forward changes the module (a call counter, a log): not a graph
     try:
         return _build(private, graph)
     except _Refused:
         return None
+
+
+def _python_state(model: nn.Module) -> list[tuple[str, str, str]]:
+    """(module, attribute, repr) of every plain Python attribute of every submodule: a
+    forward that changes one (self.calls += 1, self.seen.append(...)) depends on more than
+    its input, and a trace would freeze it at one call."""
+    state = []
+    for name, module in model.named_modules():
+        for key, value in vars(module).items():
+            if key in _MODULE_INTERNALS or isinstance(value, (Tensor, nn.Module)):
+                continue
+            state.append((name, key, repr(value)))
+    return state
+
+
+_MODULE_INTERNALS = frozenset(vars(nn.Module()))
 
 
 class _Refused(Exception):
