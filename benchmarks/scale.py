@@ -26,6 +26,8 @@ Three parts, each selectable with --only:
 Every timed run is a fresh process (one per method and round, methods in turn within each
 round, so a drift of the shared machine touches all alike); times are medians over rounds,
 and ratios are loop seconds / losslab seconds per round (above 1: losslab is faster). The
+cnn part also gives each method's milliseconds a point on one intra-op thread (the work per
+core, which a loaded machine disturbs far less than the 2-thread loop's wall time). The
 cnn part fails (exit 1) when losslab's losses differ from the loop's by more than 1e-5
 relative.
 """
@@ -340,6 +342,32 @@ def max_rel(a: list[float], b: list[float]) -> float:
 # -- parts ----------------------------------------------------------------------------------
 
 
+def one_thread_costs(model: nn.Module, x, y, dirs: torch.Tensor, n: int = 24) -> dict:
+    """Milliseconds a point on ONE intra-op thread: the loop's forward + loss, and losslab's
+    evaluate_slice with workers=1 (this checkout's losslab). The work a core does per point,
+    which other processes on the machine disturb far less than the 2-thread wall times."""
+    import losslab as ll
+
+    coords = grid(5)[:n]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        objective = ll.ModelObjective(model, "cross_entropy", (x, y), workers=1)
+        objective.evaluate_slice(objective.origin, dirs, coords[:2])  # warm-up
+        loop_landscape(model, lambda: [(x, y)], dirs, coords[:2])
+        ours, loop = [], []
+        for _ in range(3):
+            start = time.perf_counter()
+            objective.evaluate_slice(objective.origin, dirs, coords)
+            ours.append((time.perf_counter() - start) / len(coords) * 1e3)
+            start = time.perf_counter()
+            loop_landscape(model, lambda: [(x, y)], dirs, coords)
+            loop.append((time.perf_counter() - start) / len(coords) * 1e3)
+    finally:
+        torch.set_num_threads(threads)
+    return {"loop_ms_one_thread": min(loop), "losslab_ms_one_thread": min(ours)}
+
+
 def part_cnn(args, tmp: Path, base_src: Path | None) -> list[dict]:
     import losslab as ll
 
@@ -360,6 +388,7 @@ def part_cnn(args, tmp: Path, base_src: Path | None) -> list[dict]:
         torch.save({"state": model.state_dict(), "x": x, "y": y, "dirs": dirs}, file)
         flops = naive_flops(model, x) * len(coords)
         limit = flops / (peak * 1e9)
+        rows.append({"part": "cnn", "case": name, **one_thread_costs(model, x, y, dirs)})
         methods = {"loop": None, "losslab": None}
         if base_src is not None:
             methods["losslab (base)"] = base_src
@@ -487,6 +516,12 @@ def part_transformer(args) -> list[dict]:
 
 def print_rows(rows: list[dict]) -> None:
     for row in rows:
+        if "loop_ms_one_thread" in row:
+            print(
+                f"{row['case']:28s} one thread, ms a point: loop {row['loop_ms_one_thread']:.2f}, "
+                f"losslab {row['losslab_ms_one_thread']:.2f}"
+            )
+            continue
         if "matmul_peak_gflops" in row:
             print(f"fp32 matmul peak (2 threads, 2048^2 torch.mm): {row['matmul_peak_gflops']:.0f}")
             continue
