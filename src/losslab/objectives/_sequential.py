@@ -9,17 +9,29 @@ What makes it faster than `model(x)` per point (each measured on the project's 2
 - The first parametric layer (Linear or Conv) is linear in its weights, so on a slice
   origin + sum_i c_i d_i its output is Z0 + sum_i c_i Zd_i: computed once per slice, combined
   per point where that is cheaper than the layer (`FirstLayer.pays_on_slice`).
-- A first Conv2d runs as one matmul on the input unfolded once (im2col): oneDNN is slow on
-  one input channel (7.7 ms vs 0.4 ms a pass on digits), and the unfolded input is shared.
+- A first Conv2d runs as one matmul on the input unfolded once (im2col), its output written
+  as rows, i.e. channels-last: oneDNN is slow on one input channel (7.7 ms vs 0.4 ms a pass
+  on digits for 16 outputs; 2.3 vs 0.4 ms on one thread in torch 2.13), and the unfolded
+  input is shared.
 - Image activations are kept channels-last (oneDNN's fast layout: 4.1 vs 8.5 ms for the
   16->32 3x3 convolution on digits), and a Flatten followed by a Linear reads them in place,
   permuting the Linear's weight instead of copying the activation.
 - In inference, activations run in place on tensors the pass made itself, and a Linear with
-  fewer than 16 outputs runs as W @ x^T (MKL's x @ W^T is slow for a narrow W); a last such
-  Linear can hand its (out, N) result straight to the loss (`columns_out`).
+  fewer than 16 outputs and a short input runs as W @ x^T (MKL's x @ W^T is slow for a
+  narrow W, but faster again for long inputs: `columns_pay`); a last such Linear can hand
+  its (out, N) result straight to the loss (`columns_out`).
 - In inference, Linear outputs are written into buffers the worker reuses from point to point
   (`Context.workspace`): a fresh 1 MB activation page-faults on its first write.
 The caller (`ModelObjective`) runs one point per CPU core on the worker pool (`pool`).
+
+What did not pay (one thread, digits 1x8x8, the plain CNN of benchmarks/scale.py): oneDNN's
+fused convolution + ReLU (torch.ops.mkldnn._convolution_pointwise) saves 0.06-0.25 ms of a
+4 ms convolution, not worth a private operator. A convolution's own cost is the model's:
+the program and `model(x)` run the same oneDNN kernels, so beyond the first layer and the
+last Linear its gain is running one point per core. What would: two points as one grouped
+convolution (weights concatenated, groups=2) costs 2.4 ms a point for the 12->24 3x3
+convolution against 3.8 ms alone (16->16 with padding: 2.8 vs 3.8 ms); it needs the caller
+to hand a worker two points at once.
 """
 
 from __future__ import annotations
@@ -164,21 +176,32 @@ class PReLU(Op):
         return F.prelu(x, get(self.names[0]))
 
 
-# Below this many outputs a Linear runs as W @ x^T in inference: MKL's sgemm is slow for a
-# narrow right-hand side (measured on this project's 2-core AMD machine: 1797x128 @ 128x10 in
-# 0.22 ms as x W^T, 0.10 ms as W x^T; 1797x512 @ 512x10 in 0.74 vs 0.39 ms).
+# A Linear with fewer than NARROW outputs and at most COLUMNS_MAX weights runs as W @ x^T in
+# inference: MKL's sgemm is slow for a narrow right-hand side (measured on this project's
+# 2-core AMD machine: 1797x128 @ 128x10 in 0.22 ms as x W^T, 0.10 ms as W x^T). With a long
+# input it is the other way (one thread, 1797 rows: 10 outputs from 512 inputs in 0.25 ms as
+# x W^T, 0.49 ms as W x^T; from 864, 0.45 vs 0.87 ms; 3 outputs from 1024, 0.52 vs 0.28).
 NARROW = 16
+COLUMNS_MAX = 4096
 
 
-def _linear(x: Tensor, w: Tensor, b: Tensor | None, ctx: Context, owner) -> Tensor:
-    """F.linear, in inference on 2-D CPU inputs written into ctx's buffers of `owner`."""
+def columns_pay(w: Tensor) -> bool:
+    """Whether W x^T beats x W^T for the weight w (out, in) (see NARROW)."""
+    return w.shape[0] < NARROW and w.numel() <= COLUMNS_MAX
+
+
+def _linear(
+    x: Tensor, w: Tensor, b: Tensor | None, ctx: Context, owner, columns: bool = True
+) -> Tensor:
+    """F.linear, in inference on 2-D CPU inputs written into ctx's buffers of `owner`.
+    columns: whether a narrow layer may run as W x^T (then transposed into rows)."""
     if ctx.grad or x.ndim != 2 or x.device.type != "cpu":
         return F.linear(x, w, b)
     shape = (x.shape[0], w.shape[0])
-    if w.shape[0] < NARROW:
-        columns = _linear_columns(x, w, b, ctx.out((owner, "columns"), shape[::-1], x))
+    if columns and columns_pay(w):
+        cols = _linear_columns(x, w, b, ctx.out((owner, "columns"), shape[::-1], x))
         rows = ctx.out(owner, shape, x)
-        return columns.t().contiguous() if rows is None else rows.copy_(columns.t())
+        return cols.t().contiguous() if rows is None else rows.copy_(cols.t())
     out = ctx.out(owner, shape, x)
     if out is None:
         return F.linear(x, w, b)
@@ -334,7 +357,9 @@ class FirstLayer:
         if type(op) is Linear:
             return _linear(x, w, b, ctx, op.owner)
         if prepared.out_hw is not None:
-            out = _linear(x, w.reshape(w.shape[0], -1), b, ctx, "first conv")  # (N * L, out)
+            # (N * L, out) as rows: W x^T and its transposing copy cost more (1 thread, digits
+            # unfolded 3x3, 12 outputs: 1.1 ms as rows, 1.7 ms as columns then rows)
+            out = _linear(x, w.reshape(w.shape[0], -1), b, ctx, "first conv", columns=False)
             h, wd = prepared.out_hw
             return out.reshape(-1, h, wd, w.shape[0]).permute(0, 3, 1, 2)  # channels-last
         return op.fn(x, w, b, op.stride, op.padding, op.dilation, op.groups)
@@ -422,9 +447,9 @@ class Program:
         last = self.ops[-1]
         if not isinstance(last, Linear) or len(self.ops) - 1 <= self.first:
             return None
-        out = self.constants.get(last.names[0])
-        n_out = self.slots[last.names[0]][2][0] if out is None else out.shape[0]
-        return n_out if n_out < NARROW else None
+        weight = self.constants.get(last.names[0])
+        shape = self.slots[last.names[0]][2] if weight is None else tuple(weight.shape)
+        return shape[0] if columns_pay(torch.empty(shape, device="meta")) else None
 
     def run_columns_from_first(self, z: Tensor, get: Getter, ctx: Context) -> Tensor:
         """Inference from the first layer's output z to outputs as columns (out, N); only

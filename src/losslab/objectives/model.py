@@ -13,8 +13,10 @@ statistics recomputed per point when bn="recompute") from a parameter vector:
   program of functional ops; on a slice the first layer's output is combined from
   precomputed pieces, and on CPU several points run at once on the process's worker pool
   (`pool`), one per core, each worker reusing its buffers (`_workspace`) from call to call.
+- traced path (`_traced`): any other module torch.fx can trace runs as its graph of
+  functional ops through the same machinery (checked against the model's forward first).
 - general path (`_general_path`): any other module runs through `torch.func.functional_call`
-  on a private copy, one point at a time. Exact, slower.
+  on private copies, one per worker thread. Exact, slower.
 
 Data in batches (`_data`, `_stream_budget`): every evaluation runs the data in batches of
 `eval_batch_size` samples (chosen from a memory budget unless given; small data sets are one
@@ -67,6 +69,7 @@ from losslab.objectives._metrics import Totals, check_metrics, value_keys
 from losslab.objectives._sequential import Prepared, compile_sequential
 from losslab.objectives._stream_budget import eval_batch_size as budget_batch_size
 from losslab.objectives._stream_budget import module_output_bytes
+from losslab.objectives._traced import compile_traced
 from losslab.objectives._workspace import Workspace
 from losslab.objectives.adapters import (
     Batch,
@@ -135,9 +138,10 @@ class ModelObjective(Objective):
         per worker whatever the number of points, so memory never grows with the grid.
     workers: points evaluated at once on CPU, on the process's worker pool, each worker with
         torch.get_num_threads() // workers intra-op threads (the caller's count, which is
-        left as it is). Default on the fast path: torch.get_num_threads(), fewer if their
-        activations would pass ACTIVATION_BUDGET; 1 (the caller's thread) on the general
-        path, on GPU, and where a worker cannot limit its own threads (`pool.limits_threads`).
+        left as it is). Default on CPU: torch.get_num_threads(), fewer if their activations
+        would pass ACTIVATION_BUDGET (the general path gives each worker its own model copy);
+        1 (the caller's thread) on GPU and where a worker cannot limit its own threads
+        (`pool.limits_threads`).
         Each thread that evaluates keeps one point's buffers while the objective lives.
     """
 
@@ -218,6 +222,7 @@ class ModelObjective(Objective):
         self._statistics: BatchStatistics | None = None
         self._prepared: dict[int, tuple[Prepared, Prepared | None]] = {}
         self._prepared_bytes = 0
+        self._path = "functional_call"  # or "sequential", "traced" (set by _choose_path)
         self._choose_path(model, eval_batch_size)
 
     # -- construction ---------------------------------------------------------------------------
@@ -266,6 +271,9 @@ class ModelObjective(Objective):
         message, and a fast path that disagrees with the model is not used. Then choose the
         batch size from the activation bytes per sample measured here."""
         program = compile_sequential(model)
+        traced = program is None  # any other module: its torch.fx graph, if it traces
+        if traced:
+            program = compile_traced(model)
         general = self._module_path = GeneralPath(model, self._recompute)
         first = _head(self._facts.first, _VERIFY_SAMPLES)
         n_verify = int(first.targets.shape[0])
@@ -297,7 +305,7 @@ class ModelObjective(Objective):
             ok, peak = check_program(program, params, first.inputs, reference)
             if ok:
                 fast_bytes = 3 * peak * self.origin.element_size() / n_verify
-            else:
+            elif not traced:  # a traced graph falls back silently
                 warnings.warn(
                     "losslab: the fast Sequential path does not reproduce this model's outputs; "
                     "using the general functional_call path (exact, slower).",
@@ -322,6 +330,7 @@ class ModelObjective(Objective):
             return
         columns = columns_pay(program, self.loss, self._facts, self._weighted, self.device)
         self._fast = FastPath(program, self.layout, columns)
+        self._path = "traced" if traced else "sequential"
         if self.n_batches == 1:  # prepared once, as the data is one batch
             self._batch_inputs(0, next(self._data.batches(self.eval_batch_size)))
 
@@ -737,8 +746,8 @@ class ModelObjective(Objective):
     def _plan_workers(self, n_points: int) -> tuple[int, int]:
         """(points at once, intra-op threads per worker) for a call from this thread."""
         threads = torch.get_num_threads()
-        if self._fast is None or self.device.type != "cpu" or n_points < 2:
-            return 1, threads  # functional_call swaps a module's attributes: one at a time
+        if self.device.type != "cpu" or n_points < 2:
+            return 1, threads
         if self._workers is not None:
             workers = min(self._workers, n_points)
         elif not pool.limits_threads():
@@ -810,7 +819,7 @@ class ModelObjective(Objective):
     @property
     def fast_path(self) -> bool:
         """True when the model runs as a compiled Sequential program."""
-        return self._fast is not None
+        return self._path == "sequential"
 
     @property
     def streamed(self) -> bool:
@@ -877,7 +886,7 @@ class ModelObjective(Objective):
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": self.device.type,
             "metrics": list(self.metrics),
-            "path": "sequential" if self.fast_path else "functional_call",
+            "path": self._path,
         }
         if self.bn == "recompute":
             description["train_data"] = {
@@ -891,7 +900,7 @@ class ModelObjective(Objective):
         return (
             f"ModelObjective({self.name}, n_params={self.n_params}, n={self.n_evaluated}"
             f"{batches}{', streamed' if self.streamed else ''}, bn={self.bn!r}, "
-            f"path={'sequential' if self.fast_path else 'functional_call'})"
+            f"path={self._path})"
         )
 
 
