@@ -386,7 +386,8 @@ def test_a_torch_error_inside_a_product_is_one_line_naming_the_batch(kind, label
     with pytest.raises(LosslabError) as error:
         op.matvec(torch.ones(op.n))
     assert _one_line(error) == (
-        f"{label} product failed on batch 1: derivative for aten::some_kernel is not implemented"
+        f"{label} product failed on batch 1: RuntimeError: derivative for "
+        "aten::some_kernel is not implemented"
     )
 
 
@@ -398,7 +399,7 @@ def test_a_surface_error_is_one_line_too():
     op = operator(Broken(torch.eye(2, dtype=torch.float64)), at=[1.0, 1.0])
     with pytest.raises(LosslabError) as error:
         op.matvec(torch.ones(2))
-    assert _one_line(error) == "Hessian-vector product failed: boom"
+    assert _one_line(error) == "Hessian-vector product failed: RuntimeError: boom"
 
 
 class _SquareOnce(torch.autograd.Function):

@@ -60,8 +60,21 @@ def computing(what: str) -> Iterator[None]:
     left to `user_code_failure` (it names the file and line); anything else goes on."""
     try:
         yield
-    except (LosslabError, KeyboardInterrupt):
+    except KeyboardInterrupt:
         raise
+    except LosslabError as error:
+        # The library words some failures itself and keeps torch's error as the cause (a
+        # curvature product names its batch): the step and the traceback switch still apply.
+        cause = error.__cause__
+        wrapped = isinstance(cause, Exception) and not isinstance(cause, LosslabError)
+        if not wrapped or not _torch_error(cause) or user_code_failure(cause) is not None:
+            raise
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise cause from None
+        raise ComputationError(
+            f"{what} failed inside torch: {str(error).rstrip('.')} "
+            f"(set {TRACEBACK_VARIABLE}=1 for the traceback)."
+        ) from error
     except Exception as error:
         if not _torch_error(error) or user_code_failure(error) is not None:
             raise

@@ -63,6 +63,7 @@ class Spectrum(Result):
         live = self.nodes[self.weights > 0]  # the Ritz values that carry mass
         return summary.compose(
             "Spectrum",
+            kind=self.kind,
             n_params=self.n_params,
             grid=summary.raw(f"{self.grid.numel()} points over {summary.span(self.grid)}"),
             lambda_range=summary.span(live if live.numel() else self.grid),

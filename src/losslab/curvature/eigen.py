@@ -74,6 +74,7 @@ class Eigenpairs(Result):
     def __repr__(self) -> str:
         return summary.compose(
             "Eigenpairs",
+            kind=self.kind,
             which=self.which,
             k=self.values.numel(),
             n_params=self.n_params,

@@ -231,9 +231,10 @@ class CurvatureOperator:
 
 
 def first_line(error: BaseException) -> str:
-    """The first non-empty line of an error's message (its type when it has none)."""
+    """'NotImplementedError: <the first non-empty line of its message>'."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+    name = type(error).__name__
+    return f"{name}: {lines[0]}" if lines else name
 
 
 @contextlib.contextmanager
