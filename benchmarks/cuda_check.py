@@ -122,7 +122,7 @@ def speed() -> dict:
     loader = DataLoader(TensorDataset(x, y), batch_size=250)
     objective = ll.ModelObjective(model, "cross_entropy", loader)
     directions = ll.directions.random(model, seed=0)
-    coords = scale.grid(11)
+    coords = scale.grid(11)  # from flops, through scale
 
     def losslab_run():
         ll.landscape(objective, directions, resolution=11)

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from flops import grid, matmul_peak, naive_flops
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -120,47 +121,6 @@ def directions(model: nn.Module) -> tuple[torch.Tensor, str]:
             parts[name] = d
         vectors.append(layout.flatten(parts))
     return torch.stack(vectors), "inline filter normalization"
-
-
-def grid(resolution: int) -> torch.Tensor:
-    """(resolution**2, 2) coords in 'ij' order, from -1 to 1."""
-    axis = torch.linspace(-1, 1, resolution)
-    return torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
-
-
-def naive_flops(model: nn.Module, x: torch.Tensor) -> float:
-    """2 * multiply-adds of Linear and Conv layers for one forward pass over x."""
-    total = 0.0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Linear):
-            total += 2.0 * output.numel() * module.in_features
-        elif isinstance(module, nn.Conv2d):
-            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-            total += 2.0 * output.numel() * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    with torch.no_grad():
-        model(x)
-    for h in handles:
-        h.remove()
-    return total
-
-
-def matmul_peak(n: int = 1024, repeat: int = 7) -> float:
-    """Best fp32 GFLOP/s of an n x n matmul with the current thread setting."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    for _ in range(3):
-        torch.mm(a, b, out=out)
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(10):
-            torch.mm(a, b, out=out)
-        best = min(best, (time.perf_counter() - start) / 10)
-    return 2 * n**3 / best / 1e9
 
 
 # -- methods ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from flops import grid, matmul_peak, naive_flops
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
@@ -183,45 +184,6 @@ def train(model: nn.Module, x, y, epochs: int = 3, seed: int = 0) -> nn.Module:
             F.cross_entropy(model(x[batch]), y[batch]).backward()
             opt.step()
     return model.eval()
-
-
-def grid(resolution: int) -> torch.Tensor:
-    """(resolution**2, 2) coords in ll.landscape's order ('ij'), from -1 to 1."""
-    axis = torch.linspace(-1, 1, resolution)
-    return torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
-
-
-def naive_flops(model: nn.Module, x: torch.Tensor) -> float:
-    """2 * multiply-adds of the Linear and Conv layers in one forward pass over x."""
-    total = 0.0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Linear):
-            total += 2.0 * output.numel() * module.in_features
-        elif isinstance(module, nn.Conv2d):
-            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-            total += 2.0 * output.numel() * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    with torch.no_grad():
-        model(x)
-    for handle in handles:
-        handle.remove()
-    return total
-
-
-def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
-    """Best fp32 GFLOP/s of an n x n torch.mm with the current thread setting."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    torch.mm(a, b, out=out)
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
 
 
 def peak_rss_mb() -> float:
@@ -373,7 +335,7 @@ def part_cnn(args, tmp: Path, base_src: Path | None) -> list[dict]:
 
     x, y = digits()
     torch.set_num_threads(2)
-    peak = matmul_peak()
+    peak = matmul_peak(n=2048, repeat=5, inner=1)
     coords = grid(args.resolution)
     rows = []
     for name, make in CNN_SHAPES.items():

@@ -43,7 +43,7 @@ from losslab.data.dataset import Dataset, tensor_fingerprint
 from losslab.errors import ArgumentTypeError, LosslabError
 from losslab.io import check_writable
 from losslab.objectives import adapters
-from losslab.objectives._losses import LOSS_NAMES, LossSpec, resolve_loss
+from losslab.objectives._losses import LOSS_NAMES, LossSpec, resolve_loss, scalar_loss
 from losslab.objectives.adapters import Batch, check_real
 from losslab.params import ParamLayout, model_vector
 from losslab.results import Result, decode, encode
@@ -546,7 +546,7 @@ class _Loss:
         """This batch's training loss, a scalar differentiable in `outputs`."""
         self._check(batch)
         if batch.weights is None:
-            return _scalar(self.given(outputs, batch.targets), self.name)
+            return scalar_loss(self.given(outputs, batch.targets), self.name)
         losses = self.spec.per_sample(outputs, batch.targets) * self.spec.scale(batch.targets)
         # all weights 0: the loss is 0 (sum(w l) == 0), not 0 / 0
         total = batch.weights.sum().clamp_min(torch.finfo(batch.weights.dtype).tiny)
@@ -558,7 +558,7 @@ class _Loss:
         (w_i = 1 without weights); [sum of batch mean * B, B, 0, 0] for a plain callable."""
         self._check(batch)
         if self.spec.per_sample is None:
-            value = float(_scalar(self.given(outputs, batch.targets), self.name))
+            value = float(scalar_loss(self.given(outputs, batch.targets), self.name))
             n = len(batch.targets)
             return torch.tensor([value * n, n, 0.0, 0.0], dtype=torch.float64)
         losses = self.spec.per_sample(outputs, batch.targets).double()
@@ -596,16 +596,6 @@ class _Loss:
             raise LosslabError(self.refuse_weights)
         if self.check_labels and ((batch.targets != 0) & (batch.targets != 1)).any():
             raise LosslabError("loss 'bce' needs labels 0 or 1; use 'cross_entropy' for classes.")
-
-
-def _scalar(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor) or value.numel() != 1:
-        raise LosslabError(
-            f"loss {name!r} returned a {type(value).__name__} of shape "
-            f"{tuple(getattr(value, 'shape', ()))}; it must return a scalar tensor (the "
-            "batch's mean loss)."
-        )
-    return value.reshape(())
 
 
 def _loss(loss, forward, model: nn.Module, batches) -> _Loss:

@@ -113,20 +113,24 @@ def resolve_loss(loss_fn) -> LossSpec:
         name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
 
         def mean(outputs: Tensor, targets: Tensor) -> Tensor:
-            value = loss_fn(outputs, targets)
-            if not isinstance(value, Tensor) or value.numel() != 1:
-                raise LosslabError(
-                    f"loss_fn {name!r} returned {type(value).__name__} of shape "
-                    f"{tuple(getattr(value, 'shape', ()))}; it must return a scalar tensor "
-                    "(the mean loss over the samples)."
-                )
-            return value.reshape(())
+            return scalar_loss(loss_fn(outputs, targets), name)
 
         return LossSpec(name, None, mean, classification=False)
     raise LosslabError(
         f"loss_fn == {loss_fn!r}, must be one of {', '.join(map(repr, LOSS_NAMES))}, a torch "
         "loss module or a callable(outputs, targets) -> scalar."
     )
+
+
+def scalar_loss(value, name: str) -> Tensor:
+    """What a loss callable returned, as a 0-d tensor; anything but one number is refused."""
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        raise LosslabError(
+            f"loss {name!r} returned a {type(value).__name__} of shape "
+            f"{tuple(getattr(value, 'shape', ()))}; it must return a scalar tensor (the "
+            "batch's mean loss)."
+        )
+    return value.reshape(())
 
 
 def _mean_of(per_sample):
