@@ -364,3 +364,17 @@ def test_a_tensor_dataset_loader_and_its_tensors_fingerprint_alike():
     b = ModelObjective(mlp(), "cross_entropy", (x, y))
     assert a.describe()["data"]["fingerprint"] == b.describe()["data"]["fingerprint"]
     close(a(a.origin), b(b.origin))
+
+
+def test_a_tensor_dataset_loader_holds_no_copy_of_its_tensors(monkeypatch):
+    # Its tensors are the data already: the objective reads them in place, whatever their
+    # size (a copy would make memory grow with the data), and gives the values of tensors.
+    monkeypatch.setattr(_data, "MATERIALIZE_BYTES", 0)  # would stream any other dataset
+    x, y = tabular()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+    objective = ModelObjective(mlp(), "cross_entropy", loader, eval_batch_size=7)
+    assert not objective.streamed
+    assert objective._x.data_ptr() == x.data_ptr()
+    reference = ModelObjective(mlp(), "cross_entropy", (x, y))
+    points = reference.origin + 0.1 * torch.randn(3, reference.n_params)
+    close(objective.evaluate(points)["loss"], reference.evaluate(points)["loss"])

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset, Subset
+from torch.utils.data import DataLoader, IterableDataset, Subset, TensorDataset, default_collate
 
 from losslab import budget
 from losslab.errors import LosslabError
@@ -136,6 +136,10 @@ def _from_loader(loader: DataLoader, label: str, place, to_batch):
     def convert(raw: Any) -> Batch:
         return place(_checked(to_batch(raw), label))
 
+    if isinstance(loader.dataset, TensorDataset) and loader.collate_fn is default_collate:
+        # Its tensors are the data, already in memory: used as they are (no copy when the
+        # dtype and device match), so holding the data costs nothing beyond the user's own.
+        return TensorData(convert(tuple(loader.dataset.tensors)))
     if isinstance(loader.dataset, IterableDataset) or loader.batch_size is None:
         # No random access (or no batching of its own): read its own batches once.
         parts = [convert(raw) for raw in loader]

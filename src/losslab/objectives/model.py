@@ -86,7 +86,7 @@ from losslab.params import ParamLayout, as_vector, model_vector
 BN_MODES = ("eval", "recompute")
 DEFAULT_CHUNK = 64  # suggested points per call for a grid driver
 ACTIVATION_BUDGET = 2 * 2**30  # bytes of activations the default workers may hold at once
-PREPARED_BUDGET = 256 * 2**20  # bytes of per-batch fast-path inputs kept between calls
+PREPARED_BUDGET = 64 * 2**20  # bytes of per-batch fast-path inputs kept between calls
 _VERIFY_SAMPLES = 256  # samples on which the fast path is checked against the model itself
 _PROBE_SAMPLES = 32  # samples on which the general path's activation bytes are measured
 
