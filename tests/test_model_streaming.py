@@ -101,10 +101,9 @@ def test_the_fast_path_stays_with_several_batches_and_forced_slice_pieces():
         close(b["accuracy"], a["accuracy"])
 
 
-def test_several_batches_without_kept_inputs_give_the_same_values(monkeypatch):
-    # The prepared inputs of each batch are kept while they fit PREPARED_BUDGET, else made
-    # again on each call: the values are the same either way.
-    monkeypatch.setattr("losslab.objectives.model.PREPARED_BUDGET", 0)
+def test_several_batches_without_kept_inputs_give_the_same_values():
+    # With several batches the prepared inputs are made again on each call (kept only for
+    # data of one batch): the values are those of one batch, call after call.
     model, data = cnn(), images()
     whole = ModelObjective(model, "cross_entropy", data)
     parts = ModelObjective(model, "cross_entropy", data, eval_batch_size=9)

@@ -32,4 +32,5 @@ def data_fingerprint(*tensors: Tensor) -> str:
 
 def _hash_tensor(digest, tensor: Tensor) -> None:
     flat = tensor.detach().to("cpu").contiguous().reshape(-1)
-    digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    # hashlib reads the array's buffer in place: tobytes() would copy the whole data first.
+    digest.update(flat.view(torch.uint8).numpy() if flat.numel() else b"")

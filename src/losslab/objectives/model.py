@@ -86,7 +86,6 @@ from losslab.params import ParamLayout, as_vector, model_vector
 BN_MODES = ("eval", "recompute")
 DEFAULT_CHUNK = 64  # suggested points per call for a grid driver
 ACTIVATION_BUDGET = 2 * 2**30  # bytes of activations the default workers may hold at once
-PREPARED_BUDGET = 64 * 2**20  # bytes of per-batch fast-path inputs kept between calls
 _VERIFY_SAMPLES = 256  # samples on which the fast path is checked against the model itself
 _PROBE_SAMPLES = 32  # samples on which the general path's activation bytes are measured
 
@@ -220,8 +219,7 @@ class ModelObjective(Objective):
         self._general: GeneralPath | None = None
         self._fast: FastPath | None = None
         self._statistics: BatchStatistics | None = None
-        self._prepared: dict[int, tuple[Prepared, Prepared | None]] = {}
-        self._prepared_bytes = 0
+        self._prepared: dict[int, tuple[Prepared, Prepared | None]] = {}  # data of one batch
         self._path = "functional_call"  # or "sequential", "traced" (set by _choose_path)
         self._choose_path(model, eval_batch_size)
 
@@ -608,9 +606,11 @@ class ModelObjective(Objective):
 
     def _batch_inputs(self, index: int, batch: Batch) -> tuple[Prepared, Prepared | None] | None:
         """The fast path's prepared inputs of batch `index` (and of the train data, one batch
-        for bn="recompute"), kept between calls while they fit PREPARED_BUDGET (always for
-        data of one batch, never for a stream), else made for this call; None on the general
-        path."""
+        for bn="recompute"); None on the general path. Kept between calls when the data is
+        one batch; with several, made for each call (a call evaluates all its points on a
+        batch before the next, so that costs one preparation per batch per call: measured on
+        benchmarks/scale.py's ResNet at 10,000 samples, keeping them was 60-90 MB more memory
+        and no faster)."""
         fast = self._fast
         if fast is None:
             return None
@@ -621,13 +621,8 @@ class ModelObjective(Objective):
         train = None
         if self._recompute:  # one train batch (several go to the general path)
             train = fast.prepare(next(self._train.batches(self._train_batch_size)).inputs)
-        size = _prepared_bytes(prepared) + (0 if train is None else _prepared_bytes(train))
-        keep = self.n_batches == 1 or (
-            isinstance(self._data, TensorData) and self._prepared_bytes + size <= PREPARED_BUDGET
-        )
-        if keep:
+        if self.n_batches == 1:
             self._prepared[index] = (prepared, train)
-            self._prepared_bytes += size
         return prepared, train
 
     def _train_inputs(self) -> Callable[[], Iterator]:
@@ -938,10 +933,6 @@ def _shape(inputs) -> str:
             + "}"
         )
     return str(tuple(tuple(t.shape) for t in tensors_of(inputs)))
-
-
-def _prepared_bytes(prepared: Prepared) -> int:
-    return prepared.x.numel() * prepared.x.element_size()
 
 
 def _direction_matrix(layout: ParamLayout, directions) -> Tensor:
