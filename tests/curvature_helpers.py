@@ -47,3 +47,20 @@ def network(width: int = 16, n_samples: int = 48, seed: int = 0, **kwargs):
 def exact_hessian(objective, at=None) -> torch.Tensor:
     point = objective.origin if at is None else torch.as_tensor(at, dtype=torch.float64)
     return torch.func.hessian(objective.value)(point).to(torch.float64)
+
+
+class Cube(torch.autograd.Function):
+    """x^3 with a backward rule but no forward-mode (jvp) rule."""
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x**2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from curvature_helpers import Quadratic, exact_hessian, network
+from curvature_helpers import Cube, Quadratic, exact_hessian, network
 from torch import nn
 from torch.func import functional_call, grad, hessian, jacrev
 
@@ -277,30 +277,13 @@ def test_a_report_refuses_figures_of_another_kind():
         curvature.HessianReport(objective.describe(), top=top)
 
 
-class _Cube(torch.autograd.Function):
-    """x^3 with a backward rule but no forward-mode (jvp) rule."""
-
-    @staticmethod
-    def forward(x):
-        return x**3
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * 3 * x**2
-
-
 class _CubeNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.linear = nn.Linear(4, 3).double()
 
     def forward(self, x):
-        return _Cube.apply(self.linear(x))
+        return Cube.apply(self.linear(x))
 
 
 @pytest.mark.parametrize("kind", ["ggn", "fisher"])

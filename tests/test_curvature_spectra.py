@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from curvature_helpers import exact_hessian, network, quadratic
+from curvature_helpers import Cube, exact_hessian, network, quadratic
 
 import losslab as ll
 from losslab import curvature
@@ -259,29 +259,12 @@ def test_bad_arguments_are_one_readable_error(net, call, message):
         call(objective)
 
 
-class _Cube(torch.autograd.Function):
-    """x^3 with a backward rule but no forward-mode (jvp) rule."""
-
-    @staticmethod
-    def forward(x):
-        return x**3
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * 3 * x**2
-
-
 def test_forward_mode_falls_back_to_reverse_over_reverse():
     from curvature_helpers import Quadratic
 
     class Cubic(Quadratic):
         def __call__(self, params):
-            return _Cube.apply(torch.as_tensor(params, dtype=torch.float64)).sum(-1)
+            return Cube.apply(torch.as_tensor(params, dtype=torch.float64)).sum(-1)
 
     objective = Cubic(torch.eye(2, dtype=torch.float64))
     op = HessianOperator(objective, at=[1.0, 2.0], method="forward")

@@ -14,6 +14,7 @@ import threading
 import pytest
 import torch
 import torch.nn.functional as F
+from test_model_objective import _randomize_running_stats
 from torch import nn
 
 from losslab.objectives import pool
@@ -107,17 +108,6 @@ class Counting(nn.Module):
         return self.a(x.flatten(1)) * (1.0 if self.calls < 1000 else 2.0)
 
 
-def randomize_batchnorm(model):
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
-            module.running_mean.normal_(0, 0.5, generator=generator)
-            module.running_var.uniform_(0.5, 2.0, generator=generator)
-            module.weight.data.uniform_(0.5, 1.5, generator=generator)
-            module.bias.data.normal_(0, 0.2, generator=generator)
-    return model
-
-
 def images(n=48, seed=0):
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(n, 1, 6, 6, generator=generator), torch.randint(
@@ -131,8 +121,8 @@ def tabular(n=48, seed=0):
 
 
 CASES = {
-    "residual_cnn": (lambda: randomize_batchnorm(ResidualCNN()), images, "traced"),
-    "residual_mlp": (lambda: randomize_batchnorm(ResidualMLP()), tabular, "traced"),
+    "residual_cnn": (lambda: _randomize_running_stats(ResidualCNN()), images, "traced"),
+    "residual_mlp": (lambda: _randomize_running_stats(ResidualMLP()), tabular, "traced"),
     "untraceable": (Branchy, tabular, "functional_call"),
     "gru": (Recurrent, tabular, "functional_call"),
     "stateful": (Counting, tabular, "functional_call"),
@@ -199,7 +189,7 @@ def test_traced_slices_with_and_without_first_layer_pieces_equal_the_loop(case, 
 
 
 def test_traced_gradients_equal_autograd_through_the_model():
-    model, (x, y) = randomize_batchnorm(ResidualCNN()), images()
+    model, (x, y) = _randomize_running_stats(ResidualCNN()), images()
     objective = ModelObjective(model, "cross_entropy", (x, y))
     points = random_points(objective, n=2)
     values, grads = objective.value_and_grad(points)
@@ -216,7 +206,7 @@ def test_traced_gradients_equal_autograd_through_the_model():
 
 def test_traced_recompute_equals_the_general_path():
     """bn="recompute": statistics from the train data at each point, on both paths."""
-    model, (x, y) = randomize_batchnorm(ResidualCNN()), images()
+    model, (x, y) = _randomize_running_stats(ResidualCNN()), images()
     traced = ModelObjective(model, "cross_entropy", (x, y), bn="recompute")
     assert traced.describe()["path"] == "traced"
     general = ModelObjective(model, "cross_entropy", (x, y), bn="recompute")
