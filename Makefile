@@ -42,8 +42,8 @@ demo: setup
 	$(BIN)/losslab demo --out demo
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`,
 # which downloads a browser). Install it when missing; without root or network, say so and let
