@@ -150,7 +150,7 @@ def test_place_puts_a_batch_where_and_as_the_model_wants_it():
     assert placed.inputs["tokens"].dtype == torch.int32  # token ids stay as they are
     assert placed.targets.dtype == torch.int64 and placed.weights.dtype == torch.float32
     assert place(Batch(X, Y.double()), torch.float32, "cpu").targets.dtype == torch.float32
-    assert place(Batch(X, Y.bool()), torch.float64, "cpu").targets.dtype == torch.bool
+    assert place(Batch(X, Y.bool()), torch.float64, "cpu").targets.dtype == torch.float64
     assert place(Batch(X, Y), torch.float64, "cpu").inputs.dtype == torch.float64
     message = refusal(place, Batch(X.to(torch.complex64), Y), torch.float32, "cpu")
     assert message.startswith("data: X is complex64; losses over complex numbers")

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, IterableDataset, Subset, TensorDataset,
 
 from losslab import budget
 from losslab.errors import LosslabError
+from losslab.objectives import adapters
 from losslab.objectives.adapters import Batch, check_real, map_tensors, tensors_of
 
 # A DataLoader is read into memory once when its data takes at most this many bytes (and a
@@ -40,7 +41,9 @@ def read_data(data, label: str, dtype: torch.dtype, device, to_batch) -> TensorD
     batch adapter (raw batch -> Batch)."""
     from losslab.data.dataset import Dataset  # data/ is a sibling layer: imported late
 
-    place = _placer(dtype, device)
+    def place(batch: Batch) -> Batch:
+        return adapters.place(batch, dtype, device)
+
     if isinstance(data, DataLoader):
         return _from_loader(data, label, place, to_batch)
     if isinstance(data, Dataset):
@@ -216,24 +219,6 @@ def _non_finite(tensor: Tensor, chunk: int = 1 << 22) -> int:
     byte per value (30 MB for 10,000 CIFAR images) on top of the data."""
     flat = tensor.reshape(-1)
     return sum(int((~torch.isfinite(part)).sum()) for part in flat.split(chunk))
-
-
-def _placer(dtype: torch.dtype, device) -> Callable[[Batch], Batch]:
-    def input_to(t: Tensor) -> Tensor:
-        t = torch.as_tensor(t)
-        return t.to(device, dtype) if t.is_floating_point() else t.to(device)
-
-    def place(batch: Batch) -> Batch:
-        y = batch.targets
-        y = (
-            y.to(device, dtype)
-            if y.is_floating_point() or y.dtype == torch.bool
-            else y.to(device, torch.int64)
-        )
-        w = None if batch.weights is None else batch.weights.to(device, dtype)
-        return Batch(map_tensors(input_to, batch.inputs), y, w)
-
-    return place
 
 
 # -- whole-data facts ----------------------------------------------------------------------------

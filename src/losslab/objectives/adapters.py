@@ -129,8 +129,9 @@ def _as_tensor(value: Any, label: str, part: str) -> Tensor:
 
 def place(batch: Batch, dtype: torch.dtype, device: torch.device | str) -> Batch:
     """A batch as the model meets it, on `device`: floating inputs, targets and weights in the
-    model's `dtype`; integer targets as int64 (class indices); integer and bool inputs (token
-    ids, masks) and bool targets kept. Complex data is refused (`check_real`)."""
+    model's `dtype`, bool targets too (0/1 labels); integer targets as int64 (class indices);
+    integer and bool inputs (token ids, masks) kept. Complex data is refused (`check_real`).
+    ModelObjective and train both read their data through it."""
 
     xs = tensors_of(batch.inputs)
     check_real(xs[0], batch.targets)  # the words ModelObjective's (X, y) data gets
@@ -141,12 +142,10 @@ def place(batch: Batch, dtype: torch.dtype, device: torch.device | str) -> Batch
         return t.to(device, dtype) if t.is_floating_point() else t.to(device)
 
     targets = batch.targets
-    if targets.is_floating_point():
+    if targets.is_floating_point() or targets.dtype == torch.bool:  # bool: 0/1 labels (bce)
         targets = targets.to(device, dtype)
-    elif targets.dtype != torch.bool:
-        targets = targets.to(device, torch.int64)
     else:
-        targets = targets.to(device)
+        targets = targets.to(device, torch.int64)
     weights = None if batch.weights is None else batch.weights.to(device, dtype)
     return Batch(map_tensors(inputs, batch.inputs), targets, weights)
 
