@@ -49,6 +49,7 @@ LAYERS = {
     "losslab.landscapes": 3,
     "losslab.curvature": 3,
     "losslab.descent": 3,
+    "losslab.diagnosis": 3,
     "losslab.attraction": 3,
     "losslab.training": 3,
     "losslab.symmetry": 3,

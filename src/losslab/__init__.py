@@ -13,6 +13,7 @@ from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Race, Trajectory, descend, race
+from losslab.diagnosis import Diagnosis, diagnose
 from losslab.errors import ExpressionError, LosslabError
 from losslab.landscapes import Landscape, landscape
 from losslab.landscapes.grid import evaluate_grid
@@ -23,6 +24,7 @@ from losslab.training import TrainingRun, train
 __all__ = [
     "BasinMap",
     "CriticalPoint",
+    "Diagnosis",
     "ExpressionError",
     "Landscape",
     "LosslabError",
@@ -38,6 +40,7 @@ __all__ = [
     "curvature",
     "data",
     "descend",
+    "diagnose",
     "directions",
     "evaluate_grid",
     "inspect",

@@ -1,0 +1,281 @@
+"""Why a run ended, in one plain sentence that teaches the right thing: `diagnose`.
+
+A Trajectory's status says only converged / diverged / max_steps. A learner needs more: Newton
+"converges" to saddles and maxima, gradient descent "diverges" both by overshooting (lower lr
+fixes it) and by sliding off along negative curvature (lower lr does not), and a run that stops
+moving on a plateau is not at a minimum. The kinds and their rules (the constants below):
+
+    minimum / saddle / maximum  the end point is critical: gradient <= max(tol, GRAD_TOL) and,
+        when the Hessian is known, the Newton step |H^+ g| <= NEWTON_RTOL * max(1, |point|)
+        (a tiny gradient on flat ground is not a critical point). Kind from the Hessian's
+        eigenvalue signs, zero within critical.inspect's eig_tol; along a zero eigenvalue the
+        loss is probed on both sides to decide.
+    overshoot   diverged, and successive steps point against each other (dot < 0) for at least
+        half of the last TAIL steps: oscillating growth across a direction of high curvature.
+    escape      diverged without that oscillation: a smooth slide along negative curvature or an
+        unbounded direction; a lower lr only slows it down.
+    stalled     not critical, and the steps became tiny: the mean of the last TAIL step lengths
+        <= STEP_RTOL * max(1, |point|), or the run "converged" where the point is not critical.
+    running     max_steps reached while still moving.
+
+Eigenvalues are computed when the objective has at most MAX_EIGEN_PARAMS parameters; for a
+network the decision comes from the path alone (a converged run then counts as a minimum, and
+the sentence says the curvature was not checked).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from losslab.curvature.critical import inspect
+from losslab.descent import CONVERGED, DIVERGED, Trajectory
+from losslab.errors import LosslabError
+from losslab.objectives.base import Objective
+from losslab.results import Result, summary
+from losslab.results.kinds import FloatArray
+
+KINDS = ("minimum", "saddle", "maximum", "overshoot", "escape", "stalled", "running")
+MAX_EIGEN_PARAMS = 64  # dense Hessians up to 64 x 64: cheap; beyond, decide from the path
+GRAD_TOL = 1e-6  # inspect's grad_tol: a max_steps run this still counts as converged
+EIG_TOL = 1e-8  # inspect's eig_tol: |lambda| <= EIG_TOL * max(1, max |lambda|) is zero
+NEWTON_RTOL = 1e-2  # a critical point lies within 1% of the point's scale (x**4 at tol 1e-8:
+# gd stops at x = 1.4e-3, Newton step x / 3 = 5e-4; tanh**2 at (6, 6): Newton step 0.7)
+GRAD_FLOOR = 1e-14  # gradient components below this (x max(1, |loss|)) are float dust
+STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
+TAIL = 10  # the last steps examined for oscillation and for stalling
+
+
+@dataclass(frozen=True)
+class Diagnosis(Result):
+    """Why one run ended.
+
+    kind: one of KINDS; reason: one sentence, why and what to change; step: the row it refers
+    to (the run's stopped_at); point: (n_params,) the point there; loss, grad_norm: there;
+    eigenvalues: (n_params,) ascending Hessian eigenvalues there, or None for many parameters.
+    """
+
+    result_type = "diagnosis"
+
+    kind: str
+    reason: str
+    step: int
+    point: FloatArray
+    loss: float
+    grad_norm: float
+    eigenvalues: FloatArray | None = None
+    optimizer: str = ""
+    objective: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise LosslabError(f"kind {self.kind!r} is not one of {', '.join(KINDS)}.")
+
+    def __repr__(self) -> str:
+        return summary.compose("Diagnosis", kind=self.kind, step=self.step, reason=self.reason)
+
+
+def diagnose(objective: Objective, trajectory: Trajectory) -> Diagnosis | tuple[Diagnosis, ...]:
+    """Why `trajectory` (a run of `objective`) ended: a Diagnosis, or for a batched
+    trajectory a tuple of them, one per start in the batch's order."""
+    if not isinstance(trajectory, Trajectory):
+        raise LosslabError(
+            f"trajectory is a {type(trajectory).__name__}: give a Trajectory (descend's result)."
+        )
+    if trajectory.params.shape[-1] != objective.n_params:
+        raise LosslabError(
+            f"the trajectory has {trajectory.params.shape[-1]} parameter(s), the objective "
+            f"{objective.n_params}: diagnose a run with the objective it ran on."
+        )
+    if trajectory.batched:
+        return tuple(_diagnose_run(objective, run) for run in trajectory.runs())
+    return _diagnose_run(objective, trajectory)
+
+
+def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
+    path = run.path().to(torch.float64)  # (rows, n)
+    step = int(run.stopped_at)
+    point = path[-1]
+    loss, grad_norm = float(run.losses[step]), float(run.grad_norms[step])
+    few = objective.n_params <= MAX_EIGEN_PARAMS
+    eigen = _eigen(objective, point) if few else None
+    eigenvalues = eigen[0] if eigen is not None else None
+    steps = path[1:] - path[:-1]  # (rows - 1, n)
+    lr = run.hyperparameters.get("lr")
+
+    def done(kind: str, reason: str) -> Diagnosis:
+        return Diagnosis(
+            kind, reason, step, point, loss, grad_norm, eigenvalues, run.optimizer, run.objective
+        )
+
+    at = f"at {_point(point)}"
+    if run.status == DIVERGED:
+        return done(*_diverged(objective, run, path, steps, lr, few))
+    critical = grad_norm <= max(run.tol, GRAD_TOL) and (
+        _newton_distance(objective, point, eigen) <= NEWTON_RTOL * max(1.0, _norm(point))
+        if eigen is not None
+        else run.status == CONVERGED
+    )
+    if critical:
+        if eigen is None:
+            return done(
+                "minimum",
+                f"Converged in {_steps(step)} {at} with gradient {_num(grad_norm)}; the curvature "
+                f"of {objective.n_params} parameters was not checked, so it could be a saddle.",
+            )
+        kind = _kind(objective, point, eigen)
+        spectrum = f"Hessian eigenvalues {_values(eigenvalues)}"
+        advice = {
+            "minimum": "every direction curves up, so this is a minimum.",
+            "saddle": "some curve up and some down, so this is a saddle, not a minimum: "
+            "start off it or use a gradient method, which slides away from saddles.",
+            "maximum": "every direction curves down, so this is a maximum, not a minimum: "
+            "Newton's method goes to any critical point, use a gradient method instead.",
+        }[kind]
+        return done(kind, f"Converged in {_steps(step)} {at}: {spectrum}; {advice}")
+    tail = steps[-TAIL:]
+    moved = float(torch.linalg.vector_norm(tail, dim=-1).mean()) if len(tail) else 0.0
+    if run.status == CONVERGED or moved <= STEP_RTOL * max(1.0, _norm(point)):
+        why = (
+            f"fell below tol = {_num(run.tol)}, so the run stopped"
+            if run.status == CONVERGED
+            else f"is only {_num(grad_norm)} and the steps shrank to {_num(moved)}"
+        )
+        return done(
+            "stalled",
+            f"Stalled {at} after {_steps(step)}: the gradient {why}, but this is not a "
+            "critical point, it is a plateau: use momentum or adam, a larger lr, or another "
+            "start.",
+        )
+    return done(
+        "running",
+        f"Still moving after {_steps(step)} (last steps {_num(moved)} long, gradient "
+        f"{_num(grad_norm)}, loss {_num(loss)}): give it more steps.",
+    )
+
+
+def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
+    """("overshoot" | "escape", sentence) for a diverged run."""
+    step = int(run.stopped_at)
+    tail = steps[-TAIL:]
+    pairs = (tail[1:] * tail[:-1]).sum(-1)  # dot products of successive steps
+    oscillating = len(pairs) > 0 and int((pairs < 0).sum()) * 2 >= len(pairs)
+    start = max(0, len(path) - 1 - TAIL)  # the row where the examined tail begins
+    lam_max = None
+    if few:
+        rows = {0, start}
+        found = [_eigen(objective, path[r]) for r in rows]
+        lam_max = max((float(e[0].max()) for e in found if e is not None), default=None)
+    if len(pairs) == 0 and lam_max is not None and lr is not None:
+        oscillating = lr * lam_max > 2  # one step out: only the curvature can tell
+    lr_text = f"lr = {_num(lr)}" if lr is not None else "the step size"
+    if oscillating:
+        if lam_max is not None and lam_max > 0:
+            bound = 2 / lam_max
+            advice = (
+                f"lower lr below 2/lambda_max = {_num(bound)}"
+                if lr is None or lr > bound
+                else f"lower lr (2/lambda_max = {_num(bound)} is the bound at the start of "
+                "the swing; the curvature grew along the path)"
+            )
+        else:
+            advice = "lower lr"
+        return "overshoot", (
+            f"Diverged at step {step} by overshooting: with {lr_text} each step jumped across "
+            f"a steep valley and landed farther up the other side; {advice}."
+        )
+    end = _eigen(objective, path[-1]) if few else None
+    negative = end is not None and float(end[0].min()) < 0
+    along = "negative curvature" if negative else "a direction where the loss keeps falling"
+    return "escape", (
+        f"Diverged at step {step} by escaping: the path slid smoothly away along {along} "
+        f"(loss {_num(float(run.losses[step]))}), with no overshoot; a lower lr will not fix "
+        "it, only slow it down: the loss is unbounded that way, so start elsewhere."
+    )
+
+
+def _eigen(objective: Objective, point: Tensor) -> tuple[Tensor, Tensor] | None:
+    """(eigenvalues (n,) ascending, eigenvectors (n, n) in columns) of the Hessian, as
+    critical.inspect computes them; None where the Hessian is not finite."""
+    try:
+        found = inspect(objective, point, grad_tol=math.inf, eig_tol=EIG_TOL)
+    except LosslabError:
+        return None
+    return found.eigenvalues.to(torch.float64), found.eigenvectors.to(torch.float64)
+
+
+def _zero(eigenvalues: Tensor) -> Tensor:
+    """Which eigenvalues are zero, by inspect's rule."""
+    return eigenvalues.abs() <= EIG_TOL * max(1.0, float(eigenvalues.abs().max()))
+
+
+def _newton_distance(objective: Objective, point: Tensor, eigen) -> float:
+    """|H^-1 g|, the distance to the critical point the local quadratic predicts. The raw
+    eigenvalues are used (not zeroed): on a plateau both g and H are ~1e-12 and the distance
+    is of order 1, not 0. Gradient components below float dust (GRAD_FLOOR) count as 0; a
+    real one along an exactly flat direction makes the distance infinite."""
+    values, vectors = eigen
+    value, grad = objective.value_and_grad(point.unsqueeze(0))
+    coefficients = vectors.T @ grad[0].to(torch.float64)  # g in the eigenbasis
+    real = coefficients.abs() > GRAD_FLOOR * max(1.0, abs(float(value[0])))
+    if not real.any():
+        return 0.0
+    if (values[real] == 0).any():
+        return math.inf
+    return float(torch.linalg.vector_norm(coefficients[real] / values[real]))
+
+
+def _kind(objective: Objective, point: Tensor, eigen) -> str:
+    """minimum | saddle | maximum from the eigenvalue signs; a zero eigenvalue's direction is
+    probed on both sides (x**3 rises one way and falls the other: a saddle)."""
+    values, vectors = eigen
+    zero = _zero(values)
+    up, down = bool((values[~zero] > 0).any()), bool((values[~zero] < 0).any())
+    if zero.any():
+        h = 1e-3 * max(1.0, _norm(point))
+        probes = torch.cat([point + h * vectors[:, zero].T, point - h * vectors[:, zero].T])
+        centre = objective.value_and_grad(point.unsqueeze(0))[0]
+        change = objective.value_and_grad(probes)[0] - centre
+        scale = 1e-12 * max(1.0, abs(float(centre)))
+        up = up or bool((change > scale).any())
+        down = down or bool((change < -scale).any())
+    if up and down:
+        return "saddle"
+    return "maximum" if down else "minimum"
+
+
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
+def _norm(point: Tensor) -> float:
+    return float(torch.linalg.vector_norm(point))
+
+
+def _num(value: float, zero: float = 1e-12) -> str:
+    """4 significant digits; |value| <= zero prints as 0 (no 1e-16 dust)."""
+    value = float(value)
+    if math.isfinite(value) and abs(value) <= zero:
+        return "0"
+    return summary.number(value)
+
+
+def _point(point: Tensor) -> str:
+    """(x, y, ...) with coordinates below 1e-9 of the point's scale printed as 0."""
+    zero = 1e-9 * max(1.0, float(point.abs().max()))
+    coords = [_num(v, zero) for v in point.tolist()]
+    if len(coords) > 4:
+        coords = coords[:3] + [f"... ({len(coords)} parameters)"]
+    return f"({', '.join(coords)})"
+
+
+def _values(eigenvalues: Tensor) -> str:
+    """Eigenvalues with those zero by inspect's rule printed as 0."""
+    zero = EIG_TOL * max(1.0, float(eigenvalues.abs().max()))
+    shown = [_num(v, zero) for v in eigenvalues.tolist()]
+    if len(shown) > 4:
+        shown = shown[:2] + ["..."] + shown[-1:]
+    return ", ".join(shown)
