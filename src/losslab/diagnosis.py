@@ -49,7 +49,7 @@ STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
 TAIL = 10  # the last steps examined for oscillation and for stalling
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Diagnosis(Result):
     """Why one run ended.
 

@@ -1,0 +1,166 @@
+"""losslab.diagnose: why a run ended, on surfaces where the answer is known."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+import losslab as ll
+from losslab import optim
+from losslab.errors import LosslabError
+
+DUST = re.compile(r"e-(1[3-9]|[2-9]\d)")  # 1e-13 and smaller: float dust, never shown
+
+
+def run(name, optimizer, start, n_steps, **kwargs):
+    objective = ll.surface(name)
+    trajectory = ll.descend(objective, optimizer, start, n_steps, **kwargs)
+    return trajectory, ll.diagnose(objective, trajectory)
+
+
+def test_gd_on_the_bowl_converges_to_a_minimum():
+    trajectory, diagnosis = run("bowl", optim.gd(lr=0.1), [1.0, 2.0], 500)
+    assert trajectory.status == "converged"
+    assert diagnosis.kind == "minimum"
+    assert diagnosis.step == trajectory.stopped_at
+    assert torch.allclose(diagnosis.point, trajectory.params[-1])
+    assert diagnosis.loss == pytest.approx(float(trajectory.losses[-1]))
+    assert diagnosis.grad_norm == pytest.approx(float(trajectory.grad_norms[-1]))
+    assert torch.allclose(diagnosis.eigenvalues, torch.tensor([2.0, 2.0], dtype=torch.float64))
+    assert "minimum" in diagnosis.reason
+
+
+def test_newton_on_the_saddle_is_named_a_saddle_not_a_minimum():
+    # The issue: the explorer showed a green "converged in 1 steps at (0, 0)".
+    trajectory, diagnosis = run("saddle", optim.newton(), [1.0, 0.0], 50)
+    assert trajectory.status == "converged"
+    assert diagnosis.kind == "saddle"
+    assert "saddle, not a minimum" in diagnosis.reason
+    assert "1 step " in diagnosis.reason and "(0, 0)" in diagnosis.reason
+    assert torch.allclose(diagnosis.eigenvalues, torch.tensor([-2.0, 2.0], dtype=torch.float64))
+
+
+def test_newton_on_a_maximum_is_named_a_maximum():
+    trajectory, diagnosis = run("-(x**2 + y**2)", optim.newton(), [1.0, 2.0], 50)
+    assert trajectory.status == "converged"
+    assert diagnosis.kind == "maximum"
+    assert "maximum, not a minimum" in diagnosis.reason
+
+
+def test_newton_on_the_monkey_saddle_probes_the_flat_directions():
+    # All eigenvalues tend to 0 at the monkey saddle's centre; the signs still say saddle.
+    _, diagnosis = run("monkey_saddle", optim.newton(), [0.5, 0.0], 100)
+    assert diagnosis.kind == "saddle"
+
+
+def test_gd_above_two_over_lambda_max_overshoots_and_names_the_bound():
+    # The bowl's Hessian is 2 I: lambda_max = 2, so gd is stable only for lr < 2/2 = 1.
+    trajectory, diagnosis = run("bowl", optim.gd(lr=1.1), [1.0, 2.0], 500)
+    assert trajectory.status == "diverged"
+    assert diagnosis.kind == "overshoot"
+    assert "lower lr below 2/lambda_max = 1." in diagnosis.reason
+    assert "lr = 1.1" in diagnosis.reason
+
+
+def test_overshoot_bound_uses_the_steepest_direction():
+    # 80 x^2 + y^2: lambda_max = 160, bound 2/160 = 0.0125 (the issue's example number).
+    _, diagnosis = run("80*x**2 + y**2", optim.gd(lr=0.013), [1.0, 1.0], 2000)
+    assert diagnosis.kind == "overshoot"
+    assert "2/lambda_max = 0.0125" in diagnosis.reason
+
+
+def test_gd_off_the_saddle_axis_escapes_and_is_not_told_to_lower_lr():
+    # The issue: "with lr = 0.05 every step overshot further" was wrong: it slides off.
+    trajectory, diagnosis = run("saddle", optim.gd(lr=0.05), [1.0, 0.5], 500)
+    assert trajectory.status == "diverged"
+    assert diagnosis.kind == "escape"
+    assert "negative curvature" in diagnosis.reason
+    assert "a lower lr will not fix it" in diagnosis.reason
+    assert "lower lr below" not in diagnosis.reason and "overshot" not in diagnosis.reason
+
+
+def test_an_unbounded_direction_without_negative_curvature_escapes():
+    # A plane tilted in x: the Hessian is 0 everywhere, gd walks off in a straight line.
+    _, diagnosis = run("x + 0*y", optim.gd(lr=0.5), [0.0, 0.0], 1000)
+    assert diagnosis.kind == "escape"
+    assert "a direction where the loss keeps falling" in diagnosis.reason
+
+
+def test_a_plateau_stalls():
+    trajectory, diagnosis = run("tanh(x)**2 + tanh(y)**2", optim.gd(lr=0.01), [6.0, 6.0], 50)
+    assert trajectory.status == "max_steps"
+    assert diagnosis.kind == "stalled"
+    assert "plateau" in diagnosis.reason
+
+
+def test_a_plateau_that_descend_calls_converged_is_stalled():
+    # Far out on the built-in plateau the gradient (~1e-11) is below tol at the start.
+    trajectory, diagnosis = run("plateau", optim.gd(lr=0.1), [6.0, 6.0], 50)
+    assert trajectory.status == "converged"
+    assert diagnosis.kind == "stalled"
+    assert "tol = 1e-08" in diagnosis.reason
+
+
+def test_rosenbrock_with_too_few_steps_is_still_running():
+    trajectory, diagnosis = run("rosenbrock", optim.gd(lr=1e-3), [-1.5, 2.0], 50)
+    assert trajectory.status == "max_steps"
+    assert diagnosis.kind == "running"
+    assert "more steps" in diagnosis.reason
+
+
+def test_a_batch_gives_one_diagnosis_per_start_in_order():
+    objective = ll.surface("saddle")
+    trajectory = ll.descend(objective, optim.gd(lr=0.05), [[1.0, 0.0], [1.0, 0.5]], 500)
+    diagnoses = ll.diagnose(objective, trajectory)
+    assert isinstance(diagnoses, tuple) and len(diagnoses) == 2
+    assert [d.kind for d in diagnoses] == ["saddle", "escape"]
+    assert diagnoses[1].step == trajectory.stopped_at[1]
+    alone = [ll.diagnose(objective, run) for run in trajectory.runs()]
+    assert [(d.kind, d.reason, d.step) for d in diagnoses] == [
+        (d.kind, d.reason, d.step) for d in alone
+    ]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    _, diagnosis = run("saddle", optim.newton(), [1.0, 0.0], 50)
+    loaded = ll.Diagnosis.load(diagnosis.save(tmp_path / "diagnosis.json"))
+    assert loaded.kind == diagnosis.kind and loaded.reason == diagnosis.reason
+    assert loaded.step == diagnosis.step and loaded.loss == diagnosis.loss
+    assert torch.equal(loaded.point, diagnosis.point)
+    assert torch.equal(loaded.eigenvalues, diagnosis.eigenvalues)
+    assert isinstance(ll.load_result(tmp_path / "diagnosis.json"), ll.Diagnosis)
+
+
+def test_float_dust_prints_as_zero():
+    # x starts at 2.8e-16 and shrinks; y sits on the tanh plateau: "(0, 6)", never "2.8e-16".
+    trajectory, diagnosis = run("tanh(x)**2 + tanh(y)**2", optim.gd(lr=0.01), [2.8e-16, 6.0], 50)
+    assert 0 < abs(float(trajectory.params[-1, 0])) < 1e-15  # the dust is really there
+    assert diagnosis.kind == "stalled"
+    assert "(0, 6)" in diagnosis.reason
+    assert not DUST.search(diagnosis.reason), diagnosis.reason
+
+
+def test_many_parameters_skip_the_eigenvalues():
+    class Quadratic(ll.Objective):
+        name, n_params = "quadratic", 100
+
+        def __call__(self, params):
+            return (params**2).sum(-1)
+
+    objective = Quadratic()
+    trajectory = ll.descend(objective, optim.gd(lr=0.1), torch.ones(100), 500)
+    diagnosis = ll.diagnose(objective, trajectory)
+    assert diagnosis.eigenvalues is None
+    assert diagnosis.kind == "minimum"
+    assert "not checked" in diagnosis.reason
+
+
+def test_bad_input_is_one_line():
+    objective = ll.surface("bowl")
+    trajectory = ll.descend(ll.surface("parabola"), optim.gd(lr=0.1), [1.0], 5)
+    with pytest.raises(LosslabError, match="1 parameter"):
+        ll.diagnose(objective, trajectory)
+    with pytest.raises(LosslabError, match="give a Trajectory"):
+        ll.diagnose(objective, [1.0, 2.0])
