@@ -164,3 +164,11 @@ def test_bad_input_is_one_line():
         ll.diagnose(objective, trajectory)
     with pytest.raises(LosslabError, match="give a Trajectory"):
         ll.diagnose(objective, [1.0, 2.0])
+
+
+def test_overshoot_with_momentum_gives_gd_s_bound_only_as_a_reference():
+    # Momentum is stable beyond gd's lr < 2/lambda_max: the bound is named, not prescribed.
+    _, diagnosis = run("bowl", optim.momentum(lr=2.5), [1.0, 2.0], 500)
+    assert diagnosis.kind == "overshoot"
+    assert "plain gd is stable for lr < 2/lambda_max = 1)" in diagnosis.reason
+    assert "lower lr below" not in diagnosis.reason

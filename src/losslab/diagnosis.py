@@ -46,6 +46,7 @@ NEWTON_RTOL = 1e-2  # a critical point lies within 1% of the point's scale (x**4
 # gd stops at x = 1.4e-3, Newton step x / 3 = 5e-4; tanh**2 at (6, 6): Newton step 0.7)
 GRAD_FLOOR = 1e-14  # gradient components below this (x max(1, |loss|)) are float dust
 STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
+GD_NAMES = ("gd", "sgd_noise")  # where lr < 2/lambda_max is the stability bound
 TAIL = 10  # the last steps examined for oscillation and for stalling
 
 
@@ -175,12 +176,15 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
     if oscillating:
         if lam_max is not None and lam_max > 0:
             bound = 2 / lam_max
-            advice = (
-                f"lower lr below 2/lambda_max = {_num(bound)}"
-                if lr is None or lr > bound
-                else f"lower lr (2/lambda_max = {_num(bound)} is the bound at the start of "
-                "the swing; the curvature grew along the path)"
-            )
+            if run.optimizer not in GD_NAMES:  # the bound is gd's; others scale lr
+                advice = f"lower lr (plain gd is stable for lr < 2/lambda_max = {_num(bound)})"
+            elif lr is None or lr > bound:
+                advice = f"lower lr below 2/lambda_max = {_num(bound)}"
+            else:  # below the bound at the start: the curvature grew along the path
+                advice = (
+                    f"lower lr (2/lambda_max = {_num(bound)} where the swing began; the "
+                    "curvature grew along the path)"
+                )
         else:
             advice = "lower lr"
         return "overshoot", (
