@@ -142,7 +142,7 @@ def test_float_dust_prints_as_zero():
     assert not DUST.search(diagnosis.reason), diagnosis.reason
 
 
-def test_many_parameters_skip_the_eigenvalues():
+def test_many_parameters_skip_the_eigenvalues(tmp_path):
     class Quadratic(ll.Objective):
         name, n_params = "quadratic", 100
 
@@ -155,6 +155,9 @@ def test_many_parameters_skip_the_eigenvalues():
     assert diagnosis.eigenvalues is None
     assert diagnosis.kind == "minimum"
     assert "not checked" in diagnosis.reason
+    for suffix in (".json", ".h5"):
+        loaded = ll.load_result(diagnosis.save(tmp_path / f"many{suffix}"))
+        assert loaded.eigenvalues is None and torch.equal(loaded.point, diagnosis.point)
 
 
 def test_bad_input_is_one_line():

@@ -68,6 +68,9 @@ EXAMPLES = {
     "basin_map": lambda: ll.basins(ll.surface("himmelblau"), ll.optim.gd(0.01), resolution=4),
     "critical_point": lambda: ll.inspect(ll.surface("saddle"), [0.0, 0.0]),
     "critical_points": lambda: ll.critical_points(ll.surface("himmelblau"), resolution=9),
+    "diagnosis": lambda: ll.diagnose(
+        ll.surface("saddle"), ll.descend(ll.surface("saddle"), ll.optim.newton(), [1, 0], 5)
+    ),
     "landscape": landscape,
     "training_run": lambda: ll.train(
         nn.Linear(2, 2), (torch.randn(16, 2), torch.randint(0, 2, (16,))), epochs=2, batch_size=8
