@@ -508,55 +508,16 @@ def compile_sequential(model: nn.Module) -> Program | None:
     constants: dict[str, Tensor] = {}
     n_bn = 0
     for prefix, leaf in _leaves(model, ""):
-        kind = type(leaf)
         if _has_hooks(leaf) or hasattr(leaf, "parametrizations"):
             return None
         names = lambda *attrs, p=prefix, m=leaf: tuple(  # noqa: E731
             p + a for a in attrs if getattr(m, a, None) is not None
         )
-        if kind in _IDENTITY:
-            ops.append(Pointwise(kind.__name__))
-        elif kind is nn.PReLU:
-            ops.append(PReLU("PReLU", names("weight")))
-        elif kind in _POINTWISE:
-            private = copy.deepcopy(leaf).eval()
-            if getattr(private, "inplace", False):
-                private.inplace = False
-            if list(private.parameters()) or list(private.buffers()):
-                return None
-            ops.append(Pointwise(kind.__name__, (), private, _inplace_version(private)))
-        elif kind is nn.Linear:
-            ops.append(Linear("Linear", names("weight", "bias")))
-        elif kind in _CONVS:
-            if leaf.padding_mode != "zeros":
-                return None
-            ops.append(
-                Conv(
-                    kind.__name__,
-                    names("weight", "bias"),
-                    _CONVS[kind],
-                    leaf.stride,
-                    leaf.padding,
-                    leaf.dilation,
-                    leaf.groups,
-                    tuple(leaf.kernel_size),
-                )
-            )
-        elif kind in _BATCHNORMS:
-            if not leaf.track_running_stats or leaf.running_mean is None:
-                return None  # batch statistics even in eval mode: leave it to the module
-            ops.append(
-                BatchNorm(
-                    kind.__name__,
-                    names("weight", "bias", "running_mean", "running_var"),
-                    n_bn,
-                    leaf.eps,
-                    leaf.affine,
-                )
-            )
-            n_bn += 1
-        else:
+        op = leaf_op(leaf, names, n_bn)
+        if op is None:
             return None
+        ops.append(op)
+        n_bn += isinstance(op, BatchNorm)
         for name, tensor in list(leaf.named_parameters(recurse=False)) + list(
             leaf.named_buffers(recurse=False)
         ):
@@ -572,6 +533,50 @@ def compile_sequential(model: nn.Module) -> Program | None:
     first_layer = FirstLayer(first_op) if type(first_op) in (Linear, Conv) else None
     channels_last = any(isinstance(op, Conv) and op.fn is F.conv2d for op in ops)
     return Program(ops, first, first_layer, channels_last, constants)
+
+
+def leaf_op(leaf: nn.Module, names: Callable[..., tuple[str, ...]], n_bn: int) -> Op | None:
+    """The op that runs one leaf module, or None where it cannot (the model then takes
+    another path). names(*attrs) -> the parameter names of the module's attributes that are
+    not None, as the parameter vector calls them; n_bn: BatchNorms before this one."""
+    kind = type(leaf)
+    if kind in _IDENTITY:
+        return Pointwise(kind.__name__)
+    if kind is nn.PReLU:
+        return PReLU("PReLU", names("weight"))
+    if kind in _POINTWISE:
+        private = copy.deepcopy(leaf).eval()
+        if getattr(private, "inplace", False):
+            private.inplace = False
+        if list(private.parameters()) or list(private.buffers()):
+            return None
+        return Pointwise(kind.__name__, (), private, _inplace_version(private))
+    if kind is nn.Linear:
+        return Linear("Linear", names("weight", "bias"))
+    if kind in _CONVS:
+        if leaf.padding_mode != "zeros":
+            return None
+        return Conv(
+            kind.__name__,
+            names("weight", "bias"),
+            _CONVS[kind],
+            leaf.stride,
+            leaf.padding,
+            leaf.dilation,
+            leaf.groups,
+            tuple(leaf.kernel_size),
+        )
+    if kind in _BATCHNORMS:
+        if not leaf.track_running_stats or leaf.running_mean is None:
+            return None  # batch statistics even in eval mode: leave it to the module
+        return BatchNorm(
+            kind.__name__,
+            names("weight", "bias", "running_mean", "running_var"),
+            n_bn,
+            leaf.eps,
+            leaf.affine,
+        )
+    return None
 
 
 def _fuse_flatten_linear(ops: list[Op]) -> list[Op]:

@@ -40,10 +40,7 @@ from torch import Tensor, nn
 from torch.fx import Node
 
 from losslab.objectives._sequential import (
-    _BATCHNORMS,
-    _CONVS,
     _IDENTITY,
-    _POINTWISE,
     BatchNorm,
     Context,
     Conv,
@@ -56,7 +53,7 @@ from losslab.objectives._sequential import (
     Program,
     _global_hooks,
     _has_hooks,
-    _inplace_version,
+    leaf_op,
 )
 
 # call_function targets whose output is a new tensor (never a view of an argument).
@@ -346,49 +343,15 @@ def _attribute(model: nn.Module, target: str):
 
 def _module_op(module: nn.Module, path: str, canonical: dict[str, str], n_bn: int) -> Op:
     """The op of `_sequential` for one leaf module, or _Refused."""
-    kind = type(module)
 
     def names(*attrs: str) -> tuple[str, ...]:
         prefix = f"{path}." if path else ""
         return tuple(canonical[prefix + a] for a in attrs if getattr(module, a, None) is not None)
 
-    if kind is nn.Linear:
-        return Linear("Linear", names("weight", "bias"))
-    if kind in _CONVS:
-        if module.padding_mode != "zeros":
-            raise _Refused
-        return Conv(
-            kind.__name__,
-            names("weight", "bias"),
-            _CONVS[kind],
-            module.stride,
-            module.padding,
-            module.dilation,
-            module.groups,
-            tuple(module.kernel_size),
-        )
-    if kind in _BATCHNORMS:
-        if not module.track_running_stats or module.running_mean is None:
-            raise _Refused
-        return BatchNorm(
-            kind.__name__,
-            names("weight", "bias", "running_mean", "running_var"),
-            n_bn,
-            module.eps,
-            module.affine,
-        )
-    if kind is nn.PReLU:
-        return PReLU("PReLU", names("weight"))
-    if kind in _IDENTITY:
-        return Pointwise(kind.__name__)
-    if kind in _POINTWISE:
-        private = copy.deepcopy(module).eval()
-        if getattr(private, "inplace", False):
-            private.inplace = False
-        if list(private.parameters()) or list(private.buffers()):
-            raise _Refused
-        return Pointwise(kind.__name__, (), private, _inplace_version(private))
-    raise _Refused
+    op = leaf_op(module, names, n_bn)
+    if op is None:
+        raise _Refused
+    return op
 
 
 def _fresh(step: _Step | None) -> bool:
