@@ -768,6 +768,10 @@ class ModelObjective(Objective):
         keys = self.value_keys
         if n_points == 0:
             return {key: torch.empty(0, dtype=self.dtype, device=device) for key in keys}
+        with pool.busy():  # the interpreter's exit waits for this thread's torch work too
+            return self._collect_busy(n_points, point_at, batch_fn, device, keys)
+
+    def _collect_busy(self, n_points, point_at, batch_fn, device, keys) -> dict:
         totals = [Totals() for _ in range(n_points)]
         workers, threads = self._plan_workers(n_points)
 

@@ -25,20 +25,25 @@ so no worker is inside torch while the interpreter tears down (a worker inside t
 aborts the process: "terminate called without an active exception", measured with the
 short-lived threads this pool replaces). A caller still waiting (a daemon thread) then gets
 a RuntimeError instead of results, as does any later call, rather than run torch itself.
-Ctrl-C in a waiting caller cancels its job and raises KeyboardInterrupt there. After a fork
+A caller that runs torch itself between jobs (ModelObjective's per-batch
+work) does it inside `busy()`, and the hook also waits for those sections to end (their next
+map raises at once): without that, a daemon caller inside torch at teardown aborted about one
+exit in twelve (tests/test_worker_pool.py). Ctrl-C in a waiting caller cancels its job and
+raises KeyboardInterrupt there. After a fork
 the child starts new pools.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import functools
 import itertools
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -242,20 +247,59 @@ def worker_pool(threads_per_worker: int) -> WorkerPool:
         return pool
 
 
+# Threads inside a `busy()` section: a caller that runs torch itself between its jobs (the
+# per-batch work of ModelObjective's evaluation) on a daemon thread, which atexit must wait
+# for as it waits for the workers.
+_busy: set[threading.Thread] = set()
+_busy_changed = threading.Condition()
+_exiting = False
+BUSY_WAIT_S = 30.0  # at most this long at exit for callers to reach their next map and stop
+
+
+@contextlib.contextmanager
+def busy() -> Iterator[None]:
+    """Marks the calling thread as running torch work that uses the pool. At exit,
+    `shutdown_pools` waits until every such section has ended (its next `map` raises the
+    shut-down RuntimeError, so it ends soon), so that no caller is inside torch while the
+    interpreter tears it down; a section entered after that raises at once."""
+    thread = threading.current_thread()
+    with _busy_changed:
+        if _exiting:
+            raise RuntimeError(_SHUT_DOWN)
+        nested = thread in _busy
+        _busy.add(thread)
+    try:
+        yield
+    finally:
+        if not nested:
+            with _busy_changed:
+                _busy.discard(thread)
+                _busy_changed.notify_all()
+
+
 @atexit.register
 def shutdown_pools() -> None:
-    """Join every worker (atexit: before the interpreter tears torch down)."""
+    """Join every worker, then wait for callers in `busy()` sections (atexit: before the
+    interpreter tears torch down)."""
+    global _exiting
     with _pools_lock:
         pools = list(_pools.values())
+    with _busy_changed:
+        _exiting = True
     for pool in pools:
         pool.shutdown()
+    me = threading.current_thread()
+    with _busy_changed:
+        _busy_changed.wait_for(lambda: not (_busy - {me}), timeout=BUSY_WAIT_S)
 
 
 def _forget_pools_after_fork() -> None:
     # A forked child has none of the parent's threads: its first call starts new pools.
-    global _pools_lock
+    global _pools_lock, _busy_changed
     _pools.clear()
     _pools_lock = threading.Lock()
+    _busy.clear()
+    _busy_changed = threading.Condition()
 
 
 os.register_at_fork(after_in_child=_forget_pools_after_fork)
