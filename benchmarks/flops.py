@@ -1,12 +1,31 @@
-"""What the benchmarks share: the grid of a landscape, the forward FLOPs of a model, and the
-fp32 matmul peak those FLOPs are compared with (the naive FLOP limit)."""
+"""What the benchmarks share: a brief seeded training run, the grid of a landscape, the
+forward FLOPs of a model, and the fp32 matmul peak those FLOPs are compared with (the naive
+FLOP limit)."""
 
 from __future__ import annotations
 
 import time
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def train_briefly(model: nn.Module, x, y, epochs: int = 3, seed: int = 0) -> nn.Module:
+    """A brief seeded SGD run (momentum 0.9, batches of 64), so a landscape is not at random
+    weights; returns the model in eval mode."""
+    torch.manual_seed(seed)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), 64):
+            batch = order[start : start + 64]
+            opt.zero_grad()
+            F.cross_entropy(model(x[batch]), y[batch]).backward()
+            opt.step()
+    return model.eval()
 
 
 def grid(resolution: int) -> torch.Tensor:

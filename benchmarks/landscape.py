@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from flops import grid, matmul_peak, naive_flops
+from flops import grid, matmul_peak, naive_flops, train_briefly
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -79,19 +79,9 @@ def w2() -> nn.Module:
 
 
 def train(make, x, y, epochs: int = 5, seed: int = 0) -> nn.Module:
-    """A brief plain training loop (SGD with momentum, batches of 64), seeded."""
+    """make() under `seed`, then briefly trained (flops.train_briefly)."""
     torch.manual_seed(seed)
-    model = make().train()
-    generator = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), 64):
-            batch = order[start : start + 64]
-            opt.zero_grad()
-            F.cross_entropy(model(x[batch]), y[batch]).backward()
-            opt.step()
-    return model.eval()
+    return train_briefly(make(), x, y, epochs, seed)
 
 
 def directions(model: nn.Module) -> tuple[torch.Tensor, str]:

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from flops import grid, matmul_peak, naive_flops
+from flops import grid, matmul_peak, naive_flops, train_briefly
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
@@ -168,22 +168,6 @@ def tokens(n: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.randn(n, 16, 8, generator=generator)
     y = (x.sum((1, 2)) > 0).long() + 2 * (x[:, 0, 0] > 0).long() + (x[:, -1, -1] > 1).long()
     return x, y
-
-
-def train(model: nn.Module, x, y, epochs: int = 3, seed: int = 0) -> nn.Module:
-    """A brief seeded SGD run (batches of 64), so the landscape is not at random weights."""
-    torch.manual_seed(seed)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), 64):
-            batch = order[start : start + 64]
-            opt.zero_grad()
-            F.cross_entropy(model(x[batch]), y[batch]).backward()
-            opt.step()
-    return model.eval()
 
 
 def peak_rss_mb() -> float:
@@ -340,7 +324,7 @@ def part_cnn(args, tmp: Path, base_src: Path | None) -> list[dict]:
     rows = []
     for name, make in CNN_SHAPES.items():
         torch.manual_seed(0)
-        model = train(make(), x, y)
+        model = train_briefly(make(), x, y)
         dirs = torch.as_tensor(
             ll.directions.random(
                 model, n=2, normalization="filter", ignore="biasbn", seed=0
@@ -395,7 +379,7 @@ def part_memory(args, tmp: Path) -> list[dict]:
 
     torch.manual_seed(0)
     x, y = images(2000, seed=2)
-    model = train(ResNet(), x, y, epochs=1)
+    model = train_briefly(ResNet(), x, y, epochs=1)
     dirs = torch.as_tensor(
         ll.directions.random(model, n=2, normalization="filter", ignore="biasbn", seed=0).vectors
     ).to(torch.float32)
@@ -431,7 +415,7 @@ def part_transformer(args) -> list[dict]:
 
     torch.manual_seed(0)
     x, y = tokens()
-    model = train(TransformerClassifier(), x, y, epochs=3)
+    model = train_briefly(TransformerClassifier(), x, y, epochs=3)
     rows = []
     start = time.perf_counter()
     objective = ll.ModelObjective(model, "cross_entropy", (x, y), eval_batch_size=256)

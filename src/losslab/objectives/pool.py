@@ -25,12 +25,11 @@ so no worker is inside torch while the interpreter tears down (a worker inside t
 aborts the process: "terminate called without an active exception", measured with the
 short-lived threads this pool replaces). A caller still waiting (a daemon thread) then gets
 a RuntimeError instead of results, as does any later call, rather than run torch itself.
-A caller that runs torch itself between jobs (ModelObjective's per-batch
-work) does it inside `busy()`, and the hook also waits for those sections to end (their next
-map raises at once): without that, a daemon caller inside torch at teardown aborted about one
-exit in twelve (tests/test_worker_pool.py). Ctrl-C in a waiting caller cancels its job and
-raises KeyboardInterrupt there. After a fork
-the child starts new pools.
+A caller that runs torch itself between jobs (ModelObjective's per-batch work) does it
+inside `busy()`, and the hook also waits for those sections to end (their next map raises at
+once): without that, a daemon caller inside torch at teardown aborted about one exit in twelve
+(tests/test_worker_pool.py). Ctrl-C in a waiting caller cancels its job and raises
+KeyboardInterrupt there. After a fork the child starts new pools.
 """
 
 from __future__ import annotations
