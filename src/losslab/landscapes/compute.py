@@ -38,6 +38,7 @@ from losslab.landscapes.store import (
     finished_landscape,
     remove_stale_folder,
 )
+from losslab.objectives import pool
 from losslab.objectives.base import Objective
 from losslab.params import ParamLayout
 
@@ -122,10 +123,11 @@ def landscape(
         check_count("chunk_size", chunk_size)
     if progress is not None and not callable(progress):
         raise LosslabError(f"progress == {progress!r}, must be a callable(done, total) or None.")
-    if out is None:
-        return _run_in_memory(objective, plan, chunk_size or plan.default_chunk_size, progress)
-    out = check_h5_path(out)
-    return _run_to_file(objective, plan, out, chunk_size, progress)
+    with pool.busy():  # the interpreter's exit waits for a landscape running on a thread
+        if out is None:
+            return _run_in_memory(objective, plan, chunk_size or plan.default_chunk_size, progress)
+        out = check_h5_path(out)
+        return _run_to_file(objective, plan, out, chunk_size, progress)
 
 
 def evaluate_chunk(

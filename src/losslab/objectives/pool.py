@@ -253,6 +253,7 @@ _busy: set[threading.Thread] = set()
 _busy_changed = threading.Condition()
 _exiting = False
 BUSY_WAIT_S = 30.0  # at most this long at exit for callers to reach their next map and stop
+UNWIND_WAIT_S = 2.0  # then at most this long for each of them to finish unwinding
 
 
 @contextlib.contextmanager
@@ -289,7 +290,13 @@ def shutdown_pools() -> None:
         pool.shutdown()
     me = threading.current_thread()
     with _busy_changed:
+        callers = _busy - {me}
         _busy_changed.wait_for(lambda: not (_busy - {me}), timeout=BUSY_WAIT_S)
+    # A caller that left its section is unwinding the shut-down error, still able to run a
+    # torch op on its way out; a daemon thread inside torch when the interpreter finalizes
+    # is ended mid-op (std::terminate). Give each a moment to finish.
+    for thread in callers:
+        thread.join(timeout=UNWIND_WAIT_S)
 
 
 def _forget_pools_after_fork() -> None:
