@@ -245,6 +245,9 @@ def test_noise_page_shows_both_basin_maps(page, lab_url, tmp_path):
 METAS = "(g) => { const gd = window.losslab.plotDiv(g); return gd && gd._fullData"
 METAS += " ? gd._fullData.map(t => t.meta) : []; }"
 CHANGED = "([g, r]) => window.losslab.plotDiv(g).layout.datarevision !== r"
+SWEEP = "window.losslab.plotDiv('neural-sweep')._fullData"
+WHISKERS = f"() => {SWEEP}[0].error_y.visible ? {SWEEP}[0].error_y.array.length : 0"
+POINTED = f"() => {SWEEP}[1].x"  # the width the chart points at
 
 
 def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab_url, tmp_path):
@@ -257,7 +260,10 @@ def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab
     assert {"landscape-linear", "landscape-logistic"} <= set(page.evaluate(METAS, "neural-convex"))
     assert {"landscape-network", "path-network"} <= set(page.evaluate(METAS, graph))
     assert page.evaluate("() => document.getElementById('neural-progress').value") == 3
-    assert page.evaluate(METAS, "neural-sweep") == ["sweep"]
+    page.wait_for_function(f"() => ({METAS})('neural-sweep').length === 3")
+    assert page.evaluate(METAS, "neural-sweep") == ["sweep", "sweep-pointer", "sweep-this"]
+    assert page.evaluate(WHISKERS) == 8  # the chart's +-1 sd, drawn on every bar
+    assert page.evaluate(POINTED) == ["8"]
     assert "weights (2 -> 8 -> 8 -> 2)" in page.inner_text("#neural-facts")
     page.screenshot(path=str(tmp_path / "neural.png"), full_page=True)
 
@@ -278,6 +284,7 @@ def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab
     title = page.evaluate("(g) => window.losslab.plotDiv(g).layout.title.text", graph)
     assert "width 16" in title
     assert "16 neurons per hidden layer" in page.inner_text("#neural-width-text")
+    page.wait_for_function(f"() => ({POINTED})()[0] === '16'")
 
 
 def test_neural_page_in_3d_draws_three_surfaces(page, lab_url, tmp_path):

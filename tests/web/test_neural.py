@@ -12,7 +12,7 @@ from losslab.landscapes import convexity
 from losslab.models import normal_equation
 from losslab.plot import style
 from losslab.plot.scene import Path
-from losslab.web import figures, networks, scenes
+from losslab.web import figures, networks, scenes, width_lesson
 from losslab.web.pages import neural
 
 
@@ -104,25 +104,128 @@ def test_pca_slice_holds_the_path_and_says_how_much():
     assert any("of the path's movement" in line for line in pca.facts)
 
 
-def test_width_smooths_the_slice():
-    """The third question's claim: the wide networks' slices are (nearly) convex."""
-    rows = networks.width_sweep(0)
-    assert [w for w, _, _ in rows] == list(networks.WIDTHS)
-    shares = {w: share for w, share, _ in rows}
-    assert shares[256] < 0.05 < shares[4]
-    assert max(shares[w] for w in (128, 256)) < min(shares[w] for w in (2, 4, 8))
-    assert all(0.0 <= share <= 1.0 and loss > 0 for _, share, loss in rows)
-    scene = scenes.sweep_scene(rows, 16)
-    (bars,) = scene.panel.items
-    np.testing.assert_allclose(bars.heights, [100 * share for _, share, _ in rows])
-    figure = figures.sweep(scene, revision=3)
-    bar = figure.data[0]
+# -- the width lesson ---------------------------------------------------------------------------
+
+
+def test_shipped_width_lesson_is_the_page_measurement_recomputed():
+    """The data file was made with the page's settings, holds every cell, and one cell
+    recomputed now gives its number (the script's `measure`, cheap for width 4)."""
+    assert width_lesson.shipped_settings() == width_lesson.settings()
+    samples = width_lesson.load()
+    cells = {(s.width, s.seed, s.plane) for s in samples}
+    assert cells == {
+        (w, seed, plane)
+        for w in networks.WIDTHS
+        for seed in range(width_lesson.N_SEEDS)
+        for plane in range(width_lesson.N_PLANES)
+    }
+    shipped = next(s for s in samples if (s.width, s.seed, s.plane) == (4, 1, 2))
+    again = width_lesson.measure(4, 1, 2)
+    # A share counts grid points (841 of them): one point's flip is the most a platform moves.
+    assert again.nonconvex_share == pytest.approx(shipped.nonconvex_share, abs=1.01 / 29**2)
+    assert again.rise == pytest.approx(shipped.rise, rel=1e-4, abs=1e-6)
+    assert again.final_loss == pytest.approx(shipped.final_loss, rel=1e-4, abs=1e-6)
+
+
+def test_the_page_slice_is_plane_zero_of_the_width_lesson(narrow):
+    """The dot the chart draws for the page's network is the chart's own measure of it."""
+    assert width_lesson.measure(8, 0, 0).nonconvex_share == narrow.nonconvex_share
+
+
+def test_the_width_claim_is_what_the_shipped_numbers_show():
+    """Derive the trend from the raw samples (numpy, not `summarise`), then hold the page's
+    sentence and the quiz to it."""
+    samples = width_lesson.load()
+    table = {  # width -> (seeds,) shares and rises, each seed averaged over its planes
+        w: np.array(
+            [
+                [
+                    np.mean([getattr(s, f) for s in samples if (s.width, s.seed) == (w, seed)])
+                    for seed in range(width_lesson.N_SEEDS)
+                ]
+                for f in ("nonconvex_share", "rise")
+            ]
+        )
+        for w in networks.WIDTHS
+    }
+    means = np.array([table[w][0].mean() for w in networks.WIDTHS])
+    start = networks.WIDTHS.index(neural.WIDTH_TREND_START)
+    # The trend the quiz names: the share falls at every doubling from its start on, by more
+    # than twice the standard error of the difference (no step of it is seed noise) ...
+    for w, v in zip(networks.WIDTHS[start:], networks.WIDTHS[start + 1 :], strict=False):
+        se = np.hypot(*(table[x][0].std(ddof=1) / np.sqrt(width_lesson.N_SEEDS) for x in (w, v)))
+        assert table[w][0].mean() - table[v][0].mean() > 2 * se, (w, v)
+    # ... and it starts there: the step before it rises (widths 8 -> 16 on these numbers).
+    assert start == 0 or means[start - 1] < means[start]
+    assert width_lesson.trend_start(width_lesson.shipped_rows()) == neural.WIDTH_TREND_START
+    rows = {r.width: r for r in width_lesson.shipped_rows()}
+    assert [rows[w].share_mean for w in networks.WIDTHS] == pytest.approx(list(means))
+    # The page says exactly that, with the chart's numbers.
+    text = width_lesson.claim(width_lesson.shipped_rows())
+    first, last = rows[neural.WIDTH_TREND_START], rows[max(networks.WIDTHS)]
+    assert f"From width {neural.WIDTH_TREND_START} to {max(networks.WIDTHS)}" in text
+    assert f"{100 * first.share_mean:.0f} \u00b1 {100 * first.share_sd:.0f} %" in text
+    assert f"{100 * last.share_mean:.0f} \u00b1 {100 * last.share_sd:.0f} %" in text
+    rises = [table[w][1].mean() for w in networks.WIDTHS[start:]]
+    assert ("gets flatter" in text) == all(a > b for a, b in zip(rises, rises[1:], strict=False))
+    narrow_means = means[:start]
+    if start > 1 and not np.all(np.diff(narrow_means) < 0):
+        assert "show no trend" in text
+    assert "smoother and more convex" not in neural.LEDE + neural.PAGE.teaches
+    (question,) = [q for q in neural.QUESTIONS if "width chart" in q.prompt]
+    (right,) = [o for o in question.options if o.correct]
+    assert f"From width {neural.WIDTH_TREND_START} up" in right.text
+
+
+def test_width_lesson_summary_and_claim_oracles():
+    """Hand-made samples: two seeds x two planes per width, known means and spreads."""
+    S = width_lesson.Sample
+    samples = [
+        S(w, seed, plane, share + 0.02 * (plane - 0.5) + 0.1 * (seed - 0.5), 1.0 / w, loss)
+        for w, share, loss in ((2, 0.2, 0.3), (4, 0.5, 0.01), (8, 0.3, 0.01), (16, 0.1, 0.01))
+        for seed in (0, 1)
+        for plane in (0, 1)
+    ]
+    rows = width_lesson.summarise(reversed(samples))
+    assert [r.width for r in rows] == [2, 4, 8, 16]
+    assert [r.share_mean for r in rows] == pytest.approx([0.2, 0.5, 0.3, 0.1])
+    assert rows[0].share_sd == pytest.approx(0.1 / np.sqrt(2))  # seeds at 0.15 and 0.25
+    assert [r.n_fit for r in rows] == [0, 2, 2, 2] and rows[0].rise_mean == 0.5
+    assert width_lesson.trend_start(rows) == 4
+    text = width_lesson.claim(rows)
+    assert "From width 4 to 16" in text and "50 \u00b1 7 % \u2192 10 \u00b1 7 %" in text
+    assert "gets flatter" in text and "Width 2 shows no trend (20 %)" in text
+    assert "of 2 networks, 2 stop above loss 0.05" in text
+    falling = width_lesson.summarise([s for s in samples if s.width >= 4])
+    assert "no trend" not in width_lesson.claim(falling)
+    x = y = np.linspace(-1, 1, 5)
+    bowl = np.add.outer(x**2, y**2)
+    assert width_lesson.slice_rise(bowl) == pytest.approx(bowl.mean())
+    assert width_lesson.slice_rise(np.add.outer(x, 2 * y)) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("width", networks.WIDTHS)
+def test_width_chart_has_whiskers_and_shows_the_chosen_width(width):
+    """Every width: whiskers of +-1 sd, the bar in the path colour, and a pointer above the
+    bar's whisker inside the axis range, so the choice shows even on a bar of height 0; the
+    page's network is a dot on its bar, seen whole even at 0%."""
+    rows = width_lesson.shipped_rows()
+    figure = figures.sweep(scenes.sweep_scene(rows, width, (0.0, 7)), revision=3)
+    bar, pointer, mine = figure.data
     assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
-    chosen = list(bar.x).index("16")
+    np.testing.assert_allclose(bar.y, [100 * r.share_mean for r in rows])
+    np.testing.assert_allclose(bar.error_y.array, [100 * r.share_sd for r in rows])
+    assert bar.error_y.visible is not False and min(bar.error_y.array) > 0
+    chosen = list(bar.x).index(str(width))
     assert bar.marker.color[chosen] == style.OPTIMIZER_COLOURS["momentum"]
     assert set(bar.marker.color) - {bar.marker.color[chosen]} == {style.BAR_COLOUR}
-    assert figure.layout.xaxis.type == "category" and tuple(figure.layout.yaxis.range) == (0, 100)
-    assert "final training loss" in bar.hovertext[chosen]
+    assert "mean \u00b1 sd of 10 seeds" in bar.hovertext[chosen]
+    lo, hi = figure.layout.yaxis.range
+    top = bar.y[chosen] + bar.error_y.array[chosen]
+    assert list(pointer.x) == [str(width)] and top < pointer.y[0] < hi
+    assert pointer.marker.color == style.OPTIMIZER_COLOURS["momentum"]
+    assert list(mine.x) == [str(width)] and lo < mine.y[0] == 0.0 and mine.name.endswith("7)")
+    assert figure.layout.xaxis.type == "category"
 
 
 def test_results_are_cached_per_choice(narrow):

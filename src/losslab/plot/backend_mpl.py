@@ -104,7 +104,14 @@ def draw_panel(panel: Panel, ax: Axes) -> Axes:
         elif isinstance(item, LegendEntry):
             proxies.append(legend_proxy(item))
         elif isinstance(item, Bars):
-            ax.bar(list(item.labels), item.heights, color=item.colours or style.BAR_COLOUR)
+            ax.bar(
+                list(item.labels),
+                item.heights,
+                color=item.colours or style.BAR_COLOUR,
+                yerr=item.errors,
+                ecolor=style.WHISKER_COLOUR,
+                capsize=3,
+            )
     _axes(ax, panel, twin)
     _legend(ax, panel, twin, proxies)
     return ax

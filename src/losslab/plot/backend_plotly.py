@@ -508,6 +508,15 @@ def _bars(item: Bars) -> go.Bar:
         x=list(item.labels),
         y=item.heights,
         marker={"color": list(item.colours) if item.colours else style.BAR_COLOUR},
+        error_y=None
+        if item.errors is None
+        else {
+            "type": "data",
+            "array": item.errors,
+            "color": style.WHISKER_COLOUR,
+            "thickness": 1.5,
+            "width": 4,
+        },
         hovertext=list(item.texts) if item.texts else None,
         hovertemplate="%{hovertext}<extra></extra>" if item.texts else None,
         name=item.name,

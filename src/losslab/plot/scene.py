@@ -264,13 +264,15 @@ class LegendEntry:
 @dataclass(frozen=True)
 class Bars:
     """One bar per named category, in order: labels (m,), heights (m,); colours (m,) one per
-    bar (None: the style's); texts (m,) what a hover says about each bar (plotly only)."""
+    bar (None: the style's); texts (m,) what a hover says about each bar (plotly only);
+    errors (m,) half-lengths of a whisker drawn through each bar's top (None: none)."""
 
     labels: tuple[str, ...]
     heights: np.ndarray
     colours: tuple[str, ...] | None = None
     texts: tuple[str, ...] | None = None
     name: str = "bars"
+    errors: np.ndarray | None = None
 
 
 Element = Field | Path | Markers | Arrows | Text | Rule | LegendEntry | Bars

@@ -118,6 +118,7 @@ NODE_COLOUR = "#d62728"
 
 MINIMUM_1D_COLOUR = "#2ca02c"
 BAR_COLOUR = "#c3c9d6"  # a bar drawn muted, beside the one in a colour of its own
+WHISKER_COLOUR = "#333333"  # error bars: dark enough to read on a muted or coloured bar
 
 MINIMUM_LABEL = "known minimum"
 GRADIENT_LABEL = "gradient (points uphill)"
@@ -190,6 +191,7 @@ MARKERS: dict[str, MarkerStyle] = {
     "minimum": MarkerStyle("plus", 18, "white", "white", 1.8, halo=True),
     "point": MarkerStyle("circle", 8, "black", "white", 1.5),
     "current": MarkerStyle("circle", 12, None, "black", 1.5),  # where a 1-D descent is now
+    "pointer": MarkerStyle("triangle-down", 13, None, "black", 1.0),  # "this one" above a bar
     # a minimum on a white chart (a 1-D curve), where the white plus of a map would vanish
     "minimum-1d": MarkerStyle("plus-thin", 12, MINIMUM_1D_COLOUR, MINIMUM_1D_COLOUR, 1.9),
     # a slice of a network

@@ -41,6 +41,7 @@ MAX_SEED = 9999
 CONVEX_RESOLUTION = 41
 NETWORK_RESOLUTION = 31
 RANDOM_SPAN = 1.0  # filter-normalized units: 1 moves every neuron's weights by their own norm
+PLANE_SEED_STRIDE = 1000  # plane p of seed s draws its directions with seed s + 1000 p
 PCA_MARGIN = 0.25  # the PCA window reaches this fraction of the path's extent beyond it
 # Training: minibatch SGD with momentum for the network; full-batch gradient descent for the
 # two convex models, so that their paths are the smooth descent the picture teaches.
@@ -172,17 +173,6 @@ def logistic_regression(seed: int = 0) -> Lesson:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def width_sweep(seed: int = 0) -> tuple[tuple[int, float, float], ...]:
-    """For every offered width: (width, non-convex share of its random slice, final training
-    loss), the same seed throughout. Trains one network per width (each cached)."""
-    rows = []
-    for width in WIDTHS:
-        s = network_slice(NetworkSpec(width=width, slice="random", seed=seed))
-        rows.append((width, s.nonconvex_share, float(s.path_loss[-1])))
-    return tuple(rows)
-
-
 def warm_cache() -> None:
     """Compute what the page shows first, so that its first visitor does not wait for the
     one-time imports (torch's optimizers, scikit-learn) and the first trainings. For a server
@@ -190,7 +180,6 @@ def warm_cache() -> None:
     linear_regression(0)
     logistic_regression(0)
     network_slice(NetworkSpec())
-    width_sweep(0)
 
 
 def _raw_slice(objective: ModelObjective, window: np.ndarray):
@@ -225,17 +214,44 @@ def trained_network(width: int, seed: int) -> tuple[TrainingRun, dict]:
     return run, dict(NETWORK_TRAINING)
 
 
+def trained_objective(width: int, seed: int) -> tuple[TrainingRun, ModelObjective]:
+    """The run of `trained_network` and the network's loss on moons as an objective, on a
+    model of its own (a copy holding the trained weights)."""
+    run, _ = trained_network(width, seed)
+    data = load_dataset(NETWORK_DATA, seed=0)
+    model = build("mlp", data, width=width, depth=DEPTH, seed=seed)
+    model.load_state_dict(run.param_dict(-1), strict=False)
+    return run, ModelObjective(model, "cross_entropy", data.train)
+
+
+def random_plane(objective: ModelObjective, seed: int, plane: int = 0):
+    """The filter-normalized random directions of one plane: plane 0 draws with `seed` (the
+    page's slice); plane p with seed + PLANE_SEED_STRIDE * p, so a network has several
+    independent planes and no two (seed, plane) pairs below the stride share their draws."""
+    return directions.random(
+        objective, 2, normalization="filter", seed=seed + PLANE_SEED_STRIDE * plane
+    )
+
+
+def random_slice(
+    width: int, seed: int, plane: int = 0, resolution: int = NETWORK_RESOLUTION
+) -> Landscape:
+    """The loss of the trained network on one random plane through its final weights, +-
+    RANDOM_SPAN filter-normalized units: a `Landscape` with the origin at the grid's centre."""
+    run, objective = trained_objective(width, seed)
+    dirs = random_plane(objective, seed, plane)
+    return landscape(
+        objective, dirs, origin=run.final, span=RANDOM_SPAN, resolution=resolution, metrics=["loss"]
+    )
+
+
 @functools.lru_cache(maxsize=48)
 def network_slice(spec: NetworkSpec, resolution: int = NETWORK_RESOLUTION) -> Lesson:
     """The trained network's loss on a 2-D slice through its final weights, with its path."""
-    run, _ = trained_network(spec.width, spec.seed)
-    data = load_dataset(NETWORK_DATA, seed=0)
-    model = build("mlp", data, width=spec.width, depth=DEPTH, seed=spec.seed)
-    model.load_state_dict(run.param_dict(-1), strict=False)  # our own copy: the trained weights
-    objective = ModelObjective(model, "cross_entropy", data.train)
+    run, objective = trained_objective(spec.width, spec.seed)
     final = run.final
     if spec.slice == "random":
-        dirs = directions.random(objective, 2, normalization="filter", seed=spec.seed)
+        dirs = random_plane(objective, spec.seed)
         span = RANDOM_SPAN
         titles = ("direction 1 (filter-normalized)", "direction 2 (filter-normalized)")
     else:

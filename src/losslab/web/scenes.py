@@ -42,6 +42,8 @@ CURVATURE_KINDS = ("minimum", "saddle", "maximum", "degenerate")
 EIGEN_RADIUS = 0.16  # eigen-arrows reach this fraction of the window's larger side
 LOSS_FLOOR = 1e-16  # a loss <= 0 sits here on a log axis (the hover keeps the true value)
 NO_POINTS = np.empty(0)
+SWEEP_POINTER_GAP = 7.0  # the width chart's pointer sits this many % above its bar's whisker
+SWEEP_FLOOR = -3.0  # the chart's y axis starts a little below 0: a dot at 0 is seen whole
 W1, W2 = "w1 (x)", "w2 (y)"
 
 
@@ -502,28 +504,57 @@ def lessons_scene(lessons, view: str) -> Scene:
     return Scene(tuple(panels))
 
 
-def sweep_scene(rows, width: int) -> Scene:
-    """Bars: the non-convex share of the random slice at every width, the chosen width in the
-    network's path colour. rows: ((width, share in [0, 1], final loss), ...) as
-    `networks.width_sweep` gives."""
+def sweep_scene(rows, width: int, this_network: tuple[float, int] | None = None) -> Scene:
+    """Bars: the mean non-convex share of the random slice at every width with whiskers of
+    +-1 sd between seeds, the chosen width in the network's path colour and pointed at by a
+    marker above its whisker (so it is found even where the bar has no height), and the
+    network on the page as a dot on its bar.
+
+    rows: `width_lesson.WidthRow`s, widths ascending; this_network: (its share in [0, 1], its
+    seed) or None. Items: bars, pointer, this network (always three, the last maybe empty)."""
     chosen = style.OPTIMIZER_COLOURS["momentum"]
+    labels = tuple(str(r.width) for r in rows)
+    means = np.array([100 * r.share_mean for r in rows])
+    sds = np.array([100 * r.share_sd for r in rows])
     bars = Bars(
-        tuple(str(w) for w, _, _ in rows),
-        np.array([100 * share for _, share, _ in rows]),
-        tuple(chosen if w == width else style.BAR_COLOUR for w, _, _ in rows),
+        labels,
+        means,
+        tuple(chosen if r.width == width else style.BAR_COLOUR for r in rows),
         tuple(
-            f"width {w}<br>non-convex: {100 * share:.0f}% of the slice"
-            f"<br>final training loss {loss:.3g}"
-            for w, share, loss in rows
+            f"width {r.width}: {100 * r.share_mean:.0f} \u00b1 {100 * r.share_sd:.0f} % "
+            f"non-convex<br>mean \u00b1 sd of {r.n_seeds} seeds<br>the loss rises "
+            f"{r.rise_mean:.2f} on average across the slice<br>{r.n_fit} of {r.n_seeds} "
+            "networks fit the data"
+            for r in rows
         ),
         name="sweep",
+        errors=sds,
+    )
+    at = labels.index(str(width))
+    pointer = Markers(
+        np.array([labels[at]]),
+        np.array([means[at] + sds[at] + SWEEP_POINTER_GAP]),
+        style="pointer",
+        colour=chosen,
+        label="your width",
+        show_legend=False,
+        name="sweep-pointer",
+    )
+    share, seed = this_network if this_network is not None else (None, None)
+    mine = Markers(
+        np.array([labels[at]] if share is not None else [], dtype=object),
+        np.array([100 * share] if share is not None else [], dtype=np.float64),
+        style="point",
+        label=f"this network (seed {seed})" if share is not None else "",
+        show_legend=False,
+        name="sweep-this",
     )
     panel = Panel(
         "chart",
-        (bars,),
-        title="Non-convex share of the random slice",
-        x=Axis("width"),
-        y=Axis("% of the slice", (0.0, 100.0)),
+        (bars, pointer, mine),
+        title="Non-convex share by width",
+        x=Axis("width (neurons per layer)"),
+        y=Axis("% of the slice", (SWEEP_FLOOR, 100.0)),
         legend="none",
     )
     return Scene((panel,))

@@ -4,7 +4,8 @@ beside a small network's landscape on a 2-D slice, with its training path and a 
 The network's picture takes three stages, each its own callback so the page can say where it
 is: `request` validates the controls into a job (kept in the browser), `train_stage` trains
 the network (cached, `losslab.web.networks`), `slice_stage` evaluates the slice and draws it,
-`sweep_stage` compares the slice's shape across every width (one network each, cached).
+`sweep_stage` places this network in the width chart, which is measured once over several
+seeds and shipped with the package (`losslab.web.width_lesson`).
 The convex models are drawn from the same job by `convex`. Each is a plain function here; the
 server keeps no per-browser state, only memoized results keyed by the validated job, and each
 request runs in its own thread, so one visitor's computation never holds up another's page.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dash import Input, Output, dcc, html
@@ -22,7 +23,7 @@ from dash import Input, Output, dcc, html
 from losslab.errors import LosslabError
 from losslab.plot import style
 from losslab.web import components as ui
-from losslab.web import figures, networks, parse, scenes
+from losslab.web import figures, networks, parse, scenes, width_lesson
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
 
@@ -30,6 +31,9 @@ ID = Ids("neural")
 KEY = "neural"
 DEFAULT_WIDTH = 8
 N_STAGES = 3
+# Where the width chart's trend starts: the third question names it, and a test checks it
+# against the shipped measurements (width_lesson.trend_start).
+WIDTH_TREND_START = 16
 WIDTH_MARKS = {i: str(w) for i, w in enumerate(networks.WIDTHS)}
 # Each path in its optimizer's colour: full-batch gradient descent for the convex models,
 # SGD with momentum for the network.
@@ -178,19 +182,18 @@ def slice_stage(job_data) -> Drawn:
         facts=facts(result),
         drawn=job.to_dict(),
         progress=2,
-        status=f"3/{N_STAGES}: drawn; comparing the random slice across all "
-        f"{len(networks.WIDTHS)} widths (one network each, seed {job.spec.seed})\u2026",
+        status=f"3/{N_STAGES}: drawn; placing this network's random slice in the width chart\u2026",
     )
 
 
 def sweep_stage(job_data) -> Stage:
-    """Stage 3: the non-convex share of the random slice at every width (memoized)."""
+    """Stage 3: the width chart (shipped means over seeds), with this network's random slice
+    (memoized; already computed when the page shows the random slice) as a dot."""
     job = Job.from_dict(job_data)
-    rows = networks.width_sweep(job.spec.seed)
+    mine = networks.network_slice(replace(job.spec, slice="random")).nonconvex_share
+    scene = scenes.sweep_scene(width_lesson.shipped_rows(), job.spec.width, (mine, job.spec.seed))
     return Stage(
-        out=figures.sweep(
-            scenes.sweep_scene(rows, job.spec.width), revision=job.revision("width", "seed")
-        ),
+        out=figures.sweep(scene, revision=job.revision("width", "seed")),
         progress=N_STAGES,
         status=f"Ready: width {job.spec.width}, {_slice_name(job.spec.slice)} slice, "
         f"seed {job.spec.seed}.",
@@ -304,6 +307,12 @@ def layout():
             [
                 html.Div(id=ID.facts, className="ll-about ll-card"),
                 ui.graph(ID.sweep, height=figures.SWEEP_HEIGHT),
+                html.P(SWEEP_KEY, className="ll-hint"),
+                html.P(
+                    width_lesson.claim(width_lesson.shipped_rows()),
+                    id=ID.sweep_claim,
+                    className="ll-hint",
+                ),
             ],
         ),
         dcc.Store(id=ID.job),
@@ -370,6 +379,11 @@ def register(app) -> None:
     )(shared.guarded(lambda job: sweep_stage(job).values(), failed_stage))
 
 
+SWEEP_KEY = (
+    "\u25bc your width; \u25cf the network on the left (its random slice). Bars and whiskers: "
+    "mean and spread of many seeds, measured once (scripts/width_lesson.py)."
+)
+
 LEDE = (
     "Real models on bundled data: two convex bowls you can see whole, and a network you can "
     "only see through a slice."
@@ -429,25 +443,32 @@ QUESTIONS = (
         ),
     ),
     Question(
-        "Move the width from 4 to 256 on the random slice. What happens to the surface?",
+        "The width chart averages many seeds per width. What does it show about wider "
+        "networks on the random slice?",
         (
             Option(
-                "It turns into a smooth, nearly convex basin around the trained weights.",
+                f"From width {WIDTH_TREND_START} up, each doubling leaves less of the slice "
+                "curving downward and a flatter slice; the narrower networks show no clear "
+                "trend.",
                 True,
-                "The non-convex share of the slice drops towards 0%: overparameterized networks "
-                "tend to sit in wide, smooth basins (Li et al. 2018 saw the same with width).",
+                "Among networks that fit the data, the wider ones sit in flatter, more nearly "
+                "convex basins on this slice (Li et al. 2018 saw the same with width). The "
+                "narrow ones often stop before fitting the moons, and their slices differ a lot "
+                "from seed to seed.",
+            ),
+            Option(
+                "Every doubling of the width makes the slice more convex, from the narrowest "
+                "network up.",
+                False,
+                f"Not here: below width {WIDTH_TREND_START} the averages go up and down, and "
+                "one seed's slice can read far from its width's average. That is why the "
+                "chart shows many seeds rather than one.",
             ),
             Option(
                 "It gets rougher, because more weights mean more local minima.",
                 False,
-                "Counting weights alone would suggest that, but on this slice the wide networks "
-                "are the smooth ones.",
-            ),
-            Option(
-                "Nothing: filter normalization makes every width look the same.",
-                False,
-                "Filter normalization makes the scales comparable, which is what lets the "
-                "change in shape show.",
+                "Counting weights alone would suggest that, but on this slice the wide "
+                "networks are the smooth ones.",
             ),
         ),
     ),
@@ -458,7 +479,8 @@ PAGE = Page(
     path="/neural",
     title="Neural landscapes",
     teaches="What the loss of real models looks like: convex bowls for linear and logistic "
-    "regression, and a network seen through a slice, smoother as it gets wider.",
+    "regression, and a network seen through a slice, with what its width does (and does not "
+    "do) to that slice, measured over many seeds.",
     layout=layout,
     register=register,
     questions=QUESTIONS,
