@@ -1,6 +1,8 @@
 """The neural-landscapes page: its computations against closed forms and the library, its
 figures' traces, and each callback's logic as a plain function (request -> train -> slice)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -163,7 +165,7 @@ def test_the_width_claim_is_what_the_shipped_numbers_show():
     # The page says exactly that, with the chart's numbers.
     text = width_lesson.claim(width_lesson.shipped_rows())
     first, last = rows[neural.WIDTH_TREND_START], rows[max(networks.WIDTHS)]
-    assert f"From width {neural.WIDTH_TREND_START} to {max(networks.WIDTHS)}" in text
+    assert f"from width {neural.WIDTH_TREND_START} to {max(networks.WIDTHS)}" in text
     assert f"{100 * first.share_mean:.0f} \u00b1 {100 * first.share_sd:.0f} %" in text
     assert f"{100 * last.share_mean:.0f} \u00b1 {100 * last.share_sd:.0f} %" in text
     rises = [table[w][1].mean() for w in networks.WIDTHS[start:]]
@@ -193,11 +195,18 @@ def test_width_lesson_summary_and_claim_oracles():
     assert [r.n_fit for r in rows] == [0, 2, 2, 2] and rows[0].rise_mean == 0.5
     assert width_lesson.trend_start(rows) == 4
     text = width_lesson.claim(rows)
-    assert "From width 4 to 16" in text and "50 \u00b1 7 % \u2192 10 \u00b1 7 %" in text
+    assert "from width 4 to 16" in text and "50 \u00b1 7 % \u2192 10 \u00b1 7 %" in text
     assert "gets flatter" in text and "Width 2 shows no trend (20 %)" in text
-    assert "of 2 networks, 2 stop above loss 0.05" in text
+    assert ": 2 of their 2 networks stop short of fitting the data" in text
     falling = width_lesson.summarise([s for s in samples if s.width >= 4])
     assert "no trend" not in width_lesson.claim(falling)
+    # Narrow networks that all fit: no excuse is offered; a last step that rises: no trend.
+    fitted = [replace(s, final_loss=0.01) for s in samples]
+    assert "stop short" not in width_lesson.claim(width_lesson.summarise(fitted))
+    rising = [replace(s, nonconvex_share=s.width / 100) for s in samples]
+    assert width_lesson.claim(width_lesson.summarise(rising)).endswith(
+        "does not fall steadily with width (2, 4, 8, 16 %)."
+    )
     x = y = np.linspace(-1, 1, 5)
     bowl = np.add.outer(x**2, y**2)
     assert width_lesson.slice_rise(bowl) == pytest.approx(bowl.mean())

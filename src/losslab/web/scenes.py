@@ -549,12 +549,15 @@ def sweep_scene(rows, width: int, this_network: tuple[float, int] | None = None)
         show_legend=False,
         name="sweep-this",
     )
+    # The axis ends a step of 10 above the highest pointer, whisker or dot: room to read them.
+    highest = max(float(np.max(means + sds)) + SWEEP_POINTER_GAP, 100 * (share or 0.0))
+    top = min(100.0, 10 * np.ceil((highest + 4) / 10))
     panel = Panel(
         "chart",
         (bars, pointer, mine),
         title="Non-convex share by width",
         x=Axis("width (neurons per layer)"),
-        y=Axis("% of the slice", (SWEEP_FLOOR, 100.0)),
+        y=Axis("% of the slice", (SWEEP_FLOOR, top)),
         legend="none",
     )
     return Scene((panel,))

@@ -147,27 +147,32 @@ def claim(rows) -> str:
     falling = [r for r in rows if r.width >= start]
     before = [r for r in rows if r.width < start]
     first, last = falling[0], falling[-1]
+    basis = f"Over {first.n_seeds} seeds \u00d7 {N_PLANES} random planes per width"
+    if len(falling) == 1:
+        shares = ", ".join(f"{100 * r.share_mean:.0f}" for r in rows)
+        return f"{basis}, the non-convex share does not fall steadily with width ({shares} %)."
     text = (
-        f"Mean of {first.n_seeds} seeds x {N_PLANES} random planes per width (whiskers: "
-        f"\u00b11 sd between seeds). From width {first.width} to {last.width} the non-convex "
-        f"share falls at every doubling, {_pct(first)} \u2192 {_pct(last)}"
+        f"{basis}, from width {first.width} to {last.width} the non-convex share falls at "
+        f"every doubling, {_pct(first)} \u2192 {_pct(last)}"
     )
     if falls([r.rise_mean for r in falling]):
         text += (
             f", and the slice gets flatter (the loss rises {first.rise_mean:.2f} \u2192 "
-            f"{last.rise_mean:.2f} on average across it): here, wider is smoother and more "
+            f"{last.rise_mean:.2f} on average across it): there, wider is smoother and more "
             "convex."
         )
     else:
-        text += ": here, wider is more convex, though not flatter at every step."
+        text += ": there, wider is more convex, though not flatter at every step."
     if before:
         shares = ", ".join(f"{100 * r.share_mean:.0f}" for r in before)
-        unfit = ", ".join(str(r.n_seeds - r.n_fit) for r in before)
-        text += (
-            f" {_widths(before)} no trend ({shares} %): many of them do not fit "
-            f"the data (of {first.n_seeds} networks, {unfit} stop above loss {FIT_LOSS:g}), "
-            "and one seed can read far from the mean."
-        )
+        text += f" {_widths(before)} no trend ({shares} %)"
+        unfit = [r.n_seeds - r.n_fit for r in before]
+        if any(unfit):
+            text += (
+                f": {_and(unfit)} of their {first.n_seeds} networks stop short of fitting the "
+                f"data (final loss above {FIT_LOSS:g})"
+            )
+        text += ", and one seed's slice can read far from the mean."
     return text
 
 
@@ -209,6 +214,12 @@ def _rounded(row: tuple) -> list:
 
 def _pct(row: WidthRow) -> str:
     return f"{100 * row.share_mean:.0f} \u00b1 {100 * row.share_sd:.0f} %"
+
+
+def _and(numbers) -> str:
+    """[10, 4, 2] -> '10, 4 and 2'."""
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _widths(rows) -> str:

@@ -308,10 +308,12 @@ def layout():
                 html.Div(id=ID.facts, className="ll-about ll-card"),
                 ui.graph(ID.sweep, height=figures.SWEEP_HEIGHT),
                 html.P(SWEEP_KEY, className="ll-hint"),
-                html.P(
-                    width_lesson.claim(width_lesson.shipped_rows()),
-                    id=ID.sweep_claim,
-                    className="ll-hint",
+                html.Div(
+                    [
+                        html.H3("What width does"),
+                        html.P(width_lesson.claim(width_lesson.shipped_rows()), id=ID.sweep_claim),
+                    ],
+                    className="ll-about ll-card",
                 ),
             ],
         ),
@@ -380,8 +382,9 @@ def register(app) -> None:
 
 
 SWEEP_KEY = (
-    "\u25bc your width; \u25cf the network on the left (its random slice). Bars and whiskers: "
-    "mean and spread of many seeds, measured once (scripts/width_lesson.py)."
+    f"\u25bc your width \u00b7 \u25cf the network on the left (its random slice) \u00b7 "
+    f"bars: mean of {width_lesson.N_SEEDS} seeds \u00d7 {width_lesson.N_PLANES} planes, "
+    "whiskers \u00b11 sd between seeds (measured once: scripts/width_lesson.py)"
 )
 
 LEDE = (
