@@ -233,6 +233,7 @@ def test_width_chart_has_whiskers_and_shows_the_chosen_width(width):
     top = bar.y[chosen] + bar.error_y.array[chosen]
     assert list(pointer.x) == [str(width)] and top < pointer.y[0] < hi
     assert pointer.marker.color == style.OPTIMIZER_COLOURS["momentum"]
+    assert pointer.hoverinfo == "skip" and "seed 7): %{y:.0f}%" in mine.hovertemplate
     assert list(mine.x) == [str(width)] and lo < mine.y[0] == 0.0 and mine.name.endswith("7)")
     assert figure.layout.xaxis.type == "category"
 

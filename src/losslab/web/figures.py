@@ -169,11 +169,19 @@ def axes(panel: Panel) -> tuple[dict, dict]:
 
 
 def sweep(scene: Scene, *, revision: int) -> go.Figure:
-    """The width sweep's bars (scenes.sweep_scene) in the narrow side panel."""
-    return draw(
+    """The width chart (scenes.sweep_scene) in the narrow side panel. Its pointer's height
+    means nothing (it only points): no hover there, the bar's own hover says it all."""
+    figure = draw(
         scene,
         revision=revision,
         height=SWEEP_HEIGHT,
         margin={"l": 52, "r": 8, "t": 30, "b": 44},
         title={"font": {"size": 13}},
+    )
+    figure.update_traces(hoverinfo="skip", hovertemplate=None, selector={"meta": "sweep-pointer"})
+    return figure.for_each_trace(
+        lambda dot: dot.update(
+            hovertemplate=f"{dot.name}: %{{y:.0f}}% of its slice curves downward<extra></extra>"
+        ),
+        selector={"meta": "sweep-this"},
     )
