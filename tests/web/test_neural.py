@@ -2,6 +2,7 @@
 figures' traces, and each callback's logic as a plain function (request -> train -> slice)."""
 
 from dataclasses import replace
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -127,6 +128,13 @@ def test_shipped_width_lesson_is_the_page_measurement_recomputed():
     assert again.nonconvex_share == pytest.approx(shipped.nonconvex_share, abs=1.01 / 29**2)
     assert again.rise == pytest.approx(shipped.rise, rel=1e-4, abs=1e-6)
     assert again.final_loss == pytest.approx(shipped.final_loss, rel=1e-4, abs=1e-6)
+
+
+def test_the_data_file_is_what_the_script_writes():
+    """Its first line names the command; the script's writer gives back the file exactly."""
+    shipped = resources.files("losslab.web").joinpath(width_lesson.DATA_FILE).read_text()
+    assert shipped.splitlines()[1].startswith(f' "made_by": "{width_lesson.COMMAND}')
+    assert width_lesson.to_json(width_lesson.load(), width_lesson.shipped_settings()) == shipped
 
 
 def test_the_page_slice_is_plane_zero_of_the_width_lesson(narrow):
