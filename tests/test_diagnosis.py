@@ -175,3 +175,64 @@ def test_overshoot_with_momentum_gives_gd_s_bound_only_as_a_reference():
     assert diagnosis.kind == "overshoot"
     assert "plain gd is stable for lr < 2/lambda_max = 1)" in diagnosis.reason
     assert "lower lr below" not in diagnosis.reason
+
+
+def test_gd_on_the_monkey_saddle_escapes_not_overshoots():
+    trajectory, diagnosis = run("monkey_saddle", optim.gd(lr=0.01), [0.5, 0.5], 500)
+    assert trajectory.status == "diverged"
+    assert diagnosis.kind == "escape"
+    assert "a lower lr will not fix it" in diagnosis.reason and "lower lr below" not in (
+        diagnosis.reason
+    )
+    # row stopped_at is the last finite point; the step after it is the one that left
+    assert f"Diverged at step {trajectory.stopped_at + 1} " in diagnosis.reason
+    assert (
+        diagnosis.label == f"diverged: slid away, no overshoot ({trajectory.stopped_at + 1} steps)"
+    )
+
+
+def test_gd_sliding_down_exp_xy_is_never_called_an_overshoot():
+    # exp(x*y) from (1, 0.5): past the saddle's side into xy < 0, where the loss falls towards
+    # its infimum 0 along x**2 - y**2 = const; nothing oscillates, the loss never blows up.
+    trajectory, diagnosis = run("exp(x*y)", optim.gd(lr=0.02), [1.0, 0.5], 3000)
+    assert trajectory.status == "max_steps"
+    assert diagnosis.kind == "running"
+    assert "overshoot" not in diagnosis.reason and "lower lr" not in diagnosis.reason
+    x, y = diagnosis.point.tolist()
+    assert x * y < 0 and x**2 - y**2 == pytest.approx(0.75, abs=0.05)
+
+
+def test_gd_on_exp_xy_along_its_attracting_diagonal_converges_to_the_saddle():
+    _, diagnosis = run("exp(x*y)", optim.gd(lr=0.2), [1.0, 1.0], 500)
+    assert diagnosis.kind == "saddle"
+    assert torch.allclose(diagnosis.eigenvalues, torch.tensor([-1.0, 1.0], dtype=torch.float64))
+
+
+def test_newton_on_exp_xy_is_named_a_saddle():
+    _, diagnosis = run("exp(x*y)", optim.newton(), [0.5, 0.3], 50)
+    assert diagnosis.kind == "saddle" and "saddle, not a minimum" in diagnosis.reason
+
+
+def test_a_jump_onto_float_flat_ground_is_not_a_minimum():
+    # gd at lr 20 on exp(x*y) from (-1, 1) lands at (-8.36, 8.36) in one step: loss 5e-31,
+    # gradient and Hessian ~1e-29, every eigenvalue "zero"; probes do not move the loss.
+    trajectory, diagnosis = run("exp(x*y)", optim.gd(lr=20.0), [-1.0, 1.0], 50)
+    assert trajectory.status == "converged" and diagnosis.loss < 1e-20
+    assert diagnosis.kind == "stalled"
+    assert "not a confirmed minimum" in diagnosis.reason
+
+
+def test_a_quartic_minimum_with_zero_curvature_is_still_a_minimum():
+    # x**4 + y**4: Newton's steps shrink x by 2/3 each; after 60 (tol 0) the eigenvalues 12 x**2
+    # are ~1e-20, zero by inspect's rule; the probe at 1e-3 moves the loss by only 1e-12, the
+    # one at 1e-2 sees it rise on both sides.
+    _, diagnosis = run("x**4 + y**4", optim.newton(), [1.0, 1.0], 60, tol=0.0)
+    assert float(diagnosis.eigenvalues.abs().max()) < 1e-8
+    assert diagnosis.kind == "minimum"
+
+
+def test_labels_are_short_and_name_the_kind():
+    _, saddle = run("saddle", optim.newton(), [1.0, 0.0], 50)
+    assert saddle.label == "converged to a saddle, not a minimum (1 step)"
+    _, overshoot = run("bowl", optim.gd(lr=1.1), [1.0, 2.0], 500)
+    assert overshoot.label.startswith("diverged: overshot (")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from losslab import dust
 from losslab.curvature.critical import inspect
 from losslab.descent import CONVERGED, DIVERGED, Trajectory
 from losslab.errors import LosslabError
@@ -39,6 +40,15 @@ from losslab.results import Result, summary
 from losslab.results.kinds import FloatArray
 
 KINDS = ("minimum", "saddle", "maximum", "overshoot", "escape", "stalled", "running")
+LABELS = {  # a few words per kind, for table cells; `reason` is the whole sentence
+    "minimum": "converged to a minimum",
+    "saddle": "converged to a saddle, not a minimum",
+    "maximum": "converged to a maximum, not a minimum",
+    "overshoot": "diverged: overshot",
+    "escape": "diverged: slid away, no overshoot",
+    "stalled": "stalled on a plateau",
+    "running": "still moving",
+}
 MAX_EIGEN_PARAMS = 64  # dense Hessians up to 64 x 64: cheap; beyond, decide from the path
 GRAD_TOL = 1e-6  # inspect's grad_tol: a max_steps run this still counts as converged
 EIG_TOL = 1e-8  # inspect's eig_tol: |lambda| <= EIG_TOL * max(1, max |lambda|) is zero
@@ -47,6 +57,7 @@ NEWTON_RTOL = 1e-2  # a critical point lies within 1% of the point's scale (x**4
 GRAD_FLOOR = 1e-14  # gradient components below this (x max(1, |loss|)) are float dust
 STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
 GD_NAMES = ("gd", "sgd_noise")  # where lr < 2/lambda_max is the stability bound
+PROBES = (1e-3, 1e-2, 1e-1)  # probe distances along zero-curvature directions, x max(1, |point|)
 TAIL = 10  # the last steps examined for oscillation and for stalling
 
 
@@ -70,6 +81,12 @@ class Diagnosis(Result):
     eigenvalues: FloatArray | None = None
     optimizer: str = ""
     objective: str = ""
+
+    @property
+    def label(self) -> str:
+        """A few words for a table cell: 'saddle, not a minimum (1 step)'."""
+        steps = self.step + 1 if self.kind in ("overshoot", "escape") else self.step
+        return f"{LABELS[self.kind]} ({_steps(steps)})"
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -128,6 +145,13 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
                 f"of {objective.n_params} parameters was not checked, so it could be a saddle.",
             )
         kind = _kind(objective, point, eigen)
+        if kind == "flat":
+            return done(
+                "stalled",
+                f"Stalled {at} after {_steps(step)}: the gradient, the curvature and the loss "
+                f"changes nearby are all zero to float precision (loss {_num(loss)}), so this "
+                "is flat ground, not a confirmed minimum: the loss may still fall further out.",
+            )
         spectrum = f"Hessian eigenvalues {_values(eigenvalues)}"
         advice = {
             "minimum": "every direction curves up, so this is a minimum.",
@@ -160,7 +184,7 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
 
 def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
     """("overshoot" | "escape", sentence) for a diverged run."""
-    step = int(run.stopped_at)
+    step = int(run.stopped_at) + 1  # row stopped_at is the last finite point: the next step left
     tail = steps[-TAIL:]
     pairs = (tail[1:] * tail[:-1]).sum(-1)  # dot products of successive steps
     oscillating = len(pairs) > 0 and int((pairs < 0).sum()) * 2 >= len(pairs)
@@ -196,7 +220,7 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
     along = "negative curvature" if negative else "a direction where the loss keeps falling"
     return "escape", (
         f"Diverged at step {step} by escaping: the path slid smoothly away along {along} "
-        f"(loss {_num(float(run.losses[step]))}), with no overshoot; a lower lr will not fix "
+        f"(loss {_num(float(run.losses[step - 1]))}), with no overshoot; a lower lr will not fix "
         "it, only slow it down: the loss is unbounded that way, so start elsewhere."
     )
 
@@ -234,18 +258,27 @@ def _newton_distance(objective: Objective, point: Tensor, eigen) -> float:
 
 def _kind(objective: Objective, point: Tensor, eigen) -> str:
     """minimum | saddle | maximum from the eigenvalue signs; a zero eigenvalue's direction is
-    probed on both sides (x**3 rises one way and falls the other: a saddle)."""
+    probed on both sides (x**3 rises one way and falls the other: a saddle), at PROBES of the
+    point's scale until the loss changes (x**4 near 0 changes by 1e-12 at 1e-3, 1e-8 at 1e-2).
+    "flat" when every eigenvalue is zero and no probe moves the loss: float-flat ground (the
+    far tail of exp(x*y), loss 1e-31), not a minimum point."""
     values, vectors = eigen
     zero = _zero(values)
     up, down = bool((values[~zero] > 0).any()), bool((values[~zero] < 0).any())
     if zero.any():
-        h = 1e-3 * max(1.0, _norm(point))
-        probes = torch.cat([point + h * vectors[:, zero].T, point - h * vectors[:, zero].T])
         centre = objective.value_and_grad(point.unsqueeze(0))[0]
-        change = objective.value_and_grad(probes)[0] - centre
         scale = 1e-12 * max(1.0, abs(float(centre)))
-        up = up or bool((change > scale).any())
-        down = down or bool((change < -scale).any())
+        flat = vectors[:, zero].T  # (k, n)
+        for fraction in PROBES:
+            h = fraction * max(1.0, _norm(point))
+            probes = torch.cat([point + h * flat, point - h * flat])
+            change = objective.value_and_grad(probes)[0] - centre
+            up = up or bool((change > scale).any())
+            down = down or bool((change < -scale).any())
+            if up or down:
+                break
+        if zero.all() and not (up or down):
+            return "flat"
     if up and down:
         return "saddle"
     return "maximum" if down else "minimum"
@@ -259,18 +292,14 @@ def _norm(point: Tensor) -> float:
     return float(torch.linalg.vector_norm(point))
 
 
-def _num(value: float, zero: float = 1e-12) -> str:
-    """4 significant digits; |value| <= zero prints as 0 (no 1e-16 dust)."""
-    value = float(value)
-    if math.isfinite(value) and abs(value) <= zero:
-        return "0"
-    return summary.number(value)
+def _num(value: float) -> str:
+    """4 significant digits; float dust (|value| <= 1e-12, `losslab.dust`) prints as 0."""
+    return summary.number(dust.scalar(value))
 
 
 def _point(point: Tensor) -> str:
     """(x, y, ...) with coordinates below 1e-9 of the point's scale printed as 0."""
-    zero = 1e-9 * max(1.0, float(point.abs().max()))
-    coords = [_num(v, zero) for v in point.tolist()]
+    coords = [summary.number(v) for v in dust.point(point.tolist())]
     if len(coords) > 4:
         coords = coords[:3] + [f"... ({len(coords)} parameters)"]
     return f"({', '.join(coords)})"
@@ -278,8 +307,7 @@ def _point(point: Tensor) -> str:
 
 def _values(eigenvalues: Tensor) -> str:
     """Eigenvalues with those zero by inspect's rule printed as 0."""
-    zero = EIG_TOL * max(1.0, float(eigenvalues.abs().max()))
-    shown = [_num(v, zero) for v in eigenvalues.tolist()]
+    shown = [summary.number(v) for v in dust.spectrum(eigenvalues.tolist(), EIG_TOL)]
     if len(shown) > 4:
         shown = shown[:2] + ["..."] + shown[-1:]
     return ", ".join(shown)

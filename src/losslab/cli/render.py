@@ -12,6 +12,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from losslab import dust
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap
 from losslab.curvature import CriticalPoint
 from losslab.descent import Trajectory
@@ -27,18 +28,27 @@ def console() -> Console:
 
 
 def number(value: float, digits: int = 6) -> str:
-    """A short number: 6 significant digits, no '-0'."""
-    return f"{float(value) + 0.0:.{digits}g}"
+    """A short number: 6 significant digits, no '-0', float dust (|v| <= 1e-12) as 0."""
+    return f"{dust.scalar(value):.{digits}g}"
 
 
 def point(values: Iterable[float], digits: int = 6) -> str:
-    """'(x, y)' with short numbers; a 1-D point is '(x)'."""
-    return "(" + ", ".join(number(v, digits) for v in values) + ")"
+    """'(x, y)' with short numbers, coordinates below 1e-9 of the point's scale as 0
+    (`losslab.dust`); a 1-D point is '(x)'."""
+    return "(" + ", ".join(f"{v:.{digits}g}" for v in dust.point(values)) + ")"
+
+
+def _numbers(values: Iterable[float], digits: int = 6) -> str:
+    """'(a, b)' exactly as given (the caller has removed the dust by the right rule)."""
+    return "(" + ", ".join(f"{float(v) + 0.0:.{digits}g}" for v in values) + ")"
 
 
 def matrix(rows: torch.Tensor, digits: int = 6) -> str:
-    """A small matrix as aligned rows of short numbers, one row per line."""
-    cells = [[number(v, digits) for v in row] for row in rows.tolist()]
+    """A small matrix as aligned rows of short numbers, one row per line; entries below 1e-9
+    of the largest print as 0."""
+    n = rows.shape[-1]
+    flat = dust.point(rows.flatten().tolist())
+    cells = [[f"{v:.{digits}g}" for v in flat[i : i + n]] for i in range(0, len(flat), n)]
     width = max(len(cell) for row in cells for cell in row)
     return "\n".join("[" + "  ".join(cell.rjust(width) for cell in row) + "]" for row in cells)
 
@@ -103,6 +113,7 @@ def critical_point_view(found: CriticalPoint) -> Table:
     )
     table.add_column("quantity", style="bold")
     table.add_column("value")
+    lams = found.eigenvalues.tolist()
     rows = [
         ("kind", Text(found.kind, style="bold")),
         ("curvature", found.curvature),
@@ -110,10 +121,10 @@ def critical_point_view(found: CriticalPoint) -> Table:
         ("value", number(found.value)),
         ("gradient", point(found.gradient)),
         ("Hessian", matrix(found.hessian)),
-        ("eigenvalues", point(found.eigenvalues)),
+        ("eigenvalues", _numbers(dust.spectrum(lams))),
         ("eigenvectors (columns)", matrix(found.eigenvectors)),
-        ("trace", number(found.trace)),
-        ("det", number(found.det)),
+        ("trace", number(dust.trace(found.trace, lams))),
+        ("det", number(dust.determinant(found.det, lams))),
     ]
     for name, value in rows:
         table.add_row(name, value)
