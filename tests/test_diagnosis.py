@@ -236,3 +236,40 @@ def test_labels_are_short_and_name_the_kind():
     assert saddle.label == "converged to a saddle, not a minimum (1 step)"
     _, overshoot = run("bowl", optim.gd(lr=1.1), [1.0, 2.0], 500)
     assert overshoot.label.startswith("diverged: overshot (")
+
+
+def test_running_on_negative_curvature_does_not_promise_a_minimum():
+    # gd from (0, 2.5) on the saddle after 400 steps: still moving, the Hessian is diag(2, -2)
+    _, diagnosis = run("saddle", optim.gd(lr=1e-3), [0.0, 2.5], 400)
+    assert diagnosis.kind == "running"
+    assert "curves down" in diagnosis.reason and "give it more steps" not in diagnosis.reason
+
+
+def test_gd_reaching_the_saddle_along_its_axis_gets_gradient_advice():
+    _, diagnosis = run("saddle", optim.gd(lr=0.1), [1.0, 0.0], 500)
+    assert diagnosis.kind == "saddle"
+    assert "start a little off that line" in diagnosis.reason
+    assert "Newton" not in diagnosis.reason
+
+
+def test_a_race_gets_one_diagnosis_per_optimizer():
+    objective = ll.surface("saddle")
+    raced = ll.race(objective, [optim.gd(lr=0.05), optim.newton()], [-1.5, 0.05], 300)
+    assert [d.kind for d in ll.diagnose(objective, raced)] == ["escape", "saddle"]
+
+
+def test_noisy_sgd_that_jitters_is_told_more_steps_will_not_settle_it():
+    # Himmelblau from the origin, noise 25, seed 0: SGD is carried into (-2.81, 3.13)'s basin
+    # and jitters there (the noise page's opening picture).
+    _, diagnosis = run("himmelblau", optim.sgd_noise(0.01, noise=25.0, seed=0), [0.0, 0.0], 300)
+    assert diagnosis.kind == "running"
+    assert "jitters around (-2.8" in diagnosis.reason
+    assert "more steps will not settle it" in diagnosis.reason
+
+
+def test_overshoot_from_a_dome_names_the_bound_at_the_nearest_minimum():
+    # Himmelblau's origin curves down (Hessian diag(-42, -26)); at lr 0.05 gd is thrown uphill
+    # within a few steps. The bound comes from the minimum (3, 2): lambda_max 82.28, 2/82.28.
+    trajectory, diagnosis = run("himmelblau", optim.gd(lr=0.05), [0.0, 0.0], 300)
+    assert trajectory.status == "diverged" and diagnosis.kind == "overshoot"
+    assert "near the minimum (3, 2) only for lr < 2/lambda_max = 0.02431" in diagnosis.reason

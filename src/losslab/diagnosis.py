@@ -11,12 +11,19 @@ moving on a plateau is not at a minimum. The kinds and their rules (the constant
         eigenvalue signs, zero within critical.inspect's eig_tol; along a zero eigenvalue the
         loss is probed on both sides to decide.
     overshoot   diverged, and successive steps point against each other (dot < 0) for at least
-        half of the last TAIL steps: oscillating growth across a direction of high curvature.
-    escape      diverged without that oscillation: a smooth slide along negative curvature or an
-        unbounded direction; a lower lr only slows it down.
+        half of the last TAIL steps: oscillating growth across a direction of high curvature;
+        or the loss rose over those steps (a small enough step always lowers it).
+    escape      diverged without that oscillation, the loss falling: a smooth slide along
+        negative curvature or an unbounded direction; a lower lr only slows it down.
     stalled     not critical, and the steps became tiny: the mean of the last TAIL step lengths
         <= STEP_RTOL * max(1, |point|), or the run "converged" where the point is not critical.
-    running     max_steps reached while still moving.
+    running     max_steps reached while still moving. A noisy run (sgd_noise) whose last
+        NOISE_TAIL rows travel more than twice as far as they get is said to jitter (more
+        steps do not settle it); where the ground curves down the sentence says more steps
+        go further downhill, not necessarily to a minimum.
+
+A diverged run's sentence names the step that left (stopped_at + 1, as the scoreboards do);
+`step` itself is the last row visited. Numbers in sentences go through `losslab.dust`.
 
 Eigenvalues are computed when the objective has at most MAX_EIGEN_PARAMS parameters; for a
 network the decision comes from the path alone (a converged run then counts as a minimum, and
@@ -33,7 +40,7 @@ from torch import Tensor
 
 from losslab import dust
 from losslab.curvature.critical import inspect
-from losslab.descent import CONVERGED, DIVERGED, Trajectory
+from losslab.descent import CONVERGED, DIVERGED, Race, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives.base import Objective
 from losslab.results import Result, summary
@@ -58,6 +65,7 @@ GRAD_FLOOR = 1e-14  # gradient components below this (x max(1, |loss|)) are floa
 STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
 GD_NAMES = ("gd", "sgd_noise")  # where lr < 2/lambda_max is the stability bound
 PROBES = (1e-3, 1e-2, 1e-1)  # probe distances along zero-curvature directions, x max(1, |point|)
+NOISE_TAIL = 50  # rows over which a noisy run that goes nowhere counts as jittering
 TAIL = 10  # the last steps examined for oscillation and for stalling
 
 
@@ -96,12 +104,18 @@ class Diagnosis(Result):
         return summary.compose("Diagnosis", kind=self.kind, step=self.step, reason=self.reason)
 
 
-def diagnose(objective: Objective, trajectory: Trajectory) -> Diagnosis | tuple[Diagnosis, ...]:
+def diagnose(
+    objective: Objective, trajectory: Trajectory | Race
+) -> Diagnosis | tuple[Diagnosis, ...]:
     """Why `trajectory` (a run of `objective`) ended: a Diagnosis, or for a batched
-    trajectory a tuple of them, one per start in the batch's order."""
+    trajectory a tuple of them, one per start in the batch's order; for a Race (of unbatched
+    runs) one per optimizer in the race's order."""
+    if isinstance(trajectory, Race):
+        return tuple(diagnose(objective, run) for run in trajectory)
     if not isinstance(trajectory, Trajectory):
         raise LosslabError(
-            f"trajectory is a {type(trajectory).__name__}: give a Trajectory (descend's result)."
+            f"trajectory is a {type(trajectory).__name__}: give a Trajectory (descend's "
+            "result) or a Race."
         )
     if trajectory.params.shape[-1] != objective.n_params:
         raise LosslabError(
@@ -153,12 +167,23 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
                 "is flat ground, not a confirmed minimum: the loss may still fall further out.",
             )
         spectrum = f"Hessian eigenvalues {_values(eigenvalues)}"
+        newton = run.optimizer == "newton"
         advice = {
             "minimum": "every direction curves up, so this is a minimum.",
             "saddle": "some curve up and some down, so this is a saddle, not a minimum: "
-            "start off it or use a gradient method, which slides away from saddles.",
+            + (
+                "Newton's method goes to any critical point; a gradient method slides away "
+                "from saddles."
+                if newton
+                else "the start lay on the line that leads into it; a start a little off "
+                "that line, or noise (SGD), slides away."
+            ),
             "maximum": "every direction curves down, so this is a maximum, not a minimum: "
-            "Newton's method goes to any critical point, use a gradient method instead.",
+            + (
+                "Newton's method goes to any critical point, use a gradient method instead."
+                if newton
+                else "the run started exactly on it; any other start moves away."
+            ),
         }[kind]
         return done(kind, f"Converged in {_steps(step)} {at}: {spectrum}; {advice}")
     tail = steps[-TAIL:]
@@ -175,11 +200,29 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
             "critical point, it is a plateau: use momentum or adam, a larger lr, or another "
             "start.",
         )
-    return done(
-        "running",
+    noise = float(run.hyperparameters.get("noise", 0.0) or 0.0)
+    window = path[-NOISE_TAIL:]
+    travelled = float(torch.linalg.vector_norm(window[1:] - window[:-1], dim=-1).sum())
+    if noise > 0 and _norm(window[-1] - window[0]) < 0.5 * travelled:
+        return done(
+            "running",
+            f"Still moving after {_steps(step)}: the gradient noise (std {_num(noise)}) kicks "
+            f"it every step, so it jitters around {_point(window.mean(0))} (loss now "
+            f"{_num(loss)}) instead of settling; more steps will not settle it, a lower lr or "
+            "less noise will.",
+        )
+    moving = (
         f"Still moving after {_steps(step)} (last steps {_num(moved)} long, gradient "
-        f"{_num(grad_norm)}, loss {_num(loss)}): give it more steps.",
+        f"{_num(grad_norm)}, loss {_num(loss)})"
     )
+    if eigenvalues is not None and float(eigenvalues[0]) < 0 and not _zero(eigenvalues)[0]:
+        return done(
+            "running",
+            f"{moving}, on ground that curves down in one direction (lowest Hessian "
+            f"eigenvalue {_num(float(eigenvalues[0]))}), so it is not in a minimum's bowl yet: "
+            "more steps carry it further downhill, wherever that leads.",
+        )
+    return done("running", f"{moving}: give it more steps.")
 
 
 def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
@@ -196,6 +239,12 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
         lam_max = max((float(e[0].max()) for e in found if e is not None), default=None)
     if len(pairs) == 0 and lam_max is not None and lr is not None:
         oscillating = lr * lam_max > 2  # one step out: only the curvature can tell
+    # A small enough step always lowers the loss: a run whose loss rose over the tail was
+    # thrown uphill by its step size (an overshoot even without a visible swing: 2 or 3 steps,
+    # or SGD's noise kicks), while a slide off along negative curvature lowers it all the way.
+    stop = int(run.stopped_at)
+    rose = float(run.losses[stop]) > float(run.losses[max(0, stop - TAIL)])
+    oscillating = oscillating or rose
     lr_text = f"lr = {_num(lr)}" if lr is not None else "the step size"
     if oscillating:
         if lam_max is not None and lam_max > 0:
@@ -210,7 +259,7 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
                     "curvature grew along the path)"
                 )
         else:
-            advice = "lower lr"
+            advice = "lower lr" + _near_minimum_bound(objective, path[0], few)
         return "overshoot", (
             f"Diverged at step {step} by overshooting: with {lr_text} each step jumped across "
             f"a steep valley and landed farther up the other side; {advice}."
@@ -222,6 +271,25 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
         f"Diverged at step {step} by escaping: the path slid smoothly away along {along} "
         f"(loss {_num(float(run.losses[step - 1]))}), with no overshoot; a lower lr will not fix "
         "it, only slow it down: the loss is unbounded that way, so start elsewhere."
+    )
+
+
+def _near_minimum_bound(objective: Objective, start: Tensor, few: bool) -> str:
+    """' (gd is stable near the minimum (3, 2) only for lr < 2/lambda_max = 0.0243)' from
+    the known minimum nearest the start (a Surface's `minima`), or '' without one: where the
+    path began curves down, so only the bowl it should end in gives the bound."""
+    minima = getattr(objective, "minima", None)
+    if not few or minima is None or not len(minima):
+        return ""
+    minima = torch.as_tensor(minima, dtype=torch.float64)
+    nearest = minima[torch.linalg.vector_norm(minima - start, dim=-1).argmin()]
+    eigen = _eigen(objective, nearest)
+    if eigen is None or not float(eigen[0].max()) > 0:
+        return ""
+    bound = 2 / float(eigen[0].max())
+    return (
+        f" (plain gd is stable near the minimum {_point(nearest)} only for lr < "
+        f"2/lambda_max = {_num(bound)})"
     )
 
 

@@ -16,6 +16,7 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.curvature import critical_points
 from losslab.descent import race
+from losslab.diagnosis import diagnose
 from losslab.errors import LosslabError
 from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
@@ -91,15 +92,20 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     else:
         figure = patch_runs(runs, revision)
     banner = winner(runs, reached, radius, n_steps)
+    diagnoses = diagnose(objective, trajectories)
+    heading = (
+        f"Race from {point_text(start, 3)}, {n_steps} steps, "
+        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
+        "Click the map to move the start."
+    )
+    message = shared.runs_message(heading, trajectories, diagnoses)
     return Result(
         figure=figure,
         surface=surface_out,
         lr=lr_out,
-        message=f"Race from {point_text(start, 3)}, {n_steps} steps, "
-        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
-        "Click the map to move the start.",
-        level=shared.INFO,
-        spec=replay(runs, reached, banner, revision),
+        message=message.text,
+        level=message.level,
+        spec=replay(runs, reached, diagnoses, banner, revision),
         state={
             "surface": text,
             "start": list(start),
@@ -183,11 +189,11 @@ def patch_runs(runs, revision: int) -> Patch:
     return patch
 
 
-def replay(runs, reached, banner: dict, revision: int) -> dict:
+def replay(runs, reached, diagnoses, banner: dict, revision: int) -> dict:
     tracks = []
     rows = []
     log = scenes.loss_log(runs)
-    for i, (run, step) in enumerate(zip(runs, reached, strict=True)):
+    for i, (run, step, found) in enumerate(zip(runs, reached, diagnoses, strict=True)):
         where = figures.run_indices(i, len(runs), loss_panel=True)
         x, y = run.path[:, 0], run.path[:, 1]
         tracks += [
@@ -196,8 +202,7 @@ def replay(runs, reached, banner: dict, revision: int) -> dict:
             animation.path_track(where["loss"], run.steps, scenes.shown_losses(run, log)),
         ]
         row = animation.board_row(run, [run.losses], reached=step)
-        if run.status == "converged" and step is None:  # Newton on a saddle or a maximum
-            row["final"] += ", but not at a minimum: zero gradient, high loss"
+        row["final"] = found.label  # "converged to a saddle, not a minimum (1 step)"
         rows.append(row)
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
