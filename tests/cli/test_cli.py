@@ -133,7 +133,26 @@ def test_race_on_a_1d_surface_takes_one_number():
 def test_race_reports_divergence_and_no_minimum_on_the_saddle():
     out = ok("race", "saddle", "--optimizers", "gd", "--n-steps", "200").stdout
     assert "diverged" in out
-    assert out.rstrip().splitlines()[-2].rstrip(" │").endswith("-")  # no known minimum
+    (row,) = [line for line in out.splitlines() if line.startswith("│ gd(lr=0.05)")]
+    assert row.rstrip(" │").endswith("-")  # no known minimum
+
+
+def test_race_says_why_each_run_ended():
+    # The library's diagnosis, one line per optimizer: gd slides off the saddle (not an
+    # overshoot), Newton stops at the saddle and is told it is not a minimum.
+    out = ok("race", "saddle", "--n-steps", "200").stdout
+    why = " ".join(out[out.index("gd(lr=0.05): ") :].split())  # unwrap the terminal lines
+    assert "gd(lr=0.05): Diverged at step 88 by escaping" in why
+    assert "a lower lr will not fix it" in why and "by overshooting" not in why
+    assert "newton(lr=1, damping=0): Converged in 1 step at (0, 0)" in why
+    assert "saddle, not a minimum" in why
+
+
+def test_descend_overshoot_names_the_stable_rate():
+    out = ok("descend", "bowl", "--lr", "1.1").stdout
+    why = " ".join(out[out.index("gd(lr=1.1): ") :].split())
+    assert "Diverged at step 27 by overshooting" in why
+    assert "lower lr below 2/lambda_max = 1." in why
 
 
 def test_race_accepts_expressions():

@@ -16,6 +16,7 @@ from losslab import dust
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap
 from losslab.curvature import CriticalPoint
 from losslab.descent import Trajectory
+from losslab.diagnosis import Diagnosis
 from losslab.objectives import Surface
 
 _PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
@@ -104,6 +105,27 @@ def runs_table(
             "-" if distance is None else number(distance, 3),
         )
     return table
+
+
+_KIND_STYLES = {  # as on the web pages: green only for a minimum
+    "minimum": "green",
+    "saddle": "yellow",
+    "maximum": "yellow",
+    "stalled": "yellow",
+    "overshoot": "red",
+    "escape": "red",
+    "running": "",
+}
+
+
+def diagnoses_view(trajectories: Sequence[Trajectory], diagnoses: Sequence[Diagnosis]) -> Group:
+    """One line per run: its label, then why it ended (`losslab.diagnose`'s sentence)."""
+    lines = []
+    for run, found in zip(trajectories, diagnoses, strict=True):
+        line = Text(f"{run.label}: ", style="bold")
+        line.append(found.reason, style=_KIND_STYLES[found.kind])
+        lines.append(line)
+    return Group(*lines)
 
 
 def critical_point_view(found: CriticalPoint) -> Table:
