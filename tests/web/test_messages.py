@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import losslab as ll
-from losslab.web.pages import descent_1d, explorer, noise, race
 from losslab.web.pages import _shared as shared
+from losslab.web.pages import descent_1d, explorer, noise, race
 
 
 def explore(trigger=None, *, surface="stretched_bowl", optimizer="gd", lr=-1.0458, state=None):
