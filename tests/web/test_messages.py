@@ -141,3 +141,13 @@ def test_descent_1d_end_messages_follow_the_diagnosis():
     assert slow.level == shared.INFO and "raise the learning rate" in slow.message
     good = descent_1d.update(descent_1d.ID.state, None, np.log10(0.05), state)
     assert good.level == shared.OK and "f''(x) = 3.16 > 0" in good.message
+
+
+def test_scoreboard_values_carry_no_float_dust():
+    from losslab.plot import _runs
+    from losslab.web import animation
+
+    objective = ll.surface("bowl")
+    (run,) = _runs.runs(ll.descend(objective, ll.optim.gd(0.1), [1.0, 1.0], 5))
+    row = animation.board_row(run, [[2.84e-16, -1.5e-13, 0.25], [1e-11, 3.0, -0.0]])
+    assert row["values"] == [[0.0, 0.0, 0.25], [1e-11, 3.0, 0.0]]
