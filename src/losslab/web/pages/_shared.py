@@ -184,11 +184,12 @@ def runs_message(heading: str, trajectories, diagnoses) -> Message:
     return Message(text, level)
 
 
-def describe(trajectory: Trajectory, objective: Surface) -> Message:
-    """Why the run ended (`losslab.diagnose`); for a run that converged to a minimum or is
-    still moving, also the zig-zag on the way and gd's stable learning-rate limit there."""
+def describe(trajectory: Trajectory, objective: Surface, found: Diagnosis | None = None) -> Message:
+    """Why the run ended (`found`, else `losslab.diagnose`); for a run that converged to a
+    minimum or is still moving, also the zig-zag on the way and gd's stable learning-rate
+    limit there."""
     run = trajectory.run(0)
-    found = diagnose(objective, run)
+    found = found or diagnose(objective, run)
     message = diagnosis_message(found, trajectory.label)
     if found.kind not in ("minimum", "running"):
         return message

@@ -15,6 +15,7 @@ import numpy as np
 from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.descent import descend
+from losslab.diagnosis import diagnose
 from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
 from losslab.plot import _runs
@@ -111,14 +112,15 @@ def update(
     else:
         scale = ColourScale.from_dict(state.get("scale"))
         figure = patch_paths(run, view, scale, revision)
-    message = shared.describe(trajectory, objective)
+    found = diagnose(objective, trajectory)
+    message = shared.describe(trajectory, objective, found)
     return Result(
         figure=figure,
         surface=surface_out,
         lr=lr_out,
         message=message.text,
         level=message.level,
-        spec=replay(run, view, scale, revision),
+        spec=replay(run, view, scale, revision, found.label),
         state={
             "surface": text,
             "start": list(start),
@@ -161,8 +163,9 @@ def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
     return patch
 
 
-def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
-    """The Run button's animation: the path grows step by step, the end marker appears last."""
+def replay(run, view: str, scale: ColourScale, revision: int, final: str) -> dict:
+    """The Run button's animation: the path grows step by step, the end marker appears last;
+    the scoreboard's status at the end is `final` (the diagnosis's label)."""
     x, y = run.path[:, 0], run.path[:, 1]
     z = scale.height(run.losses) if view == "3d" else None
     where = TRACES[view]
@@ -171,6 +174,7 @@ def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
         animation.end_track(where["end"], x[-1:], y[-1:], None if z is None else z[-1:], n=len(x)),
     ]
     row = animation.board_row(run, [x, y, run.losses])
+    row["final"] = final
     return animation.spec(
         ID.graph,
         revision,
