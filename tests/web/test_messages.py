@@ -151,3 +151,17 @@ def test_scoreboard_values_carry_no_float_dust():
     (run,) = _runs.runs(ll.descend(objective, ll.optim.gd(0.1), [1.0, 1.0], 5))
     row = animation.board_row(run, [[2.84e-16, -1.5e-13, 0.25], [1e-11, 3.0, -0.0]])
     assert row["values"] == [[0.0, 0.0, 0.25], [1e-11, 3.0, 0.0]]
+
+
+def test_race_legend_and_end_hover_name_the_saddle(saddle_race):
+    names = [trace.name for trace in saddle_race.figure.data if trace.name]
+    assert "newton(lr=1, damping=0): converged to a saddle, not a minimum (1 step)" in names
+    assert "converged in 1 step" not in names  # the bare status never stands for a saddle
+    assert "gd(lr=0.05): diverged: slid away, no overshoot (88 steps)" in names
+
+
+def test_descent_1d_board_ends_with_the_diagnosis():
+    state = {"start": 2.2, "step": 10_000, "revision": 0}
+    end = descent_1d.update(descent_1d.ID.state, None, np.log10(0.9), state)
+    (row,) = end.spec["board"]["rows"]
+    assert row["final"].startswith("diverged: overshot")

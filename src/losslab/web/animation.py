@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from losslab import dust
-from losslab.plot._runs import Run, status_text
+from losslab.plot._runs import Run
 
 
 def _list(values) -> list:
@@ -77,7 +77,7 @@ def board_row(run: Run, columns: Sequence[Sequence[float]], *, reached: int | No
         "colour": run.colour,
         "n": len(run.losses),
         "values": [_shown(column) for column in columns],
-        "final": status_text(run.status, run.stopped_at),
+        "final": run.ending_text,
         "diverged": run.diverged,
         "reached": reached,
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -172,6 +172,18 @@ def diagnosis_message(diagnosis: Diagnosis, who: str = "") -> Message:
     label) in the level of its kind."""
     text = f"{who}: {diagnosis.reason}" if who else diagnosis.reason
     return Message(text, LEVELS[diagnosis.kind])
+
+
+def with_diagnoses(runs: list, diagnoses) -> list:
+    """Runs whose legend says how each ended in the diagnosis's words ("newton(lr=1,
+    damping=0): converged to a saddle, not a minimum (1 step)") and so do the end markers'
+    hover texts; a run still moving keeps its bare legend label, as `_runs.runs` gives it."""
+    return [
+        replace(run, ending=found.label)
+        if found.kind == "running"
+        else replace(run, legend=f"{run.label}: {found.label}", ending=found.label)
+        for run, found in zip(runs, diagnoses, strict=True)
+    ]
 
 
 def runs_message(heading: str, trajectories, diagnoses) -> Message:

@@ -66,14 +66,15 @@ def update(trigger, click, lr_exponent, state) -> Result:
         step = 0
 
     trajectory = descend(objective, gd(lr), [start], N_STEPS)
-    (run,) = _runs.runs(trajectory)
+    found = diagnose(objective, trajectory)
+    (run,) = shared.with_diagnoses(_runs.runs(trajectory), [found])
     last = run.stopped_at
     step = min(step, last)
     x = run.path[:, 0]
     values, grads = _runs.derivative_at(objective, run.path)
     slopes = grads[:, 0]
     figure = curve_figure(objective, run, values, slopes, step, revision)
-    message = _message(trajectory, step, trigger == ID.step and step == last)
+    message = _message(trajectory, found, step, trigger == ID.step and step == last)
     new_state = {"start": start, "step": step, "revision": revision}
     row = animation.board_row(run, [x, values, slopes])
     spec = animation.spec(
@@ -122,7 +123,7 @@ def curve_figure(objective, run, values, slopes, step: int, revision: int):
     return figures.draw(scene, revision=revision, uirevision=SURFACE, hovermode="x")
 
 
-def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:
+def _message(trajectory, found, step: int, pressed_at_end: bool) -> shared.Message:
     run = trajectory.run(0)
     last = int(run.stopped_at)
     if step < last:
@@ -131,7 +132,6 @@ def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:
             "curve to start somewhere else.",
             shared.INFO,
         )
-    found = diagnose(surface(SURFACE), run)
     if found.kind == "running":  # the page has no steps control: the rate is the lever
         end = float(run.params[last, 0])
         message = shared.Message(

@@ -102,7 +102,8 @@ def update(
         start = parse.point(click, 2)
 
     trajectory = descend(objective, shared.optimizer(optimizer_name, lr), start, n_steps)
-    (run,) = _runs.runs(trajectory)
+    found = diagnose(objective, trajectory)
+    (run,) = shared.with_diagnoses(_runs.runs(trajectory), [found])
     if new_surface or trigger in REBUILD_TRIGGERS or state.get("view") != view:
         scene = picture(objective, run, view, show_arrows)
         scale = scene.panel.items[0].scale
@@ -112,7 +113,6 @@ def update(
     else:
         scale = ColourScale.from_dict(state.get("scale"))
         figure = patch_paths(run, view, scale, revision)
-    found = diagnose(objective, trajectory)
     message = shared.describe(trajectory, objective, found)
     return Result(
         figure=figure,
@@ -120,7 +120,7 @@ def update(
         lr=lr_out,
         message=message.text,
         level=message.level,
-        spec=replay(run, view, scale, revision, found.label),
+        spec=replay(run, view, scale, revision),
         state={
             "surface": text,
             "start": list(start),
@@ -163,9 +163,9 @@ def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
     return patch
 
 
-def replay(run, view: str, scale: ColourScale, revision: int, final: str) -> dict:
+def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
     """The Run button's animation: the path grows step by step, the end marker appears last;
-    the scoreboard's status at the end is `final` (the diagnosis's label)."""
+    the scoreboard's status at the end is the run's ending (the diagnosis's label)."""
     x, y = run.path[:, 0], run.path[:, 1]
     z = scale.height(run.losses) if view == "3d" else None
     where = TRACES[view]
@@ -174,7 +174,6 @@ def replay(run, view: str, scale: ColourScale, revision: int, final: str) -> dic
         animation.end_track(where["end"], x[-1:], y[-1:], None if z is None else z[-1:], n=len(x)),
     ]
     row = animation.board_row(run, [x, y, run.losses])
-    row["final"] = final
     return animation.spec(
         ID.graph,
         revision,

@@ -82,7 +82,8 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
 
     optimizers = [gd(lr), sgd_noise(lr, noise=noise, seed=seed)]
     raced = race(objective, optimizers, start, n_steps)
-    runs = _runs.runs(raced)
+    diagnoses = diagnose(objective, raced)
+    runs = shared.with_diagnoses(_runs.runs(raced), diagnoses)
     only_start = trigger == ID.click and not new_surface
     if only_start:
         figure = patch_paths(runs, revision)
@@ -101,7 +102,6 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         basin_scene = scenes.basins_scene(list(zip(TITLES, maps, strict=True)), runs)
         basin_figure = figures.draw(basin_scene, revision=revision)
         shares = share_table(maps)
-    diagnoses = diagnose(objective, raced)
     ends = [
         basin_of(run.path[-1], minima, found) for run, found in zip(runs, diagnoses, strict=True)
     ]
@@ -123,7 +123,7 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         lr=lr_out,
         message=message.text,
         level=message.level,
-        spec=replay(runs, diagnoses, banner, revision),
+        spec=replay(runs, banner, revision),
         state={
             "surface": text,
             "start": list(start),
@@ -179,19 +179,17 @@ def patch_basin_paths(runs) -> Patch:
     return patch
 
 
-def replay(runs, diagnoses, banner: dict, revision: int) -> dict:
+def replay(runs, banner: dict, revision: int) -> dict:
     tracks = []
     rows = []
-    for i, (run, found) in enumerate(zip(runs, diagnoses, strict=True)):
+    for i, run in enumerate(runs):
         where = figures.run_indices(i, len(runs), loss_panel=False)
         x, y = run.path[:, 0], run.path[:, 1]
         tracks += [
             animation.path_track(where["path"], x, y),
             animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
         ]
-        row = animation.board_row(run, [x, y, run.losses])
-        row["final"] = found.label  # "still moving (300 steps)", "diverged: overshot (9 steps)"
-        rows.append(row)
+        rows.append(animation.board_row(run, [x, y, run.losses]))  # ends as the diagnosis says
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
         ID.graph,

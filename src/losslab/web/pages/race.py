@@ -79,7 +79,8 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
 
     optimizers = [newton() if name == "newton" else shared.optimizer(name, lr) for name in names]
     trajectories = race(objective, optimizers, start, n_steps)
-    runs = _runs.runs(trajectories)
+    diagnoses = diagnose(objective, trajectories)
+    runs = shared.with_diagnoses(_runs.runs(trajectories), diagnoses)
     radius = REACH * float(
         torch.linalg.vector_norm(objective.bounds[:, 1] - objective.bounds[:, 0])
     )
@@ -92,7 +93,6 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     else:
         figure = patch_runs(runs, revision)
     banner = winner(runs, reached, radius, n_steps)
-    diagnoses = diagnose(objective, trajectories)
     heading = (
         f"Race from {point_text(start, 3)}, {n_steps} steps, "
         f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
@@ -105,7 +105,7 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
         lr=lr_out,
         message=message.text,
         level=message.level,
-        spec=replay(runs, reached, diagnoses, banner, revision),
+        spec=replay(runs, reached, banner, revision),
         state={
             "surface": text,
             "start": list(start),
@@ -189,11 +189,11 @@ def patch_runs(runs, revision: int) -> Patch:
     return patch
 
 
-def replay(runs, reached, diagnoses, banner: dict, revision: int) -> dict:
+def replay(runs, reached, banner: dict, revision: int) -> dict:
     tracks = []
     rows = []
     log = scenes.loss_log(runs)
-    for i, (run, step, found) in enumerate(zip(runs, reached, diagnoses, strict=True)):
+    for i, (run, step) in enumerate(zip(runs, reached, strict=True)):
         where = figures.run_indices(i, len(runs), loss_panel=True)
         x, y = run.path[:, 0], run.path[:, 1]
         tracks += [
@@ -201,9 +201,8 @@ def replay(runs, reached, diagnoses, banner: dict, revision: int) -> dict:
             animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
             animation.path_track(where["loss"], run.steps, scenes.shown_losses(run, log)),
         ]
-        row = animation.board_row(run, [run.losses], reached=step)
-        row["final"] = found.label  # "converged to a saddle, not a minimum (1 step)"
-        rows.append(row)
+        # its status at the end: the diagnosis's label, "converged to a saddle, not a minimum"
+        rows.append(animation.board_row(run, [run.losses], reached=step))
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
         ID.graph,
