@@ -47,12 +47,12 @@ from losslab.results import Result, summary
 from losslab.results.kinds import FloatArray
 
 KINDS = ("minimum", "saddle", "maximum", "overshoot", "escape", "stalled", "running")
-LABELS = {  # a few words per kind, for table cells; `reason` is the whole sentence
-    "minimum": "converged to a minimum",
-    "saddle": "converged to a saddle, not a minimum",
-    "maximum": "converged to a maximum, not a minimum",
+LABELS = {  # a few words per kind, for table cells and legends; `reason` is the whole sentence
+    "minimum": "at a minimum",
+    "saddle": "at a saddle, not a minimum",
+    "maximum": "at a maximum, not a minimum",
     "overshoot": "diverged: overshot",
-    "escape": "diverged: slid away, no overshoot",
+    "escape": "diverged: slid away",
     "stalled": "stalled on a plateau",
     "running": "still moving",
 }
@@ -92,7 +92,7 @@ class Diagnosis(Result):
 
     @property
     def label(self) -> str:
-        """A few words for a table cell: 'saddle, not a minimum (1 step)'."""
+        """A few words for a table cell: 'at a saddle, not a minimum (1 step)'."""
         steps = self.step + 1 if self.kind in ("overshoot", "escape") else self.step
         return f"{LABELS[self.kind]} ({_steps(steps)})"
 

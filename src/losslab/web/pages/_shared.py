@@ -176,7 +176,7 @@ def diagnosis_message(diagnosis: Diagnosis, who: str = "") -> Message:
 
 def with_diagnoses(runs: list, diagnoses) -> list:
     """Runs whose legend says how each ended in the diagnosis's words ("newton(lr=1,
-    damping=0): converged to a saddle, not a minimum (1 step)") and so do the end markers'
+    damping=0): at a saddle, not a minimum (1 step)") and so do the end markers'
     hover texts; a run still moving keeps its bare legend label, as `_runs.runs` gives it."""
     return [
         replace(run, ending=found.label)

@@ -201,7 +201,7 @@ def replay(runs, reached, banner: dict, revision: int) -> dict:
             animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
             animation.path_track(where["loss"], run.steps, scenes.shown_losses(run, log)),
         ]
-        # its status at the end: the diagnosis's label, "converged to a saddle, not a minimum"
+        # its status at the end: the diagnosis's label, "at a saddle, not a minimum"
         rows.append(animation.board_row(run, [run.losses], reached=step))
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
