@@ -39,6 +39,14 @@ def point(values: Iterable[float], digits: int = 6) -> str:
     return "(" + ", ".join(f"{v:.{digits}g}" for v in dust.point(values)) + ")"
 
 
+def _kind_text(found: CriticalPoint) -> str:
+    """The kind, and for a 'regular' point that it is not critical and why."""
+    if found.kind != "regular":
+        return found.kind
+    grad = float(torch.linalg.vector_norm(found.gradient))
+    return f"regular: not a critical point (|gradient| = {number(grad, 4)} is not 0)"
+
+
 def _numbers(values: Iterable[float], digits: int = 6) -> str:
     """'(a, b)' exactly as given (the caller has removed the dust by the right rule)."""
     return "(" + ", ".join(f"{float(v) + 0.0:.{digits}g}" for v in values) + ")"
@@ -137,7 +145,7 @@ def critical_point_view(found: CriticalPoint) -> Table:
     table.add_column("value")
     lams = found.eigenvalues.tolist()
     rows = [
-        ("kind", Text(found.kind, style="bold")),
+        ("kind", Text(_kind_text(found), style="bold")),
         ("curvature", found.curvature),
         ("point", point(found.point)),
         ("value", number(found.value)),
