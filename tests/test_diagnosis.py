@@ -271,3 +271,28 @@ def test_overshoot_from_a_dome_names_the_bound_at_the_nearest_minimum():
     trajectory, diagnosis = run("himmelblau", optim.gd(lr=0.05), [0.0, 0.0], 300)
     assert trajectory.status == "diverged" and diagnosis.kind == "overshoot"
     assert "near the minimum (3, 2) only for lr < 2/lambda_max = 0.02431" in diagnosis.reason
+
+
+def test_momentum_finishing_slowly_at_a_minimum_is_a_minimum_not_a_plateau():
+    # momentum at lr 0.1 on the bowl ends with |g| ~1.4e-6 (above GRAD_TOL) and steps of
+    # 2.6e-7: it has stopped at the minimum, the Newton step to (0, 0) is 7e-7 long.
+    trajectory, diagnosis = run("bowl", optim.momentum(lr=0.1), [-4.0, 3.0], 300)
+    assert trajectory.status == "max_steps" and diagnosis.grad_norm > 1e-6
+    assert diagnosis.kind == "minimum"
+
+
+def test_newton_where_the_hessian_vanishes_is_stuck_not_on_a_plateau():
+    # abs(x) + abs(y): the Hessian is 0 off the axes, Newton's step H^+ g is 0, |g| = sqrt(2).
+    _, diagnosis = run("abs(x) + abs(y)", optim.newton(), [-2.4, -2.4], 50)
+    assert diagnosis.kind == "stalled"
+    assert diagnosis.reason.startswith("Stuck at (-2.4, -2.4)")
+    assert "curvature, which is zero or singular" in diagnosis.reason
+    assert "plateau" not in diagnosis.reason
+
+
+def test_a_minimum_along_a_flat_direction_is_not_called_strict():
+    # relu(x) + y**2 is 0 on the whole half-line x < 0, y = 0: a minimum, flat along x.
+    _, diagnosis = run("relu(x) + y**2", optim.newton(), [-2.4, 1.0], 20)
+    assert diagnosis.kind == "minimum"
+    assert "a minimum with a flat bottom" in diagnosis.reason
+    assert "every direction" not in diagnosis.reason

@@ -5,11 +5,13 @@ A Trajectory's status says only converged / diverged / max_steps. A learner need
 fixes it) and by sliding off along negative curvature (lower lr does not), and a run that stops
 moving on a plateau is not at a minimum. The kinds and their rules (the constants below):
 
-    minimum / saddle / maximum  the end point is critical: gradient <= max(tol, GRAD_TOL) and,
-        when the Hessian is known, the Newton step |H^+ g| <= NEWTON_RTOL * max(1, |point|)
-        (a tiny gradient on flat ground is not a critical point). Kind from the Hessian's
-        eigenvalue signs, zero within critical.inspect's eig_tol; along a zero eigenvalue the
-        loss is probed on both sides to decide.
+    minimum / saddle / maximum  the end point is critical: when the Hessian is known, the
+        Newton step |H^+ g| <= NEWTON_RTOL * max(1, |point|) (a tiny gradient on flat ground is
+        not a critical point) and either the gradient <= max(tol, GRAD_TOL) or the run has
+        stopped moving there (momentum ending at |g| 1.4e-6 on a bowl); without the Hessian,
+        a converged run. Kind from the Hessian's eigenvalue signs, zero within
+        critical.inspect's eig_tol; along a zero eigenvalue the loss is probed on both sides
+        to decide (every direction flat to float precision: stalled on flat ground).
     overshoot   diverged, and successive steps point against each other (dot < 0) for at least
         half of the last TAIL steps: oscillating growth across a direction of high curvature;
         or the loss rose over those steps (a small enough step always lowers it).
@@ -17,6 +19,8 @@ moving on a plateau is not at a minimum. The kinds and their rules (the constant
         negative curvature or an unbounded direction; a lower lr only slows it down.
     stalled     not critical, and the steps became tiny: the mean of the last TAIL step lengths
         <= STEP_RTOL * max(1, |point|), or the run "converged" where the point is not critical.
+        With a gradient above PLATEAU_GRAD the run is stuck, not on a plateau (Newton where
+        the Hessian is zero: abs(x) + abs(y)), and the sentence says so.
     running     max_steps reached while still moving. A noisy run (sgd_noise) whose last
         NOISE_TAIL rows travel more than twice as far as they get is said to jitter (more
         steps do not settle it); where the ground curves down the sentence says more steps
@@ -63,6 +67,8 @@ NEWTON_RTOL = 1e-2  # a critical point lies within 1% of the point's scale (x**4
 # gd stops at x = 1.4e-3, Newton step x / 3 = 5e-4; tanh**2 at (6, 6): Newton step 0.7)
 GRAD_FLOOR = 1e-14  # gradient components below this (x max(1, |loss|)) are float dust
 STEP_RTOL = 1e-6  # steps this small (relative to the point) have stopped moving
+PLATEAU_GRAD = 1e-3  # a stopped run with a gradient above this (x max(1, |loss|)) is stuck,
+# not on a plateau (Newton on abs(x) + abs(y): the Hessian is 0, the step is 0, |g| = 1.41)
 GD_NAMES = ("gd", "sgd_noise")  # where lr < 2/lambda_max is the stability bound
 PROBES = (1e-3, 1e-2, 1e-1)  # probe distances along zero-curvature directions, x max(1, |point|)
 NOISE_TAIL = 50  # rows over which a noisy run that goes nowhere counts as jittering
@@ -146,11 +152,15 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
     at = f"at {_point(point)}"
     if run.status == DIVERGED:
         return done(*_diverged(objective, run, path, steps, lr, few))
-    critical = grad_norm <= max(run.tol, GRAD_TOL) and (
-        _newton_distance(objective, point, eigen) <= NEWTON_RTOL * max(1.0, _norm(point))
-        if eigen is not None
-        else run.status == CONVERGED
-    )
+    tail = steps[-TAIL:]
+    moved = float(torch.linalg.vector_norm(tail, dim=-1).mean()) if len(tail) else 0.0
+    still = moved <= STEP_RTOL * max(1.0, _norm(point))
+    small = grad_norm <= max(run.tol, GRAD_TOL)
+    if eigen is not None:  # near a critical point, and there (tiny gradient) or stopped there
+        near = _newton_distance(objective, point, eigen) <= NEWTON_RTOL * max(1.0, _norm(point))
+        critical = near and (small or still)
+    else:
+        critical = small and run.status == CONVERGED
     if critical:
         if eigen is None:
             return done(
@@ -169,7 +179,12 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
         spectrum = f"Hessian eigenvalues {_values(eigenvalues)}"
         newton = run.optimizer == "newton"
         advice = {
-            "minimum": "every direction curves up, so this is a minimum.",
+            "minimum": (
+                "no direction curves down and along the flat ones (eigenvalue 0) the loss "
+                "does not fall, so this is a minimum with a flat bottom."
+                if bool(_zero(eigenvalues).any())
+                else "every direction curves up, so this is a minimum."
+            ),
             "saddle": "some curve up and some down, so this is a saddle, not a minimum: "
             + (
                 "Newton's method goes to any critical point; a gradient method slides away "
@@ -186,9 +201,19 @@ def _diagnose_run(objective: Objective, run: Trajectory) -> Diagnosis:
             ),
         }[kind]
         return done(kind, f"Converged in {_steps(step)} {at}: {spectrum}; {advice}")
-    tail = steps[-TAIL:]
-    moved = float(torch.linalg.vector_norm(tail, dim=-1).mean()) if len(tail) else 0.0
-    if run.status == CONVERGED or moved <= STEP_RTOL * max(1.0, _norm(point)):
+    if still and grad_norm > PLATEAU_GRAD * max(1.0, abs(loss)):
+        return done(
+            "stalled",
+            f"Stuck {at} after {_steps(step)}: the slope is not zero (gradient "
+            f"{_num(grad_norm)}) but the steps shrank to {_num(moved)}"
+            + (
+                ": Newton's step divides by the curvature, which is zero or singular here "
+                "(a kink or flat curvature), so it cannot move; use a gradient method."
+                if run.optimizer == "newton"
+                else ": the optimizer's steps vanish here; use a larger lr or another optimizer."
+            ),
+        )
+    if run.status == CONVERGED or still:
         why = (
             f"fell below tol = {_num(run.tol)}, so the run stopped"
             if run.status == CONVERGED
