@@ -332,3 +332,19 @@ def test_race_trajectory_matches_the_library(tmp_path):
     run = Trajectory.from_dict(json.loads(path.read_text())["trajectories"][0])
     direct = losslab.descend(losslab.surface("himmelblau"), losslab.optim.gd(0.01), [0.0, 0.0], 25)
     assert torch.equal(run.params, direct.params)
+
+
+def test_race_table_is_green_only_for_a_minimum():
+    # Newton's "converged" at the saddle is yellow; gd's escape red (the CLI's runs table).
+    from losslab.cli.render import runs_table
+
+    saddle = losslab.surface("saddle")
+    optimizers = [losslab.optim.gd(0.05), losslab.optim.newton()]
+    raced = losslab.race(saddle, optimizers, [-1.5, 0.05], 200)
+    table = runs_table(saddle, raced, [-1.5, 0.05], losslab.diagnose(saddle, raced))
+    statuses = list(table.columns[1].cells)
+    assert [(t.plain, t.style) for t in statuses] == [("diverged", "red"), ("converged", "yellow")]
+    bowl = losslab.surface("bowl")
+    run = losslab.race(bowl, [losslab.optim.newton()], [1.0, 1.0], 20)
+    (status,) = runs_table(bowl, run, [1.0, 1.0], losslab.diagnose(bowl, run)).columns[1].cells
+    assert (status.plain, status.style) == ("converged", "green")

@@ -103,8 +103,9 @@ def race(
     point = resolve_start(objective, start)
     chosen = build_optimizers(optimizers or [DEFAULT_RACE], lr, objective)
     raced = run_all(objective, chosen, point, n_steps)
-    console().print(runs_table(objective, raced, point))
-    console().print(diagnoses_view(raced, losslab.diagnose(objective, raced)))
+    diagnoses = losslab.diagnose(objective, raced)
+    console().print(runs_table(objective, raced, point, diagnoses))
+    console().print(diagnoses_view(raced, diagnoses))
     if out is not None:
         write_output(out, raced, lambda plot: plot.race(objective, raced))
         console().print(f"wrote {out}")
@@ -139,8 +140,9 @@ def descend(
     point = resolve_start(objective, start)
     chosen = build_optimizer(optimizer, lr, objective)
     trajectories = run_all(objective, [chosen], point, n_steps)
-    console().print(runs_table(objective, trajectories, point))
-    console().print(diagnoses_view(trajectories, losslab.diagnose(objective, trajectories)))
+    diagnoses = losslab.diagnose(objective, trajectories)
+    console().print(runs_table(objective, trajectories, point, diagnoses))
+    console().print(diagnoses_view(trajectories, diagnoses))
     if out is not None:
         (run,) = trajectories
         write_output(out, run, lambda plot: _descent_figure(plot, objective, trajectories, view))

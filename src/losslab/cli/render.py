@@ -21,6 +21,15 @@ from losslab.objectives import Surface
 
 _PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
 _STATUS_STYLES = {"converged": "green", "diverged": "red", "max_steps": "yellow"}
+_KIND_STYLES = {  # as on the web pages: green only for a minimum
+    "minimum": "green",
+    "saddle": "yellow",
+    "maximum": "yellow",
+    "stalled": "yellow",
+    "overshoot": "red",
+    "escape": "red",
+    "running": "",
+}
 
 
 def console() -> Console:
@@ -89,10 +98,15 @@ def nearest_minimum_distance(surface: Surface, at: torch.Tensor) -> float | None
 
 
 def runs_table(
-    surface: Surface, trajectories: Sequence[Trajectory], start: Sequence[float]
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    start: Sequence[float],
+    diagnoses: Sequence[Diagnosis] | None = None,
 ) -> Table:
     """One row per run: where it stopped, how, and how far from the nearest known minimum
-    ('-' when the surface has none). Numbers have 4 significant digits to fit 80 columns."""
+    ('-' when the surface has none). Numbers have 4 significant digits to fit 80 columns.
+    With `diagnoses` the status is coloured by kind: green only for a minimum (Newton's
+    'converged' at a saddle is yellow)."""
     table = Table(title=f"{surface.name} from {point(start)}", title_justify="left")
     table.add_column("optimizer", overflow="fold")
     table.add_column("status")
@@ -100,10 +114,11 @@ def runs_table(
     table.add_column("final loss", justify="right", no_wrap=True)
     table.add_column("final point", overflow="fold")
     table.add_column("to minimum", justify="right", no_wrap=True)
-    for run in trajectories:
+    for i, run in enumerate(trajectories):
         final = run.params[-1]
         distance = nearest_minimum_distance(surface, final)
-        status = Text(run.status, style=_STATUS_STYLES.get(run.status, ""))
+        style = _KIND_STYLES[diagnoses[i].kind] if diagnoses else _STATUS_STYLES.get(run.status, "")
+        status = Text(run.status, style=style)
         table.add_row(
             run.label,
             status,
@@ -113,17 +128,6 @@ def runs_table(
             "-" if distance is None else number(distance, 3),
         )
     return table
-
-
-_KIND_STYLES = {  # as on the web pages: green only for a minimum
-    "minimum": "green",
-    "saddle": "yellow",
-    "maximum": "yellow",
-    "stalled": "yellow",
-    "overshoot": "red",
-    "escape": "red",
-    "running": "",
-}
 
 
 def diagnoses_view(trajectories: Sequence[Trajectory], diagnoses: Sequence[Diagnosis]) -> Group:
