@@ -295,7 +295,7 @@ def _diverged(objective, run, path, steps, lr, few) -> tuple[str, str]:
     return "escape", (
         f"Diverged at step {step} by escaping: the path slid smoothly away along {along} "
         f"(loss {_num(float(run.losses[step - 1]))}), with no overshoot; a lower lr will not fix "
-        "it, only slow it down: the loss is unbounded that way, so start elsewhere."
+        "it, only slow it down: the loss falls without bound that way, so no minimum lies ahead."
     )
 
 
