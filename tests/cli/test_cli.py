@@ -133,7 +133,26 @@ def test_race_on_a_1d_surface_takes_one_number():
 def test_race_reports_divergence_and_no_minimum_on_the_saddle():
     out = ok("race", "saddle", "--optimizers", "gd", "--n-steps", "200").stdout
     assert "diverged" in out
-    assert out.rstrip().splitlines()[-2].rstrip(" │").endswith("-")  # no known minimum
+    (row,) = [line for line in out.splitlines() if line.startswith("│ gd(lr=0.05)")]
+    assert row.rstrip(" │").endswith("-")  # no known minimum
+
+
+def test_race_says_why_each_run_ended():
+    # The library's diagnosis, one line per optimizer: gd slides off the saddle (not an
+    # overshoot), Newton stops at the saddle and is told it is not a minimum.
+    out = ok("race", "saddle", "--n-steps", "200").stdout
+    why = " ".join(out[out.index("gd(lr=0.05): ") :].split())  # unwrap the terminal lines
+    assert "gd(lr=0.05): Diverged at step 88 by escaping" in why
+    assert "a lower lr will not fix it" in why and "by overshooting" not in why
+    assert "newton(lr=1, damping=0): Converged in 1 step at (0, 0)" in why
+    assert "saddle, not a minimum" in why
+
+
+def test_descend_overshoot_names_the_stable_rate():
+    out = ok("descend", "bowl", "--lr", "1.1").stdout
+    why = " ".join(out[out.index("gd(lr=1.1): ") :].split())
+    assert "Diverged at step 27 by overshooting" in why
+    assert "lower lr below 2/lambda_max = 1." in why
 
 
 def test_race_accepts_expressions():
@@ -211,7 +230,8 @@ def test_inspect_json_prints_the_critical_point():
 
 def test_inspect_a_regular_point_of_a_1d_surface():
     out = ok("inspect", "double_well", "--at", "0.5").stdout
-    assert "regular" in out
+    # f'(0.5) = 0.5**3 - 1.7 * 0.5 + 0.1 = -0.625: not critical, and the table says so
+    assert "regular: not a critical point (|gradient| = 0.625 is not 0)" in out
 
 
 @pytest.mark.parametrize("suffix", [".json", ".png", ".html"])
@@ -312,3 +332,19 @@ def test_race_trajectory_matches_the_library(tmp_path):
     run = Trajectory.from_dict(json.loads(path.read_text())["trajectories"][0])
     direct = losslab.descend(losslab.surface("himmelblau"), losslab.optim.gd(0.01), [0.0, 0.0], 25)
     assert torch.equal(run.params, direct.params)
+
+
+def test_race_table_is_green_only_for_a_minimum():
+    # Newton's "converged" at the saddle is yellow; gd's escape red (the CLI's runs table).
+    from losslab.cli.render import runs_table
+
+    saddle = losslab.surface("saddle")
+    optimizers = [losslab.optim.gd(0.05), losslab.optim.newton()]
+    raced = losslab.race(saddle, optimizers, [-1.5, 0.05], 200)
+    table = runs_table(saddle, raced, [-1.5, 0.05], losslab.diagnose(saddle, raced))
+    statuses = list(table.columns[1].cells)
+    assert [(t.plain, t.style) for t in statuses] == [("diverged", "red"), ("converged", "yellow")]
+    bowl = losslab.surface("bowl")
+    run = losslab.race(bowl, [losslab.optim.newton()], [1.0, 1.0], 20)
+    (status,) = runs_table(bowl, run, [1.0, 1.0], losslab.diagnose(bowl, run)).columns[1].cells
+    assert (status.plain, status.style) == ("converged", "green")

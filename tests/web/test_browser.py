@@ -112,7 +112,7 @@ def test_explorer_learning_rate_can_diverge_and_says_so(page, lab_url):
     page.wait_for_function(
         "() => document.getElementById('explorer-message').textContent.includes('Diverged')"
     )
-    assert "stable only for lr < 0.1" in page.inner_text("#explorer-message")
+    assert "lower lr below 2/lambda_max = 0.1" in page.inner_text("#explorer-message")
 
 
 def test_race_draws_three_paths_and_names_a_winner(page, lab_url, tmp_path):

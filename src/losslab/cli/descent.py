@@ -22,7 +22,7 @@ from losslab.cli.options import (
 )
 from losslab.cli.output import check_output, write_output
 from losslab.cli.parsing import parse_point, split_optimizer_specs
-from losslab.cli.render import console, runs_table
+from losslab.cli.render import console, diagnoses_view, runs_table
 from losslab.descent import Race, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives import Surface
@@ -91,7 +91,7 @@ def race(
     n_steps: NStepsOpt = 500,
     out: OutOpt = None,
 ) -> None:
-    """Race several optimizers from one start: a table of where each one ended.
+    """Race several optimizers from one start: a table of where each one ended, and why.
 
     --optimizers gd,momentum:beta=0.95,lr=0.01,newton:damping=0.1 races three optimizers:
     gd, momentum with beta 0.95 and lr 0.01, and damped Newton.
@@ -103,7 +103,9 @@ def race(
     point = resolve_start(objective, start)
     chosen = build_optimizers(optimizers or [DEFAULT_RACE], lr, objective)
     raced = run_all(objective, chosen, point, n_steps)
-    console().print(runs_table(objective, raced, point))
+    diagnoses = losslab.diagnose(objective, raced)
+    console().print(runs_table(objective, raced, point, diagnoses))
+    console().print(diagnoses_view(raced, diagnoses))
     if out is not None:
         write_output(out, raced, lambda plot: plot.race(objective, raced))
         console().print(f"wrote {out}")
@@ -123,7 +125,7 @@ def descend(
     ] = View.landscape,
     out: OutOpt = None,
 ) -> None:
-    """Descend with one optimizer from one start: where it ended and how.
+    """Descend with one optimizer from one start: where it ended, and why.
 
     With --out, also draw the path on the landscape (.png/.svg/.pdf/.html) or save the
     trajectory (.json/.h5, loadable with losslab.load_result).
@@ -138,7 +140,9 @@ def descend(
     point = resolve_start(objective, start)
     chosen = build_optimizer(optimizer, lr, objective)
     trajectories = run_all(objective, [chosen], point, n_steps)
-    console().print(runs_table(objective, trajectories, point))
+    diagnoses = losslab.diagnose(objective, trajectories)
+    console().print(runs_table(objective, trajectories, point, diagnoses))
+    console().print(diagnoses_view(trajectories, diagnoses))
     if out is not None:
         (run,) = trajectories
         write_output(out, run, lambda plot: _descent_figure(plot, objective, trajectories, view))

@@ -12,13 +12,24 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from losslab import dust
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap
 from losslab.curvature import CriticalPoint
 from losslab.descent import Trajectory
+from losslab.diagnosis import Diagnosis
 from losslab.objectives import Surface
 
 _PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
 _STATUS_STYLES = {"converged": "green", "diverged": "red", "max_steps": "yellow"}
+_KIND_STYLES = {  # as on the web pages: green only for a minimum
+    "minimum": "green",
+    "saddle": "yellow",
+    "maximum": "yellow",
+    "stalled": "yellow",
+    "overshoot": "red",
+    "escape": "red",
+    "running": "",
+}
 
 
 def console() -> Console:
@@ -27,18 +38,35 @@ def console() -> Console:
 
 
 def number(value: float, digits: int = 6) -> str:
-    """A short number: 6 significant digits, no '-0'."""
-    return f"{float(value) + 0.0:.{digits}g}"
+    """A short number: 6 significant digits, no '-0', float dust (|v| <= 1e-12) as 0."""
+    return f"{dust.scalar(value):.{digits}g}"
 
 
 def point(values: Iterable[float], digits: int = 6) -> str:
-    """'(x, y)' with short numbers; a 1-D point is '(x)'."""
-    return "(" + ", ".join(number(v, digits) for v in values) + ")"
+    """'(x, y)' with short numbers, coordinates below 1e-9 of the point's scale as 0
+    (`losslab.dust`); a 1-D point is '(x)'."""
+    return "(" + ", ".join(f"{v:.{digits}g}" for v in dust.point(values)) + ")"
+
+
+def _kind_text(found: CriticalPoint) -> str:
+    """The kind, and for a 'regular' point that it is not critical and why."""
+    if found.kind != "regular":
+        return found.kind
+    grad = float(torch.linalg.vector_norm(found.gradient))
+    return f"regular: not a critical point (|gradient| = {number(grad, 4)} is not 0)"
+
+
+def _numbers(values: Iterable[float], digits: int = 6) -> str:
+    """'(a, b)' exactly as given (the caller has removed the dust by the right rule)."""
+    return "(" + ", ".join(f"{float(v) + 0.0:.{digits}g}" for v in values) + ")"
 
 
 def matrix(rows: torch.Tensor, digits: int = 6) -> str:
-    """A small matrix as aligned rows of short numbers, one row per line."""
-    cells = [[number(v, digits) for v in row] for row in rows.tolist()]
+    """A small matrix as aligned rows of short numbers, one row per line; entries below 1e-9
+    of the largest print as 0."""
+    n = rows.shape[-1]
+    flat = dust.point(rows.flatten().tolist())
+    cells = [[f"{v:.{digits}g}" for v in flat[i : i + n]] for i in range(0, len(flat), n)]
     width = max(len(cell) for row in cells for cell in row)
     return "\n".join("[" + "  ".join(cell.rjust(width) for cell in row) + "]" for row in cells)
 
@@ -70,10 +98,15 @@ def nearest_minimum_distance(surface: Surface, at: torch.Tensor) -> float | None
 
 
 def runs_table(
-    surface: Surface, trajectories: Sequence[Trajectory], start: Sequence[float]
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    start: Sequence[float],
+    diagnoses: Sequence[Diagnosis] | None = None,
 ) -> Table:
     """One row per run: where it stopped, how, and how far from the nearest known minimum
-    ('-' when the surface has none). Numbers have 4 significant digits to fit 80 columns."""
+    ('-' when the surface has none). Numbers have 4 significant digits to fit 80 columns.
+    With `diagnoses` the status is coloured by kind: green only for a minimum (Newton's
+    'converged' at a saddle is yellow)."""
     table = Table(title=f"{surface.name} from {point(start)}", title_justify="left")
     table.add_column("optimizer", overflow="fold")
     table.add_column("status")
@@ -81,10 +114,11 @@ def runs_table(
     table.add_column("final loss", justify="right", no_wrap=True)
     table.add_column("final point", overflow="fold")
     table.add_column("to minimum", justify="right", no_wrap=True)
-    for run in trajectories:
+    for i, run in enumerate(trajectories):
         final = run.params[-1]
         distance = nearest_minimum_distance(surface, final)
-        status = Text(run.status, style=_STATUS_STYLES.get(run.status, ""))
+        style = _KIND_STYLES[diagnoses[i].kind] if diagnoses else _STATUS_STYLES.get(run.status, "")
+        status = Text(run.status, style=style)
         table.add_row(
             run.label,
             status,
@@ -96,6 +130,16 @@ def runs_table(
     return table
 
 
+def diagnoses_view(trajectories: Sequence[Trajectory], diagnoses: Sequence[Diagnosis]) -> Group:
+    """One line per run: its label, then why it ended (`losslab.diagnose`'s sentence)."""
+    lines = []
+    for run, found in zip(trajectories, diagnoses, strict=True):
+        line = Text(f"{run.label}: ", style="bold")
+        line.append(found.reason, style=_KIND_STYLES[found.kind])
+        lines.append(line)
+    return Group(*lines)
+
+
 def critical_point_view(found: CriticalPoint) -> Table:
     """Everything `inspect` knows about one point, as a two-column table."""
     table = Table(
@@ -103,17 +147,18 @@ def critical_point_view(found: CriticalPoint) -> Table:
     )
     table.add_column("quantity", style="bold")
     table.add_column("value")
+    lams = found.eigenvalues.tolist()
     rows = [
-        ("kind", Text(found.kind, style="bold")),
+        ("kind", Text(_kind_text(found), style="bold")),
         ("curvature", found.curvature),
         ("point", point(found.point)),
         ("value", number(found.value)),
         ("gradient", point(found.gradient)),
         ("Hessian", matrix(found.hessian)),
-        ("eigenvalues", point(found.eigenvalues)),
+        ("eigenvalues", _numbers(dust.spectrum(lams))),
         ("eigenvectors (columns)", matrix(found.eigenvectors)),
-        ("trace", number(found.trace)),
-        ("det", number(found.det)),
+        ("trace", number(dust.trace(found.trace, lams))),
+        ("det", number(dust.determinant(found.det, lams))),
     ]
     for name, value in rows:
         table.add_row(name, value)

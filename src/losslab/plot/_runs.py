@@ -33,6 +33,7 @@ class Run:
     legend: the label plus how the run ended, e.g. "gd(lr=0.5): diverged at step 7"
     group:  index of the Trajectory it came from (a batched trajectory gives several runs)
     show_legend: False for a repeat of a legend entry already shown (batched starts)
+    ending: how it ended for hover texts, when the caller knows better than the status
     """
 
     path: np.ndarray
@@ -45,6 +46,12 @@ class Run:
     optimizer: str
     group: int
     show_legend: bool
+    ending: str = ""  # how it ended in other words (a diagnosis's label); "" for status_text
+
+    @property
+    def ending_text(self) -> str:
+        """How the run ended: `ending` when given, else status_text ('diverged at step 8')."""
+        return self.ending or status_text(self.status, self.stopped_at)
 
     @property
     def diverged(self) -> bool:
@@ -74,9 +81,10 @@ def status_text(status: str, stopped_at: int) -> str:
     (its row stopped_at is the last good point)."""
     if status == "diverged":
         return f"diverged at step {stopped_at + 1}"
+    steps = "1 step" if stopped_at == 1 else f"{stopped_at} steps"
     if status == "converged":
-        return f"converged in {stopped_at} steps"
-    return f"{stopped_at} steps"
+        return f"converged in {steps}"
+    return steps
 
 
 def items_of(given, kind: type, what: str, give: str) -> list:

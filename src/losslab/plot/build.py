@@ -121,9 +121,7 @@ def run_items(all_runs: Sequence[Run], kind: str = "plane", scale: ColourScale |
                     None if z is None else z[rows],
                     style=marker,
                     colour=run.colour,
-                    label=name
-                    if name == "start"
-                    else _runs.status_text(run.status, run.stopped_at),
+                    label=name if name == "start" else run.ending_text,
                     show_legend=False,
                     group=group,
                     name=name,
@@ -335,7 +333,7 @@ def curve_panel(
             f"{slope}steps = {run.stopped_at}"
         )
         if run.diverged:
-            text += f" ({_runs.status_text(run.status, run.stopped_at)})"
+            text += f" ({run.ending_text})"
         items.append(Text(text, 0.02, 0.97 - 0.065 * i, run.colour, "box"))
     n_boxes = len(shown)
     if len(all_runs) > len(shown):
@@ -581,7 +579,7 @@ def loss_panel(trajectories, *, log: bool = True, legend: bool = True) -> Panel:
                     run.steps[-1:],
                     run.losses[-1:],
                     style="diverged",
-                    label=_runs.status_text(run.status, run.stopped_at),
+                    label=run.ending_text,
                     show_legend=False,
                     group=group,
                     name="diverged",

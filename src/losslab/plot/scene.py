@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from losslab import dust
 from losslab.errors import LosslabError
 from losslab.plot import style
 
@@ -390,9 +391,11 @@ def _bracket(coords: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def number(value: float, digits: int = 4) -> str:
-    """A short number for labels: 4 significant digits, no '-0'."""
-    return f"{float(value) + 0.0:.{digits}g}"
+    """A short number for labels: 4 significant digits, no '-0', float dust (|v| <= 1e-12,
+    `losslab.dust.ATOL`) as 0."""
+    return f"{dust.scalar(value):.{digits}g}"
 
 
 def point_text(values, digits: int = 4) -> str:
-    return "(" + ", ".join(number(v, digits) for v in values) + ")"
+    """'(x, y)': coordinates below 1e-9 of the point's scale print as 0 (`losslab.dust`)."""
+    return "(" + ", ".join(f"{v:.{digits}g}" for v in dust.point(values)) + ")"

@@ -23,11 +23,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from losslab.plot._runs import Run, status_text
+from losslab import dust
+from losslab.plot._runs import Run
 
 
 def _list(values) -> list:
     return np.asarray(values, dtype=np.float64).tolist()
+
+
+def _shown(values) -> list:
+    """A scoreboard column as the browser prints it: float dust (|v| <= 1e-12,
+    `losslab.dust.ATOL`) as 0, so a Newton step to the origin reads 0, not 2.8e-16."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.abs(values) <= dust.ATOL, 0.0, values).tolist()
 
 
 def path_track(index: int, x, y, z=None) -> dict:
@@ -68,8 +76,8 @@ def board_row(run: Run, columns: Sequence[Sequence[float]], *, reached: int | No
         "label": run.label,
         "colour": run.colour,
         "n": len(run.losses),
-        "values": [_list(column) for column in columns],
-        "final": status_text(run.status, run.stopped_at),
+        "values": [_shown(column) for column in columns],
+        "final": run.ending_text,
         "diverged": run.diverged,
         "reached": reached,
     }

@@ -7,19 +7,20 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import torch
-from dash import Input, Output, no_update
+from dash import Input, Output, html, no_update
 
 from losslab.curvature import inspect
 from losslab.descent import Trajectory
+from losslab.diagnosis import Diagnosis, diagnose
 from losslab.errors import LosslabError
 from losslab.objectives import Surface, defaults
 from losslab.optim import Optimizer, get
-from losslab.plot.scene import number, point_text
+from losslab.plot.scene import number
 from losslab.web import parse
 
 log = logging.getLogger("losslab.web")
@@ -35,7 +36,7 @@ OK, INFO, WARN, ERROR = (
 
 @dataclass(frozen=True)
 class Message:
-    text: str
+    text: Any  # a string, or Dash children (the race's heading and one line per run)
     level: str = INFO
 
 
@@ -154,57 +155,75 @@ def stability_limit(objective: Surface, name: str, hyper: dict, near) -> float |
     return factor / top
 
 
-def describe(trajectory: Trajectory, objective: Surface) -> Message:
-    """One or two sentences on how the run went: converged, overshooting, diverged, or still
-    moving; with the stable learning-rate limit when the rate is the reason."""
+# The colour of a message follows the diagnosis: green only for a real minimum.
+LEVELS = {
+    "minimum": OK,
+    "saddle": WARN,
+    "maximum": WARN,
+    "stalled": WARN,
+    "overshoot": ERROR,
+    "escape": ERROR,
+    "running": INFO,
+}
+
+
+def diagnosis_message(diagnosis: Diagnosis, who: str = "") -> Message:
+    """The one place a Diagnosis becomes a page message: its sentence (after `who`, the run's
+    label) in the level of its kind."""
+    text = f"{who}: {diagnosis.reason}" if who else diagnosis.reason
+    return Message(text, LEVELS[diagnosis.kind])
+
+
+def with_diagnoses(runs: list, diagnoses) -> list:
+    """Runs whose legend says how each ended in the diagnosis's words ("newton(lr=1,
+    damping=0): at a saddle, not a minimum (1 step)") and so do the end markers'
+    hover texts; a run still moving keeps its bare legend label, as `_runs.runs` gives it."""
+    return [
+        replace(run, ending=found.label)
+        if found.kind == "running"
+        else replace(run, legend=f"{run.label}: {found.label}", ending=found.label)
+        for run, found in zip(runs, diagnoses, strict=True)
+    ]
+
+
+def runs_message(heading: str, trajectories, diagnoses) -> Message:
+    """The heading, then one line per run saying why it ended (its diagnosis, after its
+    label); the level is the most serious of theirs, green only when every run found a minimum."""
+    lines = [diagnosis_message(d, t.label) for t, d in zip(trajectories, diagnoses, strict=True)]
+    order = (OK, INFO, WARN, ERROR)
+    level = max((m.level for m in lines), key=order.index, default=INFO)
+    text = [html.Div(heading), *(html.Div(m.text, className="ll-outcome") for m in lines)]
+    return Message(text, level)
+
+
+def describe(trajectory: Trajectory, objective: Surface, found: Diagnosis | None = None) -> Message:
+    """Why the run ended (`found`, else `losslab.diagnose`); for a run that converged to a
+    minimum or is still moving, also the zig-zag on the way and gd's stable learning-rate
+    limit there."""
     run = trajectory.run(0)
+    found = found or diagnose(objective, run)
+    message = diagnosis_message(found, trajectory.label)
+    if found.kind not in ("minimum", "running"):
+        return message
     stop = int(run.stopped_at)
     losses = run.losses[: stop + 1].detach().numpy()
-    end = run.params[stop].tolist()
-    who = trajectory.label
-    lr = trajectory.hyperparameters.get("lr")
-    limit = stability_limit(objective, trajectory.optimizer, trajectory.hyperparameters, end)
-    bound = (
-        f" Near the minimum {trajectory.optimizer} is stable only for lr < {number(limit, 3)}."
-        if limit
-        else ""
-    )
     rises = (
         int(np.sum(np.diff(losses) > 1e-12 * np.maximum(1.0, np.abs(losses[:-1])))) if stop else 0
     )
     turns = reversals(run.params[: stop + 1].detach().numpy())
-    if run.status == "diverged":
-        return Message(
-            f"Diverged at step {stop + 1}: with lr = {number(lr, 3)} every step overshot further "
-            f"and the run left the map (last point {point_text(end, 3)}).{bound}",
-            ERROR,
+    if rises > max(2, stop // 20):
+        note = f" On the way the loss went up on {rises} of {stop} steps: it overshot."
+    elif turns > max(2, stop // 10):
+        note = f" On the way {turns} of {stop} steps jumped across the valley floor (zig-zag)."
+    else:
+        return message
+    end = run.params[stop].tolist()
+    limit = stability_limit(objective, trajectory.optimizer, trajectory.hyperparameters, end)
+    if limit:
+        note += (
+            f" Near the minimum {trajectory.optimizer} is stable only for lr < {number(limit, 3)}."
         )
-    if run.status == "converged":
-        text = (
-            f"{who} converged in {stop} steps at {point_text(end, 4)}, "
-            f"loss {number(losses[-1], 4)}."
-        )
-        if rises:
-            text += f" On the way the loss went up on {rises} step(s): it overshot and came back."
-        elif turns > max(2, stop // 10):
-            text += f" It overshot the valley floor on {turns} steps: each jumped across (zig-zag)."
-        return Message(text, OK)
-    if rises > max(2, stop // 20) or turns > max(2, stop // 10):
-        what = (
-            f"the loss went up on {rises} of {stop} steps"
-            if rises > max(2, stop // 20)
-            else f"{turns} of {stop} steps jumped across the valley floor and back (zig-zag)"
-        )
-        return Message(
-            f"Overshooting: {what}; now loss {number(losses[-1], 4)} at "
-            f"{point_text(end, 3)}.{bound}",
-            WARN,
-        )
-    return Message(
-        f"{who}: still moving after {stop} steps, loss {number(losses[-1], 4)} at "
-        f"{point_text(end, 3)}. Raise the steps or the learning rate to go further.",
-        INFO,
-    )
+    return Message(message.text + note, message.level)
 
 
 def reversals(path: np.ndarray) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from dash import Input, Output, Patch, State, ctx, dcc, html
 
+from losslab import dust
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.errors import LosslabError
 from losslab.landscapes.grid import evaluate_grid
@@ -26,7 +27,10 @@ from losslab.web.pages import _shared as shared
 ID = Ids("curvature")
 KEY = "curvature"
 DEFAULT_SURFACE = "saddle"
-MAX_LISTED = 400
+# The picker lists every critical point the library finds (441 on rastrigin; at most 41 x 41 =
+# 1681 from critical_points' default grid); past MAX_LISTED the summary says how many are
+# listed, never silently. The same number bounds what the browser's store may hold.
+MAX_LISTED = 2000
 SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
 
 
@@ -57,8 +61,8 @@ def update(trigger, surface_value, expression, click, picked, state) -> Result:
 
     found: list[CriticalPoint] = []
     if new_surface:
-        found = critical_points(objective)[:MAX_LISTED]
-        listed = [[*p.point.tolist(), p.kind] for p in found]
+        found = critical_points(objective)
+        listed = [[*p.point.tolist(), p.kind] for p in found[:MAX_LISTED]]
         point = default_point(objective, found)
         picked_out = _first_index(found, point)
     else:
@@ -83,7 +87,7 @@ def update(trigger, surface_value, expression, click, picked, state) -> Result:
             {"label": f"{kind} at {point_text(xy, 3)}", "value": i}
             for i, (*xy, kind) in enumerate(listed)
         ]
-        summary = summarise(listed)
+        summary = summarise([p.kind for p in found], len(listed))
     else:
         figure = patch_point(inspected, objective.bounds.numpy(), revision)
         options = summary = shared.NO
@@ -155,28 +159,48 @@ def _stored_xy(value):
     return None
 
 
-def summarise(listed: list) -> str:
-    if not listed:
+PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
+
+
+def summarise(kinds: list[str], n_listed: int) -> str:
+    """'441 critical points: 121 minima, 220 saddles, 100 maxima. Pick one to inspect it.'
+    from every kind the library found; says so when the list holds fewer (n_listed)."""
+    if not kinds:
         return "No critical points in the window."
-    counts = {}
-    for *_, kind in listed:
+    counts: dict[str, int] = {}
+    for kind in kinds:
         counts[kind] = counts.get(kind, 0) + 1
-    plural = {
-        "minimum": "minima",
-        "maximum": "maxima",
-        "saddle": "saddles",
-        "degenerate": "degenerate",
-    }
-    parts = [f"{n} {kind if n == 1 else plural[kind]}" for kind, n in counts.items()]
-    return f"{len(listed)} critical point(s): " + ", ".join(parts) + ". Pick one to inspect it."
+    parts = [f"{n} {kind if n == 1 else PLURALS.get(kind, kind)}" for kind, n in counts.items()]
+    total = f"{len(kinds)} critical point{'' if len(kinds) == 1 else 's'}"
+    text = f"{total}: " + ", ".join(parts) + "."
+    if n_listed < len(kinds):
+        return text + (
+            f" The list holds the first {n_listed} (minima first, lowest first); the map "
+            "shows all of them."
+        )
+    return text + " Pick one to inspect it."
 
 
 def signed(value: float) -> str:
-    """+2, -2, 0: eigenvalues with their sign always shown."""
+    """+2, -2, 0: an eigenvalue (dust already removed) with its sign always shown."""
     value = float(value) + 0.0
-    if abs(value) < 1e-12:
-        return "0"
-    return f"{value:+.4g}"
+    return "0" if value == 0 else f"{value:+.4g}"
+
+
+SHAPES = {  # the quadratic part's shape, whatever the gradient
+    "positive definite": "bowl-shaped (it curves up in every direction)",
+    "negative definite": "dome-shaped (it curves down in every direction)",
+    "indefinite": "saddle-shaped (up along one direction, down along another)",
+    "singular": "flat along one direction",
+}
+
+
+def kind_text(point: CriticalPoint) -> str:
+    """The readout's kind: the critical point's kind, or 'not critical' with the gradient."""
+    if point.kind != "regular":
+        return point.kind
+    grad = float(torch.linalg.vector_norm(point.gradient))
+    return f"not critical (gradient |g| = {number(grad, 3)})"
 
 
 def meaning(point: CriticalPoint) -> str:
@@ -197,25 +221,25 @@ def meaning(point: CriticalPoint) -> str:
         )
     if point.kind == "degenerate":
         return "degenerate: a zero eigenvalue, so the quadratic picture cannot classify it."
-    shape = {
-        "positive definite": "a bowl",
-        "negative definite": "a dome",
-        "indefinite": "a saddle shape",
-        "singular": "flat in one direction",
-    }[point.curvature]
-    return f"not a critical point (|gradient| = {number(grad, 3)}); locally the surface is {shape}."
+    return (
+        f"not a critical point: the gradient (|g| = {number(grad, 3)}) is not zero, so descent "
+        f"moves on from here. The curvature here is {SHAPES[point.curvature]}."
+    )
 
 
 def readout(point: CriticalPoint):
+    """The numbers at the point; eigenvalues, trace and determinant that are zero by
+    inspect's eig_tol print as 0 (`losslab.dust`)."""
     lams = point.eigenvalues.tolist()
+    shown = dust.spectrum(lams)
     rows = [
         ("point", point_text(point.point.tolist(), 4)),
         ("loss", number(point.value, 4)),
         ("|gradient|", number(float(torch.linalg.vector_norm(point.gradient)), 3)),
-        ("eigenvalues", ",  ".join(f"\u03bb{i + 1} = {signed(v)}" for i, v in enumerate(lams))),
-        ("trace", number(point.trace, 4)),
-        ("determinant", number(point.det, 4)),
-        ("kind", point.kind),
+        ("eigenvalues", ",  ".join(f"\u03bb{i + 1} = {signed(v)}" for i, v in enumerate(shown))),
+        ("trace", number(dust.trace(point.trace, lams), 4)),
+        ("determinant", number(dust.determinant(point.det, lams), 4)),
+        ("kind", kind_text(point)),
     ]
     items = []
     for term, value in rows:

@@ -16,10 +16,12 @@ import torch
 from dash import Input, Output, ctx, dcc, html
 
 from losslab.descent import descend
+from losslab.diagnosis import diagnose
 from losslab.landscapes.grid import evaluate_grid
 from losslab.objectives import surface
 from losslab.optim import gd
 from losslab.plot import _runs
+from losslab.plot.scene import number
 from losslab.web import animation, figures, parse, scenes
 from losslab.web import components as ui
 from losslab.web.page import Ids, Option, Page, Question
@@ -64,14 +66,15 @@ def update(trigger, click, lr_exponent, state) -> Result:
         step = 0
 
     trajectory = descend(objective, gd(lr), [start], N_STEPS)
-    (run,) = _runs.runs(trajectory)
+    found = diagnose(objective, trajectory)
+    (run,) = shared.with_diagnoses(_runs.runs(trajectory), [found])
     last = run.stopped_at
     step = min(step, last)
     x = run.path[:, 0]
     values, grads = _runs.derivative_at(objective, run.path)
     slopes = grads[:, 0]
     figure = curve_figure(objective, run, values, slopes, step, revision)
-    message = _message(trajectory, step, trigger == ID.step and step == last)
+    message = _message(trajectory, found, step, trigger == ID.step and step == last)
     new_state = {"start": start, "step": step, "revision": revision}
     row = animation.board_row(run, [x, values, slopes])
     spec = animation.spec(
@@ -120,7 +123,7 @@ def curve_figure(objective, run, values, slopes, step: int, revision: int):
     return figures.draw(scene, revision=revision, uirevision=SURFACE, hovermode="x")
 
 
-def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:
+def _message(trajectory, found, step: int, pressed_at_end: bool) -> shared.Message:
     run = trajectory.run(0)
     last = int(run.stopped_at)
     if step < last:
@@ -129,21 +132,33 @@ def _message(trajectory, step: int, pressed_at_end: bool) -> shared.Message:
             "curve to start somewhere else.",
             shared.INFO,
         )
-    end = float(run.params[last, 0])
-    if run.status == "diverged":
-        return shared.Message(
-            f"Diverged at step {last + 1}: the steps grow instead of shrinking, because the "
-            f"learning rate is too large for the curvature. Lower it and press Reset.",
-            shared.ERROR,
+    if found.kind == "running":  # the page has no steps control: the rate is the lever
+        end = float(run.params[last, 0])
+        message = shared.Message(
+            f"Still moving after the page's {last} steps, at x = {end:.4f} where the slope "
+            f"|f'(x)| = {number(found.grad_norm, 3)} is not yet 0: too slow to arrive; raise "
+            "the learning rate.",
+            shared.LEVELS[found.kind],
         )
-    minima = surface(SURFACE).minima[:, 0]
-    nearest = int(torch.argmin((minima - end).abs()))
-    which = "the deeper minimum near -1.33" if nearest == 0 else "the shallower minimum near +1.27"
-    verb = "Converged" if run.status == "converged" else "Stopped"
-    text = f"{verb} after {last} steps at x = {end:.4f}: {which}."
+    elif found.kind != "minimum":  # diverged: the library's sentence says why
+        message = shared.diagnosis_message(found)
+    else:
+        end = float(run.params[last, 0])
+        minima = surface(SURFACE).minima[:, 0]
+        nearest = int(torch.argmin((minima - end).abs()))
+        which = (
+            "the deeper minimum near -1.33" if nearest == 0 else "the shallower minimum near +1.27"
+        )
+        curvature = number(float(found.eigenvalues[0]), 3)
+        message = shared.Message(
+            f"Converged after {last} steps at x = {end:.4f}: {which} (f''(x) = {curvature} "
+            "> 0: the curve bends up).",
+            shared.LEVELS[found.kind],
+        )
     if pressed_at_end:
-        text += " The run is over: Reset, or click the curve for a new start."
-    return shared.Message(text, shared.OK if run.status == "converged" else shared.INFO)
+        text = message.text + " The run is over: Reset, or click the curve for a new start."
+        message = shared.Message(text, message.level)
+    return message
 
 
 def layout():

@@ -15,6 +15,7 @@ import numpy as np
 from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.descent import descend
+from losslab.diagnosis import diagnose
 from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
 from losslab.plot import _runs
@@ -101,7 +102,8 @@ def update(
         start = parse.point(click, 2)
 
     trajectory = descend(objective, shared.optimizer(optimizer_name, lr), start, n_steps)
-    (run,) = _runs.runs(trajectory)
+    found = diagnose(objective, trajectory)
+    (run,) = shared.with_diagnoses(_runs.runs(trajectory), [found])
     if new_surface or trigger in REBUILD_TRIGGERS or state.get("view") != view:
         scene = picture(objective, run, view, show_arrows)
         scale = scene.panel.items[0].scale
@@ -111,7 +113,7 @@ def update(
     else:
         scale = ColourScale.from_dict(state.get("scale"))
         figure = patch_paths(run, view, scale, revision)
-    message = shared.describe(trajectory, objective)
+    message = shared.describe(trajectory, objective, found)
     return Result(
         figure=figure,
         surface=surface_out,
@@ -162,7 +164,8 @@ def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
 
 
 def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
-    """The Run button's animation: the path grows step by step, the end marker appears last."""
+    """The Run button's animation: the path grows step by step, the end marker appears last;
+    the scoreboard's status at the end is the run's ending (the diagnosis's label)."""
     x, y = run.path[:, 0], run.path[:, 1]
     z = scale.height(run.losses) if view == "3d" else None
     where = TRACES[view]

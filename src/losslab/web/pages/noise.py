@@ -17,6 +17,7 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap, basins
 from losslab.descent import race
+from losslab.diagnosis import Diagnosis, diagnose
 from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import gd, sgd_noise
 from losslab.plot import _runs, style
@@ -80,7 +81,9 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         start = parse.point(click, 2)
 
     optimizers = [gd(lr), sgd_noise(lr, noise=noise, seed=seed)]
-    runs = _runs.runs(race(objective, optimizers, start, n_steps))
+    raced = race(objective, optimizers, start, n_steps)
+    diagnoses = diagnose(objective, raced)
+    runs = shared.with_diagnoses(_runs.runs(raced), diagnoses)
     only_start = trigger == ID.click and not new_surface
     if only_start:
         figure = patch_paths(runs, revision)
@@ -99,24 +102,27 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         basin_scene = scenes.basins_scene(list(zip(TITLES, maps, strict=True)), runs)
         basin_figure = figures.draw(basin_scene, revision=revision)
         shares = share_table(maps)
-    ends = [basin_of(run.path[-1], minima, run.diverged) for run in runs]
+    ends = [
+        basin_of(run.path[-1], minima, found) for run, found in zip(runs, diagnoses, strict=True)
+    ]
     banner = {
         "text": f"Batch GD ends {ends[0]}; SGD ends {ends[1]}.",
         "step": None,
     }
-    message = (
+    heading = (
         f"Same start {point_text(start, 3)}, same lr = {number(lr, 3)}; SGD adds "
         f"noise of size {number(noise, 3)} to every gradient (seed {seed}). "
         "Click the map or a basin map to move the start."
     )
+    message = shared.runs_message(heading, raced, diagnoses)
     return Result(
         figure=figure,
         basins=basin_figure,
         shares=shares,
         surface=surface_out,
         lr=lr_out,
-        message=message,
-        level=shared.INFO,
+        message=message.text,
+        level=message.level,
         spec=replay(runs, banner, revision),
         state={
             "surface": text,
@@ -133,10 +139,13 @@ def _stored_point(value):
     return None
 
 
-def basin_of(point, minima: np.ndarray, diverged: bool) -> str:
-    """Where a run ended, in words: the basin of the nearest minimum."""
-    if diverged:
-        return "diverged"
+def basin_of(point, minima: np.ndarray, found: Diagnosis) -> str:
+    """Where a run ended, in words: how it diverged, the critical point that is not a
+    minimum, or the basin of the nearest minimum."""
+    if found.kind in ("overshoot", "escape"):
+        return "diverged (overshot)" if found.kind == "overshoot" else "diverged (slid away)"
+    if found.kind in ("saddle", "maximum"):
+        return f"at a {found.kind} {point_text(point, 3)}, not a minimum"
     if not len(minima):
         return f"at {point_text(point, 3)}"
     index = int(np.linalg.norm(minima - point, axis=1).argmin())
@@ -180,7 +189,7 @@ def replay(runs, banner: dict, revision: int) -> dict:
             animation.path_track(where["path"], x, y),
             animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
         ]
-        rows.append(animation.board_row(run, [x, y, run.losses]))
+        rows.append(animation.board_row(run, [x, y, run.losses]))  # ends as the diagnosis says
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
         ID.graph,

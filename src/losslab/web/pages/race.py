@@ -16,6 +16,7 @@ from dash import Input, Output, Patch, State, ctx, dcc, html
 
 from losslab.curvature import critical_points
 from losslab.descent import race
+from losslab.diagnosis import diagnose
 from losslab.errors import LosslabError
 from losslab.landscapes.grid import evaluate_grid
 from losslab.optim import names as optimizer_names
@@ -78,7 +79,8 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
 
     optimizers = [newton() if name == "newton" else shared.optimizer(name, lr) for name in names]
     trajectories = race(objective, optimizers, start, n_steps)
-    runs = _runs.runs(trajectories)
+    diagnoses = diagnose(objective, trajectories)
+    runs = shared.with_diagnoses(_runs.runs(trajectories), diagnoses)
     radius = REACH * float(
         torch.linalg.vector_norm(objective.bounds[:, 1] - objective.bounds[:, 0])
     )
@@ -91,14 +93,18 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     else:
         figure = patch_runs(runs, revision)
     banner = winner(runs, reached, radius, n_steps)
+    heading = (
+        f"Race from {point_text(start, 3)}, {n_steps} steps, "
+        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
+        "Click the map to move the start."
+    )
+    message = shared.runs_message(heading, trajectories, diagnoses)
     return Result(
         figure=figure,
         surface=surface_out,
         lr=lr_out,
-        message=f"Race from {point_text(start, 3)}, {n_steps} steps, "
-        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
-        "Click the map to move the start.",
-        level=shared.INFO,
+        message=message.text,
+        level=message.level,
         spec=replay(runs, reached, banner, revision),
         state={
             "surface": text,
@@ -195,10 +201,8 @@ def replay(runs, reached, banner: dict, revision: int) -> dict:
             animation.end_track(where["end"], x[-1:], y[-1:], n=len(x)),
             animation.path_track(where["loss"], run.steps, scenes.shown_losses(run, log)),
         ]
-        row = animation.board_row(run, [run.losses], reached=step)
-        if run.status == "converged" and step is None:  # Newton on a saddle or a maximum
-            row["final"] += ", but not at a minimum: zero gradient, high loss"
-        rows.append(row)
+        # its status at the end: the diagnosis's label, "at a saddle, not a minimum"
+        rows.append(animation.board_row(run, [run.losses], reached=step))
     n_frames = max(len(run.losses) for run in runs)
     return animation.spec(
         ID.graph,
