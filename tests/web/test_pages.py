@@ -105,7 +105,7 @@ def test_explorer_refuses_bad_input_through_the_guard(opening):
         lambda: explore(explorer.ID.click, click={"x": "nan"}, state=opening.state),
         lambda m: (m.text, m.level),
     )()
-    assert failed[1] == shared.ERROR and "start x" in failed[0]
+    assert failed[1] == shared.ERROR and "Start x" in failed[0]
     crashed = shared.guarded(lambda: 1 / 0, lambda m: (m.text, m.level))()
     assert "ZeroDivisionError" in crashed[0]
 

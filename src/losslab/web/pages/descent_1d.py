@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from dash import Input, Output, ctx, dcc, html
+from dash import Input, Output, dcc, html
 
 from losslab.descent import descend
 from losslab.landscapes.grid import evaluate_grid
@@ -90,8 +90,17 @@ def update(trigger, click, lr_exponent, state) -> Result:
         run_from=step if step < last else 0,
         board=animation.board(ID.board, ["x", "f(x)", "f'(x)"], [row]),
         on_done={"store": ID.state, "data": {**new_state, "step": last}},
+        on_start=playing_message(step, last),
     )
     return Result(figure, message.text, message.level, spec, new_state)
+
+
+def playing_message(step: int, last: int) -> dict:
+    """What the message says while Run plays steps step..last in the browser (the server's
+    own message returns when the player hands the final step back)."""
+    first = step if step < last else 0
+    text = f"Running steps {first} to {last}\u2026 (the board shows each step as it is drawn)."
+    return {"id": ID.message, "props": {"children": text, "className": shared.INFO}}
 
 
 def _stored_start(state: dict) -> float:
@@ -153,10 +162,12 @@ def layout():
             html.Div(
                 [
                     html.Div(id=ID.lr_text, className="ll-value"),
-                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=float(np.log10(LR))),
+                    ui.log_slider(
+                        ID.lr, low=LR_LOW, high=LR_HIGH, value=np.log10(LR), round_rates=True
+                    ),
                 ]
             ),
-            hint="Log scale. Watch what happens above about 0.3.",
+            hint="Log scale, in round steps (0.3, 0.4, ...). Watch what happens above about 0.3.",
         ),
         html.Div(
             [
@@ -188,7 +199,7 @@ def register(app) -> None:
         return Result(message=message.text, level=message.level).values()
 
     def callback(click, _step, _reset, lr, state):
-        return update(ctx.triggered_id, click, lr, state).values()
+        return update(shared.triggered(), click, lr, state).values()
 
     app.callback(
         Output(ID.graph, "figure"),
@@ -199,9 +210,10 @@ def register(app) -> None:
         Input(ID.click, "data"),
         Input(ID.step, "n_clicks"),
         Input(ID.reset, "n_clicks"),
-        Input(ID.lr, "value"),
+        Input(ID.lr + shared.SETTLED, "data"),
         Input(ID.state, "data"),
     )(shared.guarded(callback, failed))
+    shared.register_settle(app, ID.lr)
     shared.register_click(app, ID.graph, ID.click)
     shared.register_player(app, ID.run, ID.spec, ID.player)
     shared.register_rate_text(app, ID.lr, ID.lr_text)
