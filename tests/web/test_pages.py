@@ -120,25 +120,47 @@ def test_explorer_choosing_expression_with_an_empty_field_only_asks(opening):
 # -- descent in 1-D -----------------------------------------------------------------------------
 
 
+def stop(lr: float) -> int:
+    """The 1-D slider's value for a rate: the index of its stop."""
+    return descent_1d.RATES.index(lr)
+
+
+def test_descent_1d_slider_stops_at_every_rate_the_quiz_names():
+    """The quiz says 0.05, 0.4, 0.8 and 'about 0.3': each is a stop, read back exactly."""
+    for lr in (0.05, 0.3, 0.4, 0.8, 0.9):
+        result = descent_1d.update(descent_1d.ID.lr, None, stop(lr), None)
+        assert result.spec["board"]["rows"][0]["label"] == f"gd(lr={lr:g})"
+    with pytest.raises(LosslabError, match="got 99"):
+        descent_1d.update(descent_1d.ID.lr, None, 99, None)
+
+
+def test_descent_1d_run_says_it_is_running_until_the_player_hands_back():
+    result = descent_1d.update(None, None, stop(0.4), None)
+    start = result.spec["on_start"]
+    assert start["id"] == descent_1d.ID.message
+    assert start["props"]["children"].startswith("Running steps 0 to ")
+    assert "Step 0 of" in result.message  # the server's message before Run
+
+
 def test_descent_1d_steps_and_the_run_handoff():
-    first = descent_1d.update(None, None, np.log10(0.05), None)
+    first = descent_1d.update(None, None, stop(0.05), None)
     assert first.state == {"start": 2.2, "step": 0, "revision": 1}
     curve, minima = first.figure.data[descent_1d.CURVE], first.figure.data[descent_1d.MINIMA]
     assert curve.name == "f(x) = x^4/4 - 0.85 x^2 + 0.1 x"
     # Minima on the white chart: thin green crosses (the white plus of a map would vanish).
     assert minima.marker.symbol == "cross-thin" and minima.marker.color == "#2ca02c"
-    stepped = descent_1d.update(descent_1d.ID.step, None, np.log10(0.05), first.state)
+    stepped = descent_1d.update(descent_1d.ID.step, None, stop(0.05), first.state)
     assert stepped.state["step"] == 1
     assert len(stepped.figure.data[descent_1d.PATH].x) == 2
     spec = stepped.spec
     assert spec["frame"] == 1 and spec["run_from"] == 1
     assert spec["on_done"]["store"] == descent_1d.ID.state
-    finished = descent_1d.update(descent_1d.ID.state, None, np.log10(0.05), spec["on_done"]["data"])
+    finished = descent_1d.update(descent_1d.ID.state, None, stop(0.05), spec["on_done"]["data"])
     assert "shallower minimum" in finished.message and finished.level == shared.OK
 
 
 def test_descent_1d_click_sets_the_start():
-    result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, -1.3, None)
+    result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, stop(0.05), None)
     assert result.state["start"] == -0.3 and result.figure.data[descent_1d.CURRENT].x[0] == -0.3
 
 
@@ -146,7 +168,7 @@ def test_descent_1d_click_sets_the_start():
 def test_descent_1d_quiz_claims(lr, where):
     """From 2.2: lr 0.05 stays right, lr 0.4 jumps over the bump, large rates diverge."""
     state = {"start": 2.2, "step": 10_000, "revision": 0}
-    result = descent_1d.update(descent_1d.ID.state, None, np.log10(lr), state)
+    result = descent_1d.update(descent_1d.ID.state, None, stop(lr), state)
     assert where in result.message
 
 
@@ -191,6 +213,49 @@ def test_race_click_patches_and_a_new_optimizer_set_rebuilds(rosenbrock_race):
     assert changed[("layout", "yaxis2", "type")] == "log"
     more = race.update(race.ID.optimizers, "rosenbrock", None, ["gd", "adam"], None, -3, 100, state)
     assert not isinstance(more.figure, Patch) and more.state["names"] == ["gd", "adam"]
+
+
+def test_race_new_surface_sets_each_optimizer_to_its_own_default_rate():
+    result = race.update(race.ID.surface, "rosenbrock", None, ["gd", "adam"], None, None, 400, None)
+    sliders = dict(zip(race.RATED, result.lr, strict=True))
+    assert result.rates == sliders  # the settled store gets the same values
+    assert sliders["gd"] == -3.0 and sliders["adam"] == 0.0 and sliders["rmsprop"] == -0.699
+    assert "lr: gd 0.001, adam 1." in result.message
+    labels = [row["label"] for row in result.spec["board"]["rows"]]
+    assert labels[1].startswith("adam(lr=1")
+
+
+def test_race_adam_at_its_own_rate_beats_adam_at_gds_rate(rosenbrock_race):
+    """The issue's complaint: at gd's 0.001 adam ends far up the valley; at its own rate it
+    reaches the minimum's neighbourhood."""
+    state = rosenbrock_race.state
+    names = ["gd", "adam"]
+    own = race.update(race.ID.optimizers, "rosenbrock", None, names, None, {}, 400, state)
+    shared_rate = {"gd": -3, "adam": -3}
+    slow = race.update(race.ID.rates, "rosenbrock", None, names, None, shared_rate, 400, state)
+    final = [row["values"][0][-1] for row in own.spec["board"]["rows"]]
+    slow_final = [row["values"][0][-1] for row in slow.spec["board"]["rows"]]
+    assert final[1] < 0.01 < 1.0 < slow_final[1]
+    assert slow.rates is no_update and slow.lr is no_update  # the sliders stay where moved
+    with pytest.raises(LosslabError, match="Log10 of adam's rate must be a number from -5 to 1"):
+        race.update(race.ID.rates, "rosenbrock", None, names, None, {"adam": "x"}, 400, state)
+
+
+def test_race_unticking_rebuilds_with_only_the_ticked_runs(rosenbrock_race):
+    fewer = race.update(
+        race.ID.optimizers,
+        "rosenbrock",
+        None,
+        ["gd", "newton"],
+        None,
+        {},
+        400,
+        rosenbrock_race.state,
+    )
+    assert not isinstance(fewer.figure, Patch)
+    paths = [t.name for t in fewer.figure.data if t.meta == "path"]
+    assert len(paths) == 2 and not [p for p in paths if p.startswith("momentum")]
+    assert [row["label"].split("(")[0] for row in fewer.spec["board"]["rows"]] == ["gd", "newton"]
 
 
 def test_race_says_when_newton_converges_somewhere_that_is_not_a_minimum():

@@ -175,31 +175,17 @@ def surface_description(name: str) -> str:
     return surface(name).description
 
 
-def log_slider(
-    slider_id: str,
-    *,
-    low: int,
-    high: int,
-    value: float,
-    step: float = 0.01,
-    round_rates: bool = False,
-):
-    """A slider over log10 of a rate; marks at every power of ten.
-
-    round_rates: the slider stops only at 1, 2, ..., 9 times each power of ten (0.3, 0.4, ...),
-    so that a rate a question names can be set exactly. The server callback reads the slider's
-    settled value (`settled`), not every move."""
+def log_slider(slider_id: str, *, low: int, high: int, value: float, step: float = 0.01):
+    """A slider over log10 of a rate; marks at every power of ten. The server callback reads
+    the slider's settled value (`settled`), not every move."""
     marks = {e: {"label": power_label(e)} for e in range(low, high + 1)}
-    if round_rates:
-        for exponent in round_rate_exponents(low, high):
-            marks.setdefault(exponent, {"label": ""})
     return html.Div(
         [
             dcc.Slider(
                 id=slider_id,
                 min=low,
                 max=high,
-                step=None if round_rates else step,
+                step=step,
                 value=round(value, 4),
                 marks=marks,
                 updatemode="mouseup",
@@ -211,14 +197,39 @@ def log_slider(
     )
 
 
-def round_rate_exponents(low: int, high: int) -> list[float]:
-    """log10 of 1..9 x 10**k within [10**low, 10**high], to 4 decimals (what the slider sends)."""
-    return [
-        round(math.log10(m * 10.0**k), 4)
+def round_rates(low: int, high: int) -> tuple[float, ...]:
+    """1, 2, ..., 9 times each power of ten from 10**low up to 10**high: 0.001, ..., 0.4, ..., 1."""
+    return tuple(
+        float(f"{m * 10.0**k:.1g}")
         for k in range(low, high + 1)
         for m in range(1, 10)
         if k < high or m == 1
-    ]
+    )
+
+
+def round_rate_slider(slider_id: str, rates: Sequence[float], *, value: float):
+    """A slider that stops only at `rates` (its value is the index of one), so that a rate a
+    question names (0.4) can be set exactly; powers of ten are marked. Settled like any."""
+    index = rates.index(value)
+    marks = {
+        i: {"label": f"{rate:g}"} for i, rate in enumerate(rates) if math.log10(rate).is_integer()
+    }
+    return html.Div(
+        [
+            dcc.Slider(
+                id=slider_id,
+                min=0,
+                max=len(rates) - 1,
+                step=1,
+                value=index,
+                marks=marks,
+                updatemode="mouseup",
+                allow_direct_input=False,
+                included=False,
+            ),
+            settled(slider_id, index),
+        ]
+    )
 
 
 def settled(slider_id: str, value) -> dcc.Store:

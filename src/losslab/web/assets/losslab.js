@@ -365,13 +365,16 @@
       count.className = "ll-count";
     }
   }
+  // dcc.Input puts its className on a wrapper of the <input>.
+  function counted(t) {
+    return !!(t && t.tagName === "INPUT" && t.closest && t.closest(".ll-counted"));
+  }
   document.addEventListener("input", function (event) {
-    var t = event.target;
-    if (t && t.classList && t.classList.contains("ll-counted")) showCount(t, 0);
+    if (counted(event.target)) showCount(event.target, 0);
   }, true);
   document.addEventListener("paste", function (event) {
     var t = event.target;
-    if (!t || !t.classList || !t.classList.contains("ll-counted")) return;
+    if (!counted(t)) return;
     var text = (event.clipboardData && event.clipboardData.getData("text")) || "";
     var kept = t.value.length - (t.selectionEnd - t.selectionStart);
     var total = kept + text.length;

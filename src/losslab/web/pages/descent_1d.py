@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from dash import Input, Output, dcc, html
 
@@ -31,6 +30,7 @@ SURFACE = "double_well"
 START, LR = 2.2, 0.05
 N_STEPS = 200  # more than any stable rate needs on the double well
 LR_LOW, LR_HIGH = -3, 0
+RATES = ui.round_rates(LR_LOW, LR_HIGH)  # the slider's stops: 0.001, ..., 0.05, ..., 0.4, ..., 1
 TANGENT_HALF_WIDTH = 0.45
 CURVE_RESOLUTION = 500
 CURVE, MINIMA, PATH, CURRENT, TANGENT = (
@@ -47,12 +47,12 @@ class Result(shared.Outputs):
     state: Any = shared.NO
 
 
-def update(trigger, click, lr_exponent, state) -> Result:
+def update(trigger, click, rate_index, state) -> Result:
     """parse -> descend -> the curve with the path up to the current step + readouts."""
     objective = surface(SURFACE)
     state = state if isinstance(state, dict) else {}
     revision = shared.stored_int(state, "revision") + 1
-    lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+    lr = RATES[parse.integer(rate_index, "learning-rate stop", low=0, high=len(RATES) - 1)]
     start = _stored_start(state)
     step = max(0, shared.stored_int(state, "step"))
     if trigger == ID.click:
@@ -162,9 +162,7 @@ def layout():
             html.Div(
                 [
                     html.Div(id=ID.lr_text, className="ll-value"),
-                    ui.log_slider(
-                        ID.lr, low=LR_LOW, high=LR_HIGH, value=np.log10(LR), round_rates=True
-                    ),
+                    ui.round_rate_slider(ID.lr, RATES, value=LR),
                 ]
             ),
             hint="Log scale, in round steps (0.3, 0.4, ...). Watch what happens above about 0.3.",
@@ -216,7 +214,11 @@ def register(app) -> None:
     shared.register_settle(app, ID.lr)
     shared.register_click(app, ID.graph, ID.click)
     shared.register_player(app, ID.run, ID.spec, ID.player)
-    shared.register_rate_text(app, ID.lr, ID.lr_text)
+    app.clientside_callback(
+        f"function(i) {{ var r = {list(RATES)}[i]; return r === undefined ? '' : 'lr = ' + r; }}",
+        Output(ID.lr_text, "children"),
+        Input(ID.lr, "value"),
+    )
 
 
 LEDE = "One weight, one loss curve with two valleys: watch each gradient step roll downhill."

@@ -291,6 +291,18 @@ def layout():
     return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
 
 
+def _sliders_listed(fn):
+    """Dash wants a list for the sliders' wildcard output, no_update included."""
+
+    def wrapper(*args):
+        values = list(fn(*args))
+        if values[2] is shared.NO:
+            values[2] = [shared.NO] * len(RATED)
+        return tuple(values)
+
+    return wrapper
+
+
 def rate_row(name: str):
     """One optimizer's rate: its name, the value, a log slider; shown only while it is ticked."""
     shown = name in DEFAULT_OPTIMIZERS
@@ -348,7 +360,7 @@ def register(app) -> None:
         Input(ID.steps, "value"),
         State(ID.expression, "value"),
         State(ID.state, "data"),
-    )(shared.guarded(callback, failed))
+    )(_sliders_listed(shared.guarded(callback, failed)))
     # Every slider's settled value lands in one store {name: log10 lr}; ticks show the rows.
     app.clientside_callback(
         f"function(v, now) {{ return window.losslab.settleRates(v, now, '{ID.rates}', "
