@@ -144,10 +144,10 @@ def test_race_rates_per_optimizer_and_unticking_drops_the_runs(page, lab_url):
     before = page.evaluate(REVISION, graph)
     page.get_by_label("adam").check()
     page.locator(row).wait_for(state="visible")
-    assert "lr = 1" in page.inner_text(row)  # adam's own rate on Rosenbrock, not gd's 0.001
+    assert "lr = 0.1" in page.inner_text(row)  # adam's own rate on Rosenbrock, not gd's 0.001
     page.wait_for_function(GRAPH_READY, arg=[graph, before + 1])
     page.wait_for_function("() => document.querySelectorAll('#race-board tbody tr').length === 4")
-    text = wait_message(page, "race-message", "adam 1")
+    text = wait_message(page, "race-message", "adam 0.1")
     assert "gd 0.001" in text
     before = page.evaluate(REVISION, graph)
     page.get_by_label("momentum").uncheck()

@@ -219,10 +219,10 @@ def test_race_new_surface_sets_each_optimizer_to_its_own_default_rate():
     result = race.update(race.ID.surface, "rosenbrock", None, ["gd", "adam"], None, None, 400, None)
     sliders = dict(zip(race.RATED, result.lr, strict=True))
     assert result.rates == sliders  # the settled store gets the same values
-    assert sliders["gd"] == -3.0 and sliders["adam"] == 0.0 and sliders["rmsprop"] == -0.699
-    assert "lr: gd 0.001, adam 1." in result.message
+    assert sliders["gd"] == -3.0 and sliders["adam"] == -1.0 and sliders["rmsprop"] == -2.0
+    assert "lr: gd 0.001, adam 0.1." in result.message
     labels = [row["label"] for row in result.spec["board"]["rows"]]
-    assert labels[1].startswith("adam(lr=1")
+    assert labels[1].startswith("adam(lr=0.1,")
 
 
 def test_race_adam_at_its_own_rate_beats_adam_at_gds_rate(rosenbrock_race):
@@ -235,7 +235,7 @@ def test_race_adam_at_its_own_rate_beats_adam_at_gds_rate(rosenbrock_race):
     slow = race.update(race.ID.rates, "rosenbrock", None, names, None, shared_rate, 400, state)
     final = [row["values"][0][-1] for row in own.spec["board"]["rows"]]
     slow_final = [row["values"][0][-1] for row in slow.spec["board"]["rows"]]
-    assert final[1] < 0.01 < 1.0 < slow_final[1]
+    assert final[1] < 0.1 < 1.0 < slow_final[1]
     assert slow.rates is no_update and slow.lr is no_update  # the sliders stay where moved
     with pytest.raises(LosslabError, match="Log10 of adam's rate must be a number from -5 to 1"):
         race.update(race.ID.rates, "rosenbrock", None, names, None, {"adam": "x"}, 400, state)
@@ -350,6 +350,32 @@ def test_noise_refuses_bad_controls(noisy):
     for args in ((-2, 500, 0, 300), (-2, 25, -5, 300), (-2, 25, 0, 0), ("lr", 25, 0, 300)):
         with pytest.raises(LosslabError):
             noise.update(noise.ID.lr, "himmelblau", None, None, *args, noisy.state)
+
+
+def test_noise_errors_quote_what_was_typed(noisy):
+    cases = [
+        ("abc", 300, "Seed must be a whole number from 0 to 2147483647; got 'abc'."),
+        (None, 300, "Seed must be a whole number from 0 to 2147483647; got nothing."),
+        ("0", "1e9", "Steps must be a whole number from 1 to 1000; got '1e9'."),
+    ]
+    for seed, steps, text in cases:
+        with pytest.raises(LosslabError) as caught:
+            noise.update(noise.ID.seed, "himmelblau", None, None, -2, 25, seed, steps, noisy.state)
+        assert str(caught.value) == text
+
+
+def test_a_one_variable_formula_races_and_the_message_says_how_it_is_read():
+    result = race.update(race.ID.apply, None, "x**2", ["gd", "adam"], None, None, 50, None)
+    assert result.surface == parse.EXPRESSION and result.level == shared.INFO
+    assert result.message.endswith(
+        "x**2 does not depend on y: shown as a surface constant along y."
+    )
+    assert result.rates["adam"] == np.log10(0.05).round(4)  # off the table: ADAPTIVE_LR
+
+
+def test_settled_too_copies_the_slider_value_into_its_store():
+    wrapped = shared.settled_too(lambda *a: ("figure", -1.5, "message"), 1)
+    assert wrapped() == ("figure", -1.5, "message", -1.5)
 
 
 # -- questions ----------------------------------------------------------------------------------
