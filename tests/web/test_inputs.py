@@ -163,6 +163,17 @@ def test_race_rates_per_optimizer_and_unticking_drops_the_runs(page, lab_url):
         graph,
     )
     assert not [n for n in legend if n.startswith("momentum")] and len(legend) == 3
+    rows = "(n) => document.querySelectorAll('#race-board tbody tr').length === n"
+    for left, name in enumerate(("gd", "newton", "adam")):  # at last no stale path or row
+        page.get_by_label(name, exact=True).uncheck()
+        page.wait_for_function(rows, arg=2 - left)
+    wait_message(page, "race-message", "tick at least one")
+    drawn = page.evaluate(
+        "(g) => window.losslab.plotDiv(g)._fullData"
+        ".filter(t => t.meta === 'path' && t.visible !== false).length",
+        graph,
+    )
+    assert drawn == 0
 
 
 def _quiz_orders(browser, lab_url, seed: int) -> tuple[list[list[str]], object]:

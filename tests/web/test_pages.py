@@ -258,6 +258,22 @@ def test_race_unticking_rebuilds_with_only_the_ticked_runs(rosenbrock_race):
     assert [row["label"].split("(")[0] for row in fewer.spec["board"]["rows"]] == ["gd", "newton"]
 
 
+def test_race_unticking_everything_clears_the_runs_and_ticking_again_rebuilds(rosenbrock_race):
+    state = rosenbrock_race.state
+    cleared = race.update(race.ID.optimizers, "rosenbrock", None, [], None, {}, 400, state)
+    assert cleared.level == shared.INFO and "tick at least one" in cleared.message
+    changed = assigned(cleared.figure)
+    for i in range(3):
+        for index in figures.run_indices(i, 3, loss_panel=True).values():
+            assert changed[("data", index, "x")] == [] and changed[("data", index, "y")] == []
+            assert changed[("data", index, "visible")] is False
+    assert cleared.spec["board"]["rows"] == [] and cleared.state["names"] == []
+    again = race.update(
+        race.ID.optimizers, "rosenbrock", None, ["adam"], None, {}, 400, cleared.state
+    )
+    assert not isinstance(again.figure, Patch) and len(again.spec["board"]["rows"]) == 1
+
+
 def test_race_says_when_newton_converges_somewhere_that_is_not_a_minimum():
     result = race.update(race.ID.surface, "himmelblau", None, ["gd", "newton"], None, -2, 200, None)
     newton_row = result.spec["board"]["rows"][1]

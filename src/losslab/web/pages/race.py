@@ -61,6 +61,8 @@ def update(trigger, surface_value, expression, chosen, click, rates, n_steps, st
     on a new surface every rate goes back to the surface's default, `optimizer_lr`."""
     state = state if isinstance(state, dict) else {}
     revision = shared.stored_int(state, "revision") + 1
+    if isinstance(chosen, list | tuple) and not chosen and "surface" in state:
+        return no_runs(state, revision)
     names = parse.optimizers(chosen)
     n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
     surface_out = lr_out = rates_out = shared.NO
@@ -119,6 +121,31 @@ def update(trigger, surface_value, expression, chosen, click, rates, n_steps, st
             "revision": revision,
         },
         rates=rates_out,
+    )
+
+
+def no_runs(state: dict, revision: int) -> Result:
+    """Every optimizer unticked: the map keeps its surface but drops every path, loss line and
+    scoreboard row (nothing stale stays on screen); the next tick rebuilds."""
+    old = state.get("names") if isinstance(state.get("names"), list) else []
+    patch = Patch()
+    for i in range(min(len(old), len(RATED) + 1)):
+        for index in figures.run_indices(i, len(old), loss_panel=True).values():
+            patch["data"][index]["x"] = []
+            patch["data"][index]["y"] = []
+            # and hidden: a frame of the replay still in flight may draw the path again
+            patch["data"][index]["visible"] = False
+    patch["layout"]["datarevision"] = revision
+    empty = {"text": "", "step": None}
+    spec = animation.spec(
+        ID.graph, revision, [], 1, duration=0, board=animation.board(ID.board, ["loss"], [], empty)
+    )
+    return Result(
+        figure=patch,
+        message="No optimizer is ticked: tick at least one to race.",
+        level=shared.INFO,
+        spec=spec,
+        state={**state, "names": [], "revision": revision},
     )
 
 
