@@ -124,6 +124,16 @@ def test_race_spec_syntax_sets_per_optimizer_hyperparameters(tmp_path):
     assert record["formula"] == "x^2 + 25 y^2"
 
 
+def test_race_without_lr_gives_each_optimizer_its_own_default_rate(tmp_path):
+    """No --lr: gd races at the surface's rate, adam at its own (optimizer_lr); a spec's lr
+    still wins."""
+    path = tmp_path / "race.json"
+    ok("race", "rosenbrock", "-p", "gd,adam,rmsprop:lr=0.05", "--n-steps", "5", "--out", path)
+    record = json.loads(path.read_text())
+    rates = [(t["optimizer"], t["hyperparameters"]["lr"]) for t in record["trajectories"]]
+    assert rates == [("gd", 0.001), ("adam", 0.1), ("rmsprop", 0.05)]
+
+
 def test_race_on_a_1d_surface_takes_one_number():
     out = ok("race", "double_well", "--start", "2.2", "--n-steps", "300").stdout
     assert "double_well from (2.2)" in out

@@ -15,7 +15,7 @@ from losslab.cli.app import app as cli
 from losslab.web import create_app
 from losslab.web.app import home, render
 from losslab.web.page import Page
-from losslab.web.pages import PAGES
+from losslab.web.pages import PAGES, race
 
 GARBAGE = [None, "x", "__import__('os')", {"x": "1e400"}, [1, [2]], -1, 1e308, True, {"a": None}]
 
@@ -86,11 +86,19 @@ def test_index_is_served_locally_with_dev_tools_off(lab):
     assert client.get("/assets/losslab.css").status_code == 200
 
 
+def _output(part: str):
+    """One output of a callback key; a wildcard (the race's per-optimizer sliders, ALL) is
+    the list of the components it matches on the page."""
+    ident, prop = part.rsplit(".", 1)
+    if not ident.startswith("{"):
+        return {"id": ident, "property": prop}
+    wildcard = json.loads(ident)
+    assert wildcard == {"name": ["ALL"], "type": race.RATE}, wildcard
+    return [{"id": {"name": name, "type": race.RATE}, "property": prop} for name in race.RATED]
+
+
 def _payload(key, spec, values, changed):
-    outputs = [
-        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-        for part in key.strip(".").split("...")
-    ]
+    outputs = [_output(part) for part in key.strip(".").split("...")]
     inputs = [
         {"id": i["id"], "property": i["property"], "value": v}
         for i, v in zip(spec["inputs"], values, strict=True)

@@ -75,7 +75,7 @@ def test_only_a_minimum_is_green():
 @pytest.fixture(scope="module")
 def saddle_race():
     return race.update(
-        race.ID.surface, "saddle", None, ["gd", "momentum", "newton"], None, -3, 400, None
+        race.ID.surface, "saddle", None, ["gd", "momentum", "newton"], None, None, 400, None
     )
 
 
@@ -95,7 +95,7 @@ def test_race_names_each_optimizers_ending(saddle_race):
 
 
 def test_race_where_every_run_finds_a_minimum_is_green():
-    result = race.update(race.ID.surface, "bowl", None, ["gd", "newton"], None, -1, 400, None)
+    result = race.update(race.ID.surface, "bowl", None, ["gd", "newton"], None, None, 400, None)
     assert result.level == shared.OK
     assert all("so this is a minimum" in line for line in lines(result.message)[1:])
 
@@ -108,14 +108,21 @@ def test_race_overshoot_and_dust_free_start(saddle_race):
         None,
         ["gd", "momentum", "newton"],
         click,
-        -3,
+        None,
         400,
         saddle_race.state,
     )
     assert lines(moved.message)[0].startswith("Race from (0, 2.5),")
-    steep = race.update(race.ID.surface, "stretched_bowl", None, ["gd"], None, -3, 400, None)
+    steep = race.update(race.ID.surface, "stretched_bowl", None, ["gd"], None, None, 400, None)
     hot = race.update(
-        race.ID.lr, "stretched_bowl", None, ["gd"], None, np.log10(0.15), 400, steep.state
+        race.ID.rates,
+        "stretched_bowl",
+        None,
+        ["gd"],
+        None,
+        {"gd": np.log10(0.15)},
+        400,
+        steep.state,
     )
     assert "lower lr below 2/lambda_max = 0.1" in lines(hot.message)[1]
     assert hot.spec["board"]["rows"][0]["final"].startswith("diverged: overshot")
@@ -132,14 +139,19 @@ def test_noise_lines_say_sgd_jitters_and_divergence_is_an_overshoot():
     )
 
 
+def stop(lr: float) -> int:
+    """The 1-D slider's stop (an index into its round rates) for `lr`."""
+    return descent_1d.RATES.index(lr)
+
+
 def test_descent_1d_end_messages_follow_the_diagnosis():
     state = {"start": 2.2, "step": 10_000, "revision": 0}
-    end = descent_1d.update(descent_1d.ID.state, None, np.log10(0.9), state)
+    end = descent_1d.update(descent_1d.ID.state, None, stop(0.9), state)
     assert end.level == shared.ERROR and "by overshooting" in end.message
     assert "lower lr below 2/lambda_max = 0.156" in end.message  # f''(2.2) = 12.82
-    slow = descent_1d.update(descent_1d.ID.state, None, -3, state)
+    slow = descent_1d.update(descent_1d.ID.state, None, stop(0.001), state)
     assert slow.level == shared.INFO and "raise the learning rate" in slow.message
-    good = descent_1d.update(descent_1d.ID.state, None, np.log10(0.05), state)
+    good = descent_1d.update(descent_1d.ID.state, None, stop(0.05), state)
     assert good.level == shared.OK and "f''(x) = 3.16 > 0" in good.message
 
 
@@ -162,6 +174,6 @@ def test_race_legend_and_end_hover_name_the_saddle(saddle_race):
 
 def test_descent_1d_board_ends_with_the_diagnosis():
     state = {"start": 2.2, "step": 10_000, "revision": 0}
-    end = descent_1d.update(descent_1d.ID.state, None, np.log10(0.9), state)
+    end = descent_1d.update(descent_1d.ID.state, None, stop(0.9), state)
     (row,) = end.spec["board"]["rows"]
     assert row["final"].startswith("diverged: overshot")

@@ -361,7 +361,7 @@ def test_revisions_change_with_the_choices():
     ],
 )
 def test_request_refuses_bad_controls_with_a_message(args, words):
-    with pytest.raises(LosslabError, match=words):
+    with pytest.raises(LosslabError, match=f"^{words.capitalize()} "):
         neural.request(*args)
 
 

@@ -105,7 +105,7 @@ def test_explorer_refuses_bad_input_through_the_guard(opening):
         lambda: explore(explorer.ID.click, click={"x": "nan"}, state=opening.state),
         lambda m: (m.text, m.level),
     )()
-    assert failed[1] == shared.ERROR and "start x" in failed[0]
+    assert failed[1] == shared.ERROR and "Start x" in failed[0]
     crashed = shared.guarded(lambda: 1 / 0, lambda m: (m.text, m.level))()
     assert "ZeroDivisionError" in crashed[0]
 
@@ -120,25 +120,47 @@ def test_explorer_choosing_expression_with_an_empty_field_only_asks(opening):
 # -- descent in 1-D -----------------------------------------------------------------------------
 
 
+def stop(lr: float) -> int:
+    """The 1-D slider's value for a rate: the index of its stop."""
+    return descent_1d.RATES.index(lr)
+
+
+def test_descent_1d_slider_stops_at_every_rate_the_quiz_names():
+    """The quiz says 0.05, 0.4, 0.8 and 'about 0.3': each is a stop, read back exactly."""
+    for lr in (0.05, 0.3, 0.4, 0.8, 0.9):
+        result = descent_1d.update(descent_1d.ID.lr, None, stop(lr), None)
+        assert result.spec["board"]["rows"][0]["label"] == f"gd(lr={lr:g})"
+    with pytest.raises(LosslabError, match="got 99"):
+        descent_1d.update(descent_1d.ID.lr, None, 99, None)
+
+
+def test_descent_1d_run_says_it_is_running_until_the_player_hands_back():
+    result = descent_1d.update(None, None, stop(0.4), None)
+    start = result.spec["on_start"]
+    assert start["id"] == descent_1d.ID.message
+    assert start["props"]["children"].startswith("Running steps 0 to ")
+    assert "Step 0 of" in result.message  # the server's message before Run
+
+
 def test_descent_1d_steps_and_the_run_handoff():
-    first = descent_1d.update(None, None, np.log10(0.05), None)
+    first = descent_1d.update(None, None, stop(0.05), None)
     assert first.state == {"start": 2.2, "step": 0, "revision": 1}
     curve, minima = first.figure.data[descent_1d.CURVE], first.figure.data[descent_1d.MINIMA]
     assert curve.name == "f(x) = x^4/4 - 0.85 x^2 + 0.1 x"
     # Minima on the white chart: thin green crosses (the white plus of a map would vanish).
     assert minima.marker.symbol == "cross-thin" and minima.marker.color == "#2ca02c"
-    stepped = descent_1d.update(descent_1d.ID.step, None, np.log10(0.05), first.state)
+    stepped = descent_1d.update(descent_1d.ID.step, None, stop(0.05), first.state)
     assert stepped.state["step"] == 1
     assert len(stepped.figure.data[descent_1d.PATH].x) == 2
     spec = stepped.spec
     assert spec["frame"] == 1 and spec["run_from"] == 1
     assert spec["on_done"]["store"] == descent_1d.ID.state
-    finished = descent_1d.update(descent_1d.ID.state, None, np.log10(0.05), spec["on_done"]["data"])
+    finished = descent_1d.update(descent_1d.ID.state, None, stop(0.05), spec["on_done"]["data"])
     assert "shallower minimum" in finished.message and finished.level == shared.OK
 
 
 def test_descent_1d_click_sets_the_start():
-    result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, -1.3, None)
+    result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, stop(0.05), None)
     assert result.state["start"] == -0.3 and result.figure.data[descent_1d.CURRENT].x[0] == -0.3
 
 
@@ -146,7 +168,7 @@ def test_descent_1d_click_sets_the_start():
 def test_descent_1d_quiz_claims(lr, where):
     """From 2.2: lr 0.05 stays right, lr 0.4 jumps over the bump, large rates diverge."""
     state = {"start": 2.2, "step": 10_000, "revision": 0}
-    result = descent_1d.update(descent_1d.ID.state, None, np.log10(lr), state)
+    result = descent_1d.update(descent_1d.ID.state, None, stop(lr), state)
     assert where in result.message
 
 
@@ -155,7 +177,9 @@ def test_descent_1d_quiz_claims(lr, where):
 
 @pytest.fixture(scope="module")
 def rosenbrock_race():
-    return race.update(None, "rosenbrock", None, ["gd", "momentum", "newton"], None, -3, 400, None)
+    return race.update(
+        None, "rosenbrock", None, ["gd", "momentum", "newton"], None, None, 400, None
+    )
 
 
 def test_race_newton_wins_on_rosenbrock(rosenbrock_race):
@@ -189,12 +213,76 @@ def test_race_click_patches_and_a_new_optimizer_set_rebuilds(rosenbrock_race):
         assert list(changed[("data", where["path"])]["x"]) == [0.0]  # the first frame
         assert changed[("data", where["loss"])]["meta"] == "loss"
     assert changed[("layout", "yaxis2", "type")] == "log"
-    more = race.update(race.ID.optimizers, "rosenbrock", None, ["gd", "adam"], None, -3, 100, state)
+    more = race.update(
+        race.ID.optimizers, "rosenbrock", None, ["gd", "adam"], None, None, 100, state
+    )
     assert not isinstance(more.figure, Patch) and more.state["names"] == ["gd", "adam"]
 
 
+def test_race_new_surface_sets_each_optimizer_to_its_own_default_rate():
+    result = race.update(race.ID.surface, "rosenbrock", None, ["gd", "adam"], None, None, 400, None)
+    sliders = dict(zip(race.RATED, result.lr, strict=True))
+    assert result.rates == sliders  # the settled store gets the same values
+    assert sliders["gd"] == -3.0 and sliders["adam"] == -1.0 and sliders["rmsprop"] == -2.0
+    heading = result.message[0].children  # then one line per run: why it ended
+    assert "lr: gd 0.001, adam 0.1." in heading
+    labels = [row["label"] for row in result.spec["board"]["rows"]]
+    assert labels[1].startswith("adam(lr=0.1,")
+
+
+def test_race_adam_at_its_own_rate_beats_adam_at_gds_rate(rosenbrock_race):
+    """The issue's complaint: at gd's 0.001 adam ends far up the valley; at its own rate it
+    reaches the minimum's neighbourhood."""
+    state = rosenbrock_race.state
+    names = ["gd", "adam"]
+    own = race.update(race.ID.optimizers, "rosenbrock", None, names, None, {}, 400, state)
+    shared_rate = {"gd": -3, "adam": -3}
+    slow = race.update(race.ID.rates, "rosenbrock", None, names, None, shared_rate, 400, state)
+    final = [row["values"][0][-1] for row in own.spec["board"]["rows"]]
+    slow_final = [row["values"][0][-1] for row in slow.spec["board"]["rows"]]
+    assert final[1] < 0.1 < 1.0 < slow_final[1]
+    assert slow.rates is no_update and slow.lr is no_update  # the sliders stay where moved
+    with pytest.raises(LosslabError, match="Log10 of adam's rate must be a number from -5 to 1"):
+        race.update(race.ID.rates, "rosenbrock", None, names, None, {"adam": "x"}, 400, state)
+
+
+def test_race_unticking_rebuilds_with_only_the_ticked_runs(rosenbrock_race):
+    fewer = race.update(
+        race.ID.optimizers,
+        "rosenbrock",
+        None,
+        ["gd", "newton"],
+        None,
+        {},
+        400,
+        rosenbrock_race.state,
+    )
+    assert not isinstance(fewer.figure, Patch)
+    paths = [t.name for t in fewer.figure.data if t.meta == "path"]
+    assert len(paths) == 2 and not [p for p in paths if p.startswith("momentum")]
+    assert [row["label"].split("(")[0] for row in fewer.spec["board"]["rows"]] == ["gd", "newton"]
+
+
+def test_race_unticking_everything_clears_the_runs_and_ticking_again_rebuilds(rosenbrock_race):
+    state = rosenbrock_race.state
+    cleared = race.update(race.ID.optimizers, "rosenbrock", None, [], None, {}, 400, state)
+    assert cleared.level == shared.INFO and "tick at least one" in cleared.message
+    changed = assigned(cleared.figure)
+    for i in range(3):
+        for index in figures.run_indices(i, 3, loss_panel=True).values():
+            assert changed[("data", index, "x")] == [] and changed[("data", index, "y")] == []
+            assert changed[("data", index, "visible")] is False
+    assert cleared.spec["board"]["rows"] == [] and cleared.state["names"] == []
+    again = race.update(
+        race.ID.optimizers, "rosenbrock", None, ["adam"], None, {}, 400, cleared.state
+    )
+    assert not isinstance(again.figure, Patch) and len(again.spec["board"]["rows"]) == 1
+
+
 def test_race_says_when_newton_converges_somewhere_that_is_not_a_minimum():
-    result = race.update(race.ID.surface, "himmelblau", None, ["gd", "newton"], None, -2, 200, None)
+    result = race.update(
+        race.ID.surface, "himmelblau", None, ["gd", "newton"], None, None, 200, None
+    )
     newton_row = result.spec["board"]["rows"][1]
     assert newton_row["reached"] is None and "maximum, not a minimum" in newton_row["final"]
 
@@ -285,6 +373,32 @@ def test_noise_refuses_bad_controls(noisy):
     for args in ((-2, 500, 0, 300), (-2, 25, -5, 300), (-2, 25, 0, 0), ("lr", 25, 0, 300)):
         with pytest.raises(LosslabError):
             noise.update(noise.ID.lr, "himmelblau", None, None, *args, noisy.state)
+
+
+def test_noise_errors_quote_what_was_typed(noisy):
+    cases = [
+        ("abc", 300, "Seed must be a whole number from 0 to 2147483647; got 'abc'."),
+        (None, 300, "Seed must be a whole number from 0 to 2147483647; got nothing."),
+        ("0", "1e9", "Steps must be a whole number from 1 to 1000; got '1e9'."),
+    ]
+    for seed, steps, text in cases:
+        with pytest.raises(LosslabError) as caught:
+            noise.update(noise.ID.seed, "himmelblau", None, None, -2, 25, seed, steps, noisy.state)
+        assert str(caught.value) == text
+
+
+def test_a_one_variable_formula_races_and_the_message_says_how_it_is_read():
+    result = race.update(race.ID.apply, None, "x**2", ["gd", "adam"], None, None, 50, None)
+    assert result.surface == parse.EXPRESSION
+    assert result.message[0].children.endswith(
+        "x**2 does not depend on y: shown as a surface constant along y."
+    )
+    assert result.rates["adam"] == np.log10(0.05).round(4)  # off the table: ADAPTIVE_LR
+
+
+def test_settled_too_copies_the_slider_value_into_its_store():
+    wrapped = shared.settled_too(lambda *a: ("figure", -1.5, "message"), 1)
+    assert wrapped() == ("figure", -1.5, "message", -1.5)
 
 
 # -- questions ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from losslab.cli.render import console, diagnoses_view, runs_table
 from losslab.descent import Race, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives import Surface
-from losslab.objectives.defaults import default_lr, default_start
+from losslab.objectives.defaults import default_start, optimizer_lr
 from losslab.optim import Optimizer
 
 DEFAULT_RACE = "gd,momentum,newton"
@@ -45,10 +45,19 @@ def resolve_start(surface: Surface, text: str | None) -> tuple[float, ...]:
 
 
 def build_optimizers(specs: list[str], lr: float | None, surface: Surface) -> list[Optimizer]:
-    """Optimizer specs -> optimizers; the shared lr defaults to the surface's."""
+    """Optimizer specs -> optimizers. A spec's own lr (`adam:lr=0.1`) wins, then --lr for all;
+    without either each optimizer takes its own default on this surface (`optimizer_lr`: adam
+    does not race at gd's rate)."""
     # Checked here too: a race of Newton alone ignores the shared lr but must not accept -0.1.
-    shared = default_lr(surface) if lr is None else check_positive("lr", lr)
-    return [losslab.optim.from_spec(spec, lr=shared) for spec in split_optimizer_specs(specs)]
+    shared = None if lr is None else check_positive("lr", lr)
+    return [
+        losslab.optim.from_spec(spec, lr=shared or optimizer_lr(surface, _name(spec)))
+        for spec in split_optimizer_specs(specs)
+    ]
+
+
+def _name(spec: str) -> str:
+    return spec.partition(":")[0].strip()
 
 
 def build_optimizer(spec: str, lr: float | None, surface: Surface) -> Optimizer:

@@ -64,3 +64,48 @@ def default_start(surface: Surface) -> tuple[float, ...]:
 def default_lr(surface: Surface) -> float:
     """The table's learning rate for a built-in; else DEFAULT_LR."""
     return DEFAULT_LRS.get(surface.name, DEFAULT_LR)
+
+
+# -- per-optimizer rates for a race -------------------------------------------------------------
+# Adaptive optimizers scale each step by a running gradient size, so their step is about lr
+# in every coordinate whatever the gradient: on Rosenbrock gd's 0.001 leaves adagrad, rmsprop
+# and adam far from the valley, which teaches that they are bad. Each entry below was measured
+# with `losslab.descend` from DEFAULT_STARTS in a race's 400 steps (tests/test_objective_defaults.py
+# checks them): the rate at which the optimizer reaches the minimum's valley (or, on rastrigin,
+# ackley and the camels, the same nearby dimple every optimizer is caught in) without
+# overshooting. The gradient-descent family (gd, momentum, nesterov, sgd_noise) keeps the
+# surface's DEFAULT_LRS, so their race shows momentum's gain at one shared rate.
+ADAPTIVE = ("adagrad", "rmsprop", "adam")
+ADAPTIVE_LR = 0.05  # a surface not in the table (an expression): steps of about 0.05
+NEWTON_LR = 1.0  # Newton's natural step
+
+DEFAULT_RACE_LRS: dict[str, dict[str, float]] = {
+    # name: {optimizer: lr}             adagrad, rmsprop, adam
+    "double_well": {"adagrad": 0.3, "rmsprop": 0.02, "adam": 0.05},
+    "parabola": {"adagrad": 0.5, "rmsprop": 0.05, "adam": 0.05},
+    "bowl": {"adagrad": 1.0, "rmsprop": 0.05, "adam": 0.1},
+    "stretched_bowl": {"adagrad": 1.0, "rmsprop": 0.05, "adam": 0.1},
+    # adam reaches (1, 1); adagrad and rmsprop crawl along the floor with gd (at larger rates
+    # they leap across the valley walls, losses up to 1e3, before they settle).
+    "rosenbrock": {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.1},
+    "saddle": {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.01},  # no minimum: all escape
+    "monkey_saddle": {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.01},
+    "himmelblau": {"adagrad": 0.3, "rmsprop": 0.02, "adam": 0.05},
+    "beale": {"adagrad": 1.0, "rmsprop": 0.05, "adam": 0.2},
+    "booth": {"adagrad": 1.0, "rmsprop": 0.1, "adam": 0.1},
+    "three_hump_camel": {"adagrad": 0.3, "rmsprop": 0.02, "adam": 0.05},
+    "six_hump_camel": {"adagrad": 0.3, "rmsprop": 0.03, "adam": 0.1},
+    "rastrigin": {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.03},
+    "ackley": {"adagrad": 0.3, "rmsprop": 0.03, "adam": 0.1},
+    "plateau": {"adagrad": 0.3, "rmsprop": 0.03, "adam": 0.1},
+}
+
+
+def optimizer_lr(surface: Surface, optimizer: str) -> float:
+    """The learning rate `optimizer` races at on `surface`: the table's for an adaptive
+    optimizer (ADAPTIVE_LR off the table), 1 for Newton, else the surface's default_lr."""
+    if optimizer == "newton":
+        return NEWTON_LR
+    if optimizer in ADAPTIVE:
+        return DEFAULT_RACE_LRS.get(surface.name, {}).get(optimizer, ADAPTIVE_LR)
+    return default_lr(surface)

@@ -116,7 +116,10 @@ def spec(
     mode: str = "2d",
     board: dict | None = None,
     on_done: dict | None = None,
+    on_start: dict | None = None,
 ) -> dict:
+    """on_done: {"store", "data"} set when the player finishes; on_start: {"id", "props"} set
+    on a component when Run starts it (a message that stays true while it plays)."""
     return {
         "graph": graph,
         "token": token,
@@ -129,4 +132,5 @@ def spec(
         "tracks": list(tracks),
         "board": board,
         "on_done": on_done,
+        "on_start": on_start,
     }

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dash import dcc, html
 
 from losslab.objectives import surface
+from losslab.objectives.expression import MAX_LENGTH as MAX_EXPRESSION
 from losslab.optim import names as optimizer_names
 from losslab.web import theme
 from losslab.web.page import Question
-from losslab.web.parse import EXPRESSION, builtin_names
+from losslab.web.parse import EXPRESSION, builtin_names, is_typed, one_variable_note
 from losslab.web.quiz import quiz_section
 
 
@@ -79,8 +80,10 @@ def split(main, side: list):
 def about(objective) -> list:
     """A surface in two lines: its name and formula, then what it teaches."""
     formula = html.Span(f"  f = {objective.formula}", className="ll-formula")
-    if objective.description == "typed expression":
-        return [html.Div([html.Strong("typed expression"), formula])]
+    if is_typed(objective):
+        note = one_variable_note(objective)
+        hint = [html.Div(note, className="ll-hint ll-note")] if note else []
+        return [html.Div([html.Strong("typed expression"), formula]), *hint]
     name = objective.name.replace("_", " ")
     return [
         html.Div([html.Strong(name), formula]),
@@ -141,8 +144,8 @@ def surface_picker(
                         type="text",
                         placeholder=placeholder,
                         debounce=True,
-                        maxLength=500,
-                        className="ll-input",
+                        maxLength=MAX_EXPRESSION,
+                        className="ll-input ll-counted",
                         spellCheck=False,
                         autoComplete="off",
                         name="expression",
@@ -152,11 +155,15 @@ def surface_picker(
                 className="ll-row",
             ),
             html.Div(
+                f"0 / {MAX_EXPRESSION} characters", className="ll-count", **{"aria-live": "polite"}
+            ),
+            html.Div(
                 "x, y, pi, e, + - * / **, sin cos tan exp log sqrt abs tanh sigmoid softplus "
                 "relu min max",
                 className="ll-hint",
             ),
-        ]
+        ],
+        className="ll-expression",
     )
 
 
@@ -169,22 +176,72 @@ def surface_description(name: str) -> str:
 
 
 def log_slider(slider_id: str, *, low: int, high: int, value: float, step: float = 0.01):
-    """A slider over log10 of a rate; marks at every power of ten."""
-    marks = {e: {"label": _power_label(e)} for e in range(low, high + 1)}
-    return dcc.Slider(
-        id=slider_id,
-        min=low,
-        max=high,
-        step=step,
-        value=round(value, 4),
-        marks=marks,
-        updatemode="mouseup",
-        allow_direct_input=False,
-        included=False,
+    """A slider over log10 of a rate; marks at every power of ten. The server callback reads
+    the slider's settled value (`settled`), not every move."""
+    marks = {e: {"label": power_label(e)} for e in range(low, high + 1)}
+    return html.Div(
+        [
+            dcc.Slider(
+                id=slider_id,
+                min=low,
+                max=high,
+                step=step,
+                value=round(value, 4),
+                marks=marks,
+                updatemode="mouseup",
+                allow_direct_input=False,
+                included=False,
+            ),
+            settled(slider_id, round(value, 4)),
+        ]
     )
 
 
-def _power_label(exponent: int) -> str:
+def round_rates(low: int, high: int) -> tuple[float, ...]:
+    """1, 2, ..., 9 times each power of ten from 10**low up to 10**high: 0.001, ..., 0.4, ..., 1."""
+    return tuple(
+        float(f"{m * 10.0**k:.1g}")
+        for k in range(low, high + 1)
+        for m in range(1, 10)
+        if k < high or m == 1
+    )
+
+
+def round_rate_slider(slider_id: str, rates: Sequence[float], *, value: float):
+    """A slider that stops only at `rates` (its value is the index of one), so that a rate a
+    question names (0.4) can be set exactly; powers of ten are marked. Settled like any."""
+    index = rates.index(value)
+    marks = {
+        i: {"label": f"{rate:g}"} for i, rate in enumerate(rates) if math.log10(rate).is_integer()
+    }
+    return html.Div(
+        [
+            dcc.Slider(
+                id=slider_id,
+                min=0,
+                max=len(rates) - 1,
+                step=1,
+                value=index,
+                marks=marks,
+                updatemode="mouseup",
+                allow_direct_input=False,
+                included=False,
+            ),
+            settled(slider_id, index),
+        ]
+    )
+
+
+def settled(slider_id: str, value) -> dcc.Store:
+    """Where a slider's value lands once it stops moving (see `losslab.settle` in the JS)."""
+    return dcc.Store(id=settled_id(slider_id), data=value)
+
+
+def settled_id(slider_id: str) -> str:
+    return f"{slider_id}-settled"
+
+
+def power_label(exponent: int) -> str:
     if -2 <= exponent <= 1:
         return f"{10.0**exponent:g}"
     return f"1e{exponent}"
@@ -204,14 +261,45 @@ def optimizer_dropdown(dropdown_id: str, value: str = "gd"):
     )
 
 
-def steps_input(input_id: str, value: int, *, high: int):
-    return dcc.Input(
-        id=input_id,
-        type="number",
-        min=1,
-        max=high,
-        step=1,
-        value=value,
-        debounce=True,
-        className="ll-input ll-number",
+def number_field(input_id: str, value: int, *, low: int, high: int, label: str):
+    """A whole-number field with - and + buttons that stay within [low, high].
+
+    A text field (numeric keyboard on phones) rather than type="number": the server gets what
+    was typed, so that a message can quote it, and the buttons (`shared.register_stepper`)
+    always leave a number in [low, high], never an empty field."""
+    return html.Div(
+        [
+            html.Button(
+                "\u2212",
+                id=f"{input_id}-down",
+                n_clicks=0,
+                className="ll-button ll-step",
+                title=f"{label} - 1",
+                **{"aria-label": f"{label} down"},
+            ),
+            dcc.Input(
+                id=input_id,
+                type="text",
+                inputMode="numeric",
+                value=str(value),
+                debounce=True,
+                maxLength=12,
+                className="ll-input ll-number",
+                autoComplete="off",
+            ),
+            html.Button(
+                "+",
+                id=f"{input_id}-up",
+                n_clicks=0,
+                className="ll-button ll-step",
+                title=f"{label} + 1",
+                **{"aria-label": f"{label} up"},
+            ),
+            html.Span(f"{low} to {high}", className="ll-hint ll-range"),
+        ],
+        className="ll-row ll-stepper",
     )
+
+
+def steps_input(input_id: str, value: int, *, high: int):
+    return number_field(input_id, value, low=1, high=high, label="steps")

@@ -2,14 +2,19 @@
 
 A browser is untrusted: any Input or State can arrive as any JSON value, whatever the control
 on the page allows. Each function takes the raw value, returns a clean Python value or raises
-LosslabError with a message for the page ("learning rate == 'abc': must be a number ...").
+LosslabError with a message for the page that quotes what was typed ("Steps must be a whole
+number from 1 to 1000; got 'abc'.").
 Surfaces go through `losslab.surface`, whose expression parser never runs code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
+from functools import partial
+
+import torch
 
 from losslab.errors import LosslabError
 from losslab.objectives import Surface, surface, surfaces
@@ -26,28 +31,36 @@ def _is_number(value) -> bool:
 
 def number(value, name: str, *, low: float, high: float) -> float:
     """A finite number in [low, high]; numeric strings are accepted (typed inputs)."""
+    typed = value
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            value = value[:40]
+        value = _read_number(value)
     if not _is_number(value) or not math.isfinite(value) or not low <= value <= high:
-        raise LosslabError(f"{name} == {_show(value)}: must be a number in [{low:g}, {high:g}].")
+        raise LosslabError(
+            f"{_title(name)} must be a number from {low:g} to {high:g}; got {_show(typed)}."
+        )
     return float(value)
 
 
 def integer(value, name: str, *, low: int, high: int) -> int:
     """An integer in [low, high]; a whole float (3.0) or a numeric string is accepted."""
+    typed = value
     if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            value = value[:40]
+        value = _read_number(value)
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise LosslabError(f"{name} == {_show(value)}: must be a whole number in [{low}, {high}].")
+        raise LosslabError(
+            f"{_title(name)} must be a whole number from {low} to {high}; got {_show(typed)}."
+        )
     return value
+
+
+def _read_number(text: str):
+    """'2.5' -> 2.5; text that is not a number stays text (and is refused, quoted)."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return text
 
 
 def log_rate(exponent, name: str = "learning rate", *, low: float, high: float) -> float:
@@ -58,7 +71,9 @@ def log_rate(exponent, name: str = "learning rate", *, low: float, high: float) 
 
 def choice(value, name: str, options: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in options:
-        raise LosslabError(f"{name} == {_show(value)}: choose one of {', '.join(options)}.")
+        raise LosslabError(
+            f"{_title(name)} must be one of {', '.join(options)}; got {_show(value)}."
+        )
     return value
 
 
@@ -72,7 +87,7 @@ def flag(value) -> bool:
 def optimizers(value, *, limit: int = 8) -> list[str]:
     """The race's checklist: known optimizer names, no repeats, at least one."""
     if not isinstance(value, list | tuple):
-        raise LosslabError(f"optimizers == {_show(value)}: must be a list of names.")
+        raise LosslabError(f"Optimizers must be a list of names; got {_show(value)}.")
     known = optimizer_names()
     chosen = [choice(v, "optimizer", known) for v in value]
     chosen = list(dict.fromkeys(chosen))
@@ -90,7 +105,7 @@ def seed(value) -> int:
 def point(value, n_params: int) -> tuple[float, ...]:
     """A click as the browser reports it, {"x": ..., "y": ...}, -> (x,) or (x, y)."""
     if not isinstance(value, dict):
-        raise LosslabError(f"click == {_show(value)}: expected a point with x and y.")
+        raise LosslabError(f"A click must be a point with x and y; got {_show(value)}.")
     keys = ("x", "y")[:n_params]
     coords = []
     for key in keys:
@@ -120,12 +135,17 @@ def pick_surface(
 
 
 def surface_from_text(text, *, n_params: int = 2) -> Surface:
-    """A typed expression (or built-in name) through the library's safe parser."""
+    """A typed expression (or built-in name) through the library's safe parser.
+
+    On a 2-D page a formula in one variable (x**2, or y**2) is a surface constant along the
+    other, and its description says so (`one_variable_note`)."""
     if not isinstance(text, str) or not text.strip():
         raise LosslabError(
             "the expression is empty: type a formula in x and y, e.g. x**2 + 3*y**2."
         )
     result = surface(text)
+    if n_params == 2 and is_typed(result):
+        return _as_surface_in_x_and_y(result)
     if result.n_params != n_params:
         variables = "x and y" if n_params == 2 else "x"
         raise LosslabError(
@@ -135,6 +155,41 @@ def surface_from_text(text, *, n_params: int = 2) -> Surface:
     return result
 
 
+TYPED = "typed expression"  # the library's description of a typed surface
+
+
+def is_typed(objective) -> bool:
+    return objective.description.startswith(TYPED)
+
+
+def one_variable_note(objective) -> str:
+    """'x**2 does not depend on y: shown as a surface constant along y.' or ''."""
+    return objective.description[len(TYPED) + 2 :] if is_typed(objective) else ""
+
+
+def _as_surface_in_x_and_y(typed: Surface) -> Surface:
+    """A typed surface seen in (x, y): one missing variable (or both) becomes a constant
+    direction, said in the description: 'typed expression. x**2 does not depend on y: ...'."""
+    used = getattr(typed.fn, "variables", ("x", "y"))
+    missing = [v for v in ("x", "y") if v not in used]
+    if not missing:
+        return typed
+    note = (
+        f"{typed.formula} does not depend on {' or '.join(missing)}: shown as a surface "
+        f"constant along {' and '.join(missing)}."
+    )
+    fn = typed.fn if typed.n_params == 2 else partial(_ignoring_y, typed.fn)
+    window = (*typed.window, *typed.window)[:2]
+    return dataclasses.replace(
+        typed, n_params=2, fn=fn, window=window, description=f"{TYPED}. {note}"
+    )
+
+
+def _ignoring_y(fn, x, y):
+    """fn(x) as a function of (x, y): the same value for every y, of x's and y's shape."""
+    return fn(x) + torch.zeros_like(y)
+
+
 def stored_surface(text, *, n_params: int = 2) -> Surface:
     """A surface from the text kept in a page's store (sent back by the browser)."""
     if not isinstance(text, str):
@@ -142,6 +197,13 @@ def stored_surface(text, *, n_params: int = 2) -> Surface:
     return surface_from_text(text, n_params=n_params)
 
 
+def _title(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
 def _show(value) -> str:
-    text = repr(value)
+    """What the browser sent, as the learner would recognise it: 'abc', nothing, 2.5."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "nothing"
+    text = repr(value.strip()) if isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

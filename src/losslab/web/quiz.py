@@ -1,7 +1,10 @@
 """Check-yourself questions: radio buttons with instant feedback on every choice.
 
 One pattern-matching callback serves every page: it looks the question up in the pages the
-app was built with (immutable data) and says whether the choice is right and why.
+app was built with (immutable data) and says whether the choice is right and why. Each option's
+value is its index in the question as written; the browser shows the options in an order
+shuffled per visit (`losslab.shuffleOptions`, seeded in the browser), so that the right answer
+is not always first, and grading by value does not change.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dash import MATCH, Input, Output, ctx, dcc, html
+from dash import MATCH, Input, Output, State, ctx, dcc, html
 
 from losslab.web.page import Page, Question
 
@@ -77,6 +80,14 @@ def quiz_section(key: str, questions: Sequence[Question]):
 
 def register_quiz(app, pages: Sequence[Page]) -> None:
     by_key = {page.key: page.questions for page in pages}
+
+    choice = {"type": CHOICE, "page": MATCH, "q": MATCH}
+    app.clientside_callback(
+        "function(id, options) { return window.losslab.shuffleOptions(id, options); }",
+        Output(choice, "options"),
+        Input(choice, "id"),
+        State(choice, "options"),
+    )
 
     @app.callback(
         Output({"type": FEEDBACK, "page": MATCH, "q": MATCH}, "children"),

@@ -282,6 +282,9 @@
       return t.prop_id && t.prop_id.slice(-9) === ".n_clicks";
     });
     if (byButton) {
+      if (spec.on_start && window.dash_clientside.set_props) {
+        window.dash_clientside.set_props(spec.on_start.id, spec.on_start.props);
+      }
       start(spec, spec.run_from || 0);
     } else if (spec.autoplay) {
       start(spec, 0);
@@ -295,6 +298,128 @@
   function rateText(exponent, name) {
     if (typeof exponent !== "number" || !isFinite(exponent)) return "";
     return (name || "lr") + " = " + String(Number(Math.pow(10, exponent).toPrecision(3)));
+  }
+
+  /* -- inputs that never get stuck ------------------------------------------------------- */
+
+  // A field's - / + buttons: step from what is typed (or from `fallback` when that is not a
+  // number), round to a whole number and clamp to [low, high]. Never returns an empty field.
+  function step(typed, delta, low, high, fallback) {
+    var n = Number(String(typed === null || typed === undefined ? "" : typed).trim());
+    if (String(typed).trim() === "" || !isFinite(n)) n = fallback;
+    n = Math.round(n) + delta;
+    return String(Math.max(low, Math.min(high, n)));
+  }
+
+  // A slider's settled value: every move (a drag, each arrow-key press) restarts a short
+  // timer; only the value that stays put for `waitMs` reaches the store that drives the server
+  // callback. A value equal to the store's (set by the server itself) is not sent back.
+  var timers = {};
+  function settle(value, current, storeId, waitMs) {
+    var none = window.dash_clientside.no_update;
+    clearTimeout(timers[storeId]);
+    if (value === current || value === null || value === undefined) return none;
+    timers[storeId] = setTimeout(function () {
+      window.dash_clientside.set_props(storeId, { data: value });
+    }, waitMs);
+    return none;
+  }
+
+  // The race's per-optimizer rates: {name: exponent} from a pattern-matched list of sliders.
+  function settleRates(values, current, storeId, waitMs) {
+    var ctx = window.dash_clientside.callback_context;
+    var ids = (ctx.inputs_list && ctx.inputs_list[0]) || [];
+    var rates = {};
+    ids.forEach(function (item, i) { rates[item.id.name] = values[i]; });
+    var same = current && Object.keys(rates).every(function (k) { return current[k] === rates[k]; });
+    return settle(same ? current : rates, current, storeId, waitMs);
+  }
+
+  // Show a rate's row only while its optimizer is ticked.
+  function shownRows(chosen) {
+    var ctx = window.dash_clientside.callback_context;
+    var ids = (ctx.outputs_list || []).map(function (o) { return o.id.name; });
+    var ticked = chosen || [];
+    return ids.map(function (name) {
+      return ticked.indexOf(name) >= 0 ? { display: "block" } : { display: "none" };
+    });
+  }
+
+  // A typed expression: a live "n / limit characters" count under the field, and a warning
+  // when a paste was longer than the field takes (the browser cuts it at maxLength).
+  function countFor(input) {
+    var row = input.closest(".ll-control, .ll-expression");
+    return row ? row.querySelector(".ll-count") : null;
+  }
+  function showCount(input, pastedTooLong) {
+    var count = countFor(input);
+    if (!count) return;
+    var limit = input.maxLength > 0 ? input.maxLength : 0;
+    if (pastedTooLong) {
+      count.textContent =
+        "The pasted text had " + pastedTooLong + " characters; the field takes at most " +
+        limit + ", so its end was cut off. Shorten the formula.";
+      count.className = "ll-count ll-too-long";
+    } else {
+      count.textContent = input.value.length + " / " + limit + " characters";
+      count.className = "ll-count";
+    }
+  }
+  // dcc.Input puts its className on a wrapper of the <input>.
+  function counted(t) {
+    return !!(t && t.tagName === "INPUT" && t.closest && t.closest(".ll-counted"));
+  }
+  document.addEventListener("input", function (event) {
+    if (counted(event.target)) showCount(event.target, 0);
+  }, true);
+  document.addEventListener("paste", function (event) {
+    var t = event.target;
+    if (!counted(t)) return;
+    var text = (event.clipboardData && event.clipboardData.getData("text")) || "";
+    var kept = t.value.length - (t.selectionEnd - t.selectionStart);
+    var total = kept + text.length;
+    if (t.maxLength > 0 && total > t.maxLength) {
+      setTimeout(function () { showCount(t, total); }, 0);
+    }
+  }, true);
+
+  /* -- quiz answers in a per-visit order --------------------------------------------------- */
+  // The server sends each question's options in their written order, value = the option's
+  // index (what grading uses). The browser shuffles the order it shows, from one seed per
+  // visit (window.__llQuizSeed when a test sets it), so that the right answer is not always
+  // in the same place; the values, and so the grading and the explanations, do not change.
+
+  var quizSeed =
+    typeof window.__llQuizSeed === "number"
+      ? window.__llQuizSeed
+      : Math.floor(Math.random() * 4294967296);
+
+  function mulberry32(a) {
+    return function () {
+      a = (a + 0x6d2b79f5) | 0;
+      var t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function hashText(text) {
+    var h = 2166136261;
+    for (var i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    return h >>> 0;
+  }
+
+  function shuffleOptions(id, options) {
+    if (!Array.isArray(options) || !id) return window.dash_clientside.no_update;
+    var random = mulberry32((quizSeed ^ hashText(String(id.page) + "/" + String(id.q))) >>> 0);
+    var order = options.slice();
+    for (var i = order.length - 1; i > 0; i--) {
+      var j = Math.floor(random() * (i + 1));
+      var swap = order[i];
+      order[i] = order[j];
+      order[j] = swap;
+    }
+    return order;
   }
 
   /* -- plotly.js ahead of time ------------------------------------------------------------ */
@@ -332,5 +457,10 @@
     rateText: rateText,
     plotDiv: plotDiv,
     loadPlotly: loadPlotly,
+    step: step,
+    settle: settle,
+    settleRates: settleRates,
+    shownRows: shownRows,
+    shuffleOptions: shuffleOptions,
   };
 })();

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from dash import Input, Output, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from losslab.curvature import inspect
 from losslab.descent import Trajectory
@@ -263,6 +263,59 @@ def register_rate_text(app, slider: str, text: str, name: str = "lr") -> None:
         f"function(e) {{ return window.losslab.rateText(e, '{name}'); }}",
         Output(text, "children"),
         Input(slider, "value"),
+    )
+
+
+SETTLE_MS = 300  # a slider's value reaches the server once it has stayed put this long
+SETTLED = "-settled"
+
+
+def register_settle(app, slider: str) -> None:
+    """slider value -> (after SETTLE_MS without a move) its settled store, which is what the
+    page's server callback listens to: ten arrow-key presses make one request, not ten."""
+    store = slider + SETTLED
+    app.clientside_callback(
+        f"function(v, now) {{ return window.losslab.settle(v, now, '{store}', {SETTLE_MS}); }}",
+        Output(store, "data"),
+        Input(slider, "value"),
+        State(store, "data"),
+        prevent_initial_call=True,
+    )
+
+
+def triggered():
+    """What fired the callback, a settled slider store read as its slider's id."""
+    trigger = ctx.triggered_id
+    if isinstance(trigger, str) and trigger.endswith(SETTLED):
+        return trigger[: -len(SETTLED)]
+    return trigger
+
+
+def settled_too(fn: Callable[..., tuple], index: int) -> Callable[..., tuple]:
+    """fn's outputs plus a copy of output `index`: a value the server sets on a slider goes to
+    its settled store as well, so that the slider's move is not sent back as a new request."""
+
+    def wrapper(*args):
+        values = fn(*args)
+        return (*values, values[index])
+
+    wrapper.__name__ = getattr(fn, "__name__", "callback")
+    return wrapper
+
+
+def register_stepper(app, field: str, *, low: int, high: int, fallback: int) -> None:
+    """The field's - and + buttons: one step within [low, high], from `fallback` when the field
+    holds no number; the field then sends its value like a typed one."""
+    app.clientside_callback(
+        "function(down, up, typed) {"
+        " var t = window.dash_clientside.callback_context.triggered;"
+        " var plus = t.length && t[0].prop_id.indexOf('-up.') >= 0;"
+        f" return window.losslab.step(typed, plus ? 1 : -1, {low}, {high}, {fallback}); }}",
+        Output(field, "value"),
+        Input(f"{field}-down", "n_clicks"),
+        Input(f"{field}-up", "n_clicks"),
+        State(field, "value"),
+        prevent_initial_call=True,
     )
 
 

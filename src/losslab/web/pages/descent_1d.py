@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
-from dash import Input, Output, ctx, dcc, html
+from dash import Input, Output, dcc, html
 
 from losslab.descent import descend
 from losslab.diagnosis import diagnose
@@ -33,6 +32,7 @@ SURFACE = "double_well"
 START, LR = 2.2, 0.05
 N_STEPS = 200  # more than any stable rate needs on the double well
 LR_LOW, LR_HIGH = -3, 0
+RATES = ui.round_rates(LR_LOW, LR_HIGH)  # the slider's stops: 0.001, ..., 0.05, ..., 0.4, ..., 1
 TANGENT_HALF_WIDTH = 0.45
 CURVE_RESOLUTION = 500
 CURVE, MINIMA, PATH, CURRENT, TANGENT = (
@@ -49,12 +49,12 @@ class Result(shared.Outputs):
     state: Any = shared.NO
 
 
-def update(trigger, click, lr_exponent, state) -> Result:
+def update(trigger, click, rate_index, state) -> Result:
     """parse -> descend -> the curve with the path up to the current step + readouts."""
     objective = surface(SURFACE)
     state = state if isinstance(state, dict) else {}
     revision = shared.stored_int(state, "revision") + 1
-    lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+    lr = RATES[parse.integer(rate_index, "learning-rate stop", low=0, high=len(RATES) - 1)]
     start = _stored_start(state)
     step = max(0, shared.stored_int(state, "step"))
     if trigger == ID.click:
@@ -93,8 +93,17 @@ def update(trigger, click, lr_exponent, state) -> Result:
         run_from=step if step < last else 0,
         board=animation.board(ID.board, ["x", "f(x)", "f'(x)"], [row]),
         on_done={"store": ID.state, "data": {**new_state, "step": last}},
+        on_start=playing_message(step, last),
     )
     return Result(figure, message.text, message.level, spec, new_state)
+
+
+def playing_message(step: int, last: int) -> dict:
+    """What the message says while Run plays steps step..last in the browser (the server's
+    own message returns when the player hands the final step back)."""
+    first = step if step < last else 0
+    text = f"Running steps {first} to {last}\u2026 (the board shows each step as it is drawn)."
+    return {"id": ID.message, "props": {"children": text, "className": shared.INFO}}
 
 
 def _stored_start(state: dict) -> float:
@@ -168,10 +177,10 @@ def layout():
             html.Div(
                 [
                     html.Div(id=ID.lr_text, className="ll-value"),
-                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=float(np.log10(LR))),
+                    ui.round_rate_slider(ID.lr, RATES, value=LR),
                 ]
             ),
-            hint="Log scale. Watch what happens above about 0.3.",
+            hint="Log scale, in round steps (0.3, 0.4, ...). Watch what happens above about 0.3.",
         ),
         html.Div(
             [
@@ -203,7 +212,7 @@ def register(app) -> None:
         return Result(message=message.text, level=message.level).values()
 
     def callback(click, _step, _reset, lr, state):
-        return update(ctx.triggered_id, click, lr, state).values()
+        return update(shared.triggered(), click, lr, state).values()
 
     app.callback(
         Output(ID.graph, "figure"),
@@ -214,12 +223,17 @@ def register(app) -> None:
         Input(ID.click, "data"),
         Input(ID.step, "n_clicks"),
         Input(ID.reset, "n_clicks"),
-        Input(ID.lr, "value"),
+        Input(ID.lr + shared.SETTLED, "data"),
         Input(ID.state, "data"),
     )(shared.guarded(callback, failed))
+    shared.register_settle(app, ID.lr)
     shared.register_click(app, ID.graph, ID.click)
     shared.register_player(app, ID.run, ID.spec, ID.player)
-    shared.register_rate_text(app, ID.lr, ID.lr_text)
+    app.clientside_callback(
+        f"function(i) {{ var r = {list(RATES)}[i]; return r === undefined ? '' : 'lr = ' + r; }}",
+        Output(ID.lr_text, "children"),
+        Input(ID.lr, "value"),
+    )
 
 
 LEDE = "One weight, one loss curve with two valleys: watch each gradient step roll downhill."

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, Patch, State, ctx, dcc, html
+from dash import Input, Output, Patch, State, dcc, html
 
 from losslab.descent import descend
 from losslab.diagnosis import diagnose
@@ -85,7 +85,7 @@ def update(
 
     if new_surface:
         start = shared.default_start(objective)
-        typed = objective.description == "typed expression"
+        typed = parse.is_typed(objective)
         lr = EXPRESSION_LR if typed else shared.default_lr(objective, LR_OVERRIDES)
         lr_out = shared.clamp_exponent(lr, LR_LOW, LR_HIGH)
         lr = shared.rate(lr_out)
@@ -254,13 +254,14 @@ def register(app) -> None:
         Output(ID.spec, "data"),
         Output(ID.state, "data"),
         Output(ID.about, "children"),
+        Output(ID.lr + shared.SETTLED, "data"),  # the slider's value, settled too
     ]
 
     def failed(message: shared.Message) -> tuple:
         return Result(message=message.text, level=message.level).values()
 
     def run_update(*args):
-        return update(ctx.triggered_id, *args).values()
+        return update(shared.triggered(), *args).values()
 
     app.callback(
         *outputs,
@@ -270,12 +271,14 @@ def register(app) -> None:
         Input(ID.view, "value"),
         Input(ID.arrows, "value"),
         Input(ID.click, "data"),
-        Input(ID.lr, "value"),
+        Input(ID.lr + shared.SETTLED, "data"),
         Input(ID.optimizer, "value"),
         Input(ID.steps, "value"),
         State(ID.expression, "value"),
         State(ID.state, "data"),
-    )(shared.guarded(_reorder(run_update), failed))
+    )(shared.settled_too(shared.guarded(_reorder(run_update), failed), 2))
+    shared.register_settle(app, ID.lr)
+    shared.register_stepper(app, ID.steps, low=1, high=MAX_STEPS, fallback=N_STEPS)
     shared.register_click(app, ID.graph, ID.click)
     shared.register_player(app, ID.run, ID.spec, ID.player)
     shared.register_rate_text(app, ID.lr, ID.lr_text)

@@ -246,6 +246,7 @@ def layout():
                         updatemode="mouseup",
                         included=False,
                     ),
+                    ui.settled(ID.width, networks.WIDTHS.index(DEFAULT_WIDTH)),
                 ]
             ),
             hint="Two hidden layers of this many ReLU neurons. Wider networks have many more "
@@ -267,16 +268,7 @@ def layout():
         ),
         ui.control(
             "Seed",
-            dcc.Input(
-                id=ID.seed,
-                type="number",
-                min=0,
-                max=networks.MAX_SEED,
-                step=1,
-                value=0,
-                debounce=True,
-                className="ll-input ll-number",
-            ),
+            ui.number_field(ID.seed, 0, low=0, high=networks.MAX_SEED, label="seed"),
             hint="Draws the network's first weights, its batches and the random directions.",
             html_for=ID.seed,
         ),
@@ -341,11 +333,13 @@ def register(app) -> None:
         Output(ID.status, "children"),
         Output(ID.message, "children"),
         Output(ID.message, "className"),
-        Input(ID.width, "value"),
+        Input(ID.width + shared.SETTLED, "data"),
         Input(ID.slice, "value"),
         Input(ID.seed, "value"),
         Input(ID.view, "value"),
     )(shared.guarded(lambda *a: request(*a).values(), failed_request))
+    shared.register_settle(app, ID.width)
+    shared.register_stepper(app, ID.seed, low=0, high=networks.MAX_SEED, fallback=0)
 
     app.callback(
         Output(ID.convex, "figure"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, Patch, State, ctx, dcc, html
+from dash import Input, Output, Patch, State, dcc, html
 
 from losslab.attraction import DIVERGED, NO_MINIMUM, BasinMap, basins
 from losslab.descent import race
@@ -114,6 +114,8 @@ def update(trigger, surface_value, expression, click, lr_exponent, noise, seed, 
         f"noise of size {number(noise, 3)} to every gradient (seed {seed}). "
         "Click the map or a basin map to move the start."
     )
+    if parse.one_variable_note(objective):
+        heading += " " + parse.one_variable_note(objective)
     message = shared.runs_message(heading, raced, diagnoses)
     return Result(
         figure=figure,
@@ -236,29 +238,26 @@ def layout():
         ),
         ui.control(
             "SGD noise (std of the gradient noise)",
-            dcc.Slider(
-                id=ID.noise,
-                min=0,
-                max=100,
-                step=1,
-                value=NOISE,
-                marks={v: str(v) for v in (0, 25, 50, 75, 100)},
-                allow_direct_input=False,
-                updatemode="mouseup",
-                tooltip={"placement": "bottom", "always_visible": False},
+            html.Div(
+                [
+                    dcc.Slider(
+                        id=ID.noise,
+                        min=0,
+                        max=100,
+                        step=1,
+                        value=NOISE,
+                        marks={v: str(v) for v in (0, 25, 50, 75, 100)},
+                        allow_direct_input=False,
+                        updatemode="mouseup",
+                        tooltip={"placement": "bottom", "always_visible": False},
+                    ),
+                    ui.settled(ID.noise, NOISE),
+                ]
             ),
         ),
         ui.control(
             "Seed",
-            dcc.Input(
-                id=ID.seed,
-                type="number",
-                min=0,
-                step=1,
-                value=SEED,
-                debounce=True,
-                className="ll-input ll-number",
-            ),
+            ui.number_field(ID.seed, SEED, low=0, high=parse.MAX_SEED, label="seed"),
             hint="The same seed gives the same noise, bit for bit.",
             html_for=ID.seed,
         ),
@@ -291,7 +290,7 @@ def register(app) -> None:
     def callback(
         surface, _apply, _submit, click, basin_click, lr, noise, seed, steps, expression, state
     ):
-        trigger = ctx.triggered_id
+        trigger = shared.triggered()
         if trigger == ID.basin_click:  # a click on either basin map moves the start too
             trigger, click = ID.click, basin_click
         return update(trigger, surface, expression, click, lr, noise, seed, steps, state).values()
@@ -306,18 +305,23 @@ def register(app) -> None:
         Output(ID.message, "className"),
         Output(ID.spec, "data"),
         Output(ID.state, "data"),
+        Output(ID.lr + shared.SETTLED, "data"),  # the slider's value, settled too
         Input(ID.surface, "value"),
         Input(ID.apply, "n_clicks"),
         Input(ID.expression, "n_submit"),
         Input(ID.click, "data"),
         Input(ID.basin_click, "data"),
-        Input(ID.lr, "value"),
-        Input(ID.noise, "value"),
+        Input(ID.lr + shared.SETTLED, "data"),
+        Input(ID.noise + shared.SETTLED, "data"),
         Input(ID.seed, "value"),
         Input(ID.steps, "value"),
         State(ID.expression, "value"),
         State(ID.state, "data"),
-    )(shared.guarded(callback, failed))
+    )(shared.settled_too(shared.guarded(callback, failed), 4))
+    shared.register_settle(app, ID.lr)
+    shared.register_settle(app, ID.noise)
+    shared.register_stepper(app, ID.seed, low=0, high=parse.MAX_SEED, fallback=SEED)
+    shared.register_stepper(app, ID.steps, low=1, high=MAX_STEPS, fallback=N_STEPS)
     shared.register_click(app, ID.graph, ID.click)
     shared.register_click(app, ID.basins, ID.basin_click, subplot="*")
     shared.register_player(app, ID.run, ID.spec, ID.player)

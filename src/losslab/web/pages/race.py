@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from dash import Input, Output, Patch, State, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, Patch, State, dcc, html
 
 from losslab.curvature import critical_points
 from losslab.descent import race
 from losslab.diagnosis import diagnose
 from losslab.errors import LosslabError
 from losslab.landscapes.grid import evaluate_grid
+from losslab.objectives.defaults import optimizer_lr
 from losslab.optim import names as optimizer_names
 from losslab.optim import newton
 from losslab.plot import _runs
@@ -37,26 +38,35 @@ LR_LOW, LR_HIGH = -5, 1
 REACH = 0.005  # "reached": within this fraction of the window's diagonal of a known minimum
 MAX_MINIMA = 400
 SURFACE_TRIGGERS = (None, ID.surface, ID.apply, ID.expression)
+# One learning-rate slider per optimizer but Newton (whose natural step is lr = 1).
+RATED = tuple(name for name in optimizer_names() if name != "newton")
+RATE, RATE_ROW, RATE_TEXT = (f"{KEY}-rate", f"{KEY}-rate-row", f"{KEY}-rate-text")
 
 
 @dataclass(frozen=True)
 class Result(shared.Outputs):
     figure: Any = shared.NO
     surface: Any = shared.NO
-    lr: Any = shared.NO
+    lr: Any = shared.NO  # the sliders' values, in RATED order
     message: Any = shared.NO
     level: Any = shared.NO
     spec: Any = shared.NO
     state: Any = shared.NO
+    rates: Any = shared.NO  # the same as {name: value}, into the settled store
 
 
-def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_steps, state):
-    """parse -> race -> paths and losses (a patch when only the runs changed) + scoreboard."""
+def update(trigger, surface_value, expression, chosen, click, rates, n_steps, state):
+    """parse -> race -> paths and losses (a patch when only the runs changed) + scoreboard.
+
+    rates: {optimizer name: log10 lr} from the per-optimizer sliders (their settled values);
+    on a new surface every rate goes back to the surface's default, `optimizer_lr`."""
     state = state if isinstance(state, dict) else {}
     revision = shared.stored_int(state, "revision") + 1
+    if isinstance(chosen, list | tuple) and not chosen and "surface" in state:
+        return no_runs(state, revision)
     names = parse.optimizers(chosen)
     n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
-    surface_out = lr_out = shared.NO
+    surface_out = lr_out = rates_out = shared.NO
     new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
     choice = shared.choose_surface(trigger, ID, surface_value, expression, state, DEFAULT_SURFACE)
     if choice is None:
@@ -67,17 +77,20 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
 
     if new_surface:
         start = shared.default_start(objective)
-        lr_out = shared.clamp_exponent(shared.default_lr(objective), LR_LOW, LR_HIGH)
-        lr = shared.rate(lr_out)
+        exponents = default_exponents(objective)
+        lr_out, rates_out = [exponents[name] for name in RATED], exponents
         minima = known_minima(objective)
     else:
         start = _stored_point(state.get("start")) or shared.default_start(objective)
-        lr = parse.log_rate(lr_exponent, low=LR_LOW, high=LR_HIGH)
+        exponents = read_exponents(rates, objective)
         minima = stored_minima(state.get("minima"))
+    lrs = {name: shared.rate(exponent) for name, exponent in exponents.items()}
     if trigger == ID.click:
         start = parse.point(click, 2)
 
-    optimizers = [newton() if name == "newton" else shared.optimizer(name, lr) for name in names]
+    optimizers = [
+        newton() if name == "newton" else shared.optimizer(name, lrs[name]) for name in names
+    ]
     trajectories = race(objective, optimizers, start, n_steps)
     diagnoses = diagnose(objective, trajectories)
     runs = shared.with_diagnoses(_runs.runs(trajectories), diagnoses)
@@ -95,8 +108,8 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
     banner = winner(runs, reached, radius, n_steps)
     heading = (
         f"Race from {point_text(start, 3)}, {n_steps} steps, "
-        f"lr = {number(lr, 3)} (Newton keeps its natural step, lr = 1). "
-        "Click the map to move the start."
+        f"{rates_text(names, lrs)}. "
+        "Click the map to move the start." + _note(objective)
     )
     message = shared.runs_message(heading, trajectories, diagnoses)
     return Result(
@@ -113,7 +126,66 @@ def update(trigger, surface_value, expression, chosen, click, lr_exponent, n_ste
             "minima": minima.tolist(),
             "revision": revision,
         },
+        rates=rates_out,
     )
+
+
+def no_runs(state: dict, revision: int) -> Result:
+    """Every optimizer unticked: the map keeps its surface but drops every path, loss line and
+    scoreboard row (nothing stale stays on screen); the next tick rebuilds."""
+    old = state.get("names") if isinstance(state.get("names"), list) else []
+    patch = Patch()
+    for i in range(min(len(old), len(RATED) + 1)):
+        for index in figures.run_indices(i, len(old), loss_panel=True).values():
+            patch["data"][index]["x"] = []
+            patch["data"][index]["y"] = []
+            # and hidden: a frame of the replay still in flight may draw the path again
+            patch["data"][index]["visible"] = False
+    patch["layout"]["datarevision"] = revision
+    empty = {"text": "", "step": None}
+    spec = animation.spec(
+        ID.graph, revision, [], 1, duration=0, board=animation.board(ID.board, ["loss"], [], empty)
+    )
+    return Result(
+        figure=patch,
+        message="No optimizer is ticked: tick at least one to race.",
+        level=shared.INFO,
+        spec=spec,
+        state={**state, "names": [], "revision": revision},
+    )
+
+
+def _note(objective) -> str:
+    note = parse.one_variable_note(objective)
+    return f" {note}" if note else ""
+
+
+def default_exponents(objective) -> dict[str, float]:
+    """log10 of each optimizer's default rate on this surface, within the sliders' range."""
+    return {
+        name: shared.clamp_exponent(optimizer_lr(objective, name), LR_LOW, LR_HIGH)
+        for name in RATED
+    }
+
+
+def read_exponents(rates, objective) -> dict[str, float]:
+    """The sliders' {name: log10 lr} from the browser, checked; a missing one is the default."""
+    rates = rates if isinstance(rates, dict) else {}
+    exponents = default_exponents(objective)
+    for name in RATED:
+        if name in rates:
+            label = f"log10 of {name}'s rate"
+            exponents[name] = parse.number(rates[name], label, low=LR_LOW, high=LR_HIGH)
+    return exponents
+
+
+def rates_text(names: list[str], lrs: dict[str, float]) -> str:
+    """'lr: gd 0.001, momentum 0.001; newton its natural step (lr = 1)'."""
+    rated = [f"{name} {number(lrs[name], 3)}" for name in names if name in lrs]
+    text = "lr: " + ", ".join(rated) if rated else ""
+    if "newton" in names:
+        text += ("; " if text else "") + "newton its natural step (lr = 1)"
+    return text
 
 
 def known_minima(objective) -> np.ndarray:
@@ -229,13 +301,10 @@ def layout():
             ),
         ),
         ui.control(
-            "Learning rate (all but Newton)",
-            html.Div(
-                [
-                    html.Div(id=ID.lr_text, className="ll-value"),
-                    ui.log_slider(ID.lr, low=LR_LOW, high=LR_HIGH, value=-3.0),
-                ]
-            ),
+            "Learning rates",
+            html.Div([rate_row(name) for name in RATED]),
+            hint="Each optimizer has its own rate; a new surface resets them to rates that "
+            "give each a fair race there. Newton takes its natural step (lr = 1).",
         ),
         ui.control("Steps", ui.steps_input(ID.steps, N_STEPS, high=MAX_STEPS), html_for=ID.steps),
         html.Div([ui.button(ID.run, "Replay \u25b6", primary=True)], className="ll-buttons"),
@@ -248,40 +317,103 @@ def layout():
         dcc.Store(id=ID.click),
         dcc.Store(id=ID.spec),
         dcc.Store(id=ID.player),
+        dcc.Store(id=ID.rates),  # {name: log10 lr}, settled; the server fills it first
     ]
     return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+
+
+def _sliders_listed(fn):
+    """Dash wants a list for the sliders' wildcard output, no_update included."""
+
+    def wrapper(*args):
+        values = list(fn(*args))
+        if values[2] is shared.NO:
+            values[2] = [shared.NO] * len(RATED)
+        return tuple(values)
+
+    return wrapper
+
+
+def rate_row(name: str):
+    """One optimizer's rate: its name, the value, a log slider; shown only while it is ticked."""
+    shown = name in DEFAULT_OPTIMIZERS
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(name, className="ll-rate-name"),
+                    html.Span(id={"type": RATE_TEXT, "name": name}),
+                ],
+                className="ll-value",
+            ),
+            dcc.Slider(
+                id={"type": RATE, "name": name},
+                min=LR_LOW,
+                max=LR_HIGH,
+                step=0.01,
+                value=-3.0,
+                marks={e: {"label": ui.power_label(e)} for e in range(LR_LOW, LR_HIGH + 1)},
+                updatemode="mouseup",
+                allow_direct_input=False,
+                included=False,
+            ),
+        ],
+        id={"type": RATE_ROW, "name": name},
+        className="ll-rate",
+        style={"display": "block" if shown else "none"},
+    )
 
 
 def register(app) -> None:
     def failed(message: shared.Message) -> tuple:
         return Result(message=message.text, level=message.level).values()
 
-    def callback(surface, _apply, _submit, chosen, click, lr, steps, expression, state):
+    def callback(surface, _apply, _submit, chosen, click, rates, steps, expression, state):
         return update(
-            ctx.triggered_id, surface, expression, chosen, click, lr, steps, state
+            shared.triggered(), surface, expression, chosen, click, rates, steps, state
         ).values()
 
     app.callback(
         Output(ID.graph, "figure"),
         Output(ID.surface, "value"),
-        Output(ID.lr, "value"),
+        Output({"type": RATE, "name": ALL}, "value"),
         Output(ID.message, "children"),
         Output(ID.message, "className"),
         Output(ID.spec, "data"),
         Output(ID.state, "data"),
+        Output(ID.rates, "data"),
         Input(ID.surface, "value"),
         Input(ID.apply, "n_clicks"),
         Input(ID.expression, "n_submit"),
         Input(ID.optimizers, "value"),
         Input(ID.click, "data"),
-        Input(ID.lr, "value"),
+        Input(ID.rates, "data"),
         Input(ID.steps, "value"),
         State(ID.expression, "value"),
         State(ID.state, "data"),
-    )(shared.guarded(callback, failed))
+    )(_sliders_listed(shared.guarded(callback, failed)))
+    # Every slider's settled value lands in one store {name: log10 lr}; ticks show the rows.
+    app.clientside_callback(
+        f"function(v, now) {{ return window.losslab.settleRates(v, now, '{ID.rates}', "
+        f"{shared.SETTLE_MS}); }}",
+        Output(ID.rates, "data", allow_duplicate=True),
+        Input({"type": RATE, "name": ALL}, "value"),
+        State(ID.rates, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(chosen) { return window.losslab.shownRows(chosen); }",
+        Output({"type": RATE_ROW, "name": ALL}, "style"),
+        Input(ID.optimizers, "value"),
+    )
+    app.clientside_callback(
+        "function(e) { return window.losslab.rateText(e, 'lr'); }",
+        Output({"type": RATE_TEXT, "name": MATCH}, "children"),
+        Input({"type": RATE, "name": MATCH}, "value"),
+    )
+    shared.register_stepper(app, ID.steps, low=1, high=MAX_STEPS, fallback=N_STEPS)
     shared.register_click(app, ID.graph, ID.click, subplot="xy")
     shared.register_player(app, ID.run, ID.spec, ID.player)
-    shared.register_rate_text(app, ID.lr, ID.lr_text)
 
 
 LEDE = "Same surface, same start, several optimizers: who gets to the bottom first, and how?"
