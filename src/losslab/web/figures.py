@@ -69,8 +69,9 @@ def draw(
     """The scene as the lab's figure: raster contours (unless `raster` is False: a figure that
     is never animated can afford contour traces), the lab's theme with `layout` on top, no
     fixed size unless `layout` gives one (the page's graph decides), `revision` as the layout's
-    datarevision; `camera`, `colourbar`, `spacing`: the backend's options."""
-    return backend_plotly.draw(
+    datarevision; `camera`, `colourbar`, `spacing`: the backend's options. On a phone the
+    browser stacks the panels (`narrow_plan`, carried in layout.meta)."""
+    figure = backend_plotly.draw(
         scene,
         raster=raster,
         hover_stride=HOVER_STRIDE,
@@ -81,6 +82,66 @@ def draw(
         spacing=spacing,
         layout=theme.base_layout(**{"height": None, "width": None, **layout}),
     )
+    figure.update_layout(meta={"narrow": narrow_plan(figure)})
+    return figure
+
+
+# Phone heights (px) of graphs whose two panels stack there: the race's map over its losses,
+# the noise page's two basin maps, the neural page's two convex models.
+RACE_NARROW_HEIGHT = 900
+BASINS_NARROW_HEIGHT = 820
+CONVEX_NARROW_HEIGHT = 860
+# A panel's share of a phone's height: a map (equal axes) or a 3-D scene gets twice what a
+# panel of lines (losses per step, bars) does.
+MAP_SHARE, LINES_SHARE = 1.0, 0.5
+
+
+def narrow_plan(figure: go.Figure) -> dict:
+    """How a phone draws `figure` (assets/losslab_narrow.js): its panels top to bottom (left to
+    right here), each as {"x", "y"} axis names or {"scene"}, its `share` of the height, `bars`
+    (the indices of the traces whose colour bar it owns) and `title` (the index of its title in
+    layout.annotations, or None)."""
+    notes = list(figure.layout.annotations or ())
+    panels = []
+    for col in range(1, _columns(figure) + 1):
+        ref = figure.get_subplot(1, col)
+        if hasattr(ref, "camera"):  # a 3-D scene
+            names, domain, share = {"scene": ref.plotly_name}, ref.domain.x, MAP_SHARE
+            where = (ref.plotly_name,)
+        else:
+            x, y = ref.xaxis.plotly_name, ref.yaxis.plotly_name
+            names, domain = {"x": x, "y": y}, ref.xaxis.domain
+            share = MAP_SHARE if ref.yaxis.scaleanchor else LINES_SHARE
+            where = (x.replace("axis", ""), y.replace("axis", ""))
+        bars = [i for i, trace in enumerate(figure.data) if _on(trace, where) and _has_bar(trace)]
+        centre = (domain[0] + domain[1]) / 2
+        title = next(
+            (
+                i
+                for i, note in enumerate(notes)
+                if note.xref == "paper" and note.yanchor == "bottom" and abs(note.x - centre) < 1e-6
+            ),
+            None,
+        )
+        panels.append({**names, "share": share, "bars": bars, "title": title})
+    return {"panels": panels}
+
+
+def _columns(figure: go.Figure) -> int:
+    grid = getattr(figure, "_grid_ref", None)  # make_subplots' grid: rows of columns
+    return len(grid[0]) if grid else 1
+
+
+def _on(trace, where: tuple) -> bool:
+    """Whether `trace` is drawn on the subplot `where`: (scene name,) or (x id, y id)."""
+    if len(where) == 1:
+        return (getattr(trace, "scene", None) or "scene") == where[0]
+    return (trace["xaxis"] or "x", trace["yaxis"] or "y") == where
+
+
+def _has_bar(trace) -> bool:
+    kinds = ("heatmap", "contour", "surface")
+    return trace.type in kinds and trace.showscale is not False  # plotly.js shows it by default
 
 
 # 3-D explorer: from high up, so that a path along a valley floor stays in view.

@@ -264,7 +264,7 @@ def layout():
             "from there. SGD's map uses the same noise sequence (the seed) for every start.",
             className="ll-hint",
         ),
-        ui.graph(ID.basins, height=430),
+        ui.graph(ID.basins, height=430, narrow_height=figures.BASINS_NARROW_HEIGHT),
         html.Div(id=ID.shares),
         dcc.Store(id=ID.state),
         dcc.Store(id=ID.click),

@@ -1,0 +1,161 @@
+/* losslab web lab: figures on a phone. Below 700 px (the CSS's phone width) a figure that
+ * carries a plan in layout.meta.narrow (made by losslab/web/figures.py: its panels top to
+ * bottom, each with its axes or 3-D scene, a share of the height, the traces whose colour bar
+ * it owns and its title) is drawn with its panels stacked full width, its colour bars lying
+ * flat under their panels and small side margins. Dash hands every figure to Plotly.react;
+ * this wraps Plotly.react so that the figure Dash keeps is never changed, only what is drawn,
+ * and redraws every graph when the window crosses the phone width.
+ */
+(function () {
+  "use strict";
+
+  var PHONE = window.matchMedia("(max-width: 700px)");
+  // Pixels under a panel: its tick labels and axis title; a flat colour bar with its title; the
+  // next panel's title.
+  var AXIS_PX = 56;
+  var SCENE_PX = 8;
+  var BAR_PX = 58;
+  var TITLE_PX = 28;
+  var MARGIN = { l: 56, r: 8 };
+  var FONT_PX = 11;
+  // A panel of lines (losses per step) starts this far right of a map's left edge: room for its
+  // own tick labels and title, which would otherwise widen the left margin of every panel.
+  var LINES_INSET_PX = 44;
+
+  function copy(value) {
+    return value && typeof value === "object" ? Object.assign(Array.isArray(value) ? [] : {}, value) : {};
+  }
+
+  // The figure as a phone draws it: a new spec; `spec` is not touched.
+  function stacked(gd, spec) {
+    var plan = spec.layout.meta.narrow;
+    var layout = copy(spec.layout);
+    var data = (spec.data || []).slice();
+    var height = gd.clientHeight || (gd.parentElement && gd.parentElement.clientHeight) || 600;
+    var margin = copy(layout.margin);
+    var top = margin.t === undefined ? 56 : margin.t;
+    var panels = plan.panels;
+    var last = panels[panels.length - 1];
+    var bottom = (last.scene ? SCENE_PX : AXIS_PX) + (last.bars.length ? BAR_PX : 0);
+    var gaps = 0;
+    panels.forEach(function (p, i) {
+      if (i === panels.length - 1) return;
+      gaps += (p.scene ? SCENE_PX : AXIS_PX) + (p.bars.length ? BAR_PX : 0);
+      gaps += panels[i + 1].title !== null ? TITLE_PX : 8;
+    });
+    var plot = Math.max(height - top - bottom, 100); // the paper's height in px
+    var shares = panels.reduce(function (s, p) { return s + p.share; }, 0);
+    var free = Math.max(plot - gaps, 60);
+    var annotations = (layout.annotations || []).slice();
+    var y = plot; // px from the paper's bottom, walking down
+    panels.forEach(function (p, i) {
+      if (i > 0) y -= p.title !== null ? TITLE_PX : 8;
+      var h = (free * p.share) / shares;
+      var domain = [Math.max((y - h) / plot, 0), Math.min(y / plot, 1)];
+      if (p.scene) {
+        var scene = copy(layout[p.scene]);
+        scene.domain = { x: [0, 1], y: domain };
+        layout[p.scene] = scene;
+      } else {
+        var xa = copy(layout[p.x]);
+        var ya = copy(layout[p.y]);
+        var width = Math.max((gd.clientWidth || 360) - MARGIN.l - MARGIN.r, 100);
+        var lines = p.share < 1;
+        // Fixed margins (no automargin): the map keeps its width; smaller labels fit them.
+        xa.automargin = false;
+        ya.automargin = false;
+        xa.domain = lines ? [Math.min(LINES_INSET_PX / width, 0.3), 1 - Math.min(18 / width, 0.1)] : [0, 1];
+        ya.domain = domain;
+        layout[p.x] = xa;
+        layout[p.y] = ya;
+      }
+      if (p.title !== null && annotations[p.title]) {
+        var note = copy(annotations[p.title]);
+        note.x = 0.5;
+        note.y = domain[1];
+        note.yanchor = "bottom";
+        annotations[p.title] = note;
+      }
+      var below = (y - h - (p.scene ? SCENE_PX : AXIS_PX)) / plot;
+      p.bars.forEach(function (index) {
+        if (!data[index]) return;
+        var trace = copy(data[index]);
+        var bar = copy(trace.colorbar);
+        var title = copy(bar.title);
+        title.side = "top";
+        bar.title = title;
+        bar.orientation = "h";
+        bar.x = 0.5;
+        bar.xanchor = "center";
+        bar.xref = "paper";
+        bar.y = below;
+        bar.yanchor = "top";
+        bar.yref = "paper";
+        bar.len = 0.9;
+        bar.lenmode = "fraction";
+        bar.thickness = 10;
+        trace.colorbar = bar;
+        data[index] = trace;
+      });
+      y -= h + (p.scene ? SCENE_PX : AXIS_PX) + (p.bars.length ? BAR_PX : 0);
+    });
+    if (annotations.length) layout.annotations = annotations;
+    var font = copy(layout.font);
+    font.size = Math.min(font.size || 13, FONT_PX);
+    layout.font = font;
+    margin.l = MARGIN.l;
+    margin.r = MARGIN.r;
+    margin.t = top;
+    margin.b = bottom;
+    layout.margin = margin;
+    layout.height = null; // the graph's box (its phone height in the CSS) decides
+    layout.width = null;
+    layout.autosize = true;
+    return Object.assign({}, spec, { data: data, layout: layout });
+  }
+
+  function adapt(gd, spec) {
+    var meta = spec && spec.layout && spec.layout.meta;
+    if (!PHONE.matches || !meta || !meta.narrow || !meta.narrow.panels) return spec;
+    try {
+      return stacked(gd, spec);
+    } catch (err) {
+      return spec; // a plan that does not fit this figure: draw it as it came
+    }
+  }
+
+  function wrap(Plotly) {
+    if (!Plotly || Plotly.__llNarrow || typeof Plotly.react !== "function") return;
+    var react = Plotly.react;
+    Plotly.react = function (gd, spec) {
+      if (arguments.length === 2 && spec && spec.data !== undefined && gd && gd.nodeType === 1) {
+        gd.__llSpec = spec; // what Dash gave: redrawn as it is when the window widens again
+        return react.call(this, gd, adapt(gd, spec));
+      }
+      return react.apply(this, arguments);
+    };
+    Plotly.__llNarrow = true;
+  }
+
+  if (window.Plotly) {
+    wrap(window.Plotly);
+  } else {
+    // plotly.js arrives later (loaded on demand): wrap it the moment it is set.
+    var held;
+    Object.defineProperty(window, "Plotly", {
+      configurable: true,
+      enumerable: true,
+      get: function () { return held; },
+      set: function (value) { held = value; wrap(value); },
+    });
+  }
+
+  function redrawAll() {
+    var plots = document.querySelectorAll(".js-plotly-plot");
+    Array.prototype.forEach.call(plots, function (gd) {
+      if (gd.__llSpec && window.Plotly) window.Plotly.react(gd, gd.__llSpec);
+    });
+  }
+  if (PHONE.addEventListener) PHONE.addEventListener("change", redrawAll);
+  else if (PHONE.addListener) PHONE.addListener(redrawAll);
+})();
