@@ -26,7 +26,9 @@ from losslab.web import theme
 
 RASTER_RESOLUTION = 320  # grid points a side of the contour image
 HOVER_STRIDE = 4  # the invisible heatmap takes every 4th grid point: 80 x 80 hover cells
-SURFACE_RESOLUTION = 72  # grid of the 3-D surface
+SURFACE_RESOLUTION = (
+    128  # grid of the 3-D surface: fine enough that a narrow valley has no saw-tooth
+)
 
 # Explorer, per view: trace index by role.
 EXPLORER_TRACES = {
@@ -90,7 +92,7 @@ def draw(
 # the noise page's two basin maps, the neural page's two convex models.
 RACE_NARROW_HEIGHT = 900
 BASINS_NARROW_HEIGHT = 820
-CONVEX_NARROW_HEIGHT = 860
+CONVEX_NARROW_HEIGHT = 960
 # A panel's share of a phone's height: a map (equal axes) or a 3-D scene gets twice what a
 # panel of lines (losses per step, bars) does.
 MAP_SHARE, LINES_SHARE = 1.0, 0.5

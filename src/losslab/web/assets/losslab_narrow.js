@@ -14,7 +14,7 @@
   // next panel's title.
   var AXIS_PX = 56;
   var SCENE_PX = 8;
-  var BAR_PX = 58;
+  var BAR_PX = 74;
   var TITLE_PX = 28;
   var MARGIN = { l: 56, r: 8 };
   var FONT_PX = 11;
@@ -60,7 +60,7 @@
         var xa = copy(layout[p.x]);
         var ya = copy(layout[p.y]);
         var width = Math.max((gd.clientWidth || 360) - MARGIN.l - MARGIN.r, 100);
-        var lines = p.share < 1;
+        var lines = p.share < 1 && panels.length > 1;
         // Fixed margins (no automargin): the map keeps its width; smaller labels fit them.
         xa.automargin = false;
         ya.automargin = false;
@@ -94,12 +94,21 @@
         bar.len = 0.9;
         bar.lenmode = "fraction";
         bar.thickness = 10;
+        bar.ypad = 4;
         trace.colorbar = bar;
         data[index] = trace;
       });
       y -= h + (p.scene ? SCENE_PX : AXIS_PX) + (p.bars.length ? BAR_PX : 0);
     });
     if (annotations.length) layout.annotations = annotations;
+    var legend = copy(layout.legend);
+    if (legend.y !== undefined && legend.y < 0) {
+      // A legend below the figure goes under the last flat colour bar (plotly widens the
+      // bottom margin to hold it).
+      legend.y = -bottom / plot;
+      legend.yanchor = "top";
+      layout.legend = legend;
+    }
     var font = copy(layout.font);
     font.size = Math.min(font.size || 13, FONT_PX);
     layout.font = font;
