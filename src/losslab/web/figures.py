@@ -91,8 +91,9 @@ def draw(
 # Phone heights (px) of graphs whose two panels stack there: the race's map over its losses,
 # the noise page's two basin maps, the neural page's two convex models.
 RACE_NARROW_HEIGHT = 900
+MAP_NARROW_HEIGHT = 580  # one map under a legend of several runs
 BASINS_NARROW_HEIGHT = 820
-CONVEX_NARROW_HEIGHT = 960
+CONVEX_NARROW_HEIGHT = 1060
 # A panel's share of a phone's height: a map (equal axes) or a 3-D scene gets twice what a
 # panel of lines (losses per step, bars) does.
 MAP_SHARE, LINES_SHARE = 1.0, 0.5
@@ -167,13 +168,14 @@ def runs(scene: Scene, *, revision: int, uirevision=None) -> go.Figure:
 # -- the neural-landscapes page: models side by side, no animation -----------------------------
 
 VIEWS = ("contour", "3d")
-CONVEX_HEIGHT = 430
+CONVEX_HEIGHT = 480  # two maps side by side, each over 300 px wide
 NETWORK_HEIGHT = 500
-SWEEP_HEIGHT = 250
+SWEEP_HEIGHT = 270
 LEGEND_BELOW = {**theme.LEGEND_ABOVE, "y": -0.2, "yanchor": "top"}
 MARGINS = {
-    "contour": {"l": 64, "r": 16, "t": 34, "b": 104},
-    "3d": {"l": 10, "r": 10, "t": 34, "b": 64},
+    # t: the panels' titles sit below the mode bar (about 25 px at the top right)
+    "contour": {"l": 64, "r": 16, "t": 54, "b": 104},
+    "3d": {"l": 10, "r": 10, "t": 54, "b": 64},
 }
 CAMERA = {"eye": {"x": 1.3, "y": -1.3, "z": 0.95}}
 
@@ -237,6 +239,13 @@ def sweep(scene: Scene, *, revision: int) -> go.Figure:
         scene,
         revision=revision,
         height=SWEEP_HEIGHT,
-        margin={"l": 52, "r": 8, "t": 30, "b": 44},
-        title={"font": {"size": 13}},
+        # the title under the mode bar's row (it spans the narrow column)
+        margin={"l": 52, "r": 8, "t": 58, "b": 44},
+        title={
+            "font": {"size": 13},
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 34},
+        },
     )

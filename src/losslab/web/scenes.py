@@ -164,7 +164,9 @@ def explorer_surface(ground: Field, run: Run, minima: np.ndarray) -> Scene:
         tuple(items),
         x=Axis(W1, tuple(box[0])),
         y=Axis(W2, tuple(box[1])),
-        z=Axis("log10 loss" if scale.log else "loss", (scale.lo, scale.hi + 2 * lift)),
+        # no z title: the colour bar beside names the height, and a 3-D axis title cannot be
+        # moved off its tick labels (it ran into them at the explorer's steep camera)
+        z=Axis("", (scale.lo, scale.hi + 2 * lift)),
     )
     return Scene((panel,))
 

@@ -18,6 +18,7 @@
   var TITLE_PX = 28;
   var MARGIN = { l: 56, r: 8 };
   var FONT_PX = 11;
+  var TITLE_FONT_PX = 13;
   // A panel of lines (losses per step) starts this far right of a map's left edge: room for its
   // own tick labels and title, which would otherwise widen the left margin of every panel.
   var LINES_INSET_PX = 44;
@@ -33,8 +34,9 @@
     var data = (spec.data || []).slice();
     var height = gd.clientHeight || (gd.parentElement && gd.parentElement.clientHeight) || 600;
     var margin = copy(layout.margin);
-    var top = margin.t === undefined ? 56 : margin.t;
     var panels = plan.panels;
+    // The first panel's title sits below the mode bar (about 25 px at the top right).
+    var top = Math.max(margin.t === undefined ? 56 : margin.t, panels[0].title !== null ? 56 : 0);
     var last = panels[panels.length - 1];
     var bottom = (last.scene ? SCENE_PX : AXIS_PX) + (last.bars.length ? BAR_PX : 0);
     var gaps = 0;
@@ -74,6 +76,7 @@
         note.x = 0.5;
         note.y = domain[1];
         note.yanchor = "bottom";
+        note.font = Object.assign({}, note.font, { size: TITLE_FONT_PX }); // fits 370 px
         annotations[p.title] = note;
       }
       var below = (y - h - (p.scene ? SCENE_PX : AXIS_PX)) / plot;
@@ -165,6 +168,8 @@
       if (gd.__llSpec && window.Plotly) window.Plotly.react(gd, gd.__llSpec);
     });
   }
-  if (PHONE.addEventListener) PHONE.addEventListener("change", redrawAll);
-  else if (PHONE.addListener) PHONE.addListener(redrawAll);
+  // After the new CSS has sized the graphs (next frame), so each is laid out in its new box.
+  function redrawSoon() { window.requestAnimationFrame(redrawAll); }
+  if (PHONE.addEventListener) PHONE.addEventListener("change", redrawSoon);
+  else if (PHONE.addListener) PHONE.addListener(redrawSoon);
 })();

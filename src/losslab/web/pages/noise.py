@@ -257,7 +257,10 @@ def layout():
         html.Div([ui.button(ID.run, "Replay \u25b6", primary=True)], className="ll-buttons"),
     ]
     main = [
-        ui.split(ui.graph(ID.graph, height=500), [ui.board(ID.board), ui.message(ID.message)]),
+        ui.split(
+            ui.graph(ID.graph, height=500, narrow_height=figures.MAP_NARROW_HEIGHT),
+            [ui.board(ID.board), ui.message(ID.message)],
+        ),
         html.H2("Basins of attraction", className="ll-subhead"),
         html.P(
             "Every grid point is a start; its colour says which minimum that optimizer reaches "
