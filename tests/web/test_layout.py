@@ -163,6 +163,8 @@ def test_every_page_fits_the_screen(tabs, lab_url, viewport, path):
         assert facts["tables"], f"no table on {path}"
     for table in facts["tables"]:
         assert table["ok"], f"a table runs off the screen on {path}: {table}"
+    if path == "/":
+        home_shows_the_way(tab)
     nav = tab.evaluate(NAV_AFTER_SCROLL)
     assert nav["top"] == 0 and nav["onTop"], f"the navigation left the screen: {nav}"
     assert nav["scrollsSideways"] and nav["activeReachable"], nav
@@ -173,6 +175,31 @@ def test_every_page_fits_the_screen(tabs, lab_url, viewport, path):
         if drawn["bar"] is not None:
             for title in drawn["titles"]:
                 assert not overlap(drawn["bar"], title), (path, graph, drawn)
+
+
+THUMBS_LOADED = """() => [...document.querySelectorAll('.ll-path img.ll-thumb')]
+  .every(img => img.complete && img.naturalWidth > 0)"""
+HOME_STEPS = """() => {
+  return [...document.querySelectorAll('.ll-path > li')].map(li => ({
+    number: li.querySelector('.ll-step-number').textContent,
+    href: li.querySelector('a').getAttribute('href'),
+    loaded: (li.querySelector('img.ll-thumb') || {}).naturalWidth || 0,
+    right: li.getBoundingClientRect().right,
+  }));
+}"""
+
+
+def home_shows_the_way(tab) -> None:
+    """One numbered card per lesson, in the lab's order, each with its thumbnail, on screen."""
+    tab.wait_for_selector(".ll-path img.ll-thumb")
+    tab.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    tab.wait_for_function(THUMBS_LOADED)  # each loads as it nears the screen
+    steps = tab.evaluate(HOME_STEPS)
+    assert [s["number"] for s in steps] == [str(i) for i in range(1, len(PAGES) + 1)]
+    assert [s["href"] for s in steps] == [page.path for page in PAGES]
+    width = tab.viewport_size["width"]
+    for step in steps:
+        assert step["loaded"] > 0 and step["right"] <= width, step
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
