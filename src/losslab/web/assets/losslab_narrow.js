@@ -27,6 +27,53 @@
     return value && typeof value === "object" ? Object.assign(Array.isArray(value) ? [] : {}, value) : {};
   }
 
+  function measuredTop(gd) {
+    var size = gd._fullLayout && gd._fullLayout._size;
+    return size && gd.__llStacked ? size.t : 0;
+  }
+
+  // A legend above the plot: about two entries a row on a phone, 25 px a row.
+  function legendPx(layout, data) {
+    var legend = layout.legend || {};
+    if (layout.showlegend === false || (legend.y !== undefined && legend.y < 0)) return 0;
+    var entries = data.filter(function (t) { return t.showlegend !== false && t.name; }).length;
+    return Math.ceil(entries / 2) * 25;
+  }
+
+  // Height/width of a map drawn one unit as long on both axes (null for any other panel).
+  function aspect(layout, p) {
+    if (p.scene) return null;
+    var xa = layout[p.x] || {};
+    var ya = layout[p.y] || {};
+    if (!ya.scaleanchor || !xa.range || !ya.range) return null;
+    var dx = Math.abs(xa.range[1] - xa.range[0]);
+    var dy = Math.abs(ya.range[1] - ya.range[0]);
+    return dx > 0 ? (dy / dx) * (ya.scaleratio || 1) : null;
+  }
+
+  // Each panel's px height: a map in a stack just its own (full width, one unit as long on both
+  // axes: no blank band above and below it), the rest shared by the others; by share otherwise.
+  function panelHeights(layout, panels, free, shares, gd) {
+    var byShare = panels.map(function (p) { return (free * p.share) / shares; });
+    if (panels.length < 2) return byShare;
+    var width = Math.max((gd.clientWidth || 360) - MARGIN.l - MARGIN.r, 100);
+    // 4% over: the paper may come out a little shorter than estimated (the legend's rows)
+    var own = panels.map(function (p) {
+      var a = aspect(layout, p);
+      return a ? a * width * 1.04 : null;
+    });
+    var fixed = 0;
+    var rest = 0;
+    panels.forEach(function (p, i) {
+      if (own[i] !== null) fixed += own[i];
+      else rest += p.share;
+    });
+    if (fixed > free || rest === 0) return byShare; // maps only: each as tall as it may be
+    return panels.map(function (p, i) {
+      return own[i] !== null ? own[i] : ((free - fixed) * p.share) / rest;
+    });
+  }
+
   // The figure as a phone draws it: a new spec; `spec` is not touched.
   function stacked(gd, spec) {
     var plan = spec.layout.meta.narrow;
@@ -45,14 +92,17 @@
       gaps += (p.scene ? SCENE_PX : AXIS_PX) + (p.bars.length ? BAR_PX : 0);
       gaps += panels[i + 1].title !== null ? TITLE_PX : 8;
     });
-    var plot = Math.max(height - top - bottom, 100); // the paper's height in px
+    // The legend above widens the top margin once drawn: as it did last time, or as estimated.
+    var pushed = Math.max(measuredTop(gd), top + legendPx(layout, data));
+    var plot = Math.max(height - pushed - bottom, 100); // the paper's height in px
     var shares = panels.reduce(function (s, p) { return s + p.share; }, 0);
     var free = Math.max(plot - gaps, 60);
+    var heights = panelHeights(layout, panels, free, shares, gd);
     var annotations = (layout.annotations || []).slice();
     var y = plot; // px from the paper's bottom, walking down
     panels.forEach(function (p, i) {
       if (i > 0) y -= p.title !== null ? TITLE_PX : 8;
-      var h = (free * p.share) / shares;
+      var h = heights[i];
       var domain = [Math.max((y - h) / plot, 0), Math.min(y / plot, 1)];
       if (p.scene) {
         var scene = copy(layout[p.scene]);
@@ -142,7 +192,10 @@
     Plotly.react = function (gd, spec) {
       if (arguments.length === 2 && spec && spec.data !== undefined && gd && gd.nodeType === 1) {
         gd.__llSpec = spec; // what Dash gave: redrawn as it is when the window widens again
-        return react.call(this, gd, adapt(gd, spec));
+        var drawn = adapt(gd, spec);
+        var result = react.call(this, gd, drawn);
+        gd.__llStacked = drawn !== spec; // its margins now say how tall the legend is
+        return result;
       }
       return react.apply(this, arguments);
     };
