@@ -211,8 +211,9 @@ def test_the_race_colour_bar_keeps_off_the_loss_panel(tabs, lab_url, viewport):
 
 
 def test_a_graph_follows_the_window_across_the_phone_width(tabs, lab_url):
-    """Desktop -> phone -> desktop on one page: the race's panels stack (map over losses, a flat
-    colour bar, the map >= 300 px wide) and come back side by side."""
+    """Desktop -> 720 px -> phone -> desktop on one page: at 720 px the colour bar still keeps
+    off the losses; on the phone the race's panels stack (map over losses, a flat colour bar,
+    the map >= 300 px wide); back on the desktop they are side by side again."""
     tab = tabs["desktop"]
     open_ready(tab, lab_url + "/race")
     layout = """() => { const L = document.querySelector('#race-graph .js-plotly-plot')._fullLayout;
@@ -222,6 +223,14 @@ def test_a_graph_follows_the_window_across_the_phone_width(tabs, lab_url):
     wide = tab.evaluate(layout)
     assert wide["x2"] > 0.5 and wide["bar"] == "v", wide
     try:
+        # just above the phone width the panels stay side by side: the bar still between them
+        tab.set_viewport_size({"width": 720, "height": 1000})
+        tab.wait_for_function(
+            """() => { const gd = document.querySelector('#race-graph .js-plotly-plot');
+                       return gd._fullLayout.width < 700; }"""
+        )
+        boxes = tab.evaluate(RACE_BOXES)
+        assert not overlap(boxes["bar"], boxes["loss"]), boxes
         tab.set_viewport_size(PHONE)
         tab.wait_for_function(
             """() => { const L = document.querySelector('#race-graph .js-plotly-plot')._fullLayout;
