@@ -377,3 +377,17 @@ def test_a_slice_along_raw_axes_is_shown_in_the_weights_as_the_same_landscape():
     np.testing.assert_allclose(view.grid.parameters(view.grid.grid()), land.parameters(land.grid()))
     np.testing.assert_array_equal(view.values, values)
     assert view.labels == ("w1", "w2")
+
+
+def test_mesh_top_is_exact_on_a_plane_and_the_higher_triangulation_on_a_saddle_cell():
+    from losslab.plot.scene import mesh_top
+
+    x, y = np.linspace(0.0, 1.0, 3), np.linspace(0.0, 2.0, 5)
+    plane = np.add.outer(2 * x, 3 * y)  # both triangulations of a plane are the plane
+    points = np.random.default_rng(0).uniform([0, 0], [1, 2], (50, 2))
+    np.testing.assert_allclose(mesh_top((x, y), plane, points), 2 * points[:, 0] + 3 * points[:, 1])
+    # One cell with corners 0, 0 on one diagonal and 1, 1 on the other: at its centre one
+    # triangulation is at 0, the other at 1; the top is 1. Outside the grid: NaN.
+    cell = np.array([[0.0, 1.0], [1.0, 0.0]])
+    top = mesh_top((np.array([0.0, 1.0]), np.array([0.0, 1.0])), cell, [[0.5, 0.5], [2.0, 0.0]])
+    assert top[0] == pytest.approx(1.0) and np.isnan(top[1])

@@ -200,10 +200,12 @@ def test_surface_3d_lifts_paths_onto_the_surface():
     (path,) = lines(ax, "losslab-path")
     x, y, z = path.get_data_3d()
     assert (x[0], y[0]) == (0.0, 0.0)
-    # z = the loss itself, a lift (SURFACE_LIFT of the colour range, < of the z range) above
-    lift = style.SURFACE_LIFT * (ax.get_zlim()[1] - ax.get_zlim()[0])
-    np.testing.assert_allclose(z, run.losses[: run.stopped_at + 1].numpy(), atol=lift)
-    assert (z > run.losses[: run.stopped_at + 1].numpy()).all()
+    # z = the loss a lift (SURFACE_LIFT of the colour range) above it, or as far above the drawn
+    # mesh where that is higher (Field.heights): never below the loss, close to it on a 15 grid
+    losses = run.losses[: run.stopped_at + 1].numpy()
+    span = ax.get_zlim()[1] - ax.get_zlim()[0]
+    assert (z > losses).all()
+    assert (z - losses < 0.1 * span).all()
     assert len(lines(ax, "losslab-start")) == 1 and len(lines(ax, "losslab-end")) == 1
     with pytest.raises(LosslabError, match="3-D Axes"):
         static.surface_3d(himmelblau, resolution=10, ax=Figure().add_subplot())

@@ -198,3 +198,18 @@ def test_serve_runs_without_debug_by_default(monkeypatch):
     assert seen["dev_tools_ui"] is False and seen["dev_tools_disable_version_check"] is True
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
     assert not serve.is_loopback("0.0.0.0")
+
+
+def test_home_numbers_the_lessons_in_order_with_a_small_thumbnail_each():
+    from losslab.web.app import THUMBNAILS
+
+    tree = str(home(PAGES))
+    for page in PAGES:
+        thumbnail = THUMBNAILS / f"{page.key}.png"
+        assert thumbnail.exists(), f"run scripts/thumbnails.py: no thumbnail for {page.key}"
+        assert thumbnail.stat().st_size < 20_000  # small files: the home page stays light
+        assert f"/assets/thumbnails/{page.key}.png" in tree
+    steps = home(PAGES).children[3].children  # the <ol>'s items: a link each
+    assert [step.children.href for step in steps] == [page.path for page in PAGES]
+    numbers = [step.children.children[0].children for step in steps]
+    assert numbers == [str(i) for i in range(1, len(PAGES) + 1)]

@@ -11,7 +11,7 @@ import torch
 import losslab as ll
 from losslab.errors import LosslabError
 from losslab.plot import _runs, backend_plotly, style
-from losslab.plot.scene import Arrows, ColourScale, Markers, Path
+from losslab.plot.scene import Arrows, ColourScale, Field, Markers, Path, mesh_top
 from losslab.web import animation, figures, scenes
 
 
@@ -97,7 +97,8 @@ def explorer_figures(objective, run):
     box = np.array([[c[0], c[-1]] for c in flat_land.coords])
     minima = _runs.minima_array(objective)
     flat = scenes.explorer_plane(flat_land, run, minima, _runs.gradient_field(objective, box))
-    solid = scenes.explorer_surface(ll.evaluate_grid(objective, resolution=20), run, minima)
+    ground = scenes.field(ll.evaluate_grid(objective, resolution=20), draw="surface")
+    solid = scenes.explorer_surface(ground, run, minima)
     return flat, solid
 
 
@@ -145,10 +146,12 @@ def test_explorer_3d_lifts_the_path_on_the_surface_scale(booth):
     field = solid.panel.items[0]
     fig = figures.draw(solid, revision=4)
     path = fig.data[figures.EXPLORER_TRACES["3d"]["path"]]
-    np.testing.assert_allclose(path.z, field.scale.height(run.losses))
+    np.testing.assert_allclose(path.z, field.heights(run.path, run.losses))
+    assert (np.asarray(path.z) >= field.scale.height(run.losses) - 1e-12).all()
     # The minimum (1, 3) sits on the surface: its height is the surface's there, lifted.
     minimum = fig.data[figures.EXPLORER_TRACES["3d"]["minimum"]]
-    assert minimum.z[0] == pytest.approx(field.scale.height(field.at(np.array([[1.0, 3.0]])))[0])
+    at = np.array([[1.0, 3.0]])
+    assert minimum.z[0] == pytest.approx(field.heights(at, field.at(at))[0])
 
 
 def test_a_patch_draws_exactly_what_the_full_figure_draws(booth):
@@ -156,7 +159,8 @@ def test_a_patch_draws_exactly_what_the_full_figure_draws(booth):
     for view, scene in zip(figures.VIEWS, explorer_figures(booth, run), strict=True):
         full = figures.draw(scene, revision=1)
         kind = "surface" if view == "3d" else "plane"
-        items = scenes.run_items(run, kind, scene.panel.items[0].scale)
+        ground = scene.panel.items[0]
+        items = scenes.run_items(run, kind, ground.scale, ground if view == "3d" else None)
         patched = figures.traces(scenes.bare_panel(kind), items)
         for role, trace in zip(("path", "start", "end"), patched, strict=True):
             drawn = full.data[figures.EXPLORER_TRACES[view][role]].to_plotly_json()
@@ -315,3 +319,52 @@ def test_hidden_gradient_arrows_are_an_empty_item_not_a_missing_one(booth):
     arrows = scene.panel.items[1]
     assert isinstance(arrows, Arrows) and arrows.tails.shape == (0, 2)
     assert scene.panel.items[2].name == "minimum" and len(scene.panel.items[2].x) == 0
+
+
+# Rosenbrock's valley floor y = x**2, where f = (1 - x)**2: narrow against a grid cell.
+FLOOR_T = np.linspace(-1.4, 1.4, 500)
+FLOOR = np.column_stack([FLOOR_T, FLOOR_T**2])
+FLOOR_F = (1 - FLOOR_T) ** 2
+
+
+def rosenbrock_ground(resolution: int, rule=ColourScale.of_surface) -> Field:
+    land = ll.evaluate_grid(ll.surface("rosenbrock"), resolution=resolution)
+    values = np.asarray(land.values["loss"])
+    return Field(*land.coords, values, "surface", rule(values, True, "f"))
+
+
+def drawn_mesh(ground: Field, points: np.ndarray) -> np.ndarray:
+    scale = ground.scale
+    return mesh_top((ground.x, ground.y), np.clip(ground.z, scale.lo, scale.hi), points)
+
+
+@pytest.mark.parametrize("resolution", [72, figures.SURFACE_RESOLUTION])
+def test_a_3d_path_on_rosenbrocks_valley_floor_stays_above_the_drawn_surface(resolution):
+    """The mesh spans the narrow valley above its floor, so a point on the floor at its own
+    (lifted) height is hidden inside the surface somewhere; drawn by Field.heights it is a lift
+    above the mesh (either triangulation) everywhere."""
+    ground = rosenbrock_ground(resolution, ColourScale.of)
+    scale = ground.scale
+    mesh = drawn_mesh(ground, FLOOR)
+    assert (scale.height(FLOOR_F) < mesh).any(), "the loss alone would be hidden"
+    lift = style.SURFACE_LIFT * (scale.hi - scale.lo)
+    assert (ground.heights(FLOOR, FLOOR_F) >= mesh + 0.99 * lift).all()
+
+
+def test_the_lab_draws_rosenbrock_in_3d_without_a_saw_tooth_along_the_valley():
+    """Saw-tooth: along the floor the mesh rises and falls by how far each grid row happens to
+    sample from the true floor. Plain log10(f) at the lab's resolution: teeth up to a tenth of
+    the z range; the surface scale (log10(f + c)) and resolution of the lab: under 3 %."""
+    plain = rosenbrock_ground(figures.SURFACE_RESOLUTION, ColourScale.of)
+    ground = scenes.field(
+        ll.evaluate_grid(ll.surface("rosenbrock"), resolution=figures.SURFACE_RESOLUTION),
+        draw="surface",
+    )
+
+    def teeth(field: Field) -> float:
+        floor = np.clip(field.scale.transform(FLOOR_F), field.scale.lo, field.scale.hi)
+        return float(np.max(drawn_mesh(field, FLOOR) - floor) / (field.scale.hi - field.scale.lo))
+
+    assert teeth(plain) > 0.1
+    assert ground.scale.label.startswith("log10(f + ")
+    assert teeth(ground) < 0.03

@@ -317,7 +317,7 @@ def test_figures_draw_three_landscapes_with_paths(bowl, logistic, narrow, view):
         assert colour.colorbar.title.text == "log10(loss)"
     else:
         assert not any(t.type == "scatter" for t in convex.data), "no stray 2-D axes in 3-D"
-        np.testing.assert_allclose(path.z, field.scale.height(field.at(narrow.path)))
+        np.testing.assert_allclose(path.z, field.heights(narrow.path, field.at(narrow.path)))
 
 
 # -- callbacks as plain functions ---------------------------------------------------------------

@@ -753,7 +753,8 @@ def _scene_axes(fig: go.Figure, panel: Panel, name: str, options: _Options) -> N
             name: {
                 "xaxis": axis(panel.x),
                 "yaxis": axis(panel.y),
-                "zaxis": axis(panel.z),
+                # few z ticks: crowded ones run into the z title at a steep camera
+                "zaxis": {**axis(panel.z), "nticks": 5},
                 "aspectmode": "manual",
                 "aspectratio": {"x": 1, "y": 1, "z": 0.7},
                 # matplotlib's default view (azimuth -60, elevation 30), so both agree

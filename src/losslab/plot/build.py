@@ -67,18 +67,24 @@ def field_of(
     log = _slice.log_default(landscape) if log is None else bool(log)
     x, y = data.coords
     name = "f" if _slice.is_surface(landscape) else data.metric
-    return Field(
-        x, y, data.values, draw, ColourScale.of(data.values, log, name), value_name=data.metric
-    )
+    rule = ColourScale.of_surface if draw == "surface" else ColourScale.of
+    return Field(x, y, data.values, draw, rule(data.values, log, name), value_name=data.metric)
 
 
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def run_items(all_runs: Sequence[Run], kind: str = "plane", scale: ColourScale | None = None):
+def run_items(
+    all_runs: Sequence[Run],
+    kind: str = "plane",
+    scale: ColourScale | None = None,
+    *,
+    ground: Field | None = None,
+):
     """Per run: its path, its start (circle) and its end (star, or a red x where it diverged),
     sharing a legend group. kind 'plane' (w1, w2), 'chart' (x, loss: a 1-D landscape) or
-    'surface' (w1, w2, height of the loss on `scale`)."""
+    'surface' (w1, w2, height of the loss on `scale`; with the `ground` surface drawn under
+    it, never below its mesh: `Field.heights`)."""
     items: list = []
     for run in all_runs:
         group = f"run-{run.group}"
@@ -87,7 +93,10 @@ def run_items(all_runs: Sequence[Run], kind: str = "plane", scale: ColourScale |
             path_style, ramp = "path-1d", style.ramp(run.colour, len(run.losses))
         else:
             x, y = run.path[:, 0], run.path[:, 1]
-            z = scale.height(run.losses) if kind == "surface" else None
+            z = None
+            if kind == "surface":
+                on = ground.heights(run.path, run.losses) if ground is not None else None
+                z = on if on is not None else scale.height(run.losses)
             path_style, ramp = ("path-3d" if kind == "surface" else "path"), None
         items.append(
             Path(
@@ -273,8 +282,8 @@ def surface_scene(landscape, *, trajectories=(), minima=None, log: bool | None =
     items: list = [field]
     points = _array(minima)
     if points is not None and len(points):
-        items += minima_items(points, scale.height(field.at(points)), kind="surface")
-    items += run_items(all_runs, "surface", scale)
+        items += minima_items(points, field.heights(points, field.at(points)), kind="surface")
+    items += run_items(all_runs, "surface", scale, ground=field)
     items += marker_legend(all_runs)
     x, y = plane_axes(landscape, field)
     lift = style.SURFACE_LIFT * (scale.hi - scale.lo)
@@ -718,7 +727,7 @@ def slice_surface_panel(
     )
 
     def heights(points):
-        return scale.height(_slice.interpolate(data, points))
+        return field.heights(points, _slice.interpolate(data, points))
 
     items = [
         field,

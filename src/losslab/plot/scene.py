@@ -69,6 +69,28 @@ class ColourScale:
         lo, hi = spread(float(np.quantile(z, style.LOG_LOW_QUANTILE)), float(z.max()))
         return cls(True, shift, eps, lo, hi, label + note)
 
+    @classmethod
+    def of_surface(cls, values, log: bool, name: str = "f") -> ColourScale:
+        """The scale of a 3-D surface: as `of`, but a log height is log10(f - shift + c) with
+        c the style.SURFACE_FLOOR_QUANTILE of f - shift (named in the label). A valley narrower
+        than a grid cell (Rosenbrock's) then has a smooth floor instead of a saw-tooth of the
+        depths that the grid happens to sample across it."""
+        scale = cls.of(values, log, name)
+        if not scale.log:
+            return scale
+        raw = np.asarray(values, dtype=np.float64)
+        finite = raw[np.isfinite(raw)] - scale.shift
+        c = float(np.quantile(finite, style.SURFACE_FLOOR_QUANTILE))
+        if not c > scale.eps:
+            return scale
+        lo, hi = spread(float(np.log10(finite.min() + c)), float(np.log10(finite.max() + c)))
+        note = " (blank: not finite)" if finite.size < raw.size else ""
+        if scale.shift == 0.0:
+            label = f"log10({name} + {number(c)})"
+        else:
+            label = f"log10({name} - min + {number(c)}), min = {number(scale.shift)}"
+        return cls(True, scale.shift, c, lo, hi, label + note)
+
     def transform(self, values, *, clamp: bool = True) -> np.ndarray:
         """What is coloured: the values, or their log (NaN stays NaN). clamp: a value below the
         grid's minimum (a run can end lower) is clamped there rather than given log(< 0); the
@@ -171,6 +193,18 @@ class Field:
     def at(self, points) -> np.ndarray:
         """(T,) the values at points (T, 2), by the one interpolation rule (style.py)."""
         return interpolate((self.x, self.y), self.values, points)
+
+    def heights(self, points, values) -> np.ndarray:
+        """(T,) z of points (T, 2) with `values` (T,) drawn on this 3-D surface, never inside it:
+        the value's own height (`scale.height`, lifted) or, where the drawn mesh is higher
+        there, the same lift above the mesh (`mesh_top`). A narrow valley between grid points
+        (Rosenbrock's) is spanned by the mesh above its floor: a path along the floor at its
+        true height would be hidden. NaN values stay NaN (a break in the path)."""
+        scale = self.scale
+        top = mesh_top((self.x, self.y), np.clip(self.z, scale.lo, scale.hi), points)
+        own = scale.height(values)
+        lifted = np.fmax(own, top + style.SURFACE_LIFT * (scale.hi - scale.lo))
+        return np.where(np.isnan(own), own, lifted)
 
 
 @dataclass(frozen=True)
@@ -369,6 +403,32 @@ def interpolate(coords, values, points) -> np.ndarray:
         + (1 - s) * t * values[i, j1]
         + s * t * values[i1, j1]
     )
+    return out
+
+
+def mesh_top(coords, heights, points) -> np.ndarray:
+    """(T,) the height of a triangulated surface over the grid heights (nx, ny) 'ij' at points
+    (T, 2), the higher of its two triangulations (a cell split along either diagonal: a
+    renderer picks one). NaN outside the grid (or where a corner is NaN)."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    out = np.full(len(points), np.nan)
+    x, y = (np.asarray(c, dtype=np.float64) for c in coords)
+    lo = np.array([min(x[0], x[-1]), min(y[0], y[-1])])
+    hi = np.array([max(x[0], x[-1]), max(y[0], y[-1])])
+    ok = np.isfinite(points).all(axis=-1) & ((points >= lo) & (points <= hi)).all(axis=-1)
+    if not ok.any():
+        return out
+    (i, s), (j, t) = (_bracket(c, points[ok, d]) for d, c in enumerate((x, y)))
+    i1 = np.minimum(i + 1, heights.shape[0] - 1)
+    j1 = np.minimum(j + 1, heights.shape[1] - 1)
+    a, b, c, d = heights[i, j], heights[i1, j], heights[i, j1], heights[i1, j1]
+    # diagonal (i, j)-(i1, j1): triangle below it (s >= t) or above it
+    main = np.where(s >= t, a + s * (b - a) + t * (d - b), a + t * (c - a) + s * (d - c))
+    # diagonal (i1, j)-(i, j1): triangle at (i, j) (s + t <= 1) or at (i1, j1)
+    anti = np.where(
+        s + t <= 1, a + s * (b - a) + t * (c - a), d + (1 - s) * (c - d) + (1 - t) * (b - d)
+    )
+    out[ok] = np.maximum(main, anti)
     return out
 
 

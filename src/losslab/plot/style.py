@@ -45,6 +45,8 @@ COLOURMAPS = {"viridis": ("viridis", [[p, c] for p, c in VIRIDIS])}
 TEMPLATE = "plotly_white"
 
 LOG_EPS = 1e-12  # log colour of a surface that reaches 0 or below: log10(f - min + LOG_EPS)
+# A 3-D log surface adds its 3% quantile of f - min inside the log: a smooth valley floor.
+SURFACE_FLOOR_QUANTILE = 0.03
 LOG_LOW_QUANTILE = 0.002  # log colour range starts here: one point on a minimum (-12) would
 # otherwise squash every other colour
 N_LEVELS = 30  # bands of a filled contour

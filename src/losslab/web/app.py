@@ -119,11 +119,14 @@ def navigation(pages: Sequence[Page], pathname) -> html.Nav:
     return html.Nav([brand, *links], className="ll-nav", **{"aria-label": "pages"})
 
 
+THUMBNAILS = ASSETS / "thumbnails"  # <page key>.png, drawn by scripts/thumbnails.py
+THUMBNAIL_SIZE = (240, 150)
+
+
 def home(pages: Sequence[Page]):
-    cards = [
-        dcc.Link([html.H2(page.title), html.P(page.teaches)], href=page.path, className="ll-card")
-        for page in pages
-    ]
+    """The pages as a numbered path through the lessons (the order of `pages`: one weight, two,
+    optimizers, curvature, noise, real networks), each card with its thumbnail."""
+    steps = [html.Li(_step(number, page)) for number, page in enumerate(pages, start=1)]
     return html.Div(
         [
             html.H1("A laboratory for loss landscapes"),
@@ -133,9 +136,43 @@ def home(pages: Sequence[Page]):
                 "losslab command line uses.",
                 className="ll-lede",
             ),
-            html.Div(cards, className="ll-cards"),
+            html.P(
+                "A suggested path: each lesson uses what the one before showed. Start at 1, or "
+                "jump to any page.",
+                className="ll-path-hint",
+            ),
+            html.Ol(steps, className="ll-cards ll-path", **{"aria-label": "lessons in order"}),
             html.P(f"losslab {__version__}", className="ll-hint", style={"marginTop": "24px"}),
         ],
         className="ll-page ll-home",
         id="home-page",
     )
+
+
+def _step(number: int, page: Page):
+    """One lesson's card: its number, its thumbnail (loaded lazily, if there is one), its title
+    and what it teaches."""
+    parts = [html.Span(str(number), className="ll-step-number", **{"aria-hidden": "true"})]
+    if (THUMBNAILS / f"{page.key}.png").exists():
+        width, height = THUMBNAIL_SIZE
+        parts.append(
+            html.Img(
+                # src once it scrolls into view (assets/losslab_thumbs.js): html.Img has no
+                # `loading` attribute
+                **{"data-src": f"/assets/thumbnails/{page.key}.png"},
+                alt="",  # decorative: the title beside it says what the page is
+                width=width,
+                height=height,
+                className="ll-thumb",
+            )
+        )
+    parts.append(
+        html.Div(
+            [
+                html.H2([html.Span(f"{number}. ", className="ll-sr"), page.title]),
+                html.P(page.teaches),
+            ],
+            className="ll-card-text",
+        )
+    )
+    return dcc.Link(parts, href=page.path, className="ll-card ll-step")

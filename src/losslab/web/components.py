@@ -47,11 +47,18 @@ def control(label: str, child, hint: str | None = None, html_for: str | None = N
     return html.Div(parts, className="ll-control")
 
 
-def graph(graph_id: str, height: int = theme.GRAPH_HEIGHT):
+def graph(graph_id: str, height: int = theme.GRAPH_HEIGHT, narrow_height: int | None = None):
+    """A lab graph `height` px tall; on a phone (below 700 px) `narrow_height` px, for a figure
+    whose panels then stack (assets/losslab_narrow.js) and need the room (default: `height`).
+    The CSS reads both from custom properties, so the window, not the server, decides."""
+    # An explicit height (dcc.Graph would set 100%): the CSS's choice of the two below.
+    sizes = {"height": "var(--ll-graph-height)", "--ll-height": f"{height}px"}
+    if narrow_height is not None:
+        sizes["--ll-narrow-height"] = f"{narrow_height}px"
     return dcc.Graph(
         id=graph_id,
         config=theme.GRAPH_CONFIG,
-        style={"height": f"{height}px"},
+        style=sizes,
         className="ll-graph",
         figure=placeholder_figure(height),
     )

@@ -26,7 +26,9 @@ from losslab.web import theme
 
 RASTER_RESOLUTION = 320  # grid points a side of the contour image
 HOVER_STRIDE = 4  # the invisible heatmap takes every 4th grid point: 80 x 80 hover cells
-SURFACE_RESOLUTION = 72  # grid of the 3-D surface
+SURFACE_RESOLUTION = (
+    128  # grid of the 3-D surface: fine enough that a narrow valley has no saw-tooth
+)
 
 # Explorer, per view: trace index by role.
 EXPLORER_TRACES = {
@@ -69,8 +71,9 @@ def draw(
     """The scene as the lab's figure: raster contours (unless `raster` is False: a figure that
     is never animated can afford contour traces), the lab's theme with `layout` on top, no
     fixed size unless `layout` gives one (the page's graph decides), `revision` as the layout's
-    datarevision; `camera`, `colourbar`, `spacing`: the backend's options."""
-    return backend_plotly.draw(
+    datarevision; `camera`, `colourbar`, `spacing`: the backend's options. On a phone the
+    browser stacks the panels (`narrow_plan`, carried in layout.meta)."""
+    figure = backend_plotly.draw(
         scene,
         raster=raster,
         hover_stride=HOVER_STRIDE,
@@ -81,6 +84,67 @@ def draw(
         spacing=spacing,
         layout=theme.base_layout(**{"height": None, "width": None, **layout}),
     )
+    figure.update_layout(meta={"narrow": narrow_plan(figure)})
+    return figure
+
+
+# Phone heights (px) of graphs whose two panels stack there: the race's map over its losses,
+# the noise page's two basin maps, the neural page's two convex models.
+RACE_NARROW_HEIGHT = 900
+MAP_NARROW_HEIGHT = 580  # one map under a legend of several runs
+BASINS_NARROW_HEIGHT = 820
+CONVEX_NARROW_HEIGHT = 1060
+# A panel's share of a phone's height: a map (equal axes) or a 3-D scene gets twice what a
+# panel of lines (losses per step, bars) does.
+MAP_SHARE, LINES_SHARE = 1.0, 0.5
+
+
+def narrow_plan(figure: go.Figure) -> dict:
+    """How a phone draws `figure` (assets/losslab_narrow.js): its panels top to bottom (left to
+    right here), each as {"x", "y"} axis names or {"scene"}, its `share` of the height, `bars`
+    (the indices of the traces whose colour bar it owns) and `title` (the index of its title in
+    layout.annotations, or None)."""
+    notes = list(figure.layout.annotations or ())
+    panels = []
+    for col in range(1, _columns(figure) + 1):
+        ref = figure.get_subplot(1, col)
+        if hasattr(ref, "camera"):  # a 3-D scene
+            names, domain, share = {"scene": ref.plotly_name}, ref.domain.x, MAP_SHARE
+            where = (ref.plotly_name,)
+        else:
+            x, y = ref.xaxis.plotly_name, ref.yaxis.plotly_name
+            names, domain = {"x": x, "y": y}, ref.xaxis.domain
+            share = MAP_SHARE if ref.yaxis.scaleanchor else LINES_SHARE
+            where = (x.replace("axis", ""), y.replace("axis", ""))
+        bars = [i for i, trace in enumerate(figure.data) if _on(trace, where) and _has_bar(trace)]
+        centre = (domain[0] + domain[1]) / 2
+        title = next(
+            (
+                i
+                for i, note in enumerate(notes)
+                if note.xref == "paper" and note.yanchor == "bottom" and abs(note.x - centre) < 1e-6
+            ),
+            None,
+        )
+        panels.append({**names, "share": share, "bars": bars, "title": title})
+    return {"panels": panels}
+
+
+def _columns(figure: go.Figure) -> int:
+    grid = getattr(figure, "_grid_ref", None)  # make_subplots' grid: rows of columns
+    return len(grid[0]) if grid else 1
+
+
+def _on(trace, where: tuple) -> bool:
+    """Whether `trace` is drawn on the subplot `where`: (scene name,) or (x id, y id)."""
+    if len(where) == 1:
+        return (getattr(trace, "scene", None) or "scene") == where[0]
+    return (trace["xaxis"] or "x", trace["yaxis"] or "y") == where
+
+
+def _has_bar(trace) -> bool:
+    kinds = ("heatmap", "contour", "surface")
+    return trace.type in kinds and trace.showscale is not False  # plotly.js shows it by default
 
 
 # 3-D explorer: from high up, so that a path along a valley floor stays in view.
@@ -104,13 +168,14 @@ def runs(scene: Scene, *, revision: int, uirevision=None) -> go.Figure:
 # -- the neural-landscapes page: models side by side, no animation -----------------------------
 
 VIEWS = ("contour", "3d")
-CONVEX_HEIGHT = 430
+CONVEX_HEIGHT = 480  # two maps side by side, each over 300 px wide
 NETWORK_HEIGHT = 500
-SWEEP_HEIGHT = 250
+SWEEP_HEIGHT = 270
 LEGEND_BELOW = {**theme.LEGEND_ABOVE, "y": -0.2, "yanchor": "top"}
 MARGINS = {
-    "contour": {"l": 64, "r": 16, "t": 34, "b": 104},
-    "3d": {"l": 10, "r": 10, "t": 34, "b": 64},
+    # t: the panels' titles sit below the mode bar (about 25 px at the top right)
+    "contour": {"l": 64, "r": 16, "t": 54, "b": 104},
+    "3d": {"l": 10, "r": 10, "t": 54, "b": 64},
 }
 CAMERA = {"eye": {"x": 1.3, "y": -1.3, "z": 0.95}}
 
@@ -175,8 +240,15 @@ def sweep(scene: Scene, *, revision: int) -> go.Figure:
         scene,
         revision=revision,
         height=SWEEP_HEIGHT,
-        margin={"l": 52, "r": 8, "t": 30, "b": 44},
-        title={"font": {"size": 13}},
+        # the title under the mode bar's row (it spans the narrow column)
+        margin={"l": 52, "r": 8, "t": 58, "b": 44},
+        title={
+            "font": {"size": 13},
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 34},
+        },
     )
     figure.update_traces(hoverinfo="skip", hovertemplate=None, selector={"meta": "sweep-pointer"})
     return figure.for_each_trace(

@@ -70,9 +70,12 @@ def minima_item(minima: np.ndarray, z: np.ndarray | None = None) -> Markers:
     )
 
 
-def run_items(run: Run, kind: str = "plane", scale: ColourScale | None = None) -> list:
-    """path, start, end of one run (`losslab.plot.build.run_items`): 3 items."""
-    return build.run_items([run], kind, scale)
+def run_items(
+    run: Run, kind: str = "plane", scale: ColourScale | None = None, ground: Field | None = None
+) -> list:
+    """path, start, end of one run (`losslab.plot.build.run_items`): 3 items; on a 3-D panel
+    lifted onto the `ground` surface (never inside its mesh) when it is given."""
+    return build.run_items([run], kind, scale, ground=ground)
 
 
 def first_frame(items: Sequence) -> list:
@@ -143,14 +146,19 @@ def explorer_plane(
     return Scene((plane_panel(items, ground.box),))
 
 
-def explorer_surface(land: Landscape, run: Run, minima: np.ndarray) -> Scene:
-    """The surface in 3-D with the minima and the run lifted onto it (heights on the surface's
-    own colour scale, so a patched path lands exactly where this one did)."""
-    ground = field(land, draw="surface")
+def explorer_surface(ground: Field, run: Run, minima: np.ndarray) -> Scene:
+    """The surface (a Field drawn 'surface') in 3-D with the minima and the run lifted onto it
+    (`Field.heights`: on the surface's own colour scale and never inside its mesh, so a patched
+    path lands exactly where this one did)."""
     scale = ground.scale
     minima = np.asarray(minima, dtype=np.float64).reshape(-1, 2)
-    tops = scale.height(ground.at(minima)) if len(minima) else NO_POINTS
-    items = [ground, minima_item(minima, tops), *run_items(run, "surface", scale), *run_legend()]
+    tops = ground.heights(minima, ground.at(minima)) if len(minima) else NO_POINTS
+    items = [
+        ground,
+        minima_item(minima, tops),
+        *run_items(run, "surface", scale, ground),
+        *run_legend(),
+    ]
     box = ground.box
     lift = 0.01 * (scale.hi - scale.lo)
     panel = Panel(
@@ -158,7 +166,9 @@ def explorer_surface(land: Landscape, run: Run, minima: np.ndarray) -> Scene:
         tuple(items),
         x=Axis(W1, tuple(box[0])),
         y=Axis(W2, tuple(box[1])),
-        z=Axis("log10 loss" if scale.log else "loss", (scale.lo, scale.hi + 2 * lift)),
+        # no z title: the colour bar beside names the height, and a 3-D axis title cannot be
+        # moved off its tick labels (it ran into them at the explorer's steep camera)
+        z=Axis("", (scale.lo, scale.hi + 2 * lift)),
     )
     return Scene((panel,))
 
@@ -411,7 +421,7 @@ def lesson_panel(key: str, lesson, view: str, colour: str, path_label: str) -> P
     x, y = lesson.landscape.coords
     loss = lesson.loss
     draw = "surface" if view == "3d" else "filled"
-    scale = ColourScale.of(loss, lesson.log, "loss")
+    scale = (ColourScale.of_surface if view == "3d" else ColourScale.of)(loss, lesson.log, "loss")
     ground = Field(
         x,
         y,
@@ -425,7 +435,7 @@ def lesson_panel(key: str, lesson, view: str, colour: str, path_label: str) -> P
     path = np.asarray(lesson.path, dtype=np.float64)
 
     def height(points) -> np.ndarray | None:
-        return scale.height(ground.at(points)) if view == "3d" else None
+        return ground.heights(points, ground.at(points)) if view == "3d" else None
 
     steps = np.arange(len(path))
     ends = (

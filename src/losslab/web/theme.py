@@ -13,15 +13,36 @@ MUTED = "#5b6475"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 GRAPH_HEIGHT = 540
-# What every dcc.Graph shows in its mode bar: no plotly logo, and nothing that talks to a
-# cloud (plotly.js 4 adds a "Share chart..." button that uploads the figure): a PNG button.
+# What every dcc.Graph shows in its mode bar, and only while the pointer is over the graph: a
+# PNG button, box zoom and its reset (2-D), the camera's reset (3-D). Three small buttons stay
+# clear of the panels' titles; no plotly logo, nothing that talks to a cloud. `responsive`:
+# the figure follows its box when the window changes size.
+MODEBAR_REMOVED = [
+    "lasso2d",
+    "select2d",
+    "autoScale2d",
+    "pan2d",
+    "zoomIn2d",
+    "zoomOut2d",
+    "hoverClosestCartesian",
+    "hoverCompareCartesian",
+    "toggleSpikelines",
+    "zoom3d",
+    "pan3d",
+    "orbitRotation",
+    "tableRotation",
+    "resetCameraLastSave3d",
+    "hoverClosest3d",
+    "sendChartToCloud",
+]
 GRAPH_CONFIG = {
     "displaylogo": False,
+    "displayModeBar": "hover",
     "responsive": True,
     "scrollZoom": False,
     "showSendToCloud": False,
     "showEditInChartStudio": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", "sendChartToCloud"],
+    "modeBarButtonsToRemove": MODEBAR_REMOVED,
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 LEGEND_ABOVE = {
@@ -41,7 +62,7 @@ def base_layout(**extra) -> dict:
     layout = {
         "template": style.TEMPLATE,
         "font": {"family": FONT, "size": 13, "color": INK},
-        "margin": {"l": 64, "r": 16, "t": 56, "b": 52},
+        "margin": {"l": 60, "r": 16, "t": 56, "b": 52},
         "legend": LEGEND_ABOVE,
         "hovermode": "closest",
         "autosize": True,  # the dcc.Graph's own height decides

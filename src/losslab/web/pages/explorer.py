@@ -104,15 +104,16 @@ def update(
     trajectory = descend(objective, shared.optimizer(optimizer_name, lr), start, n_steps)
     found = diagnose(objective, trajectory)
     (run,) = shared.with_diagnoses(_runs.runs(trajectory), [found])
+    ground = surface_ground(objective) if view == "3d" else None  # what a 3-D path lies on
     if new_surface or trigger in REBUILD_TRIGGERS or state.get("view") != view:
-        scene = picture(objective, run, view, show_arrows)
+        scene = picture(objective, run, view, show_arrows, ground)
         scale = scene.panel.items[0].scale
         figure = figures.draw(
             scene, revision=revision, uirevision=objective.name, camera=figures.EXPLORER_CAMERA
         )
     else:
         scale = ColourScale.from_dict(state.get("scale"))
-        figure = patch_paths(run, view, scale, revision)
+        figure = patch_paths(run, view, scale, revision, ground)
     message = shared.describe(trajectory, objective, found)
     return Result(
         figure=figure,
@@ -120,7 +121,7 @@ def update(
         lr=lr_out,
         message=message.text,
         level=message.level,
-        spec=replay(run, view, scale, revision),
+        spec=replay(run, view, scale, revision, ground),
         state={
             "surface": text,
             "start": list(start),
@@ -137,22 +138,29 @@ def _has_start(state: dict) -> bool:
     return isinstance(start, list) and len(start) == 2
 
 
-def picture(objective, run, view: str, arrows: bool):
-    """The surface (3-D) or its filled contour with the gradient arrows, and the run."""
+def surface_ground(objective):
+    """The 3-D surface as drawn (a Field): a path is lifted onto its mesh, not only its loss."""
+    return scenes.field(evaluate_grid(objective, resolution=figures.SURFACE_RESOLUTION), "surface")
+
+
+def picture(objective, run, view: str, arrows: bool, ground=None):
+    """The surface (3-D: `ground`) or its filled contour with the gradient arrows, and the run."""
     minima = _runs.minima_array(objective)
     if view == "3d":
-        land = evaluate_grid(objective, resolution=figures.SURFACE_RESOLUTION)
-        return scenes.explorer_surface(land, run, minima)
+        return scenes.explorer_surface(
+            ground if ground is not None else surface_ground(objective), run, minima
+        )
     land = evaluate_grid(objective, resolution=figures.RASTER_RESOLUTION)
     box = np.array([[c[0], c[-1]] for c in land.coords])
     gradient = _runs.gradient_field(objective, box) if arrows else None
     return scenes.explorer_plane(land, run, minima, gradient)
 
 
-def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
+def patch_paths(run, view: str, scale: ColourScale, revision: int, ground=None) -> Patch:
     """Replace the path, start and end traces and bump the data revision."""
     if view == "3d":
-        items, panel = scenes.run_items(run, "surface", scale), scenes.bare_panel("surface")
+        items = scenes.run_items(run, "surface", scale, ground)
+        panel = scenes.bare_panel("surface")
     else:
         items, panel = scenes.run_items(run), scenes.bare_panel()
     patch = Patch()
@@ -163,11 +171,14 @@ def patch_paths(run, view: str, scale: ColourScale, revision: int) -> Patch:
     return patch
 
 
-def replay(run, view: str, scale: ColourScale, revision: int) -> dict:
+def replay(run, view: str, scale: ColourScale, revision: int, ground=None) -> dict:
     """The Run button's animation: the path grows step by step, the end marker appears last;
-    the scoreboard's status at the end is the run's ending (the diagnosis's label)."""
+    the scoreboard's status at the end is the run's ending (the diagnosis's label). ground:
+    the drawn 3-D surface a path is lifted above (None: the colour scale's height)."""
     x, y = run.path[:, 0], run.path[:, 1]
-    z = scale.height(run.losses) if view == "3d" else None
+    z = None
+    if view == "3d":
+        z = ground.heights(run.path, run.losses) if ground is not None else scale.height(run.losses)
     where = TRACES[view]
     tracks = [
         animation.path_track(where["path"], x, y, z),

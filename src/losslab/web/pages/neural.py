@@ -282,7 +282,9 @@ def layout():
         ui.message(ID.message),
     ]
     main = [
-        ui.graph(ID.convex, height=figures.CONVEX_HEIGHT),
+        ui.graph(
+            ID.convex, height=figures.CONVEX_HEIGHT, narrow_height=figures.CONVEX_NARROW_HEIGHT
+        ),
         html.P(
             "Two weights, no hidden layer: every point of these maps is a whole model, and the "
             "loss is convex, one bowl with one bottom.",

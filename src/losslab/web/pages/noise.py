@@ -265,14 +265,17 @@ def layout():
         html.Div([ui.button(ID.run, "Replay \u25b6", primary=True)], className="ll-buttons"),
     ]
     main = [
-        ui.split(ui.graph(ID.graph, height=500), [ui.board(ID.board), ui.message(ID.message)]),
+        ui.split(
+            ui.graph(ID.graph, height=500, narrow_height=figures.MAP_NARROW_HEIGHT),
+            [ui.board(ID.board), ui.message(ID.message)],
+        ),
         html.H2("Basins of attraction", className="ll-subhead"),
         html.P(
             "Every grid point is a start; its colour says which minimum that optimizer reaches "
             "from there. SGD's map uses the same noise sequence (the seed) for every start.",
             className="ll-hint",
         ),
-        ui.graph(ID.basins, height=430),
+        ui.graph(ID.basins, height=430, narrow_height=figures.BASINS_NARROW_HEIGHT),
         html.Div(id=ID.shares),
         dcc.Store(id=ID.state),
         dcc.Store(id=ID.click),

@@ -311,7 +311,7 @@ def layout():
         html.Div("Click the map to start every optimizer from that point.", className="ll-hint"),
     ]
     main = [
-        ui.graph(ID.graph),
+        ui.graph(ID.graph, narrow_height=figures.RACE_NARROW_HEIGHT),
         html.Div([ui.board(ID.board), ui.message(ID.message)], className="ll-under"),
         dcc.Store(id=ID.state),
         dcc.Store(id=ID.click),
