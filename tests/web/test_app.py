@@ -169,24 +169,73 @@ def test_serve_help_and_a_busy_port_fail_in_one_line():
     assert "cannot listen on 127.0.0.1" in result.output
 
 
-def test_serve_runs_without_debug_by_default(monkeypatch):
+class FakeWaitress:
+    """waitress.create_server's stand-in: records its options; run() returns at once, as the
+    real one does when Ctrl-C stops it."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __call__(self, wsgi_app, **options):
+        self.seen.update(options, wsgi_app=wsgi_app)
+        return self
+
+    def run(self):
+        self.seen["ran"] = True
+
+
+def test_serve_runs_on_waitress_without_debug_by_default(monkeypatch):
     seen = {}
-
-    def fake_run(self, **kwargs):
-        seen.update(kwargs)
-
-    monkeypatch.setattr("dash.Dash.run", fake_run)
+    monkeypatch.setattr("waitress.create_server", FakeWaitress(seen))
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: pytest.fail("the development server"))
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
     warmed = threading.Event()
     monkeypatch.setattr(serve, "warm_up", warmed.set)  # the real one trains networks
-    monkeypatch.setattr("torch.set_num_threads", lambda n: seen.setdefault("threads", n))
+    monkeypatch.setattr("torch.set_num_threads", lambda n: seen.setdefault("torch_threads", n))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
     # the server returns only when Ctrl-C stopped it: one line and exit 130 (test_signals.py)
     assert result.exit_code == 130 and result.output.endswith("\nstopped\n"), result.output
-    assert "http://127.0.0.1:8123/" in result.output
-    assert seen["threads"] == serve.TORCH_THREADS == 1
+    assert "http://127.0.0.1:8123/" in result.output and seen["ran"]
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
+    assert callable(seen["wsgi_app"])  # the Flask app, not Dash's
+    # 2 cores: 8 server threads, and each request's torch work on one thread
+    assert seen["threads"] == 8 and seen["torch_threads"] == 1
     assert warmed.wait(timeout=10), "the neural page's cache is warmed in the background"
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123 and seen["debug"] is False
-    assert seen["dev_tools_ui"] is False and seen["dev_tools_disable_version_check"] is True
+
+
+def test_server_threads_follow_the_machine(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert serve.default_threads() == 64 and serve.torch_threads(64) == 1
+    assert serve.torch_threads(4) == 4  # --threads 4 on 16 cores: 4 torch threads each
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert serve.default_threads() == serve.MIN_THREADS and serve.torch_threads(8) == 1
+
+
+def test_serve_threads_option(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("waitress.create_server", FakeWaitress(seen))
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(serve, "warm_up", lambda: None)
+    monkeypatch.setattr("torch.set_num_threads", lambda n: None)
+    result = CliRunner().invoke(cli, ["serve", "--threads", "3"])
+    assert result.exit_code == 130 and seen["threads"] == 3
+    result = CliRunner().invoke(cli, ["serve", "--threads", "0"])
+    assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_serve_debug_uses_the_development_server(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: seen.update(kw))
+    monkeypatch.setattr("waitress.create_server", lambda *a, **k: pytest.fail("waitress"))
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(serve, "warm_up", lambda: None)
+    monkeypatch.setattr("torch.set_num_threads", lambda n: None)
+    result = CliRunner().invoke(cli, ["serve", "--debug"])
+    assert result.exit_code == 130
+    assert seen["debug"] is True and seen["dev_tools_disable_version_check"] is True
+
+
+def test_loopback_addresses():
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
     assert not serve.is_loopback("0.0.0.0")

@@ -1,10 +1,18 @@
-"""`losslab serve`: the web lab on this machine (Dash), offline, bound to 127.0.0.1."""
+"""`losslab serve`: the web lab on this machine (Dash on waitress), offline, bound to 127.0.0.1.
+
+waitress is a pure-Python production WSGI server (gunicorn needs fork and is not portable): a
+fixed pool of threads answers requests, so a slow callback holds one thread, not the lab, and
+there is no development-server warning. `--debug` keeps Flask's development server, whose
+reloader and error pop-ups are what debugging wants.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
+import os
 import socket
 import threading
 from typing import Annotated
@@ -15,11 +23,25 @@ from losslab.cli.errors import Interrupted
 from losslab.errors import LosslabError
 
 LOOPBACK = "127.0.0.1"
-# Torch threads per request. The server answers each request in its own thread, so requests
-# already run side by side; letting every one of them spin up a pool of intra-op threads too
-# oversubscribes the cores (measured on a busy 2-core machine: a page-6 slice took 56 s with
-# 2 torch threads against 3.6 s with 1).
-TORCH_THREADS = 1
+# Server threads: a few per core. Callbacks are CPU-bound, so more threads than cores buy no
+# throughput, but a quick click must not queue behind a network being trained: with 4 threads
+# per core a long request holds one thread of many. At least 8 (a 2-core machine).
+THREADS_PER_CORE = 4
+MIN_THREADS = 8
+
+
+def default_threads() -> int:
+    return max(MIN_THREADS, THREADS_PER_CORE * (os.cpu_count() or 1))
+
+
+def torch_threads(server_threads: int) -> int:
+    """Torch intra-op threads per request: the cores shared among the server's threads.
+
+    Requests already run side by side, one per server thread; letting every one of them spin
+    up a pool of intra-op threads too oversubscribes the cores (measured on a busy 2-core
+    machine: a page-6 slice took 56 s with 2 torch threads against 3.6 s with 1).
+    """
+    return max(1, (os.cpu_count() or 1) // server_threads)
 
 
 def serve(
@@ -43,6 +65,16 @@ def serve(
             "tools also try to reach plotly's version-check server.",
         ),
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            max=256,
+            help="Requests answered at once (default: 4 per CPU core, at least 8).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Open the web lab: descent in 1-D, surface explorer, optimizer race, curvature, noise,
     neural landscapes.
@@ -52,22 +84,25 @@ def serve(
     """
     check_port_free(host, port)
     with contextlib.suppress(KeyboardInterrupt):
-        _serve(host, port, debug)
-    # The server returns only when stopped by Ctrl-C (werkzeug swallows the KeyboardInterrupt),
-    # so either way it was interrupted: exit 130 like every interrupted command (errors.py),
-    # which also spares the warm-up thread, maybe inside torch, the interpreter's finalization.
+        _serve(host, port, debug, threads or default_threads())
+    # The server returns only when stopped by Ctrl-C (waitress and werkzeug both swallow the
+    # KeyboardInterrupt), so either way it was interrupted: exit 130 like every interrupted
+    # command (errors.py), which also spares the warm-up thread, maybe inside torch, the
+    # interpreter's finalization.
     raise Interrupted("stopped")
 
 
-def _serve(host: str, port: int, debug: bool) -> None:
+def _serve(host: str, port: int, debug: bool, threads: int) -> None:
     import torch
 
     from losslab.web import create_app
 
-    torch.set_num_threads(TORCH_THREADS)
-    # werkzeug logs its banner and every request on stderr; the line below says where the lab
-    # is, and stderr stays for warnings, errors and the one line at Ctrl-C.
+    torch.set_num_threads(torch_threads(threads))
+    # werkzeug (--debug) logs its banner and every request on stderr, waitress a warning each
+    # time requests queue (every few seconds under load, which is what a pool is for); the
+    # line below says where the lab is, and stderr stays for errors and the line at Ctrl-C.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     app = create_app()
     if not is_loopback(host):
@@ -75,15 +110,33 @@ def _serve(host: str, port: int, debug: bool) -> None:
             f"warning: serving on {host}: anyone who can reach this machine can use the lab.",
             err=True,
         )
+    start = _development(app, host, port) if debug else _production(app.server, host, port, threads)
     typer.echo(f"losslab web lab: http://{_display(host)}:{port}/  (Ctrl+C to stop)")
     threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
-    app.run(
+    start()
+
+
+def _production(wsgi_app, host: str, port: int, threads: int):
+    """waitress listening on host:port (bound now), answering `threads` requests at once;
+    returns the function that serves until Ctrl-C (it lets running requests end, up to 5 s)."""
+    import waitress
+
+    server = waitress.create_server(
+        wsgi_app, host=host, port=port, threads=threads, ident="losslab"
+    )
+    return server.run
+
+
+def _development(app, host: str, port: int):
+    """Flask's development server with Dash's dev tools: reloader, error pop-ups."""
+    return functools.partial(
+        app.run,
         host=host,
         port=port,
-        debug=debug,
-        dev_tools_ui=debug,
-        dev_tools_props_check=debug,
-        dev_tools_hot_reload=debug,
+        debug=True,
+        dev_tools_ui=True,
+        dev_tools_props_check=True,
+        dev_tools_hot_reload=True,
         dev_tools_disable_version_check=True,
     )
 

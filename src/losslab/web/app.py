@@ -36,6 +36,9 @@ def create_app(pages: Sequence[Page] | None = None) -> Dash:
     app = Dash(
         "losslab.web",
         assets_folder=str(ASSETS),
+        # assets/vendor holds the lab's plotly.js, which assets/plotly-loader.js loads in
+        # parallel with the page (served on request, not a blocking <script> on every page).
+        assets_path_ignore=["^vendor$"],
         serve_locally=True,
         title="losslab",
         update_title=None,
