@@ -23,25 +23,27 @@ from losslab.cli.errors import Interrupted
 from losslab.errors import LosslabError
 
 LOOPBACK = "127.0.0.1"
-# Server threads: a few per core. Callbacks are CPU-bound, so more threads than cores buy no
-# throughput, but a quick click must not queue behind a network being trained: with 4 threads
-# per core a long request holds one thread of many. At least 8 (a 2-core machine).
-THREADS_PER_CORE = 4
-MIN_THREADS = 8
+# Server processes: Python runs one thread at a time per process, and a callback is mostly
+# Python (plotly figures, the descent's loop), so one process uses about one core however many
+# threads it has; a process per core, up to MAX_WORKERS (each holds its own torch and caches).
+MAX_WORKERS = 4
+# Threads per process: more than cores buy no throughput, but a quick click must not queue
+# behind a network being trained: with 8 a long request holds one thread of many.
+THREADS = 8
 
 
-def default_threads() -> int:
-    return max(MIN_THREADS, THREADS_PER_CORE * (os.cpu_count() or 1))
+def default_workers() -> int:
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
-def torch_threads(server_threads: int) -> int:
-    """Torch intra-op threads per request: the cores shared among the server's threads.
+def torch_threads(workers: int, threads: int) -> int:
+    """Torch intra-op threads per request: the cores shared among every server thread.
 
     Requests already run side by side, one per server thread; letting every one of them spin
     up a pool of intra-op threads too oversubscribes the cores (measured on a busy 2-core
     machine: a page-6 slice took 56 s with 2 torch threads against 3.6 s with 1).
     """
-    return max(1, (os.cpu_count() or 1) // server_threads)
+    return max(1, (os.cpu_count() or 1) // (workers * threads))
 
 
 def serve(
@@ -65,16 +67,20 @@ def serve(
             "tools also try to reach plotly's version-check server.",
         ),
     ] = False,
-    threads: Annotated[
+    workers: Annotated[
         int | None,
         typer.Option(
-            "--threads",
+            "--workers",
             min=1,
-            max=256,
-            help="Requests answered at once (default: 4 per CPU core, at least 8).",
+            max=64,
+            help=f"Server processes (default: one per CPU core, at most {MAX_WORKERS}).",
             show_default=False,
         ),
     ] = None,
+    threads: Annotated[
+        int,
+        typer.Option("--threads", min=1, max=256, help="Requests each process answers at once."),
+    ] = THREADS,
 ) -> None:
     """Open the web lab: descent in 1-D, surface explorer, optimizer race, curvature, noise,
     neural landscapes.
@@ -84,7 +90,7 @@ def serve(
     """
     check_port_free(host, port)
     with contextlib.suppress(KeyboardInterrupt):
-        _serve(host, port, debug, threads or default_threads())
+        _serve(host, port, debug, workers or default_workers(), threads)
     # The server returns only when stopped by Ctrl-C (waitress and werkzeug both swallow the
     # KeyboardInterrupt), so either way it was interrupted: exit 130 like every interrupted
     # command (errors.py), which also spares the warm-up thread, maybe inside torch, the
@@ -92,39 +98,103 @@ def serve(
     raise Interrupted("stopped")
 
 
-def _serve(host: str, port: int, debug: bool, threads: int) -> None:
-    import torch
-
+def _serve(host: str, port: int, debug: bool, workers: int, threads: int) -> None:
     from losslab.web import create_app
 
-    torch.set_num_threads(torch_threads(threads))
-    # werkzeug (--debug) logs its banner and every request on stderr, waitress a warning each
-    # time requests queue (every few seconds under load, which is what a pool is for); the
-    # line below says where the lab is, and stderr stays for errors and the line at Ctrl-C.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
+    _quiet_process(workers, threads)
     app = create_app()
     if not is_loopback(host):
         typer.echo(
             f"warning: serving on {host}: anyone who can reach this machine can use the lab.",
             err=True,
         )
-    start = _development(app, host, port) if debug else _production(app.server, host, port, threads)
+    start = (
+        _development(app, host, port)
+        if debug
+        else _production(app.server, host, port, workers, threads)
+    )
     typer.echo(f"losslab web lab: http://{_display(host)}:{port}/  (Ctrl+C to stop)")
     threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
     start()
 
 
-def _production(wsgi_app, host: str, port: int, threads: int):
-    """waitress listening on host:port (bound now), answering `threads` requests at once;
-    returns the function that serves until Ctrl-C (it lets running requests end, up to 5 s)."""
+def _quiet_process(workers: int, threads: int) -> None:
+    """Torch threads and logging for a server process."""
+    import torch
+
+    torch.set_num_threads(torch_threads(workers, threads))
+    # werkzeug (--debug) logs its banner and every request on stderr, waitress a warning each
+    # time requests queue (every few seconds under load, which is what a pool is for); the
+    # line that says where the lab is goes to stdout, and stderr stays for errors and the
+    # line at Ctrl-C.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def _production(wsgi_app, host: str, port: int, workers: int, threads: int):
+    """waitress listening on host:port (bound now) in this process, and `workers - 1` more
+    processes on the same socket (the kernel hands each connection to one of them), each
+    answering `threads` requests at once. Returns the function that serves until Ctrl-C
+    (waitress lets running requests end, up to 5 s) and then stops the other processes."""
     import waitress
 
     server = waitress.create_server(
         wsgi_app, host=host, port=port, threads=threads, ident="losslab"
     )
-    return server.run
+
+    def run() -> None:
+        helpers = [start_worker(server.socket, workers, threads) for _ in range(workers - 1)]
+        try:
+            server.run()
+        finally:
+            for helper in helpers:
+                helper.terminate()  # SIGTERM: gone at once, nothing printed
+            for helper in helpers:
+                helper.join(timeout=10)
+
+    return run
+
+
+def start_worker(listening: socket.socket, workers: int, threads: int):
+    """A further server process ("spawn": a fresh interpreter on every platform) sharing the
+    listening socket."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(
+        target=worker, args=(listening, workers, threads), name="losslab-worker", daemon=True
+    )
+    process.start()
+    return process
+
+
+def worker(listening: socket.socket, workers: int, threads: int) -> None:
+    """Body of a further server process: the same lab, served from the shared socket until the
+    first process stops it or exits."""
+    import multiprocessing
+    import multiprocessing.connection
+    import signal
+
+    import waitress
+
+    from losslab.web import create_app
+
+    # Ctrl-C in a terminal reaches every process of the group: the first one stops this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def exit_with_parent() -> None:  # however the first process ended, even killed
+            multiprocessing.connection.wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=exit_with_parent, name="losslab-parent", daemon=True).start()
+    _quiet_process(workers, threads)
+    server = waitress.create_server(
+        create_app().server, sockets=[listening], threads=threads, ident="losslab"
+    )
+    threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
+    server.run()
 
 
 def _development(app, host: str, port: int):
