@@ -110,12 +110,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    code = (
-        "import sys; from losslab.cli.app import main; "
-        f"sys.argv = ['losslab', 'serve', '--port', '{port}']; main()"
-    )
+    argv = ["losslab", "serve", "--port", str(port), *extra]
+    code = f"import sys; from losslab.cli.app import main; sys.argv = {argv!r}; main()"
     server = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -411,13 +409,20 @@ def load_client(
 
 
 def under_load(
-    browser, url: str, mix: dict[str, int], clients: int, requests: int, outside: list[str]
+    browser,
+    url: str,
+    mix: dict[str, int],
+    clients: int,
+    requests: int,
+    outside: list[str],
+    server_pid: int,
 ) -> dict:
     """`clients` clients x `requests` clicks at once on the pages of `mix` (path: weight), and
     real browser clicks on the explorer meanwhile."""
     import threading
 
     templates = record_clicks(browser, url, mix, outside)
+    wait_idle(server_pid)
     context = new_context(browser, outside)
     page = context.new_page()
     graph = "explorer-graph"
@@ -438,6 +443,7 @@ def under_load(
     ]
     for thread in threads:
         thread.start()
+    cpu_before = cpu_seconds(server_pid)
     start.wait()
     began = time.perf_counter()
     rng = random.Random(3)
@@ -449,8 +455,38 @@ def under_load(
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    cpu_after = cpu_seconds(server_pid)
     context.close()
-    return {"records": results, "browser_clicks": browser_clicks, "wall_s": wall}
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return {"records": results, "browser_clicks": browser_clicks, "wall_s": wall, "cpu_s": cpu}
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process `pid` and its children still running (Linux's
+    /proc; None elsewhere): what the server spent, whatever else the machine runs."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0.0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+            found = True
+    return total if found else None
+
+
+def wait_idle(pid: int, limit_s: float = 180) -> None:
+    """Until the server's start-up work (the neural page's warm-up) is over: it uses under
+    0.1 s of CPU per second, twice in a row."""
+    deadline = time.monotonic() + limit_s
+    quiet, last = 0, cpu_seconds(pid)
+    while last is not None and quiet < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if now is not None and now - last < 0.1 else 0
+        last = now
 
 
 def summarize(values: list[float]) -> dict[str, float]:
@@ -477,6 +513,11 @@ def load_report(load: dict, mix: dict[str, int], clients: int, requests: int) ->
         "clients": clients,
         "requests_per_client": requests,
         "requests_per_s": len(records) / load["wall_s"],
+        # the server's CPU per request (the browser's clicks included): what a quiet machine
+        # would also spend, so it compares runs however busy this one was
+        "server_cpu_ms_per_request": None
+        if load["cpu_s"] is None
+        else 1000 * load["cpu_s"] / (len(records) + len(load["browser_clicks"])),
         "all": summarize(times),
         "per_page": per_page,
         "errors": len(errors),
@@ -491,6 +532,8 @@ def print_load(report: dict) -> None:
         f"\nunder load: {report['clients']} clients x {report['requests_per_client']} clicks, "
         f"{report['requests_per_s']:.1f} requests/s, errors: {report['errors']}"
     )
+    if report["server_cpu_ms_per_request"] is not None:
+        print(f"server CPU per request: {report['server_cpu_ms_per_request']:.0f} ms")
     print(f"{'page':<16}{'count':>7}{'p50':>9}{'p95':>9}{'max':>9}{'KB':>8}")
     for path, row in {**report["per_page"], "all": report["all"]}.items():
         size = f"{row['response_kb']:>8.0f}" if "response_kb" in row else f"{'':>8}"
@@ -580,13 +623,16 @@ def main() -> None:
         default=",".join(LOAD_MIX),
         help="the load's pages (of LOAD_MIX), comma-separated",
     )
+    parser.add_argument(
+        "--serve", default="", help="extra `losslab serve` options, e.g. '--workers 1'"
+    )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/web.json"))
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} not found: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
-    server, url = start_server()
+    server, url = start_server(tuple(args.serve.split()))
     outside: list[str] = []
     result: dict = {}
     try:
@@ -595,8 +641,11 @@ def main() -> None:
             print(f"web lab, headless chromium, {os.cpu_count()} CPU(s)")
             if args.load:
                 mix = {path: LOAD_MIX[path] for path in args.pages.split(",")}
-                load = under_load(browser, url, mix, args.clients, args.requests, outside)
+                load = under_load(
+                    browser, url, mix, args.clients, args.requests, outside, server.pid
+                )
                 result["under_load"] = load_report(load, mix, args.clients, args.requests)
+                result["under_load"]["serve_options"] = args.serve
                 print_load(result["under_load"])
             elif args.paint:
                 result.update(paint_modes(browser, url, args.loads, outside))
