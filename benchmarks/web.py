@@ -17,11 +17,13 @@ callback logic in this process.
 First paint per page: from navigation start to the first frame where the page's figure holds
 its data (the home page: its cards), median over `--loads` loads:
 - cold: a fresh browser profile each time (a first visit: nothing cached, so the browser
-  downloads and compiles plotly.js, 4.8 MB, which dominates);
+  downloads and compiles plotly.js: the lab's partial bundle, 1.7 MB, in parallel with the
+  page's first requests), with a breakdown of where the median load's time went (scripts,
+  plotly.js downloaded and usable, the last callback answered, drawn);
 - warm: the same profile loading the page again (a returning visitor: HTTP and code caches);
 - in-app: clicking the page's link in the navigation bar of an open lab (no reload);
-- from home: a first visit that opens the home page, stays `HOME_DWELL_MS` (the home page
-  loads plotly.js while the visitor reads), then clicks the explorer's link.
+- from home: a first visit that opens the home page, stays `HOME_DWELL_MS` (plotly.js loads
+  while the visitor reads), then clicks the explorer's link.
 
 Neural landscapes, fresh: time from moving the width slider to a network the server has not
 trained yet being drawn (train + 31 x 31 slice + figure), one measurement per width.
@@ -29,9 +31,10 @@ trained yet being drawn (train + 31 x 31 slice + figure), one measurement per wi
 Under load (`--load`): `--clients` clients at once, each sending `--requests` map clicks back
 to back, as real `_dash-update-component` POSTs: each page's click request is recorded from a
 real click in the browser, then replayed with the click moved to a random point of the map
-(half on the explorer, the rest spread over the 1-D, race, curvature and noise pages). Reports
-p50/p95/max and errors per page and overall, and, while the load runs, clicks in a real
-browser on the explorer timed from pointer down to the redraw (as above).
+(the explorer's; `--pages` mixes in the 1-D, race, curvature and noise pages). Reports
+p50/p95/max and errors per page and overall, the server's CPU time per request (comparable
+across runs on a busy machine), and, while the load runs, clicks in a real browser on the
+explorer timed from pointer down to the redraw (as above).
 
 The lab runs as `losslab serve` in a subprocess on a free 127.0.0.1 port; every request that
 is not for 127.0.0.1 is aborted and counted (there must be none).
@@ -327,7 +330,9 @@ def click_once(page, graph: str, surface: str, point: tuple[float, float]) -> fl
 
 # -- under load -------------------------------------------------------------------------------
 
-# Where the load's clicks go: half on the explorer (the page most used), the rest spread.
+# Pages a load can click on, with their weights when mixed: half on the explorer (the page
+# most used), the rest spread. The default load is explorer clicks, as the issue measured them
+# (--pages picks others, e.g. all of these).
 LOAD_MIX = {"/explorer": 4, "/descent-1d": 1, "/race": 1, "/curvature": 1, "/noise": 1}
 BROWSER_CLICK_GAP_MS = 600  # between the browser's clicks during the load
 
