@@ -211,7 +211,7 @@ def test_serve_runs_on_waitress_without_debug_by_default(monkeypatch):
     fake_server(monkeypatch, seen, cpus=2)
     monkeypatch.setattr("dash.Dash.run", lambda self, **kw: pytest.fail("the development server"))
     warmed = threading.Event()
-    monkeypatch.setattr(serve, "warm_up", warmed.set)  # the real one trains networks
+    monkeypatch.setattr(serve, "warm_up", lambda app: warmed.set())  # the real one trains
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
     # the server returns only when Ctrl-C stopped it: one line and exit 130 (test_signals.py)
     assert result.exit_code == 130 and result.output.endswith("\nstopped\n"), result.output
@@ -223,7 +223,7 @@ def test_serve_runs_on_waitress_without_debug_by_default(monkeypatch):
     [helper] = seen["workers"]
     assert helper.listening == FakeWaitress.socket and helper.stopped
     assert seen["threads"] == serve.THREADS == 8 and seen["torch_threads"] == 1
-    assert warmed.wait(timeout=10), "the neural page's cache is warmed in the background"
+    assert warmed.wait(timeout=10), "the pages are primed in the background"
 
 
 def test_server_processes_and_threads_follow_the_machine(monkeypatch):
@@ -237,7 +237,7 @@ def test_server_processes_and_threads_follow_the_machine(monkeypatch):
 def test_serve_workers_and_threads_options(monkeypatch):
     seen = {}
     fake_server(monkeypatch, seen, cpus=8)
-    monkeypatch.setattr(serve, "warm_up", lambda: None)
+    monkeypatch.setattr(serve, "warm_up", lambda app: None)
     result = CliRunner().invoke(cli, ["serve", "--workers", "1", "--threads", "3"])
     assert result.exit_code == 130 and seen["threads"] == 3 and "workers" not in seen
     result = CliRunner().invoke(cli, ["serve", "--workers", "3"])
@@ -252,7 +252,7 @@ def test_serve_debug_uses_the_development_server(monkeypatch):
     monkeypatch.setattr("dash.Dash.run", lambda self, **kw: seen.update(kw))
     monkeypatch.setattr("waitress.create_server", lambda *a, **k: pytest.fail("waitress"))
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
-    monkeypatch.setattr(serve, "warm_up", lambda: None)
+    monkeypatch.setattr(serve, "warm_up", lambda app: None)
     monkeypatch.setattr("torch.set_num_threads", lambda n: None)
     result = CliRunner().invoke(cli, ["serve", "--debug"])
     assert result.exit_code == 130

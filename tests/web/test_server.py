@@ -111,3 +111,25 @@ def test_serve_is_waitress_without_a_development_server_warning():
     assert header == "losslab"  # waitress's ident
     assert out == f"losslab web lab: http://127.0.0.1:{port}/  (Ctrl+C to stop)\n"
     assert err == "stopped\n" and server.returncode == 130
+
+
+def test_priming_answers_every_pages_opening_callbacks():
+    from losslab.web import create_app
+    from losslab.web.pages import PAGES
+    from losslab.web.prime import initial_values, opening_request, prime
+
+    app = create_app()
+    for page in PAGES:  # each page has opening callbacks to prime
+        values = initial_values(page.layout())
+        requests = [opening_request(k, s, values) for k, s in app.callback_map.items()]
+        assert any(requests), page.key
+    light = [page for page in PAGES if page.key != "neural"]  # neural trains networks
+    assert prime(app, light) >= len(light)  # every opening callback answered (200 or 204)
+    explorer = next(page for page in PAGES if page.key == "explorer")
+    request = next(
+        r
+        for k, s in app.callback_map.items()
+        if (r := opening_request(k, s, initial_values(explorer.layout())))
+    )
+    sent = {item["id"]: item["value"] for item in request["inputs"]}
+    assert sent["explorer-click"] is None and request["changedPropIds"] == []

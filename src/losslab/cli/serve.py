@@ -114,7 +114,7 @@ def _serve(host: str, port: int, debug: bool, workers: int, threads: int) -> Non
         else _production(app.server, host, port, workers, threads)
     )
     typer.echo(f"losslab web lab: http://{_display(host)}:{port}/  (Ctrl+C to stop)")
-    threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(app,), name="losslab-warm-up", daemon=True).start()
     start()
 
 
@@ -190,10 +190,11 @@ def worker(listening: socket.socket, workers: int, threads: int) -> None:
 
         threading.Thread(target=exit_with_parent, name="losslab-parent", daemon=True).start()
     _quiet_process(workers, threads)
+    app = create_app()
     server = waitress.create_server(
-        create_app().server, sockets=[listening], threads=threads, ident="losslab"
+        app.server, sockets=[listening], threads=threads, ident="losslab"
     )
-    threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(app,), name="losslab-warm-up", daemon=True).start()
     server.run()
 
 
@@ -211,15 +212,19 @@ def _development(app, host: str, port: int):
     )
 
 
-def warm_up() -> None:
-    """Fill the neural-landscapes page's cache in the background, so its first visitor does
-    not wait for the one-time imports and trainings; a failure only costs that head start."""
+def warm_up(app) -> None:
+    """In the background of a server process: answer each page's opening callbacks once
+    (web/prime.py), then fill the neural-landscapes page's cache, so that no first visitor
+    waits for one-time imports and trainings; a failure only costs that head start."""
     try:
         from losslab.web.networks import warm_cache
+        from losslab.web.pages import PAGES
+        from losslab.web.prime import prime
 
+        prime(app, PAGES)
         warm_cache()
-    except Exception:  # noqa: BLE001 - the page computes on demand anyway
-        logging.getLogger("losslab.web").exception("warming the neural-landscapes cache failed")
+    except Exception:  # noqa: BLE001 - the pages compute on demand anyway
+        logging.getLogger("losslab.web").exception("warming the web lab up failed")
 
 
 def is_loopback(host: str) -> bool:
