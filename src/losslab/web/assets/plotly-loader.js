@@ -24,5 +24,15 @@
       reject(new Error("plotly.js did not load from " + script.src));
     };
   });
-  document.head.appendChild(script);
+  function load() {
+    if (!script.parentNode) document.head.appendChild(script);
+  }
+  // The home page has no graph: its cards first, then plotly.js while the visitor reads (by
+  // 1 s at the latest, so a lesson opened at once waits little). Every other page: now.
+  if (location.pathname === prefix) {
+    var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 200); };
+    idle(load, { timeout: 1000 });
+  } else {
+    load();
+  }
 })();
