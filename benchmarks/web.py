@@ -625,8 +625,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument(
         "--pages",
-        default=",".join(LOAD_MIX),
-        help="the load's pages (of LOAD_MIX), comma-separated",
+        default="/explorer",
+        help=f"the load's pages, comma-separated, of {','.join(LOAD_MIX)}",
     )
     parser.add_argument(
         "--serve", default="", help="extra `losslab serve` options, e.g. '--workers 1'"
