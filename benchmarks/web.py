@@ -172,7 +172,11 @@ def first_paint(browser, url: str, loads: int, outside: list[str]) -> tuple[dict
             page = context.new_page()
             page.add_init_script(PLOTLY_AT)
             page.goto(url + path)
-            page.wait_for_function(READY, arg=GRAPHS.get(path), polling="raf", timeout=60_000)
+            try:
+                page.wait_for_function(READY, arg=GRAPHS.get(path), polling="raf", timeout=60_000)
+            except Exception:
+                state = page.evaluate(BREAKDOWN)
+                raise SystemExit(f"{path}: no data drawn after 60 s; so far: {state}") from None
             runs.append((page.evaluate("window.__llReady"), page.evaluate(BREAKDOWN)))
             context.close()
         runs.sort(key=lambda run: run[0])
