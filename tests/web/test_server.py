@@ -133,3 +133,52 @@ def test_priming_answers_every_pages_opening_callbacks():
     )
     sent = {item["id"]: item["value"] for item in request["inputs"]}
     assert sent["explorer-click"] is None and request["changedPropIds"] == []
+
+
+def test_a_primed_opening_is_answered_from_memory_and_nothing_else(monkeypatch):
+    from losslab.web import create_app
+    from losslab.web.pages import PAGES, explorer
+    from losslab.web.prime import HEADER, UPDATE, initial_values, opening_request, prime
+
+    app = create_app()
+    page = next(page for page in PAGES if page.key == "explorer")
+    [request] = [
+        r
+        for k, s in app.callback_map.items()
+        if (r := opening_request(k, s, initial_values(page.layout())))
+    ]
+    client = app.server.test_client()
+    computed = client.post(UPDATE, json=request)
+    assert computed.status_code == 200 and HEADER not in computed.headers
+    assert prime(app, [page]) == 1
+
+    def broken(*args):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(explorer, "update", broken)
+    again = client.post(UPDATE, json=request)
+    assert again.headers[HEADER] == "memory" and again.get_data() == computed.get_data()
+    clicked = {**request, "changedPropIds": ["explorer-click.data"]}  # a visitor's action
+    answer = client.post(UPDATE, json=clicked)  # computed: the page says its callback failed
+    assert HEADER not in answer.headers and answer.get_data() != computed.get_data()
+
+
+@pytest.mark.browser
+def test_a_browser_opening_a_page_gets_the_primed_answer(page, lab_url):
+    # The session's server primes in the background after it starts: until then, computed.
+    deadline = time.monotonic() + 120
+    while True:
+        with page.expect_response(lambda r: "_dash-update-component" in r.url) as routed:
+            page.goto(lab_url + "/curvature")  # the router's answer comes first: not primed
+        with page.expect_response(
+            lambda r: "_dash-update-component" in r.url and "curvature" in r.request.post_data
+        ) as opened:
+            pass
+        if opened.value.headers.get("x-losslab-answer") == "memory":
+            break
+        assert routed.value.ok and time.monotonic() < deadline, "never answered from memory"
+        page.wait_for_timeout(2000)
+    page.wait_for_function(
+        "() => { const gd = window.losslab.plotDiv('curvature-graph');"
+        " return !!(gd && gd._fullData && gd._fullData.length > 1); }"
+    )

@@ -18,6 +18,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from losslab._version import __version__
 from losslab.web.page import Page
+from losslab.web.prime import remember_openings
 from losslab.web.quiz import register_quiz
 
 ASSETS = Path(__file__).parent / "assets"
@@ -79,6 +80,7 @@ def create_app(pages: Sequence[Page] | None = None) -> Dash:
     register_quiz(app, pages)
     for page in pages:
         page.register(app)
+    remember_openings(app)  # pages' opening answers, once primed (prime.py)
     return app
 
 

@@ -1,32 +1,81 @@
 """Prime a server process: answer every page's opening callbacks once, as a first visitor's
-browser would ask for them, so that the one-time work (plotly's validators and template, the
-surfaces' grids, torch's first calls: about half a second a process on a busy 2-core machine)
-is done before anyone waits for it. `losslab serve` runs it in the background of each of its
-processes; the answers are thrown away.
+browser asks for them, and keep those answers.
 
-    prime(create_app(), PAGES)  # -> number of callbacks answered
+Every visitor opening a page sends the same first requests (the layout's initial values, no
+property changed yet), and a callback is a pure function of its inputs (the server keeps
+nothing per visitor), so the answer is the same bytes each time: 60-430 ms of CPU a page
+(noise and race the most) that a first visit, or a return to the page, would otherwise wait
+for. `remember_openings(app)` (create_app calls it) answers such a request from memory once
+`prime` has filled it; `losslab serve` primes in the background of each of its processes, which
+also does the one-time work (plotly's validators and template, torch's first calls) early.
+
+    prime(create_app(), PAGES)  # -> number of opening callbacks answered
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
+import flask
+
 UPDATE = "/_dash-update-component"
+MEMORY = "losslab_openings"  # app.server.extensions[MEMORY]: {opening_key: (body, type)}
+HEADER = "X-Losslab-Answer"  # "memory" on an answer served from it (the tests look)
 
 
 def prime(app, pages: Sequence) -> int:
     """Post each page's server-side callbacks with the values its layout starts with (the
-    first request a browser sends for them); returns how many were answered (200 or 204)."""
+    first request a browser sends for them), keeping the answers where `remember_openings`
+    serves them; returns how many were answered (200 or 204)."""
     client = app.server.test_client()
+    memory = app.server.extensions.get(MEMORY)
     answered = 0
     for page in pages:
         values = initial_values(page.layout())
         for key, spec in app.callback_map.items():
             payload = opening_request(key, spec, values)
-            if payload is not None:
-                response = client.post(UPDATE, json=payload)
-                answered += response.status_code in (200, 204)
+            if payload is None:
+                continue
+            response = client.post(UPDATE, json=payload)
+            answered += response.status_code in (200, 204)
+            if memory is not None and response.status_code == 200:
+                memory[opening_key(payload)] = (response.get_data(), response.content_type)
     return answered
+
+
+def remember_openings(app) -> None:
+    """Answer an opening request that `prime` has answered before from memory."""
+    memory: dict = app.server.extensions.setdefault(MEMORY, {})
+
+    @app.server.before_request
+    def answer_from_memory():
+        if not memory or flask.request.method != "POST" or flask.request.path != UPDATE:
+            return None
+        kept = memory.get(opening_key(flask.request.get_json(silent=True)))
+        if kept is None:
+            return None
+        return flask.Response(kept[0], content_type=kept[1], headers={HEADER: "memory"})
+
+
+def opening_key(body) -> str | None:
+    """What identifies an opening request: its outputs, inputs and state with their values;
+    None for any other request (a property changed: a visitor's action)."""
+    if not isinstance(body, dict) or body.get("changedPropIds") != []:
+        return None
+
+    def values(items) -> list:
+        if not isinstance(items, list):
+            return []
+        return [
+            [i.get("id"), i.get("property"), i.get("value")] for i in items if isinstance(i, dict)
+        ]
+
+    try:
+        parts = [body.get("output"), values(body.get("inputs")), values(body.get("state"))]
+        return json.dumps(parts, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
 
 
 def opening_request(key: str, spec: dict, values: dict) -> dict | None:
