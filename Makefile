@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8050
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run demo test setup lint browser clean
+.PHONY: run demo test setup lint browser clean plotly-bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ browser:
 
 test: setup lint browser
 	$(BIN)/python -m pytest
+
+# The web lab's plotly.js (only the trace types it draws), vendored in the package: rebuild it
+# after adding a trace type to scripts/plotly-bundle/entry.js. Needs node and npm; `make run`
+# and `make test` never do.
+plotly-bundle:
+	scripts/build_plotly_bundle.sh
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -114,15 +114,41 @@ def answers(port: int) -> bool:
         return False
 
 
+def children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux's /proc; empty elsewhere)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def gone(pids: set[int]) -> bool:
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_ctrl_c_stops_the_server_ten_times(tmp_path):
-    # Five servers at a time: each is stopped while its warm-up thread may be inside torch.
+    # Five servers at a time, two processes each: each is stopped while its warm-up thread may
+    # be inside torch, and its second process goes with it.
     for _ in range(2):
         ports = [free_port() for _ in range(5)]
-        servers = [start("serve", "--port", port, cwd=tmp_path) for port in ports]
+        servers = [start("serve", "--port", port, "--workers", 2, cwd=tmp_path) for port in ports]
         for port, server in zip(ports, servers, strict=True):
             wait_until(lambda: answers(port), server, "answer")  # noqa: B023
+        helpers = set().union(*(children(server.pid) for server in servers))
+        assert len(helpers) >= 5 or not Path("/proc/self/stat").exists()
         for server in servers:
             assert interrupt(server) == "stopped"
+        assert gone(helpers), "a server process outlived Ctrl-C"
     assert not list(tmp_path.glob("core*"))
 
 

@@ -177,25 +177,97 @@ def test_serve_help_and_a_busy_port_fail_in_one_line():
     assert "cannot listen on 127.0.0.1" in result.output
 
 
-def test_serve_runs_without_debug_by_default(monkeypatch):
-    seen = {}
+class FakeWaitress:
+    """waitress.create_server's stand-in: records its options; run() returns at once, as the
+    real one does when Ctrl-C stops it."""
 
-    def fake_run(self, **kwargs):
-        seen.update(kwargs)
+    socket = "the listening socket"
 
-    monkeypatch.setattr("dash.Dash.run", fake_run)
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __call__(self, wsgi_app, **options):
+        self.seen.update(options, wsgi_app=wsgi_app)
+        return self
+
+    def run(self):
+        self.seen["ran"] = True
+
+
+class FakeWorker:
+    def __init__(self, seen, listening, workers, threads):
+        seen.setdefault("workers", []).append(self)
+        self.listening, self.stopped = listening, False
+
+    def terminate(self):
+        self.stopped = True
+
+    def join(self, timeout=None):
+        assert self.stopped
+
+
+def fake_server(monkeypatch, seen, cpus):
+    monkeypatch.setattr("waitress.create_server", FakeWaitress(seen))
+    monkeypatch.setattr(serve, "start_worker", lambda *args: FakeWorker(seen, *args))
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr("torch.set_num_threads", lambda n: seen.setdefault("torch_threads", n))
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+
+
+def test_serve_runs_on_waitress_without_debug_by_default(monkeypatch):
+    seen = {}
+    fake_server(monkeypatch, seen, cpus=2)
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: pytest.fail("the development server"))
     warmed = threading.Event()
-    monkeypatch.setattr(serve, "warm_up", warmed.set)  # the real one trains networks
-    monkeypatch.setattr("torch.set_num_threads", lambda n: seen.setdefault("threads", n))
+    monkeypatch.setattr(serve, "warm_up", lambda app: warmed.set())  # the real one trains
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
     # the server returns only when Ctrl-C stopped it: one line and exit 130 (test_signals.py)
     assert result.exit_code == 130 and result.output.endswith("\nstopped\n"), result.output
-    assert "http://127.0.0.1:8123/" in result.output
-    assert seen["threads"] == serve.TORCH_THREADS == 1
-    assert warmed.wait(timeout=10), "the neural page's cache is warmed in the background"
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123 and seen["debug"] is False
-    assert seen["dev_tools_ui"] is False and seen["dev_tools_disable_version_check"] is True
+    assert "http://127.0.0.1:8123/" in result.output and seen["ran"]
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
+    assert callable(seen["wsgi_app"])  # the Flask app, not Dash's
+    # 2 cores: a second process on the same socket, stopped with the first; 8 threads each,
+    # and each request's torch work on one thread
+    [helper] = seen["workers"]
+    assert helper.listening == FakeWaitress.socket and helper.stopped
+    assert seen["threads"] == serve.THREADS == 8 and seen["torch_threads"] == 1
+    assert warmed.wait(timeout=10), "the pages are primed in the background"
+
+
+def test_server_processes_and_threads_follow_the_machine(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert serve.default_workers() == serve.MAX_WORKERS == 4
+    assert serve.torch_threads(4, 8) == 1 and serve.torch_threads(1, 4) == 4
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert serve.default_workers() == 1 and serve.torch_threads(1, 8) == 1
+
+
+def test_serve_workers_and_threads_options(monkeypatch):
+    seen = {}
+    fake_server(monkeypatch, seen, cpus=8)
+    monkeypatch.setattr(serve, "warm_up", lambda app: None)
+    result = CliRunner().invoke(cli, ["serve", "--workers", "1", "--threads", "3"])
+    assert result.exit_code == 130 and seen["threads"] == 3 and "workers" not in seen
+    result = CliRunner().invoke(cli, ["serve", "--workers", "3"])
+    assert result.exit_code == 130 and len(seen["workers"]) == 2
+    for bad in (["--threads", "0"], ["--workers", "0"]):
+        result = CliRunner().invoke(cli, ["serve", *bad])
+        assert result.exit_code == 2 and bad[0] in result.output
+
+
+def test_serve_debug_uses_the_development_server(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kw: seen.update(kw))
+    monkeypatch.setattr("waitress.create_server", lambda *a, **k: pytest.fail("waitress"))
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(serve, "warm_up", lambda app: None)
+    monkeypatch.setattr("torch.set_num_threads", lambda n: None)
+    result = CliRunner().invoke(cli, ["serve", "--debug"])
+    assert result.exit_code == 130
+    assert seen["debug"] is True and seen["dev_tools_disable_version_check"] is True
+
+
+def test_loopback_addresses():
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
     assert not serve.is_loopback("0.0.0.0")
 

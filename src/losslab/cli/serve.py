@@ -1,10 +1,18 @@
-"""`losslab serve`: the web lab on this machine (Dash), offline, bound to 127.0.0.1."""
+"""`losslab serve`: the web lab on this machine (Dash on waitress), offline, bound to 127.0.0.1.
+
+waitress is a pure-Python production WSGI server (gunicorn needs fork and is not portable): a
+fixed pool of threads answers requests, so a slow callback holds one thread, not the lab, and
+there is no development-server warning. `--debug` keeps Flask's development server, whose
+reloader and error pop-ups are what debugging wants.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
+import os
 import socket
 import threading
 from typing import Annotated
@@ -15,11 +23,27 @@ from losslab.cli.errors import Interrupted
 from losslab.errors import LosslabError
 
 LOOPBACK = "127.0.0.1"
-# Torch threads per request. The server answers each request in its own thread, so requests
-# already run side by side; letting every one of them spin up a pool of intra-op threads too
-# oversubscribes the cores (measured on a busy 2-core machine: a page-6 slice took 56 s with
-# 2 torch threads against 3.6 s with 1).
-TORCH_THREADS = 1
+# Server processes: Python runs one thread at a time per process, and a callback is mostly
+# Python (plotly figures, the descent's loop), so one process uses about one core however many
+# threads it has; a process per core, up to MAX_WORKERS (each holds its own torch and caches).
+MAX_WORKERS = 4
+# Threads per process: more than cores buy no throughput, but a quick click must not queue
+# behind a network being trained: with 8 a long request holds one thread of many.
+THREADS = 8
+
+
+def default_workers() -> int:
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def torch_threads(workers: int, threads: int) -> int:
+    """Torch intra-op threads per request: the cores shared among every server thread.
+
+    Requests already run side by side, one per server thread; letting every one of them spin
+    up a pool of intra-op threads too oversubscribes the cores (measured on a busy 2-core
+    machine: a page-6 slice took 56 s with 2 torch threads against 3.6 s with 1).
+    """
+    return max(1, (os.cpu_count() or 1) // (workers * threads))
 
 
 def serve(
@@ -43,6 +67,20 @@ def serve(
             "tools also try to reach plotly's version-check server.",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help=f"Server processes (default: one per CPU core, at most {MAX_WORKERS}).",
+            show_default=False,
+        ),
+    ] = None,
+    threads: Annotated[
+        int,
+        typer.Option("--threads", min=1, max=256, help="Requests each process answers at once."),
+    ] = THREADS,
 ) -> None:
     """Open the web lab: descent in 1-D, surface explorer, optimizer race, curvature, noise,
     neural landscapes.
@@ -52,51 +90,141 @@ def serve(
     """
     check_port_free(host, port)
     with contextlib.suppress(KeyboardInterrupt):
-        _serve(host, port, debug)
-    # The server returns only when stopped by Ctrl-C (werkzeug swallows the KeyboardInterrupt),
-    # so either way it was interrupted: exit 130 like every interrupted command (errors.py),
-    # which also spares the warm-up thread, maybe inside torch, the interpreter's finalization.
+        _serve(host, port, debug, workers or default_workers(), threads)
+    # The server returns only when stopped by Ctrl-C (waitress and werkzeug both swallow the
+    # KeyboardInterrupt), so either way it was interrupted: exit 130 like every interrupted
+    # command (errors.py), which also spares the warm-up thread, maybe inside torch, the
+    # interpreter's finalization.
     raise Interrupted("stopped")
 
 
-def _serve(host: str, port: int, debug: bool) -> None:
-    import torch
-
+def _serve(host: str, port: int, debug: bool, workers: int, threads: int) -> None:
     from losslab.web import create_app
 
-    torch.set_num_threads(TORCH_THREADS)
-    # werkzeug logs its banner and every request on stderr; the line below says where the lab
-    # is, and stderr stays for warnings, errors and the one line at Ctrl-C.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
+    _quiet_process(workers, threads)
     app = create_app()
     if not is_loopback(host):
         typer.echo(
             f"warning: serving on {host}: anyone who can reach this machine can use the lab.",
             err=True,
         )
+    start = (
+        _development(app, host, port)
+        if debug
+        else _production(app.server, host, port, workers, threads)
+    )
     typer.echo(f"losslab web lab: http://{_display(host)}:{port}/  (Ctrl+C to stop)")
-    threading.Thread(target=warm_up, name="losslab-warm-up", daemon=True).start()
-    app.run(
+    threading.Thread(target=warm_up, args=(app,), name="losslab-warm-up", daemon=True).start()
+    start()
+
+
+def _quiet_process(workers: int, threads: int) -> None:
+    """Torch threads and logging for a server process."""
+    import torch
+
+    torch.set_num_threads(torch_threads(workers, threads))
+    # werkzeug (--debug) logs its banner and every request on stderr, waitress a warning each
+    # time requests queue (every few seconds under load, which is what a pool is for); the
+    # line that says where the lab is goes to stdout, and stderr stays for errors and the
+    # line at Ctrl-C.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def _production(wsgi_app, host: str, port: int, workers: int, threads: int):
+    """waitress listening on host:port (bound now) in this process, and `workers - 1` more
+    processes on the same socket (the kernel hands each connection to one of them), each
+    answering `threads` requests at once. Returns the function that serves until Ctrl-C
+    (waitress lets running requests end, up to 5 s) and then stops the other processes."""
+    import waitress
+
+    server = waitress.create_server(
+        wsgi_app, host=host, port=port, threads=threads, ident="losslab"
+    )
+
+    def run() -> None:
+        helpers = [start_worker(server.socket, workers, threads) for _ in range(workers - 1)]
+        try:
+            server.run()
+        finally:
+            for helper in helpers:
+                helper.terminate()  # SIGTERM: gone at once, nothing printed
+            for helper in helpers:
+                helper.join(timeout=10)
+
+    return run
+
+
+def start_worker(listening: socket.socket, workers: int, threads: int):
+    """A further server process ("spawn": a fresh interpreter on every platform) sharing the
+    listening socket."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(
+        target=worker, args=(listening, workers, threads), name="losslab-worker", daemon=True
+    )
+    process.start()
+    return process
+
+
+def worker(listening: socket.socket, workers: int, threads: int) -> None:
+    """Body of a further server process: the same lab, served from the shared socket until the
+    first process stops it or exits."""
+    import multiprocessing
+    import multiprocessing.connection
+    import signal
+
+    import waitress
+
+    from losslab.web import create_app
+
+    # Ctrl-C in a terminal reaches every process of the group: the first one stops this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def exit_with_parent() -> None:  # however the first process ended, even killed
+            multiprocessing.connection.wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=exit_with_parent, name="losslab-parent", daemon=True).start()
+    _quiet_process(workers, threads)
+    app = create_app()
+    server = waitress.create_server(
+        app.server, sockets=[listening], threads=threads, ident="losslab"
+    )
+    threading.Thread(target=warm_up, args=(app,), name="losslab-warm-up", daemon=True).start()
+    server.run()
+
+
+def _development(app, host: str, port: int):
+    """Flask's development server with Dash's dev tools: reloader, error pop-ups."""
+    return functools.partial(
+        app.run,
         host=host,
         port=port,
-        debug=debug,
-        dev_tools_ui=debug,
-        dev_tools_props_check=debug,
-        dev_tools_hot_reload=debug,
+        debug=True,
+        dev_tools_ui=True,
+        dev_tools_props_check=True,
+        dev_tools_hot_reload=True,
         dev_tools_disable_version_check=True,
     )
 
 
-def warm_up() -> None:
-    """Fill the neural-landscapes page's cache in the background, so its first visitor does
-    not wait for the one-time imports and trainings; a failure only costs that head start."""
+def warm_up(app) -> None:
+    """In the background of a server process: answer each page's opening callbacks once
+    (web/prime.py), then fill the neural-landscapes page's cache, so that no first visitor
+    waits for one-time imports and trainings; a failure only costs that head start."""
     try:
         from losslab.web.networks import warm_cache
+        from losslab.web.pages import PAGES
+        from losslab.web.prime import prime
 
+        prime(app, PAGES)
         warm_cache()
-    except Exception:  # noqa: BLE001 - the page computes on demand anyway
-        logging.getLogger("losslab.web").exception("warming the neural-landscapes cache failed")
+    except Exception:  # noqa: BLE001 - the pages compute on demand anyway
+        logging.getLogger("losslab.web").exception("warming the web lab up failed")
 
 
 def is_loopback(host: str) -> bool:

@@ -18,6 +18,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from losslab._version import __version__
 from losslab.web.page import Page
+from losslab.web.prime import remember_openings
 from losslab.web.quiz import register_quiz
 
 ASSETS = Path(__file__).parent / "assets"
@@ -36,6 +37,9 @@ def create_app(pages: Sequence[Page] | None = None) -> Dash:
     app = Dash(
         "losslab.web",
         assets_folder=str(ASSETS),
+        # assets/vendor holds the lab's plotly.js, which assets/plotly-loader.js loads in
+        # parallel with the page (served on request, not a blocking <script> on every page).
+        assets_path_ignore=["^vendor$"],
         serve_locally=True,
         title="losslab",
         update_title=None,
@@ -76,6 +80,7 @@ def create_app(pages: Sequence[Page] | None = None) -> Dash:
     register_quiz(app, pages)
     for page in pages:
         page.register(app)
+    remember_openings(app)  # pages' opening answers, once primed (prime.py)
     return app
 
 

@@ -422,41 +422,11 @@
     return order;
   }
 
-  /* -- plotly.js ahead of time ------------------------------------------------------------ */
-  // dcc.Graph fetches plotly.js (4.8 MB) when the first page with a graph renders, and on a
-  // first visit compiling it holds the page for a second or more. The home page has no graph:
-  // load plotly.js there while the visitor reads, so that the first lesson opens at once.
-  // Dash's graph uses window.Plotly when it is already set. Same origin only.
-
-  function loadPlotly() {
-    if (window.Plotly || loadPlotly.started || !window._dashPlotlyJSURL) return;
-    loadPlotly.started = true;
-    var script = document.createElement("script");
-    script.src = window._dashPlotlyJSURL;
-    script.async = true;
-    document.head.appendChild(script);
-  }
-
-  window.addEventListener("load", function () {
-    var tries = 0;
-    var timer = setInterval(function () {
-      tries += 1;
-      if (window.Plotly || loadPlotly.started || tries > 40) {
-        clearInterval(timer);
-      } else if (document.getElementById("home-page") && window._dashPlotlyJSURL) {
-        clearInterval(timer);
-        var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 200); };
-        idle(loadPlotly, { timeout: 1500 });
-      }
-    }, 250);
-  });
-
   window.losslab = {
     click: click,
     play: play,
     rateText: rateText,
     plotDiv: plotDiv,
-    loadPlotly: loadPlotly,
     step: step,
     settle: settle,
     settleRates: settleRates,
