@@ -335,6 +335,17 @@
     return settle(same ? current : rates, current, storeId, waitMs);
   }
 
+  // The server's rates (a new surface resets them) into the sliders; a slider already there
+  // is left alone, so settleRates sees no change and sends nothing back.
+  function ratesToSliders(rates) {
+    var none = window.dash_clientside.no_update;
+    var ctx = window.dash_clientside.callback_context;
+    var ids = (ctx.outputs_list || []).map(function (o) { return o.id.name; });
+    return ids.map(function (name) {
+      return rates && typeof rates[name] === "number" ? rates[name] : none;
+    });
+  }
+
   // Show a rate's row only while its optimizer is ticked.
   function shownRows(chosen) {
     var ctx = window.dash_clientside.callback_context;
@@ -430,6 +441,7 @@
     step: step,
     settle: settle,
     settleRates: settleRates,
+    ratesToSliders: ratesToSliders,
     shownRows: shownRows,
     shuffleOptions: shuffleOptions,
   };

@@ -47,12 +47,12 @@ RATE, RATE_ROW, RATE_TEXT = (f"{KEY}-rate", f"{KEY}-rate-row", f"{KEY}-rate-text
 class Result(shared.Outputs):
     figure: Any = shared.NO
     surface: Any = shared.NO
-    lr: Any = shared.NO  # the sliders' values, in RATED order
     message: Any = shared.NO
     level: Any = shared.NO
     spec: Any = shared.NO
     state: Any = shared.NO
-    rates: Any = shared.NO  # the same as {name: value}, into the settled store
+    rates: Any = shared.NO  # {name: log10 lr} into the settled store; the browser copies it
+    # into the sliders (so this callback has no wildcard output and its opening is primed)
 
 
 def update(trigger, surface_value, expression, chosen, click, rates, n_steps, state):
@@ -66,7 +66,7 @@ def update(trigger, surface_value, expression, chosen, click, rates, n_steps, st
         return no_runs(state, revision)
     names = parse.optimizers(chosen)
     n_steps = parse.integer(n_steps, "steps", low=1, high=MAX_STEPS)
-    surface_out = lr_out = rates_out = shared.NO
+    surface_out = rates_out = shared.NO
     new_surface = trigger in SURFACE_TRIGGERS or "surface" not in state
     choice = shared.choose_surface(trigger, ID, surface_value, expression, state, DEFAULT_SURFACE)
     if choice is None:
@@ -78,7 +78,7 @@ def update(trigger, surface_value, expression, chosen, click, rates, n_steps, st
     if new_surface:
         start = shared.default_start(objective)
         exponents = default_exponents(objective)
-        lr_out, rates_out = [exponents[name] for name in RATED], exponents
+        rates_out = exponents
         minima = known_minima(objective)
     else:
         start = _stored_point(state.get("start")) or shared.default_start(objective)
@@ -115,7 +115,6 @@ def update(trigger, surface_value, expression, chosen, click, rates, n_steps, st
     return Result(
         figure=figure,
         surface=surface_out,
-        lr=lr_out,
         message=message.text,
         level=message.level,
         spec=replay(runs, reached, banner, revision),
@@ -322,18 +321,6 @@ def layout():
     return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
 
 
-def _sliders_listed(fn):
-    """Dash wants a list for the sliders' wildcard output, no_update included."""
-
-    def wrapper(*args):
-        values = list(fn(*args))
-        if values[2] is shared.NO:
-            values[2] = [shared.NO] * len(RATED)
-        return tuple(values)
-
-    return wrapper
-
-
 def rate_row(name: str):
     """One optimizer's rate: its name, the value, a log slider; shown only while it is ticked."""
     shown = name in DEFAULT_OPTIMIZERS
@@ -376,7 +363,6 @@ def register(app) -> None:
     app.callback(
         Output(ID.graph, "figure"),
         Output(ID.surface, "value"),
-        Output({"type": RATE, "name": ALL}, "value"),
         Output(ID.message, "children"),
         Output(ID.message, "className"),
         Output(ID.spec, "data"),
@@ -391,7 +377,7 @@ def register(app) -> None:
         Input(ID.steps, "value"),
         State(ID.expression, "value"),
         State(ID.state, "data"),
-    )(_sliders_listed(shared.guarded(callback, failed)))
+    )(shared.guarded(callback, failed))
     # Every slider's settled value lands in one store {name: log10 lr}; ticks show the rows.
     app.clientside_callback(
         f"function(v, now) {{ return window.losslab.settleRates(v, now, '{ID.rates}', "
@@ -399,6 +385,12 @@ def register(app) -> None:
         Output(ID.rates, "data", allow_duplicate=True),
         Input({"type": RATE, "name": ALL}, "value"),
         State(ID.rates, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(rates) { return window.losslab.ratesToSliders(rates); }",
+        Output({"type": RATE, "name": ALL}, "value"),
+        Input(ID.rates, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
