@@ -8,6 +8,7 @@ Screenshots of every page land in the test's tmp dir.
 from __future__ import annotations
 
 import pytest
+from browser_js import GRAPH_READY, REVISION
 
 from losslab.web import figures
 from losslab.web.pages import PAGES
@@ -16,12 +17,6 @@ PATH, START = (figures.EXPLORER_TRACES["contour"][k] for k in ("path", "start"))
 
 pytestmark = pytest.mark.browser
 
-GRAPH_READY = """([graph, revision]) => {
-  const gd = window.losslab && window.losslab.plotDiv(graph);
-  return !!(gd && gd._fullData && gd._fullData.length > 1 && gd.layout
-            && gd.layout.datarevision >= revision);
-}"""
-REVISION = """(graph) => window.losslab.plotDiv(graph).layout.datarevision"""
 TRACE = """([graph, index]) => {
   const t = window.losslab.plotDiv(graph)._fullData[index];
   return {meta: t.meta, name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])};

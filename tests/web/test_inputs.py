@@ -8,18 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from browser_js import GRAPH_READY, MESSAGE_HAS, REVISION
 
 from losslab.web.pages import PAGES
 
 pytestmark = pytest.mark.browser
-
-GRAPH_READY = """([graph, revision]) => {
-  const gd = window.losslab && window.losslab.plotDiv(graph);
-  return !!(gd && gd._fullData && gd._fullData.length > 1 && gd.layout
-            && gd.layout.datarevision >= revision);
-}"""
-REVISION = "(graph) => window.losslab.plotDiv(graph).layout.datarevision"
-MESSAGE_HAS = "([id, text]) => document.getElementById(id).textContent.includes(text)"
 
 
 def open_page(page, url: str, graph: str) -> None:
@@ -128,7 +121,12 @@ def test_descent_1d_slider_reaches_the_quiz_rate_and_the_message_follows_run(pag
     page.wait_for_function(
         "() => document.getElementById('descent1d-lr-text').textContent === 'lr = 0.4'"
     )
-    page.wait_for_function(GRAPH_READY, arg=[graph, before + 1])  # the run at 0.4 is drawn
+    page.wait_for_function(GRAPH_READY, arg=[graph, before + 1])
+    # The run at 0.4 is drawn (under load a key press can come after an earlier value has
+    # settled and been drawn: wait for the board to name the final rate, not any redraw).
+    page.wait_for_function(
+        "() => document.getElementById('descent1d-board').textContent.includes('lr=0.4')"
+    )
     assert "Step 0 of" in page.inner_text("#descent1d-message")
     page.click("#descent1d-run")
     assert "Running steps 0 to" in page.inner_text("#descent1d-message")
