@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from plotly.io.json import to_json_plotly
 
 import losslab as ll
 from losslab.errors import LosslabError
@@ -164,9 +165,34 @@ def test_a_patch_draws_exactly_what_the_full_figure_draws(booth):
         patched = figures.traces(scenes.bare_panel(kind), items)
         for role, trace in zip(("path", "start", "end"), patched, strict=True):
             drawn = full.data[figures.EXPLORER_TRACES[view][role]].to_plotly_json()
-            assert json.dumps(trace, default=str, sort_keys=True) == json.dumps(
-                drawn, default=str, sort_keys=True
-            ), (view, role)
+            assert as_sent(trace) == as_sent(drawn), (view, role)
+
+
+def as_sent(trace: dict) -> dict:
+    """A trace as the browser gets it: plotly's JSON encoding (numpy arrays as lists, NaN as
+    null), read back."""
+    return json.loads(to_json_plotly(trace))
+
+
+def test_plain_traces_encode_exactly_as_validated_plotly_traces(booth):
+    # Patches send a click's items as plain dicts, skipping plotly's validation: the same JSON
+    # as the validated traces, on the plane, in 3-D, on a loss chart, with a hidden end (NaN).
+    run = one_run(ll.descend(booth, ll.optim.gd(0.02), [-8.0, -6.0], 40))
+    surface, runs = rosenbrock_race()
+    ground = explorer_figures(booth, run)[1].panel.items[0]
+    cases = [
+        (scenes.bare_panel(), scenes.run_items(run)),
+        (scenes.bare_panel("surface"), scenes.run_items(run, "surface", ground.scale, ground)),
+        (scenes.bare_panel(), scenes.first_frame(scenes.run_items(runs[1]))),
+        (scenes.loss_panel_of(runs), scenes.loss_items(runs)),
+        (scenes.loss_panel_of(runs, first=True), scenes.loss_items(runs, first=True)),
+    ]
+    for panel, items in cases:
+        for item in items:
+            plain = backend_plotly.item_json(item, panel)
+            assert isinstance(plain["x"], (list, np.ndarray)), item.name
+            checked = backend_plotly.item_trace(item, panel).to_plotly_json()
+            assert as_sent(plain) == as_sent(checked), (panel.kind, item.name)
 
 
 # -- race and noise -----------------------------------------------------------------------------
