@@ -12,7 +12,7 @@ from plotly.io.json import to_json_plotly
 import losslab as ll
 from losslab.errors import LosslabError
 from losslab.plot import _runs, backend_plotly, style
-from losslab.plot.scene import Arrows, ColourScale, Field, Markers, Path, mesh_top
+from losslab.plot.scene import Arrows, ColourScale, Field, Markers, Path, Scene, mesh_top
 from losslab.web import animation, figures, scenes
 
 
@@ -169,8 +169,8 @@ def test_a_patch_draws_exactly_what_the_full_figure_draws(booth):
 
 
 def as_sent(trace: dict) -> dict:
-    """A trace as the browser gets it: plotly's JSON encoding (numpy arrays as lists, NaN as
-    null), read back."""
+    """A trace (or axis) as the browser gets it: plotly's JSON encoding (numpy arrays as
+    lists, NaN as null), read back."""
     return json.loads(to_json_plotly(trace))
 
 
@@ -394,3 +394,19 @@ def test_the_lab_draws_rosenbrock_in_3d_without_a_saw_tooth_along_the_valley():
     assert teeth(plain) > 0.1
     assert ground.scale.label.startswith("log10(f + ")
     assert teeth(ground) < 0.03
+
+
+def test_axes_for_a_patch_are_the_axes_a_drawn_figure_gets():
+    # The race's loss axes go out as plain settings, without drawing the panel: every setting
+    # is the one `draw` gives (log and linear losses; a plane of equal units).
+    _, runs = rosenbrock_race()
+    negative = _runs.runs(ll.descend(ll.surface("x**2 + y**2 - 5"), ll.optim.gd(0.1), [1, 1], 9))
+    plane = scenes.plane_panel([], np.array([[-2.0, 2.0], [-1.0, 3.0]]))
+    for panel in (scenes.loss_panel_of(runs), scenes.loss_panel_of(negative), plane):
+        layout = backend_plotly.draw(Scene((panel,))).layout
+        drawn = (layout.xaxis.to_plotly_json(), layout.yaxis.to_plotly_json())
+        for plain, axis in zip(figures.axes(panel), drawn, strict=True):
+            assert {key: as_sent(plain)[key] for key in plain} == {
+                key: as_sent(axis)[key] for key in plain
+            }, panel.kind
+    assert figures.axes(scenes.loss_panel_of(runs))[1]["type"] == "log"

@@ -745,11 +745,14 @@ def _text(item: Text, refs: dict) -> dict:
 # -- axes ---------------------------------------------------------------------------------------
 
 
-def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
-    xaxis: dict = {"title_text": panel.x.label}
+def axis_layout(panel: Panel, x_ref: str = "x") -> tuple[dict, dict]:
+    """The x and y axis settings `draw` gives a 2-D panel, as plain dicts (a patch of axes
+    whose ranges follow the data sends them without drawing a figure); x_ref: the x axis a
+    panel of equal units anchors its y axis to."""
+    xaxis: dict = {"title": {"text": panel.x.label}}
     if panel.x.range is not None:
         xaxis["range"] = list(panel.x.range)
-    yaxis: dict = {"title_text": panel.y.label}
+    yaxis: dict = {"title": {"text": panel.y.label}}
     # A grid only where the panel asks for one, as matplotlib draws it (not over a map).
     xaxis["showgrid"] = yaxis["showgrid"] = panel.grid
     if panel.kind == "plane":
@@ -768,7 +771,12 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
     if panel.y.colour:
         yaxis["color"] = panel.y.colour
     if panel.equal:
-        yaxis.update(scaleanchor=refs["x"], scaleratio=1)
+        yaxis.update(scaleanchor=x_ref, scaleratio=1)
+    return xaxis, yaxis
+
+
+def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
+    xaxis, yaxis = axis_layout(panel, refs["x"])
     fig.update_xaxes(**xaxis, **rc)
     secondary = {"secondary_y": False} if panel.y2 is not None else {}
     fig.update_yaxes(**yaxis, **rc, **secondary)

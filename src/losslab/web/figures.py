@@ -222,8 +222,7 @@ def annotations(arrows: Sequence[Arrows]) -> list[dict]:
 def axes(panel: Panel) -> tuple[dict, dict]:
     """The x and y axis settings `draw` gives a 2-D panel (range, type, title) as plain dicts,
     for a patch of a panel whose ranges change with its data."""
-    layout = backend_plotly.draw(Scene((panel,))).layout
-    return layout.xaxis.to_plotly_json(), layout.yaxis.to_plotly_json()
+    return backend_plotly.axis_layout(panel)
 
 
 def sweep(scene: Scene, *, revision: int) -> go.Figure:
