@@ -10,6 +10,7 @@ a path has max(stopped_at) + 1 rows, not n_steps + 1, when every run stopped ear
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -379,9 +380,10 @@ def _run(
     # per-row bookkeeping while no run has stopped, the common case of one start.
     active = torch.ones(n_starts, dtype=torch.bool)  # status == 0
     all_active = True
+    limits = _limits(params.shape[-1], bound, values.dtype, grads.dtype, params.dtype)
     for step in range(1, n_steps + 1):
         grad_norms = torch.linalg.vector_norm(grads, dim=-1)
-        converged = active & (grad_norms <= tol)
+        converged = grad_norms <= tol if all_active else active & (grad_norms <= tol)
         if converged.any():
             status[converged], stopped_at[converged] = 1, step - 1
             active, all_active = active & ~converged, False
@@ -391,14 +393,14 @@ def _run(
             break
         candidate = params + _updates(objective, optimizers, states, grads, params, active, group)
         new_values, new_grads = objective.value_and_grad(candidate)
-        # Finite (one check over point, value and gradient) and within the bound: a NaN
-        # coordinate fails both, so `~ok` is "non-finite or beyond the bound".
+        # ok: point within the bound, value and gradient finite, in one comparison (NaN
+        # fails it), so `~ok` is "non-finite or beyond the bound".
         every = torch.cat((candidate, new_values.unsqueeze(-1), new_grads), -1)
-        ok = torch.isfinite(every).all(-1) & (candidate.abs().amax(-1) <= bound)
-        moving = active & ok
-        if all_active and moving.all():  # nothing stopped: take the step everywhere
+        ok = (every.abs() <= limits).all(-1)
+        if all_active and ok.all():  # nothing stopped: take the step everywhere
             params, values, grads = candidate, new_values, new_grads
             continue
+        moving = active & ok
         diverged = active & ~ok
         status[diverged], stopped_at[diverged] = 2, step - 1
         active, all_active = moving, False
@@ -412,6 +414,15 @@ def _run(
         if record is not None and active.any():
             record(params, values, grad_norms)
     return _Final(params, values, status, stopped_at)
+
+
+def _limits(n: int, bound: float, *dtypes: torch.dtype) -> Tensor:
+    """(2n + 1,) the largest |value| allowed in a row of [point (n), value, gradient (n)] (of
+    the dtype they concatenate to): the bound for the point (and nothing infinite), the
+    largest finite number for the rest (|x| <= it says "x is finite")."""
+    dtype = functools.reduce(torch.promote_types, dtypes)
+    largest = torch.finfo(dtype).max
+    return torch.tensor([min(bound, largest)] * n + [largest] * (n + 1), dtype=dtype)
 
 
 def _updates(objective, optimizers, states, grads, params, active, group) -> Tensor:
