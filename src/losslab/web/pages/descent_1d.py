@@ -2,8 +2,9 @@
 
 The state (start, learning rate, steps taken) lives in the browser's store. Every request
 runs the whole descent from the start (a few milliseconds in 1-D) and draws it up to the
-current step (a click on a drawn curve patches only the run's traces); Run plays the remaining steps in the browser and then hands the final step
-count back, so the server's picture and the animation always agree.
+current step (a click on a drawn curve patches only the run's traces); Run plays the
+remaining steps in the browser and then hands the final step count back, so the server's
+picture and the animation always agree.
 """
 
 from __future__ import annotations
