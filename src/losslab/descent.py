@@ -10,6 +10,7 @@ a path has max(stopped_at) + 1 rows, not n_steps + 1, when every run stopped ear
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -373,43 +374,66 @@ def _run(
     if not (torch.isfinite(values).all() and torch.isfinite(grads).all()):
         raise LosslabError("the objective is not finite at the start: choose another start.")
     states = [optimizer.init(starts) for optimizer in optimizers]
-
+    # The loop runs while some run is going, so every row it records is needed (row step - 1
+    # is the point of the runs still going or converging now). A step costs ~20 tiny tensor ops
+    # whose dispatch, not arithmetic, is the time: `all_active` (a Python bool) skips the
+    # per-row bookkeeping while no run has stopped, the common case of one start.
+    active = torch.ones(n_starts, dtype=torch.bool)  # status == 0
+    all_active = True
+    limits = _limits(params.shape[-1], bound, values.dtype, grads.dtype, params.dtype)
     for step in range(1, n_steps + 1):
         grad_norms = torch.linalg.vector_norm(grads, dim=-1)
-        converged = (status == 0) & (grad_norms <= tol)
-        status[converged], stopped_at[converged] = 1, step - 1
-        # Row step - 1 is needed while some run is at it: running, or converged just now.
-        if record is not None and (stopped_at >= step - 1).any():
+        converged = grad_norms <= tol if all_active else active & (grad_norms <= tol)
+        if converged.any():
+            status[converged], stopped_at[converged] = 1, step - 1
+            active, all_active = active & ~converged, False
+        if record is not None:
             record(params, values, grad_norms)
-        active = status == 0
-        if not active.any():
+        if not (all_active or active.any()):
             break
-        updates = []
-        for g, optimizer in enumerate(optimizers):
-            rows = slice(g * group, (g + 1) * group)
-            if optimizer.needs_hessian and not active[rows].any():
-                updates.append(torch.zeros_like(params[rows]))  # all stopped: skip the Hessian
-                continue
-            extra = {"hessian": objective.hessian(params[rows])} if optimizer.needs_hessian else {}
-            update, states[g] = optimizer.update(grads[rows], states[g], params[rows], **extra)
-            updates.append(update)
-        candidate = params + torch.cat(updates)
+        candidate = params + _updates(objective, optimizers, states, grads, params, active, group)
         new_values, new_grads = objective.value_and_grad(candidate)
-        bad = ~(
-            torch.isfinite(candidate).all(-1)
-            & torch.isfinite(new_values)
-            & torch.isfinite(new_grads).all(-1)
-        ) | (candidate.abs().amax(-1) > bound)
-        diverged = active & bad
+        # ok: point within the bound, value and gradient finite, in one comparison (NaN
+        # fails it), so `~ok` is "non-finite or beyond the bound".
+        every = torch.cat((candidate, new_values.unsqueeze(-1), new_grads), -1)
+        ok = (every.abs() <= limits).all(-1)
+        if all_active and ok.all():  # nothing stopped: take the step everywhere
+            params, values, grads = candidate, new_values, new_grads
+            continue
+        moving = active & ok
+        diverged = active & ~ok
         status[diverged], stopped_at[diverged] = 2, step - 1
-        moving = (status == 0).unsqueeze(-1)
-        params = torch.where(moving, candidate, params)
-        values = torch.where(moving.squeeze(-1), new_values, values)
-        grads = torch.where(moving, new_grads, grads)
+        active, all_active = moving, False
+        params = torch.where(moving.unsqueeze(-1), candidate, params)
+        values = torch.where(moving, new_values, values)
+        grads = torch.where(moving.unsqueeze(-1), new_grads, grads)
     else:  # the loop ran out: row n_steps is the last point of the runs still going
         grad_norms = torch.linalg.vector_norm(grads, dim=-1)
-        converged = (status == 0) & (grad_norms <= tol)
+        converged = active & (grad_norms <= tol)
         status[converged] = 1
-        if record is not None and (stopped_at >= n_steps).any():
+        if record is not None and active.any():
             record(params, values, grad_norms)
     return _Final(params, values, status, stopped_at)
+
+
+def _limits(n: int, bound: float, *dtypes: torch.dtype) -> Tensor:
+    """(2n + 1,) the largest |value| allowed in a row of [point (n), value, gradient (n)] (of
+    the dtype they concatenate to): the bound for the point (and nothing infinite), the
+    largest finite number for the rest (|x| <= it says "x is finite")."""
+    dtype = functools.reduce(torch.promote_types, dtypes)
+    largest = torch.finfo(dtype).max
+    return torch.tensor([min(bound, largest)] * n + [largest] * (n + 1), dtype=dtype)
+
+
+def _updates(objective, optimizers, states, grads, params, active, group) -> Tensor:
+    """Every optimizer's step for its rows, (G*S, n); `states` is updated in place."""
+    updates = []
+    for g, optimizer in enumerate(optimizers):
+        rows = slice(g * group, (g + 1) * group) if len(optimizers) > 1 else slice(None)
+        if optimizer.needs_hessian and not active[rows].any():
+            updates.append(torch.zeros_like(params[rows]))  # all stopped: skip the Hessian
+            continue
+        extra = {"hessian": objective.hessian(params[rows])} if optimizer.needs_hessian else {}
+        update, states[g] = optimizer.update(grads[rows], states[g], params[rows], **extra)
+        updates.append(update)
+    return updates[0] if len(updates) == 1 else torch.cat(updates)

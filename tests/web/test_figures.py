@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from plotly.io.json import to_json_plotly
 
 import losslab as ll
 from losslab.errors import LosslabError
 from losslab.plot import _runs, backend_plotly, style
-from losslab.plot.scene import Arrows, ColourScale, Field, Markers, Path, mesh_top
+from losslab.plot.scene import Arrows, ColourScale, Field, Markers, Path, Scene, mesh_top
 from losslab.web import animation, figures, scenes
 
 
@@ -164,9 +165,34 @@ def test_a_patch_draws_exactly_what_the_full_figure_draws(booth):
         patched = figures.traces(scenes.bare_panel(kind), items)
         for role, trace in zip(("path", "start", "end"), patched, strict=True):
             drawn = full.data[figures.EXPLORER_TRACES[view][role]].to_plotly_json()
-            assert json.dumps(trace, default=str, sort_keys=True) == json.dumps(
-                drawn, default=str, sort_keys=True
-            ), (view, role)
+            assert as_sent(trace) == as_sent(drawn), (view, role)
+
+
+def as_sent(trace: dict) -> dict:
+    """A trace (or axis) as the browser gets it: plotly's JSON encoding (numpy arrays as
+    lists, NaN as null), read back."""
+    return json.loads(to_json_plotly(trace))
+
+
+def test_plain_traces_encode_exactly_as_validated_plotly_traces(booth):
+    # Patches send a click's items as plain dicts, skipping plotly's validation: the same JSON
+    # as the validated traces, on the plane, in 3-D, on a loss chart, with a hidden end (NaN).
+    run = one_run(ll.descend(booth, ll.optim.gd(0.02), [-8.0, -6.0], 40))
+    surface, runs = rosenbrock_race()
+    ground = explorer_figures(booth, run)[1].panel.items[0]
+    cases = [
+        (scenes.bare_panel(), scenes.run_items(run)),
+        (scenes.bare_panel("surface"), scenes.run_items(run, "surface", ground.scale, ground)),
+        (scenes.bare_panel(), scenes.first_frame(scenes.run_items(runs[1]))),
+        (scenes.loss_panel_of(runs), scenes.loss_items(runs)),
+        (scenes.loss_panel_of(runs, first=True), scenes.loss_items(runs, first=True)),
+    ]
+    for panel, items in cases:
+        for item in items:
+            plain = backend_plotly.item_json(item, panel)
+            assert isinstance(plain["x"], (list, np.ndarray)), item.name
+            checked = backend_plotly.item_trace(item, panel).to_plotly_json()
+            assert as_sent(plain) == as_sent(checked), (panel.kind, item.name)
 
 
 # -- race and noise -----------------------------------------------------------------------------
@@ -368,3 +394,19 @@ def test_the_lab_draws_rosenbrock_in_3d_without_a_saw_tooth_along_the_valley():
     assert teeth(plain) > 0.1
     assert ground.scale.label.startswith("log10(f + ")
     assert teeth(ground) < 0.03
+
+
+def test_axes_for_a_patch_are_the_axes_a_drawn_figure_gets():
+    # The race's loss axes go out as plain settings, without drawing the panel: every setting
+    # is the one `draw` gives (log and linear losses; a plane of equal units).
+    _, runs = rosenbrock_race()
+    negative = _runs.runs(ll.descend(ll.surface("x**2 + y**2 - 5"), ll.optim.gd(0.1), [1, 1], 9))
+    plane = scenes.plane_panel([], np.array([[-2.0, 2.0], [-1.0, 3.0]]))
+    for panel in (scenes.loss_panel_of(runs), scenes.loss_panel_of(negative), plane):
+        layout = backend_plotly.draw(Scene((panel,))).layout
+        drawn = (layout.xaxis.to_plotly_json(), layout.yaxis.to_plotly_json())
+        for plain, axis in zip(figures.axes(panel), drawn, strict=True):
+            assert {key: as_sent(plain)[key] for key in plain} == {
+                key: as_sent(axis)[key] for key in plain
+            }, panel.kind
+    assert figures.axes(scenes.loss_panel_of(runs))[1]["type"] == "log"

@@ -1,10 +1,13 @@
 """Each page's callback logic as a plain function (parse -> library -> figure), and the claims
 that the pages' check-yourself questions make, checked against the library."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from dash import Patch, no_update
+from plotly.io.json import to_json_plotly
 
 import losslab as ll
 from losslab.errors import LosslabError
@@ -162,6 +165,21 @@ def test_descent_1d_steps_and_the_run_handoff():
 def test_descent_1d_click_sets_the_start():
     result = descent_1d.update(descent_1d.ID.click, {"x": -0.3, "y": 9}, stop(0.05), None)
     assert result.state["start"] == -0.3 and result.figure.data[descent_1d.CURRENT].x[0] == -0.3
+
+
+def test_descent_1d_click_on_a_drawn_curve_patches_what_a_full_figure_draws():
+    click = {"x": -0.3, "y": 9}
+    full = descent_1d.update(descent_1d.ID.click, click, stop(0.05), None).figure
+    drawn = {"start": 2.2, "step": 4, "revision": 6}
+    result = descent_1d.update(descent_1d.ID.click, click, stop(0.05), drawn)
+    assert isinstance(result.figure, Patch) and result.state["start"] == -0.3
+    changes = assigned(result.figure)
+    assert changes.pop(("layout", "datarevision")) == 7
+    indices = (descent_1d.PATH, descent_1d.CURRENT, descent_1d.TANGENT)
+    assert set(changes) == {("data", i) for i in indices}  # the curve and minima stay
+    for i in indices:
+        sent = json.loads(to_json_plotly(changes["data", i]))
+        assert sent == json.loads(to_json_plotly(full.data[i].to_plotly_json())), i
 
 
 @pytest.mark.parametrize(("lr", "where"), [(0.05, "shallower"), (0.4, "deeper"), (0.9, "Diverged")])

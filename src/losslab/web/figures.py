@@ -206,19 +206,12 @@ def run_indices(i: int, n_runs: int, *, loss_panel: bool) -> dict[str, int]:
 def traces(panel: Panel, items: Sequence, *, xaxis: str = "x", yaxis: str = "y") -> list[dict]:
     """The traces `draw` makes of `items` on `panel` (its kind and axis labels decide hovers
     and 3-D), as plain dicts for a Dash Patch; xaxis, yaxis: the subplot they belong to."""
-    if not all(isinstance(item, backend_plotly.STANDALONE) for item in items):
-        figure = backend_plotly.draw(Scene((replace(panel, items=tuple(items)),)))
-        made = list(figure.data)
-    else:  # a click's path and markers: only their traces, no Figure (3x faster a click)
-        made = [backend_plotly.item_trace(item, panel) for item in items]
-    out = []
-    for trace in made:
-        if panel.kind == "surface":
-            trace.update(scene="scene")
-        else:
-            trace.update(xaxis=xaxis, yaxis=yaxis)
-        out.append(trace.to_plotly_json())
-    return out
+    place = {"scene": "scene"} if panel.kind == "surface" else {"xaxis": xaxis, "yaxis": yaxis}
+    if all(isinstance(item, backend_plotly.STANDALONE) for item in items):
+        # a click's path and markers: plain dicts, no Figure nor validation (~6x faster)
+        return [backend_plotly.item_json(item, panel) | place for item in items]
+    figure = backend_plotly.draw(Scene((replace(panel, items=tuple(items)),)))
+    return [trace.to_plotly_json() | place for trace in figure.data]
 
 
 def annotations(arrows: Sequence[Arrows]) -> list[dict]:
@@ -229,8 +222,7 @@ def annotations(arrows: Sequence[Arrows]) -> list[dict]:
 def axes(panel: Panel) -> tuple[dict, dict]:
     """The x and y axis settings `draw` gives a 2-D panel (range, type, title) as plain dicts,
     for a patch of a panel whose ranges change with its data."""
-    layout = backend_plotly.draw(Scene((panel,))).layout
-    return layout.xaxis.to_plotly_json(), layout.yaxis.to_plotly_json()
+    return backend_plotly.axis_layout(panel)
 
 
 def sweep(scene: Scene, *, revision: int) -> go.Figure:

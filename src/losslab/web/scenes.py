@@ -363,12 +363,33 @@ def descent_scene(
     f = curve.values["loss"].copy()
     f[~np.isfinite(f)] = np.nan
     min_values = interpolate(curve.coords, f, minima)
-    k = step + 1
-    here = slice(step, step + 1)
-    x0, y0, x1, y1 = tangent_ends(run.path[:, 0], values, slopes, tangent_half_width)
     items = [
         Path(x, f, style="curve", label=curve_label, name="curve"),
         Markers(minima[:, 0], min_values, style="minimum-1d", label="minima", name="minimum"),
+        *descent_items(run, values, slopes, step, tangent_half_width),
+    ]
+    lo, hi = build._ylim(f, pad=0.08, top=0.12)
+    x_axis, y_axis = Axis(X_1D, (float(x[0]), float(x[-1]))), Axis(Y_1D, (lo, hi))
+    return Scene((Panel("chart", tuple(items), x=x_axis, y=y_axis),))
+
+
+X_1D, Y_1D = "x (the one weight)", "loss f(x)"  # the 1-D chart's axes
+
+
+def descent_panel() -> Panel:
+    """The 1-D chart without items or ranges: what a click's patch draws the run on."""
+    return Panel("chart", (), x=Axis(X_1D), y=Axis(Y_1D))
+
+
+def descent_items(
+    run: Run, values: np.ndarray, slopes: np.ndarray, step: int, tangent_half_width: float
+) -> list:
+    """The steps taken so far on the curve, the current point and its tangent: the last three
+    items of `descent_scene`, all that a new start changes."""
+    k = step + 1
+    here = slice(step, step + 1)
+    x0, y0, x1, y1 = tangent_ends(run.path[:, 0], values, slopes, tangent_half_width)
+    return [
         Path(
             run.path[:k, 0],
             values[:k],
@@ -395,14 +416,6 @@ def descent_scene(
             name="tangent",
         ),
     ]
-    lo, hi = build._ylim(f, pad=0.08, top=0.12)
-    panel = Panel(
-        "chart",
-        tuple(items),
-        x=Axis("x (the one weight)", (float(x[0]), float(x[-1]))),
-        y=Axis("loss f(x)", (lo, hi)),
-    )
-    return Scene((panel,))
 
 
 def tangent_ends(x, f, slope, half_width: float) -> tuple[np.ndarray, ...]:

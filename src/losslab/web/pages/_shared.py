@@ -4,6 +4,7 @@ that turns any failure into a message on the page instead of a server error."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -144,15 +145,23 @@ def stability_limit(objective: Surface, name: str, hyper: dict, near) -> float |
     if name not in ("gd", "momentum", "nesterov") or not len(objective.minima):
         return None
     minima = objective.minima
-    nearest = minima[torch.linalg.vector_norm(minima - torch.as_tensor(near), dim=-1).argmin()]
-    try:
-        top = float(inspect(objective, nearest).eigenvalues.max())
-    except LosslabError:
-        return None
-    if not top > 0:
+    nearest = int(torch.linalg.vector_norm(minima - torch.as_tensor(near), dim=-1).argmin())
+    top = _top_curvature(objective, nearest)
+    if top is None or not top > 0:
         return None
     factor = 2.0 if name == "gd" else 2.0 * (1.0 + float(hyper.get("beta", 0.9)))
     return factor / top
+
+
+@functools.lru_cache(maxsize=64)
+def _top_curvature(objective: Surface, index: int) -> float | None:
+    """The Hessian's largest eigenvalue at the surface's known minimum `index`, None where it
+    cannot be computed. Fixed for a surface, so computed once per (cached) surface, not on
+    every click."""
+    try:
+        return float(inspect(objective, objective.minima[index]).eigenvalues.max())
+    except LosslabError:
+        return None
 
 
 # The colour of a message follows the diagnosis: green only for a real minimum.

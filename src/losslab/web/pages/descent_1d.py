@@ -2,8 +2,9 @@
 
 The state (start, learning rate, steps taken) lives in the browser's store. Every request
 runs the whole descent from the start (a few milliseconds in 1-D) and draws it up to the
-current step; Run plays the remaining steps in the browser and then hands the final step
-count back, so the server's picture and the animation always agree.
+current step (a click on a drawn curve patches only the run's traces); Run plays the
+remaining steps in the browser and then hands the final step count back, so the server's
+picture and the animation always agree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from dash import Input, Output, dcc, html
+from dash import Input, Output, Patch, dcc, html
 
 from losslab.descent import descend
 from losslab.diagnosis import diagnose
@@ -73,7 +74,10 @@ def update(trigger, click, rate_index, state) -> Result:
     x = run.path[:, 0]
     values, grads = _runs.derivative_at(objective, run.path)
     slopes = grads[:, 0]
-    figure = curve_figure(objective, run, values, slopes, step, revision)
+    if trigger == ID.click and "revision" in state:  # the curve is drawn: move the run only
+        figure = patch_run(run, values, slopes, step, revision)
+    else:
+        figure = curve_figure(objective, run, values, slopes, step, revision)
     message = _message(trajectory, found, step, trigger == ID.step and step == last)
     new_state = {"start": start, "step": step, "revision": revision}
     row = animation.board_row(run, [x, values, slopes])
@@ -130,6 +134,18 @@ def curve_figure(objective, run, values, slopes, step: int, revision: int):
         f"f(x) = {objective.formula}",
     )
     return figures.draw(scene, revision=revision, uirevision=SURFACE, hovermode="x")
+
+
+def patch_run(run, values, slopes, step: int, revision: int) -> Patch:
+    """The path, current point and tangent of a new start (the curve and minima stay)."""
+    patch = Patch()
+    items = scenes.descent_items(run, values, slopes, step, TANGENT_HALF_WIDTH)
+    for index, trace in zip(
+        (PATH, CURRENT, TANGENT), figures.traces(scenes.descent_panel(), items), strict=True
+    ):
+        patch["data"][index] = trace
+    patch["layout"]["datarevision"] = revision
+    return patch
 
 
 def _message(trajectory, found, step: int, pressed_at_end: bool) -> shared.Message:
