@@ -129,7 +129,11 @@ def test_descent_1d_slider_reaches_the_quiz_rate_and_the_message_follows_run(pag
     )
     assert "Step 0 of" in page.inner_text("#descent1d-message")
     page.click("#descent1d-run")
-    assert "Running steps 0 to" in page.inner_text("#descent1d-message")
+    # Dash runs the Run button's callbacks after the click event: poll every frame for the
+    # message (the run, 24 steps at screen rate, outlasts a few frames).
+    page.wait_for_function(
+        MESSAGE_HAS, arg=["descent1d-message", "Running steps 0 to"], polling="raf"
+    )
     text = wait_message(page, "descent1d-message", "minimum")  # the player handed back
     assert "deeper minimum" in text and "Running" not in text  # the quiz's claim at 0.4
 

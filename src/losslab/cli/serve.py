@@ -102,7 +102,7 @@ def _serve(host: str, port: int, debug: bool, workers: int, threads: int) -> Non
     from losslab.web import create_app
 
     _quiet_process(workers, threads)
-    app = create_app()
+    app = set_up(create_app())
     if not is_loopback(host):
         typer.echo(
             f"warning: serving on {host}: anyone who can reach this machine can use the lab.",
@@ -190,7 +190,7 @@ def worker(listening: socket.socket, workers: int, threads: int) -> None:
 
         threading.Thread(target=exit_with_parent, name="losslab-parent", daemon=True).start()
     _quiet_process(workers, threads)
-    app = create_app()
+    app = set_up(create_app())
     server = waitress.create_server(
         app.server, sockets=[listening], threads=threads, ident="losslab"
     )
@@ -210,6 +210,18 @@ def _development(app, host: str, port: int):
         dev_tools_hot_reload=True,
         dev_tools_disable_version_check=True,
     )
+
+
+def set_up(app):
+    """`app` after Dash's one-time setup, done here before any visitor can reach it.
+
+    Dash does that setup on the first request, raising its done-flag first and doing the work
+    after (dash 4.4, `Dash._setup_server`): a request arriving meanwhile, such as the warm-up
+    thread's first request beside a browser's, found no scripts registered and got a 500 for
+    React (measured once in a clean-clone test run). One request now, before serving, closes
+    that window."""
+    app.server.test_client().get("/")
+    return app
 
 
 def warm_up(app) -> None:
