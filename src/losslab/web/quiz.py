@@ -62,7 +62,7 @@ def quiz_section(key: str, questions: Sequence[Question]):
                             for j, option in enumerate(question.options)
                         ],
                         value=None,
-                        className="ll-options",
+                        className="ll-options ll-unshuffled",  # shown once shuffled
                         inputClassName="ll-radio",
                         labelClassName="ll-option",
                     ),
@@ -85,6 +85,7 @@ def register_quiz(app, pages: Sequence[Page]) -> None:
     app.clientside_callback(
         "function(id, options) { return window.losslab.shuffleOptions(id, options); }",
         Output(choice, "options"),
+        Output(choice, "className"),
         Input(choice, "id"),
         State(choice, "options"),
     )

@@ -420,8 +420,10 @@
     return h >>> 0;
   }
 
+  // Returns [options, className]: the options are hidden (ll-unshuffled) until shuffled, so
+  // that no click lands on an answer that moves under the pointer a moment later.
   function shuffleOptions(id, options) {
-    if (!Array.isArray(options) || !id) return window.dash_clientside.no_update;
+    if (!Array.isArray(options) || !id) return [window.dash_clientside.no_update, "ll-options"];
     var random = mulberry32((quizSeed ^ hashText(String(id.page) + "/" + String(id.q))) >>> 0);
     var order = options.slice();
     for (var i = order.length - 1; i > 0; i--) {
@@ -430,7 +432,7 @@
       order[i] = order[j];
       order[j] = swap;
     }
-    return order;
+    return [order, "ll-options"];
   }
 
   window.losslab = {
