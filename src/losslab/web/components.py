@@ -268,6 +268,19 @@ def optimizer_dropdown(dropdown_id: str, value: str = "gd"):
     )
 
 
+def _step_button(input_id: str, way: str, label: str):
+    """The - (way "down") or + ("up") button beside a number field."""
+    sign = "\u2212" if way == "down" else "+"
+    return html.Button(
+        sign,
+        id=f"{input_id}-{way}",
+        n_clicks=0,
+        className="ll-button ll-step",
+        title=f"{label} {'-' if way == 'down' else '+'} 1",
+        **{"aria-label": f"{label} {way}"},
+    )
+
+
 def number_field(input_id: str, value: int, *, low: int, high: int, label: str):
     """A whole-number field with - and + buttons that stay within [low, high].
 
@@ -276,14 +289,7 @@ def number_field(input_id: str, value: int, *, low: int, high: int, label: str):
     always leave a number in [low, high], never an empty field."""
     return html.Div(
         [
-            html.Button(
-                "\u2212",
-                id=f"{input_id}-down",
-                n_clicks=0,
-                className="ll-button ll-step",
-                title=f"{label} - 1",
-                **{"aria-label": f"{label} down"},
-            ),
+            _step_button(input_id, "down", label),
             dcc.Input(
                 id=input_id,
                 type="text",
@@ -294,14 +300,7 @@ def number_field(input_id: str, value: int, *, low: int, high: int, label: str):
                 className="ll-input ll-number",
                 autoComplete="off",
             ),
-            html.Button(
-                "+",
-                id=f"{input_id}-up",
-                n_clicks=0,
-                className="ll-button ll-step",
-                title=f"{label} + 1",
-                **{"aria-label": f"{label} up"},
-            ),
+            _step_button(input_id, "up", label),
             html.Span(f"{low} to {high}", className="ll-hint ll-range"),
         ],
         className="ll-row ll-stepper",
