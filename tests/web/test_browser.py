@@ -183,7 +183,13 @@ def test_descent_1d_click_step_and_run(page, lab_url, tmp_path):
 
 
 def test_quiz_gives_instant_feedback(page, lab_url):
-    open_page(page, lab_url + "/explorer", None)
+    # Once the page's callbacks are done and the answers shuffled: the options re-render when
+    # shuffled, and a click resolved just before could land on the answer that moved there.
+    open_page(page, lab_url + "/explorer", "explorer-graph")
+    page.wait_for_function(
+        "() => document.querySelector('#explorer-quiz .ll-options')"
+        " && !document.querySelector('#explorer-quiz .ll-unshuffled')"
+    )
     page.locator("#explorer-quiz .ll-options").first.get_by_text("It diverges").click()
     feedback = page.locator("#explorer-quiz .ll-feedback").first
     feedback.wait_for(state="visible")
