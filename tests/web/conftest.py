@@ -108,9 +108,10 @@ def watch():
     return Watch()
 
 
-@pytest.fixture()
-def page(browser, watch, lab_url):
-    context = browser.new_context(viewport=VIEWPORT)
+def watched_tab(browser, viewport: dict, watch: Watch, timeout_ms: int = 30_000):
+    """(context, tab) at `viewport`: requests off 127.0.0.1 aborted and recorded in `watch`,
+    with the tab's console errors."""
+    context = browser.new_context(viewport=viewport)
 
     def route(request_route):
         url = request_route.request.url
@@ -124,7 +125,13 @@ def page(browser, watch, lab_url):
     tab = context.new_page()
     tab.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: watch.errors.append(f"page error: {e}"))
-    tab.set_default_timeout(30_000)
+    tab.set_default_timeout(timeout_ms)
+    return context, tab
+
+
+@pytest.fixture()
+def page(browser, watch, lab_url):
+    context, tab = watched_tab(browser, VIEWPORT, watch)
     yield tab
     context.close()
     watch.check()

@@ -11,10 +11,9 @@ own layout (`gd._fullLayout`: each subplot's axis lengths) once every graph hold
 from __future__ import annotations
 
 import pytest
+from conftest import Watch, watched_tab
 
 from losslab.web.pages import PAGES
-
-LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")  # as conftest.py: nothing else loads
 
 pytestmark = pytest.mark.browser
 
@@ -108,32 +107,15 @@ def overlap(a: dict, b: dict) -> bool:
 def tabs(browser, lab_url):
     """One tab per viewport for the whole module; requests off 127.0.0.1 are aborted and, with
     console errors, fail the module at its end."""
-    outside: list[str] = []
-    errors: list[str] = []
+    watch = Watch()
     contexts, out = [], {}
     for name, viewport in VIEWPORTS.items():
-        context = browser.new_context(viewport=viewport)
-
-        def route(request_route):
-            url = request_route.request.url
-            if url.startswith(LOCAL):
-                request_route.continue_()
-            else:
-                outside.append(url)
-                request_route.abort()
-
-        context.route("**/*", route)
-        tab = context.new_page()
-        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        tab.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        tab.set_default_timeout(60_000)
+        context, out[name] = watched_tab(browser, viewport, watch, timeout_ms=60_000)
         contexts.append(context)
-        out[name] = tab
     yield out
     for context in contexts:
         context.close()
-    assert not outside, f"requests outside 127.0.0.1: {outside}"
-    assert not errors, f"console errors: {errors}"
+    watch.check()
 
 
 def open_ready(tab, url: str) -> None:
