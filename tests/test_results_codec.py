@@ -86,6 +86,7 @@ EXAMPLES = {
         ll.surface("himmelblau"), torch.eye(2, dtype=torch.float64), span=2.0, resolution=3
     ),
     "hessian_report": hessian_report,
+    "permutation": lambda: ll.symmetry.random_permutation(tiny_network()[0], seed=4),
 }
 
 
