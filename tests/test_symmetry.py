@@ -329,3 +329,20 @@ def test_a_crafted_file_that_is_not_a_permutation_is_refused(tmp_path):
         ll.load_result(path)
     with pytest.raises(LosslabError, match="must be as many"):
         Permutation(("0",), (), ())
+
+
+def test_weight_matching_refuses_two_models_of_different_architectures():
+    with pytest.raises(LosslabError, match="one architecture") as error:
+        symmetry.weight_matching(build("zoo_mlp"), ll.models.mlp(6, 4, hidden=(12, 11)))
+    assert "\n" not in str(error.value)
+
+
+def test_a_permutation_reads_as_its_groups():
+    permutation = symmetry.random_permutation(build("mlp_batchnorm"), seed=0)
+    assert len(permutation) == 2 and permutation.sizes == (12, 10)
+    assert "groups=[0:12, 3:10]" in repr(permutation) and "random" in repr(permutation)
+    assert torch.equal(permutation.perm("3"), permutation.perms[1])
+    inverse = permutation.inverse()
+    assert inverse.method == "inverse of random" and inverse.inverse().method == "random"
+    for p, q in zip(permutation.perms, inverse.perms, strict=True):
+        assert torch.equal(p[q], torch.arange(p.numel()))  # p after its inverse: identity
