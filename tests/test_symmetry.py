@@ -227,7 +227,17 @@ def test_units_added_to_the_input_keep_their_order():
         def forward(self, x):
             return self.head(x + self.fc(torch.tanh(self.inner(x))))
 
+    class Clamped(nn.Module):  # a per-unit bound broadcast over fc's units pins them
+        def __init__(self):
+            super().__init__()
+            self.fc, self.head = nn.Linear(4, 6), nn.Linear(6, 2)
+            self.register_buffer("bound", torch.linspace(-1, 0, 6))
+
+        def forward(self, x):
+            return self.head(torch.clamp(self.fc(x), min=self.bound))
+
     assert [g.name for g in symmetry.permutation_groups(InputSkip())] == ["inner"]
+    assert symmetry.permutation_groups(Clamped()) == ()
     assert symmetry.permutation_groups(nn.Linear(3, 2)) == ()
 
 

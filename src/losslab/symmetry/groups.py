@@ -159,9 +159,7 @@ class _Walk:
             return self.module(node, units)
         if not units:
             return None  # nothing permuted flows in: whatever it computes is unchanged
-        if node.op == "call_function":
-            return self.function(node, node.target, units)
-        return self.function(node, node.target, units)  # call_method: target is the name
+        return self.function(node, node.target, units)  # a call_method's target is its name
 
     def module(self, node: torch.fx.Node, units: list[_Units]) -> _Units | None:
         module = self.model.get_submodule(node.target)
@@ -181,7 +179,7 @@ class _Walk:
             return self.produce(name, module.out_features, module, FEATURES)
         if isinstance(module, nn.Conv2d):
             if module.groups != 1:
-                self.refuse(node, f"has groups == {module.groups}; only groups == 1 is")
+                self.refuse(node, f"has groups == {module.groups}; only groups == 1 is followed")
             if value is not None:
                 self.expect(node, value, CHANNELS, module.in_channels)
                 self.groups.add(value.root, Member(f"{name}.weight", 1))
@@ -200,7 +198,7 @@ class _Walk:
                 self.refuse(
                     node,
                     f"normalizes over {tuple(module.normalized_shape)}, not over the "
-                    f"{size} units of (N, {size}); LayerNorm over the units is",
+                    f"{size} units of (N, {size}); only LayerNorm over the units is followed",
                 )
             self.add_own(value, name, module, ("weight", "bias"))
             return value
@@ -240,6 +238,10 @@ class _Walk:
         if len(units) != 1:
             self.refuse(node, "receives hidden units in more than one argument")
         value = units[0]
+        if kind != "view" and len(tensors) > 1:
+            # another tensor (a per-unit clamp bound, a shape) may broadcast over the units:
+            # they keep their order
+            self.groups.pin(value.root)
         if kind == "elementwise":
             return value
         if kind == "channel":
