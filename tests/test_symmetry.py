@@ -96,6 +96,20 @@ class ResidualMLP(nn.Module):
         return self.head(self.norm(h))
 
 
+class ResidualSquare(nn.Module):
+    """h + fc(relu(h)): fc reads and writes the residual stream, so both axes of its weight
+    follow one permutation (P W P^T)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.fc, self.head = nn.Linear(5, 9), nn.Linear(9, 9), nn.Linear(9, 3)
+
+    def forward(self, x):
+        h = self.stem(x)
+        h = h + self.fc(torch.relu(h))
+        return self.head(torch.tanh(h))
+
+
 class ResidualCNN(nn.Module):
     """A conv residual block, a global mean over H, W and a view-flatten."""
 
@@ -127,6 +141,7 @@ MODELS = {
     "mlp_layernorm": (mlp_layernorm, (6,), ("0", "4")),
     "cnn_batchnorm": (cnn_batchnorm, (2, 8, 8), ("0", "4")),
     "residual_mlp": (ResidualMLP, (6,), ("stem", "blocks.0.0", "blocks.1.0")),
+    "residual_square": (ResidualSquare, (5,), ("stem",)),
     "residual_cnn": (ResidualCNN, (1, 8, 8), ("conv1",)),
     "zoo_mlp": (zoo_mlp, (6,), ("0", "2")),
     "zoo_cnn": (zoo_cnn, (2, 8, 8), ("0", "2")),
@@ -211,6 +226,8 @@ def test_groups_list_every_tensor_their_units_index():
         Member("norm.bias", 0),
         Member("head.weight", 1),
     }
+    (stream,) = symmetry.permutation_groups(build("residual_square"))
+    assert {Member("fc.weight", 0), Member("fc.weight", 1)} <= set(stream.members)
     conv, last = symmetry.permutation_groups(build("cnn_batchnorm"))
     assert Member("1.running_var", 0) in conv.members
     assert Member("10.weight", 1, 4) in last.members  # channel c owns 2x2 flattened inputs
