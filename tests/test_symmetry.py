@@ -127,6 +127,17 @@ class ResidualCNN(nn.Module):
         return self.head(h.view(h.size(0), -1))
 
 
+class ScaledLinear(nn.Linear):  # a user subclass that keeps Linear's forward
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        with torch.no_grad():
+            self.weight.mul_(2)
+
+
+def subclassed_mlp():
+    return nn.Sequential(ScaledLinear(6, 9), nn.SiLU(), ScaledLinear(9, 4))
+
+
 def zoo_mlp():
     return ll.models.mlp(6, 4, hidden=(12, 10))
 
@@ -143,6 +154,7 @@ MODELS = {
     "residual_mlp": (ResidualMLP, (6,), ("stem", "blocks.0.0", "blocks.1.0")),
     "residual_square": (ResidualSquare, (5,), ("stem",)),
     "residual_cnn": (ResidualCNN, (1, 8, 8), ("conv1",)),
+    "subclassed_mlp": (subclassed_mlp, (6,), ("0",)),
     "zoo_mlp": (zoo_mlp, (6,), ("0", "2")),
     "zoo_cnn": (zoo_cnn, (2, 8, 8), ("0", "2")),
 }

@@ -342,9 +342,22 @@ class _Walk:
 _NORMS = nn.BatchNorm1d | nn.BatchNorm2d | nn.LayerNorm
 
 
+class _Tracer(torch.fx.Tracer):
+    """fx's tracer, with one more kind of leaf: a user subclass of a followed layer that
+    keeps the layer's forward (`class MyLinear(nn.Linear)` adding only an init)."""
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        forward = type(module).forward
+        if any(
+            isinstance(module, base) and forward is base.forward for base in ops.FOLLOWED_MODULES
+        ):
+            return True
+        return super().is_leaf_module(module, qualified_name)
+
+
 def _trace(model: nn.Module) -> torch.fx.Graph:
     try:
-        return torch.fx.Tracer().trace(model)
+        return _Tracer().trace(model)
     except Exception as error:  # noqa: BLE001 - any failure of tracing user code is one line
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise LosslabError(
