@@ -196,6 +196,11 @@ def test_mismatched_models_are_refused_in_one_line():
                 function(model_a, model_b, "cross_entropy", (X, y), **kwargs)
             message = str(error.value)
             assert phrase in message and "\n" not in message, message
+    frozen_a, frozen_b = mlp(0), mlp(1)
+    for model in (frozen_a, frozen_b):
+        model[0].bias.requires_grad_(False)
+    with pytest.raises(LosslabError, match="frozen parameter '0.bias'"):
+        linear_path(frozen_a, frozen_b, "cross_entropy", (X, y))
     with pytest.raises(LosslabError, match="n_points == 1"):
         linear_path(mlp(0), mlp(1), "cross_entropy", (X, y), n_points=1)
     with pytest.raises(LosslabError, match="bn == 'train'"):
