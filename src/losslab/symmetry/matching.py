@@ -118,7 +118,8 @@ def _similarity(
         w_ref, w_other = reference[name], other[name]
         for group, other_axis, block in uses:
             if group != index:
-                w_other = w_other.index_select(other_axis, unit_index(perms[group], block))
+                moved = unit_index(perms[group], block).to(w_other.device)
+                w_other = w_other.index_select(other_axis, moved)
         # (size * block, ...) at axis -> (size, block * rest): unit i's entries in row i
         a = w_ref.movedim(axis, 0).reshape(size, -1)
         b = w_other.movedim(axis, 0).reshape(size, -1)
