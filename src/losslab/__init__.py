@@ -8,9 +8,10 @@ torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: 
 (`from losslab.landscapes import Landscape`).
 """
 
-from losslab import curvature, data, directions, models, optim
+from losslab import connectivity, curvature, data, directions, models, optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
+from losslab.connectivity import WidthSweep, width_sweep
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Race, Trajectory, descend, race
 from losslab.diagnosis import Diagnosis, diagnose
@@ -34,8 +35,10 @@ __all__ = [
     "Surface",
     "TrainingRun",
     "Trajectory",
+    "WidthSweep",
     "__version__",
     "basins",
+    "connectivity",
     "critical_points",
     "curvature",
     "data",
@@ -52,4 +55,5 @@ __all__ = [
     "surface",
     "surfaces",
     "train",
+    "width_sweep",
 ]
