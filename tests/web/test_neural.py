@@ -218,7 +218,7 @@ def test_the_width_claims_are_what_the_shipped_numbers_show():
     questions = {q.prompt: q for q in neural.QUESTIONS}
     rights = [o.text for q in questions.values() for o in q.options if o.correct]
     assert any(f"From width {neural.WIDTH_TREND_START} up" in r for r in rights)
-    assert any(f"From width {neural.MATCHED_FROM} up" in r for r in rights)
+    assert any(f"from width {neural.MATCHED_FROM} up weight matching" in r for r in rights)
     assert "smoother and more convex" not in neural.LEDE + neural.PAGE.teaches
 
 

@@ -520,61 +520,38 @@ QUESTIONS = (
         ),
     ),
     Question(
-        "The width chart averages many seeds per width. What does it show about the "
-        "non-convex share of the random slice as the networks get wider?",
+        "The width chart measures many seeds per width (pick its figures in the menu above "
+        "it). What do its numbers show about wider networks?",
         (
             Option(
-                f"From width {WIDTH_TREND_START} up, each doubling leaves less of the slice "
-                "curving downward; the narrower networks show no clear trend.",
+                f"From width {WIDTH_TREND_START} up, each doubling leaves less of the random "
+                f"slice curving downward, and from width {MATCHED_FROM} up weight matching "
+                "removes nearly all of the barrier between two seeds' networks; the narrowest "
+                "networks show neither.",
                 True,
                 "Among networks that fit the data, the wider ones sit in more nearly convex "
-                "basins on this slice (Li et al. 2018 saw the same with width), and their top "
-                "Hessian eigenvalue is smaller too. The narrow ones often stop before fitting "
-                "the moons, and their slices differ a lot from seed to seed.",
+                "basins on this slice (Li et al. 2018 saw the same with width), with a smaller "
+                "top Hessian eigenvalue. Swapping hidden neurons leaves a network's function "
+                "unchanged, so much of the barrier between two runs is only their neurons "
+                "being in different orders (Ainsworth et al. 2022): once matched, wide "
+                "networks are joined by a nearly flat straight line.",
             ),
             Option(
-                "Every doubling of the width makes the slice more convex, from the narrowest "
-                "network up.",
+                "Every doubling makes the slice more convex and the barrier lower, from the "
+                "narrowest network up.",
                 False,
-                f"Not here: below width {WIDTH_TREND_START} the averages go up and down, and "
-                "one seed's slice can read far from its width's average. That is why the "
-                "chart shows many seeds rather than one.",
+                f"Not here: below width {WIDTH_TREND_START} the mean share goes up and down, "
+                "and the narrowest networks, which often stop before fitting the moons, keep "
+                "a real barrier even after matching. That is why the chart shows many seeds "
+                "rather than one.",
             ),
             Option(
-                "More of it curves downward, because more weights mean more local minima.",
-                False,
-                "Counting weights alone would suggest that, but on this slice the wide "
-                "networks are the more convex ones.",
-            ),
-        ),
-    ),
-    Question(
-        "Pick \u201cbarrier to another seed's network\u201d in the width chart. Two networks "
-        "trained from different seeds: what does weight matching (permuting one network's "
-        "neurons to line up with the other's) do to the loss barrier on the straight line "
-        "between them?",
-        (
-            Option(
-                f"From width {MATCHED_FROM} up it removes nearly all of it; narrower networks "
-                "keep a real barrier even after matching.",
-                True,
-                "Swapping hidden neurons leaves a network's function unchanged, so much of the "
-                "barrier between two runs is only their neurons being in different orders "
-                "(Ainsworth et al. 2022). Once matched, wide networks are joined by a nearly "
-                "flat straight line; narrow ones sit in basins that no permutation lines up.",
-            ),
-            Option(
-                "Nothing: a permuted network computes the same function, so the barrier "
-                "cannot change.",
+                "Matching cannot change the barrier: a permuted network computes the same "
+                "function.",
                 False,
                 "The function at the end does not change, but the straight line between the "
-                "two weight vectors does: it now runs between lined-up neurons.",
-            ),
-            Option(
-                "It removes the barrier at every width, narrow ones included.",
-                False,
-                "Not for the narrowest networks: at widths 2 and 4 the mean barrier after "
-                "matching stays large, with a wide spread between seeds.",
+                "two weight vectors does: after matching it runs between lined-up neurons, "
+                "and pick \u201cbarrier to another seed's network\u201d to see it drop.",
             ),
         ),
     ),
