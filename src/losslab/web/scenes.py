@@ -571,7 +571,7 @@ def sweep_scene(sweep, figure: str, width: int, this_network: tuple[float, int] 
     at = labels.index(str(width))
     pointer = Markers(
         np.array([labels[at]]),
-        np.array([tops[at] + gap]),
+        np.array([max(tops[at], mine_y or 0.0) + gap]),  # above the whisker and the dot
         style="pointer",
         colour=chosen,
         label="your width",
