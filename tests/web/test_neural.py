@@ -303,6 +303,8 @@ def test_every_figure_of_the_chart_draws_the_sweeps_means_and_spreads(choice):
     assert [b.meta for b in bars] == (
         ["sweep-before", "sweep"] if choice == "barrier" else ["sweep"]
     )
+    # a title that fits the ~300 px side column
+    assert swept.out.layout.title.text == chart.title and 0 < len(chart.title) <= 40
     lo, hi = swept.out.layout.yaxis.range
     for bar, name in zip(bars, names, strict=True):
         np.testing.assert_allclose(bar.y, chart.scale * sweep.mean(name))

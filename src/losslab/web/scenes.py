@@ -591,15 +591,10 @@ def sweep_scene(sweep, figure: str, width: int, this_network: tuple[float, int] 
     top = highest + (2.6 if figure == "barrier" else 2.2) * gap
     if chart.scale == 100:
         top = min(100.0, 10 * np.ceil(top / 10))
-    title = (
-        "Loss barrier: before (light) and after matching"
-        if figure == "barrier"
-        else f"{chart.label[0].upper()}{chart.label[1:]} by width"
-    )
     panel = Panel(
         "chart",
         (*bars, pointer, mine),
-        title=title,
+        title=chart.title,
         x=Axis("width (neurons per layer)"),
         y=Axis(chart.axis, (-SWEEP_FLOOR_SHARE * top, top)),
         legend="none",

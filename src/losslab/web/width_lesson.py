@@ -54,6 +54,7 @@ class Figure:
     fmt: str
     about: str
     dot: str = ""  # what the hover of the page's own network says (a plotly template)
+    title: str = ""  # the chart's title (short: the side column is about 300 px wide)
 
 
 # The chart's menu, in its order. "barrier" draws before and after matching side by side.
@@ -65,6 +66,7 @@ CHART = {
         ".0f",
         "the part of a random slice through the trained weights that curves downward",
         "%{y:.0f}% of its slice curves downward",
+        "Non-convex share by width",
     ),
     "roughness": Figure(
         "roughness of the slice",
@@ -73,6 +75,7 @@ CHART = {
         ".2f",
         "how much of the slice no bowl or saddle explains: sqrt(1 - R\u00b2) of a quadratic fit",
         "its slice's roughness is %{y:.2f}",
+        "Roughness by width",
     ),
     "top_eigenvalue": Figure(
         "sharpness (top Hessian eigenvalue)",
@@ -80,6 +83,7 @@ CHART = {
         1.0,
         ".2f",
         "how sharply the loss curves in its steepest direction at the trained weights",
+        title="Top Hessian eigenvalue by width",
     ),
     "barrier": Figure(
         "barrier to another seed's network",
@@ -88,6 +92,7 @@ CHART = {
         ".3f",
         "how far the loss rises above the straight line between two trained networks, "
         "before and after weight matching lines up their neurons",
+        title="Barrier: before (light), after matching",
     ),
     "loss": Figure(
         "final training loss",
@@ -96,6 +101,7 @@ CHART = {
         ".3f",
         "the loss the trained network reaches on the 375 training points",
         "its final loss is %{y:.3f}",
+        "Final training loss by width",
     ),
 }
 DEFAULT_FIGURE = "nonconvex_share"
