@@ -141,6 +141,11 @@ def load() -> WidthSweep:
     return WidthSweep.from_dict(json.loads(_text()))
 
 
+def shipped_rows() -> tuple[dict[str, float], ...]:
+    """The shipped sweep's table: one row per width, mean and sd of every figure."""
+    return load().rows()
+
+
 def shipped_text() -> str:
     return _text()
 
