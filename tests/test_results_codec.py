@@ -49,6 +49,15 @@ def hessian_report():
     )
 
 
+def connectivity_path():
+    torch.manual_seed(1)
+    X, y = torch.randn(24, 3), torch.randint(0, 2, (24,))
+    model_b = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    return ll.connectivity.linear_path(
+        tiny_network()[0], model_b, "cross_entropy", (X, y), n_points=5
+    )
+
+
 def race():
     return ll.race(ll.surface("bowl"), [ll.optim.gd(0.1), ll.optim.newton()], [3.0, -2.0], 10)
 
@@ -86,6 +95,7 @@ EXAMPLES = {
         ll.surface("himmelblau"), torch.eye(2, dtype=torch.float64), span=2.0, resolution=3
     ),
     "hessian_report": hessian_report,
+    "connectivity_path": connectivity_path,
 }
 
 

@@ -8,7 +8,7 @@ torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: 
 (`from losslab.landscapes import Landscape`).
 """
 
-from losslab import curvature, data, directions, models, optim
+from losslab import connectivity, curvature, data, directions, models, optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
@@ -36,6 +36,7 @@ __all__ = [
     "Trajectory",
     "__version__",
     "basins",
+    "connectivity",
     "critical_points",
     "curvature",
     "data",
