@@ -13,6 +13,7 @@ evaluates a model: the plane's loss comes as a Landscape the caller computed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,6 +33,8 @@ from losslab.plot.scene import (
 
 PROFILE_SIZE = (5.6, 4.6)  # per metric panel
 PLANE_SIZE = (7.0, 5.8)
+PLANE_AXES_WIDTH = 5.2  # inches of a plane figure's width that its axes take
+LEGEND_DARK = "#333333"  # a white line's legend entry
 WIDTH_PANEL = (3.3, 3.0)  # one small multiple
 WIDTH_COLUMNS = 4
 T_LABEL = "t (0: model A, 1: model B)"
@@ -121,16 +124,17 @@ def plane_scene(landscape, bezier, *, log: bool = True, title: str | None = None
     x, y = (np.asarray(v, dtype=np.float64) for v in landscape.coords)
     values = np.asarray(landscape.values["loss"], dtype=np.float64)
     field = Field(x, y, values, "filled", ColourScale.of(values, log, "loss"), value_name="loss")
+    line_x, line_y = np.array([a[0], b[0]]), np.array([a[1], b[1]])
     items = [
         field,
-        Path(
-            np.array([a[0], b[0]]),
-            np.array([a[1], b[1]]),
-            style="plane-line",
-            label="straight line",
-            name="line",
-        ),
+        Path(line_x, line_y, style="plane-line", label="straight line", name="line"),
         Path(curve[:, 0], curve[:, 1], style="plane-curve", label="Bezier curve", name="bezier"),
+    ]
+    # The lines are white to read on the map; their legend entries are drawn dark.
+    items = [replace(i, show_legend=False) if isinstance(i, Path) else i for i in items]
+    items += [
+        LegendEntry("straight line", "line", "plane-line", LEGEND_DARK),
+        LegendEntry("Bezier curve", "line", "plane-curve", LEGEND_DARK),
     ]
     for i, (point, label, name) in enumerate(
         ((a, "model A", "model-a"), (b, "model B", "model-b"), (c, "control point", "control"))
@@ -139,15 +143,19 @@ def plane_scene(landscape, bezier, *, log: bool = True, title: str | None = None
             Markers(point[:1], point[1:], style=style.anchor_style(i), label=label, name=name)
         )
     width, height = np.ptp(x), np.ptp(y)
+    equal = bool(height > 0 and 1 / 3 <= width / height <= 3)
     panel = Panel(
         "plane",
         tuple(items),
         title=title or "loss on the plane through A, B and the Bezier control point",
         x=Axis("along b - a (parameter distance)", (float(x[0]), float(x[-1]))),
         y=Axis("toward the control point (orthogonal)", (float(y[0]), float(y[-1]))),
-        equal=bool(height > 0 and 1 / 3 <= width / height <= 3),
+        equal=equal,
     )
-    return Scene((panel,), size=PLANE_SIZE)
+    # Under equal units the figure takes the plane's shape, not a fixed one with blank bands.
+    shape = height / width if equal else PLANE_SIZE[1] / PLANE_SIZE[0]
+    size = (PLANE_SIZE[0], float(np.clip(PLANE_AXES_WIDTH * shape + 2.0, 3.6, 8.0)))
+    return Scene((panel,), size=size)
 
 
 # -- width sweeps -------------------------------------------------------------------------------
