@@ -95,6 +95,16 @@ EXAMPLES = {
         ll.surface("himmelblau"), torch.eye(2, dtype=torch.float64), span=2.0, resolution=3
     ),
     "hessian_report": hessian_report,
+    "width_sweep": lambda: ll.WidthSweep(
+        widths=torch.tensor([2, 8]),
+        seeds=torch.tensor([0, 1, 2]),
+        samples={
+            f: torch.arange(6, dtype=torch.float64).reshape(2, 3) / (i + 1)
+            for i, f in enumerate(ll.connectivity.sweep_result.FIGURES)
+        },
+        settings={"epochs": 3, "n_params": {"2": 12, "8": 42}, "loss": "cross_entropy"},
+        seconds=1.5,
+    ),
     "connectivity_path": connectivity_path,
 }
 

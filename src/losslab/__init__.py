@@ -11,6 +11,7 @@ torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: 
 from losslab import connectivity, curvature, data, directions, models, optim
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
+from losslab.connectivity import WidthSweep, width_sweep
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Race, Trajectory, descend, race
 from losslab.diagnosis import Diagnosis, diagnose
@@ -34,6 +35,7 @@ __all__ = [
     "Surface",
     "TrainingRun",
     "Trajectory",
+    "WidthSweep",
     "__version__",
     "basins",
     "connectivity",
@@ -53,4 +55,5 @@ __all__ = [
     "surface",
     "surfaces",
     "train",
+    "width_sweep",
 ]
