@@ -106,6 +106,7 @@ EXAMPLES = {
         seconds=1.5,
     ),
     "connectivity_path": connectivity_path,
+    "permutation": lambda: ll.symmetry.random_permutation(tiny_network()[0], seed=4),
 }
 
 
