@@ -63,7 +63,9 @@ from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
 from losslab.errors import LosslabError
 
-PLANE_MARGIN = 0.3  # the plane's window reaches this share of |b - a| beyond A, B and C
+# The plane's window reaches these shares of |b - a| beyond A, B and C: along the line, and
+# across it (more: the valley the curve finds and the hills the line crosses both show).
+PLANE_MARGIN = (0.25, 0.5)
 LABELS = {
     "before": "straight line",
     "after": "straight line, aligned",
@@ -222,7 +224,7 @@ def connect_command(
     if matching is not None:
         printer.print(matching.summary())
     printer.print(barrier_table(paths, pair.title))
-    writers = [(outs[OUT_TAGS[k]], paths[k].save) for k in keys]
+    writers = [(outs[OUT_TAGS[k]], paths[k].save) for k in keys if out is not None]
     if matching is not None and out is not None:
         writers.append((outs["permutation"], matching.permutation.save))
     if plane is not None and out is not None:
@@ -263,12 +265,12 @@ def _align(model_a, model_b, max_iter: int, seed: int):
 # -- the plane of a Bezier curve ----------------------------------------------------------------
 
 
-def bezier_plane(path, margin: float = PLANE_MARGIN):
+def bezier_plane(path, margin: tuple[float, float] = PLANE_MARGIN):
     """The plane through a Bezier path's anchors A, B and C (Garipov et al. 2018, Fig. 1):
     origin A, orthonormal directions u = (b - a) / |b - a| and v, the part of c - a
     orthogonal to u (Gram-Schmidt), normalized; and the window (per axis (lo, hi)) that holds
-    A = (0, 0), B = (|b - a|, 0) and C = ((c - a).u, (c - a).v) with `margin` * |b - a|
-    around them. Returns (Directions (2, n_params) float64, window)."""
+    A = (0, 0), B = (|b - a|, 0) and C = ((c - a).u, (c - a).v) with margin * |b - a|
+    around them (along, across). Returns (Directions (2, n_params) float64, window)."""
     a, b, c = (row.to(torch.float64) for row in path.anchors)
     length = torch.linalg.vector_norm(b - a)
     if float(length) == 0.0:
@@ -283,9 +285,9 @@ def bezier_plane(path, margin: float = PLANE_MARGIN):
         )
     v = rest / height
     directions = directions_lib.custom([u, v], path.layout, origin=a, kind="bezier_plane")
-    pad = margin * float(length)
+    pad_x, pad_y = (m * float(length) for m in margin)
     xs, ys = (0.0, float(length), along), (0.0, 0.0, float(height))
-    window = [(min(xs) - pad, max(xs) + pad), (min(ys) - pad, max(ys) + pad)]
+    window = [(min(xs) - pad_x, max(xs) + pad_x), (min(ys) - pad_y, max(ys) + pad_y)]
     return directions, window
 
 

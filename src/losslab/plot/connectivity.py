@@ -154,7 +154,7 @@ def plane_scene(landscape, bezier, *, log: bool = True, title: str | None = None
     )
     # Under equal units the figure takes the plane's shape, not a fixed one with blank bands.
     shape = height / width if equal else PLANE_SIZE[1] / PLANE_SIZE[0]
-    size = (PLANE_SIZE[0], float(np.clip(PLANE_AXES_WIDTH * shape + 2.0, 3.6, 8.0)))
+    size = (PLANE_SIZE[0], float(np.clip(PLANE_AXES_WIDTH * shape + 1.7, 3.6, 8.0)))
     return Scene((panel,), size=size)
 
 
