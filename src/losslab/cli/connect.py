@@ -177,6 +177,11 @@ def connect_command(
     pair = prepare_pair(
         model, dataset, data, weights_a, weights_b, width, depth, seed, seed_b, loss
     )
+    if align:  # a model weight matching cannot handle: refused before any training
+        from losslab.symmetry import permutation_groups
+
+        with computing(f"finding the permutation groups of {pair.title}"):
+            permutation_groups(pair.a.model)
     training = Training(epochs, optimizer, lr, momentum, batch_size, seed)
     paths: dict = {}
     matching = None
