@@ -249,3 +249,44 @@ def test_bad_input_is_one_line_and_no_file(tmp_path, monkeypatch, args, phrase):
     assert_one_line_error(result, phrase)
     assert "this must never run" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- help, Ctrl-C -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["permute", "match", "connect", "widths"])
+def test_each_command_has_help_and_is_listed(command):
+    assert command in invoke().output
+    result = invoke(command, "--help")
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "args"),
+    [
+        ("losslab.connectivity", "bezier", ["connect", *CONNECT]),
+        ("losslab.connectivity.sweep", "width_sweep", ["widths", "--widths", "2,4"]),
+        # while the figures are written, after the Path files: those are removed again
+        ("losslab.plot.connectivity", "plane_scene", ["connect", *CONNECT]),
+    ],
+    ids=["connect-bezier", "widths", "connect-figures"],
+)
+def test_ctrl_c_says_interrupted_in_one_line_and_leaves_no_file(
+    tmp_path, monkeypatch, where, name, args
+):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(where), name, interrupted)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, "--out", tmp_path / "out.json", "--plot", tmp_path / "out.png")
+    assert (
+        result.exit_code == 130
+        and result.output.endswith("\ninterrupted\n")
+        or (result.output == "interrupted\n")
+    ), result.output
+    assert "wrote" not in result.output
+    assert list(tmp_path.iterdir()) == []
