@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from losslab.plot import style
 from losslab.plot.scene import (
@@ -40,6 +41,7 @@ from losslab.plot.scene import (
 # A white marker with a black outline reads on every colour of the map.
 HALO = [patheffects.Stroke(linewidth=3.5, foreground="black"), patheffects.Normal()]
 DASHES = {"solid": "-", "dash": "--", "dot": ":"}
+LEGEND_GAP_PT = 34  # a legend below an Axes starts this far under it: ticks, then the x label
 # Drawing order: fields under arrows under markers under paths under run ends.
 Z = {
     "field": 0,
@@ -513,10 +515,14 @@ def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
         return
     longest = max(len(h.get_label()) for h in handles)
     ncols = 2 if len(handles) > 2 and longest <= 34 else 1
+    # Below the tick labels and the x label: a fixed gap in points (a share of the Axes'
+    # height would run into the label of a small panel).
+    below = ax.transAxes + ScaledTranslation(0, -LEGEND_GAP_PT / 72, ax.figure.dpi_scale_trans)
     ax.legend(
         handles=handles,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.11),
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=below,
         ncols=ncols,
         fontsize=8,
         frameon=False,

@@ -772,8 +772,8 @@ def axis_layout(panel: Panel, x_ref: str = "x") -> tuple[dict, dict]:
     if panel.kind == "plane":
         xaxis.update(constrain="domain", zeroline=False)
         yaxis.update(constrain="domain", zeroline=False)
-    if panel.x.scale == "log":
-        xaxis["type"] = "log"
+    if panel.x.scale == "log":  # ticks at powers of 2 (widths 8, 16, 32), as matplotlib's
+        xaxis.update(type="log", dtick=math.log10(2))
     if panel.find(Bars):
         xaxis["type"] = "category"  # labels such as "16" are names, not numbers
     yaxis["type"] = "log" if panel.y.scale == "log" else "linear"
@@ -799,9 +799,17 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
         if panel.y2.colour:
             y2["color"] = panel.y2.colour
         fig.update_yaxes(**y2, secondary_y=True, **rc)
-    if panel.legend == "inside":
+    if panel.legend == "inside":  # the top right corner of this panel (of the figure: one)
+        subplot = fig.get_subplot(rc["row"], rc["col"])
+        (_, right), (_, top) = subplot.xaxis.domain, subplot.yaxis.domain
         fig.update_layout(
-            legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top"}
+            legend={
+                "orientation": "v",
+                "x": right - 0.01,
+                "xanchor": "right",
+                "y": top - 0.01,
+                "yanchor": "top",
+            }
         )
 
 

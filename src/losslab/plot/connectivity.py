@@ -189,6 +189,7 @@ def width_scene(sweep, *, title: str | None = None) -> Scene:
     widths = _array(sweep.widths)
     n_seeds = len(np.asarray(sweep.seeds).reshape(-1))
     panels = []
+    listed: set[str] = set()  # a label (before/after matching) in the legend once
     for heading, lines in WIDTH_PANELS:
         present = [(f, label) for f, label in lines if f in sweep.samples]
         if not present:
@@ -203,11 +204,14 @@ def width_scene(sweep, *, title: str | None = None) -> Scene:
                     style="width",
                     colour=style.WIDTH_COLOURS[i % len(style.WIDTH_COLOURS)],
                     label=label,
-                    show_legend=len(present) > 1,
+                    show_legend=len(present) > 1 and label not in listed,
+                    group=label,
                     name=figure,
                     errors=sd,
                 )
             )
+            if len(present) > 1:
+                listed.add(label)
         panels.append(
             Panel(
                 "chart",
@@ -215,7 +219,7 @@ def width_scene(sweep, *, title: str | None = None) -> Scene:
                 title=heading,
                 x=Axis("width", None, "log"),
                 y=Axis(""),
-                legend="inside" if len(present) > 1 else "none",
+                legend="below" if any(i.show_legend for i in items) else "none",
                 grid=True,
             )
         )
