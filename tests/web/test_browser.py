@@ -248,7 +248,7 @@ METAS += " ? gd._fullData.map(t => t.meta) : []; }"
 CHANGED = "([g, r]) => window.losslab.plotDiv(g).layout.datarevision !== r"
 SWEEP = "window.losslab.plotDiv('neural-sweep')._fullData"
 WHISKERS = f"() => {SWEEP}[0].error_y.visible ? {SWEEP}[0].error_y.array.length : 0"
-POINTED = f"() => {SWEEP}[1].x"  # the width the chart points at
+POINTED = f"() => {SWEEP}.find(t => t.meta === 'sweep-pointer').x"  # the width it points at
 
 
 def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab_url, tmp_path):
@@ -267,6 +267,13 @@ def test_neural_page_shows_three_landscapes_a_path_and_a_width_control(page, lab
     assert page.evaluate(POINTED) == ["8"]
     assert "weights (2 -> 8 -> 8 -> 2)" in page.inner_text("#neural-facts")
     page.screenshot(path=str(tmp_path / "neural.png"), full_page=True)
+
+    # The chart's menu: the barrier before and after matching, side by side.
+    page.locator("#neural-figure").click()
+    page.get_by_text("barrier to another seed's network", exact=True).click()
+    page.wait_for_function(f"() => ({METAS})('neural-sweep')[0] === 'sweep-before'")
+    assert page.evaluate(METAS, "neural-sweep")[:2] == ["sweep-before", "sweep"]
+    assert "weight matching" in page.inner_text("#neural-sweep-key")
 
     # The PCA slice holds the training path: it crosses the map.
     before = page.evaluate(REVISION, graph)

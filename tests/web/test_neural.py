@@ -1,7 +1,6 @@
 """The neural-landscapes page: its computations against closed forms and the library, its
 figures' traces, and each callback's logic as a plain function (request -> train -> slice)."""
 
-from dataclasses import replace
 from importlib import resources
 
 import numpy as np
@@ -9,12 +8,14 @@ import pytest
 import torch
 
 import losslab as ll
+from losslab.connectivity import WidthSweep, slice_roughness
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.landscapes import convexity
-from losslab.models import normal_equation
+from losslab.models import build, normal_equation
 from losslab.plot import style
 from losslab.plot.scene import Path
+from losslab.results import to_json
 from losslab.web import figures, networks, scenes, width_lesson
 from losslab.web.pages import neural
 
@@ -110,115 +111,157 @@ def test_pca_slice_holds_the_path_and_says_how_much():
 # -- the width lesson ---------------------------------------------------------------------------
 
 
-def test_shipped_width_lesson_is_the_page_measurement_recomputed():
-    """The data file was made with the page's settings, holds every cell, and one cell
-    recomputed now gives its number (the script's `measure`, cheap for width 4)."""
-    assert width_lesson.shipped_settings() == width_lesson.settings()
-    samples = width_lesson.load()
-    cells = {(s.width, s.seed, s.plane) for s in samples}
-    assert cells == {
-        (w, seed, plane)
-        for w in networks.WIDTHS
-        for seed in range(width_lesson.N_SEEDS)
-        for plane in range(width_lesson.N_PLANES)
-    }
-    shipped = next(s for s in samples if (s.width, s.seed, s.plane) == (4, 1, 2))
-    again = width_lesson.measure(4, 1, 2)
+def test_shipped_width_sweep_is_the_page_measurement_recomputed():
+    """The data file is a WidthSweep of the page's family and settings, every width x seed;
+    one cell recomputed now (width 4, seed 1, paired with seed 2 as in the full sweep) gives
+    its numbers."""
+    sweep = width_lesson.load()
+    assert sweep.widths.tolist() == list(networks.WIDTHS)
+    assert sweep.seeds.tolist() == list(range(width_lesson.N_SEEDS))
+    again = width_lesson.measure(widths=[4], seeds=[1, 2])
+    same = {k: v for k, v in again.settings.items() if k != "n_params"}
+    assert same == {k: v for k, v in sweep.settings.items() if k != "n_params"}
+    assert same["epochs"] == networks.NETWORK_TRAINING["epochs"] and same["planes"] == 3
+    shipped, now = sweep.at(4, 1), again.at(4, 1)
+    assert set(shipped) == set(now) == set(sweep.samples)
     # A share counts grid points (841 of them): one point's flip is the most a platform moves.
-    assert again.nonconvex_share == pytest.approx(shipped.nonconvex_share, abs=1.01 / 29**2)
-    assert again.rise == pytest.approx(shipped.rise, rel=1e-4, abs=1e-6)
-    assert again.final_loss == pytest.approx(shipped.final_loss, rel=1e-4, abs=1e-6)
+    assert now["nonconvex_share"] == pytest.approx(shipped["nonconvex_share"], abs=1.01 / 29**2)
+    assert now["top_eigenvalue"] == pytest.approx(shipped["top_eigenvalue"], rel=1e-3)
+    for figure in ("loss", "accuracy", "roughness", "barrier_before", "barrier_after"):
+        assert now[figure] == pytest.approx(shipped[figure], rel=1e-4, abs=1e-6), figure
 
 
 def test_the_data_file_is_what_the_script_writes():
-    """Its first line names the command; the script's writer gives back the file exactly."""
+    """The codec's JSON of what `load` reads, naming the command that made it."""
     shipped = resources.files("losslab.web").joinpath(width_lesson.DATA_FILE).read_text()
-    assert shipped.splitlines()[1].startswith(f' "made_by": "{width_lesson.COMMAND}')
-    assert width_lesson.to_json(width_lesson.load(), width_lesson.shipped_settings()) == shipped
+    assert width_lesson.shipped_text() == shipped
+    assert to_json(width_lesson.load()) == shipped
+    assert width_lesson.load().settings["made_by"] == width_lesson.COMMAND
+    assert len(shipped) < 40_000
 
 
-def test_the_page_slice_is_plane_zero_of_the_width_lesson(narrow):
-    """The dot the chart draws for the page's network is the chart's own measure of it."""
-    assert width_lesson.measure(8, 0, 0).nonconvex_share == narrow.nonconvex_share
+def test_the_sweeps_networks_are_the_pages(narrow):
+    """make_model under torch seeded with s is the page's network of seed s (the same first
+    weights), and the chart's dot is the page's own slice."""
+    data = load_dataset(networks.NETWORK_DATA, seed=0)
+    for width, seed in ((8, 3), (64, 0)):
+        torch.manual_seed(seed)
+        mine = width_lesson.make_model(width).state_dict()
+        page = build("mlp", data, width=width, depth=networks.DEPTH, seed=seed).state_dict()
+        assert mine.keys() == page.keys()
+        assert all(torch.equal(mine[k], page[k]) for k in mine)
+    spec = networks.NetworkSpec(width=8, seed=0)
+    assert neural.this_network(spec, "nonconvex_share") == (narrow.nonconvex_share, 0)
+    assert neural.this_network(spec, "roughness") == (slice_roughness(narrow.loss), 0)
+    run, _ = networks.trained_network(8, 0)
+    assert neural.this_network(spec, "loss") == (float(run.train_loss[-1]), 0)
+    assert neural.this_network(spec, "top_eigenvalue") is None
 
 
-def test_the_width_claim_is_what_the_shipped_numbers_show():
-    """Derive the trend from the raw samples (numpy, not `summarise`), then hold the page's
-    sentence and the quiz to it."""
-    samples = width_lesson.load()
-    table = {  # width -> (seeds,) shares and rises, each seed averaged over its planes
-        w: np.array(
-            [
-                [
-                    np.mean([getattr(s, f) for s in samples if (s.width, s.seed) == (w, seed)])
-                    for seed in range(width_lesson.N_SEEDS)
-                ]
-                for f in ("nonconvex_share", "rise")
-            ]
-        )
-        for w in networks.WIDTHS
-    }
-    means = np.array([table[w][0].mean() for w in networks.WIDTHS])
-    start = networks.WIDTHS.index(neural.WIDTH_TREND_START)
-    # The trend the quiz names: the share falls at every doubling from its start on, by more
-    # than twice the standard error of the difference (no step of it is seed noise) ...
-    for w, v in zip(networks.WIDTHS[start:], networks.WIDTHS[start + 1 :], strict=False):
-        se = np.hypot(*(table[x][0].std(ddof=1) / np.sqrt(width_lesson.N_SEEDS) for x in (w, v)))
-        assert table[w][0].mean() - table[v][0].mean() > 2 * se, (w, v)
-    # ... and it starts there: the step before it rises (widths 8 -> 16 on these numbers).
-    assert start == 0 or means[start - 1] < means[start]
-    assert width_lesson.trend_start(width_lesson.shipped_rows()) == neural.WIDTH_TREND_START
-    rows = {r.width: r for r in width_lesson.shipped_rows()}
-    assert [rows[w].share_mean for w in networks.WIDTHS] == pytest.approx(list(means))
-    # The page says exactly that, with the chart's numbers.
-    text = width_lesson.claim(width_lesson.shipped_rows())
-    first, last = rows[neural.WIDTH_TREND_START], rows[max(networks.WIDTHS)]
-    assert f"from width {neural.WIDTH_TREND_START} to {max(networks.WIDTHS)}" in text
-    assert f"{100 * first.share_mean:.0f} \u00b1 {100 * first.share_sd:.0f} %" in text
-    assert f"{100 * last.share_mean:.0f} \u00b1 {100 * last.share_sd:.0f} %" in text
-    rises = [table[w][1].mean() for w in networks.WIDTHS[start:]]
-    assert ("gets flatter" in text) == all(a > b for a, b in zip(rises, rises[1:], strict=False))
-    narrow_means = means[:start]
-    if start > 1 and not np.all(np.diff(narrow_means) < 0):
-        assert "show no trend" in text
+def _numpy_trend_start(means) -> int:
+    """The oracle: the first index from which every later step falls (a plain loop)."""
+    for start in range(len(means)):
+        if all(means[i] > means[i + 1] for i in range(start, len(means) - 1)):
+            return start
+    return len(means) - 1
+
+
+def test_the_width_claims_are_what_the_shipped_numbers_show():
+    """Derive each trend from the raw samples (numpy), then hold the page's sentences and
+    the quiz to them."""
+    sweep = width_lesson.load()
+    raw = {f: sweep.samples[f].numpy() for f in sweep.samples}  # (W, S) each
+    widths = list(networks.WIDTHS)
+    lines = width_lesson.claim_lines(sweep)
+    for figure, scale, fmt in (
+        ("nonconvex_share", 100, ".0f"),
+        ("roughness", 1, ".2f"),
+        ("top_eigenvalue", 1, ".2f"),
+        ("barrier_before", 1, ".3f"),
+    ):
+        means = scale * raw[figure].mean(axis=1)
+        sds = scale * raw[figure].std(axis=1, ddof=1)
+        start = _numpy_trend_start(means)
+        assert width_lesson.trend_start(means) == start
+        (line,) = [
+            x for x in lines if x.startswith(width_lesson._capital(width_lesson._NAMES[figure]))
+        ]
+        if start < len(widths) - 1:
+            assert f"from width {widths[start]} to {widths[-1]}" in line
+            assert f"{means[start]:{fmt}} \u00b1 {sds[start]:{fmt}}" in line
+            assert f"{means[-1]:{fmt}} \u00b1 {sds[-1]:{fmt}}" in line
+        else:
+            assert "does not fall steadily" in line
+    # The quiz: the share's trend starts where it says, each step of it more than twice the
+    # standard error of the difference (no step of it is seed noise) ...
+    share = raw["nonconvex_share"]
+    start = widths.index(neural.WIDTH_TREND_START)
+    assert _numpy_trend_start(share.mean(axis=1)) == start
+    n = share.shape[1]
+    for i in range(start, len(widths) - 1):
+        se = np.hypot(share[i].std(ddof=1), share[i + 1].std(ddof=1)) / np.sqrt(n)
+        assert share[i].mean() - share[i + 1].mean() > 2 * se, widths[i]
+    # ... and matching leaves under 5 % of the barrier from MATCHED_FROM up, not below it.
+    ratio = raw["barrier_after"].mean(axis=1) / raw["barrier_before"].mean(axis=1)
+    below = ratio < width_lesson.MATCHED_REL
+    first = widths.index(neural.MATCHED_FROM)
+    assert below[first:].all() and (first == 0 or not below[first - 1])
+    assert width_lesson.matched_from(sweep) == neural.MATCHED_FROM
+    assert raw["barrier_after"][:2].mean(axis=1).min() > 0.1  # "narrow ones keep a barrier"
+    (matching,) = [x for x in lines if x.startswith("Weight matching")]
+    assert f"from width {neural.MATCHED_FROM} up" in matching
+    if (raw["barrier_after"].mean(axis=1) < raw["barrier_before"].mean(axis=1)).all():
+        assert "at every width" in matching
+    unfit = (raw["loss"] > width_lesson.FIT_LOSS).sum(axis=1)
+    for w, k in zip(widths, unfit, strict=True):
+        assert (f"{k} of {n} at width {w}" in lines[-1]) == (k > 0)
+    questions = {q.prompt: q for q in neural.QUESTIONS}
+    rights = [o.text for q in questions.values() for o in q.options if o.correct]
+    assert any(f"From width {neural.WIDTH_TREND_START} up" in r for r in rights)
+    assert any(f"from width {neural.MATCHED_FROM} up weight matching" in r for r in rights)
     assert "smoother and more convex" not in neural.LEDE + neural.PAGE.teaches
-    (question,) = [q for q in neural.QUESTIONS if "width chart" in q.prompt]
-    (right,) = [o for o in question.options if o.correct]
-    assert f"From width {neural.WIDTH_TREND_START} up" in right.text
 
 
-def test_width_lesson_summary_and_claim_oracles():
-    """Hand-made samples: two seeds x two planes per width, known means and spreads."""
-    S = width_lesson.Sample
-    samples = [
-        S(w, seed, plane, share + 0.02 * (plane - 0.5) + 0.1 * (seed - 0.5), 1.0 / w, loss)
-        for w, share, loss in ((2, 0.2, 0.3), (4, 0.5, 0.01), (8, 0.3, 0.01), (16, 0.1, 0.01))
-        for seed in (0, 1)
-        for plane in (0, 1)
-    ]
-    rows = width_lesson.summarise(reversed(samples))
-    assert [r.width for r in rows] == [2, 4, 8, 16]
-    assert [r.share_mean for r in rows] == pytest.approx([0.2, 0.5, 0.3, 0.1])
-    assert rows[0].share_sd == pytest.approx(0.1 / np.sqrt(2))  # seeds at 0.15 and 0.25
-    assert [r.n_fit for r in rows] == [0, 2, 2, 2] and rows[0].rise_mean == 0.5
-    assert width_lesson.trend_start(rows) == 4
-    text = width_lesson.claim(rows)
-    assert "from width 4 to 16" in text and "50 \u00b1 7 % \u2192 10 \u00b1 7 %" in text
-    assert "gets flatter" in text and "Width 2 shows no trend (20 %)" in text
-    assert ": 2 of their 2 networks stop short of fitting the data" in text
-    falling = width_lesson.summarise([s for s in samples if s.width >= 4])
-    assert "no trend" not in width_lesson.claim(falling)
-    # Narrow networks that all fit: no excuse is offered; a last step that rises: no trend.
-    fitted = [replace(s, final_loss=0.01) for s in samples]
-    assert "stop short" not in width_lesson.claim(width_lesson.summarise(fitted))
-    rising = [replace(s, nonconvex_share=s.width / 100) for s in samples]
-    assert width_lesson.claim(width_lesson.summarise(rising)).endswith(
-        "does not fall steadily with width (2, 4, 8, 16 %)."
+def _sweep(samples: dict, widths=(2, 4, 8)) -> WidthSweep:
+    """A hand-made sweep: figure -> (W, 2) numbers; the required figures default to 0."""
+    zeros = np.zeros((len(widths), 2))
+    every = {f: zeros for f in ("loss", "barrier_before", "barrier_after", "top_eigenvalue")}
+    every |= {"nonconvex_share": zeros, "roughness": zeros} | samples
+    return WidthSweep(
+        torch.tensor(widths),
+        torch.tensor([0, 1]),
+        {f: torch.as_tensor(np.asarray(v, dtype=np.float64)) for f, v in every.items()},
+        {"planes": 1},
     )
-    x = y = np.linspace(-1, 1, 5)
-    bowl = np.add.outer(x**2, y**2)
-    assert width_lesson.slice_rise(bowl) == pytest.approx(bowl.mean())
-    assert width_lesson.slice_rise(np.add.outer(x, 2 * y)) == pytest.approx(0.0)
+
+
+def test_width_lesson_sentences_oracles():
+    """Hand-made sweeps with known means and spreads: each sentence says what they show."""
+    falling = _sweep({"nonconvex_share": [[0.2, 0.3], [0.5, 0.5], [0.1, 0.1]]})
+    text = width_lesson.describe(falling, "nonconvex_share")
+    assert "falls at every doubling from width 4 to 8, 50 \u00b1 0 % \u2192 10 \u00b1 0 %" in text
+    assert "from width 2 to 4 it does not fall steadily (25, 50 %)" in text
+    rising = _sweep({"roughness": [[0.1, 0.1], [0.2, 0.2], [0.3, 0.5]]})
+    assert width_lesson.describe(rising, "roughness") == (
+        "The roughness does not fall steadily with width (0.10, 0.20, 0.40)."
+    )
+    assert width_lesson.trend_start([3, 2, 1]) == 0 and width_lesson.trend_start([1, 2]) == 1
+    barriers = _sweep(
+        {
+            "barrier_before": [[1, 1], [1, 1], [1, 1]],
+            "barrier_after": [[2, 2], [0.5, 0.5], [0.01, 0.03]],
+        }
+    )
+    text = width_lesson.matching_effect(barriers)
+    assert "at 2 of 3 widths (4, 8)" in text and "1.000 \u2192 0.020" in text
+    assert "from width 8 up less than 5 %" in text
+    assert width_lesson.matched_from(barriers) == 8
+    assert width_lesson.matched_from(barriers, rel=0.6) == 4
+    assert width_lesson.matched_from(barriers, rel=0.01) is None
+    assert width_lesson.unfit(barriers) == ""
+    unfit = _sweep({"loss": [[0.3, 0.01], [0.2, 0.1], [0.01, 0.01]]})
+    assert width_lesson.unfit(unfit).endswith("1 of 2 at width 2; 2 of 2 at width 4.")
+    assert width_lesson.claim(unfit).startswith("Over 2 seeds per width (1 random planes each):")
 
 
 @pytest.mark.parametrize("width", networks.WIDTHS)
@@ -226,12 +269,14 @@ def test_width_chart_has_whiskers_and_shows_the_chosen_width(width):
     """Every width: whiskers of +-1 sd, the bar in the path colour, and a pointer above the
     bar's whisker inside the axis range, so the choice shows even on a bar of height 0; the
     page's network is a dot on its bar, seen whole even at 0%."""
-    rows = width_lesson.shipped_rows()
-    figure = figures.sweep(scenes.sweep_scene(rows, width, (0.0, 7)), revision=3)
+    sweep = width_lesson.load()
+    figure = figures.sweep(
+        scenes.sweep_scene(sweep, "nonconvex_share", width, (0.0, 7)), revision=3
+    )
     bar, pointer, mine = figure.data
     assert list(bar.x) == [str(w) for w in networks.WIDTHS] and bar.meta == "sweep"
-    np.testing.assert_allclose(bar.y, [100 * r.share_mean for r in rows])
-    np.testing.assert_allclose(bar.error_y.array, [100 * r.share_sd for r in rows])
+    np.testing.assert_allclose(bar.y, 100 * sweep.mean("nonconvex_share"))
+    np.testing.assert_allclose(bar.error_y.array, 100 * sweep.sd("nonconvex_share"))
     assert bar.error_y.visible is not False and min(bar.error_y.array) > 0
     chosen = list(bar.x).index(str(width))
     assert bar.marker.color[chosen] == style.OPTIMIZER_COLOURS["momentum"]
@@ -244,6 +289,38 @@ def test_width_chart_has_whiskers_and_shows_the_chosen_width(width):
     assert pointer.hoverinfo == "skip" and "seed 7): %{y:.0f}%" in mine.hovertemplate
     assert list(mine.x) == [str(width)] and lo < mine.y[0] == 0.0 and mine.name.endswith("7)")
     assert figure.layout.xaxis.type == "category"
+
+
+@pytest.mark.parametrize("choice", list(width_lesson.CHART))
+def test_every_figure_of_the_chart_draws_the_sweeps_means_and_spreads(choice):
+    sweep = width_lesson.load()
+    chart = width_lesson.CHART[choice]
+    swept = neural.sweep_stage(
+        {"width": 8, "slice": "random", "seed": 0, "view": "contour"}, choice
+    )
+    names = ("barrier_before", "barrier_after") if choice == "barrier" else (choice,)
+    bars = [t for t in swept.out.data if t.type == "bar"]
+    assert [b.meta for b in bars] == (
+        ["sweep-before", "sweep"] if choice == "barrier" else ["sweep"]
+    )
+    # a title that fits the ~300 px side column
+    assert swept.out.layout.title.text == chart.title and 0 < len(chart.title) <= 40
+    lo, hi = swept.out.layout.yaxis.range
+    for bar, name in zip(bars, names, strict=True):
+        np.testing.assert_allclose(bar.y, chart.scale * sweep.mean(name))
+        np.testing.assert_allclose(bar.error_y.array, chart.scale * sweep.sd(name))
+        assert lo < 0 and max(bar.y + bar.error_y.array) < hi
+    (pointer,) = [t for t in swept.out.data if t.meta == "sweep-pointer"]
+    assert list(pointer.x) == ["8"] and pointer.y[0] < hi
+    (mine,) = [t for t in swept.out.data if t.meta == "sweep-this"]
+    if len(mine.y):  # the pointer sits above this network's dot, never on it
+        assert mine.y[0] < pointer.y[0] and mine.y[0] < hi
+    assert (len(mine.x) == 1) == (choice in ("nonconvex_share", "roughness", "loss"))
+    assert chart.about[1:] in swept.key and ("the network on the left" in swept.key) == bool(
+        len(mine.x)
+    )
+    with pytest.raises(LosslabError, match="^Figure "):
+        neural.sweep_stage({"width": 8, "slice": "random", "seed": 0, "view": "contour"}, "rise")
 
 
 def test_results_are_cached_per_choice(narrow):
@@ -335,7 +412,7 @@ def test_request_then_the_three_stages_report_progress_and_draw():
     assert "landscape-network" in _metas(drawn.figure)
     swept = neural.sweep_stage(drawn.drawn)
     assert swept.progress == neural.N_STAGES == 3 and swept.status.startswith("Ready")
-    assert swept.out.data[0].meta == "sweep"
+    assert swept.out.data[0].meta == "sweep" and "mean of 10 seeds" in swept.key
     assert "114 weights" in str(drawn.facts)
     assert drawn.figure.layout.datarevision == neural.Job.from_dict(asked.job).revision()
     convex = neural.convex(asked.job)

@@ -225,9 +225,12 @@ def axes(panel: Panel) -> tuple[dict, dict]:
     return backend_plotly.axis_layout(panel)
 
 
-def sweep(scene: Scene, *, revision: int) -> go.Figure:
+def sweep(
+    scene: Scene, *, revision: int, dot: str = "%{y:.0f}% of its slice curves downward"
+) -> go.Figure:
     """The width chart (scenes.sweep_scene) in the narrow side panel. Its pointer's height
-    means nothing (it only points): no hover there, the bar's own hover says it all."""
+    means nothing (it only points): no hover there, the bar's own hover says it all.
+    dot: what the hover of this network's dot says after its name (a plotly template)."""
     figure = draw(
         scene,
         revision=revision,
@@ -244,8 +247,6 @@ def sweep(scene: Scene, *, revision: int) -> go.Figure:
     )
     figure.update_traces(hoverinfo="skip", hovertemplate=None, selector={"meta": "sweep-pointer"})
     return figure.for_each_trace(
-        lambda dot: dot.update(
-            hovertemplate=f"{dot.name}: %{{y:.0f}}% of its slice curves downward<extra></extra>"
-        ),
+        lambda trace: trace.update(hovertemplate=f"{trace.name}: {dot}<extra></extra>"),
         selector={"meta": "sweep-this"},
     )

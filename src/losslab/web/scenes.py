@@ -37,13 +37,15 @@ from losslab.plot.scene import (
     Scene,
     interpolate,
 )
+from losslab.web import width_lesson
 
 CURVATURE_KINDS = ("minimum", "saddle", "maximum", "degenerate")
 EIGEN_RADIUS = 0.16  # eigen-arrows reach this fraction of the window's larger side
 LOSS_FLOOR = 1e-16  # a loss <= 0 sits here on a log axis (the hover keeps the true value)
 NO_POINTS = np.empty(0)
-SWEEP_POINTER_GAP = 7.0  # the width chart's pointer sits this many % above its bar's whisker
-SWEEP_FLOOR = -3.0  # the chart's y axis starts a little below 0: a dot at 0 is seen whole
+SWEEP_POINTER_SHARE = 0.07  # the width chart's pointer: this share of its top above the whisker
+SWEEP_FLOOR_SHARE = 0.03  # its y axis starts this share of its top below 0: a dot at 0 shows
+SWEEP_LIGHT = "#e3e6ed"  # the width chart's bars before matching, beside those after
 W1, W2 = "w1 (x)", "w2 (y)"
 
 
@@ -527,60 +529,87 @@ def lessons_scene(lessons, view: str) -> Scene:
     return Scene(tuple(panels))
 
 
-def sweep_scene(rows, width: int, this_network: tuple[float, int] | None = None) -> Scene:
-    """Bars: the mean non-convex share of the random slice at every width with whiskers of
-    +-1 sd between seeds, the chosen width in the network's path colour and pointed at by a
-    marker above its whisker (so it is found even where the bar has no height), and the
-    network on the page as a dot on its bar.
+def sweep_scene(sweep, figure: str, width: int, this_network: tuple[float, int] | None = None):
+    """The width chart of one figure of a `WidthSweep` (`width_lesson.CHART` names them):
+    bars of the mean over seeds at every width with whiskers of +-1 sd between seeds, the
+    chosen width in the network's path colour and pointed at by a marker above its whisker
+    (so it is found even where the bar has no height), and the network on the page as a dot
+    on its bar. figure "barrier": two bars per width, before matching (light) and after.
 
-    rows: `width_lesson.WidthRow`s, widths ascending; this_network: (its share in [0, 1], its
-    seed) or None. Items: bars, pointer, this network (always three, the last maybe empty)."""
+    this_network: (its value of the figure, in the sweep's units, and its seed) or None.
+    Items: [bars before matching,] bars, pointer, this network (maybe empty)."""
+    chart = width_lesson.CHART[figure]
     chosen = style.OPTIMIZER_COLOURS["momentum"]
-    labels = tuple(str(r.width) for r in rows)
-    means = np.array([100 * r.share_mean for r in rows])
-    sds = np.array([100 * r.share_sd for r in rows])
-    bars = Bars(
-        labels,
-        means,
-        tuple(chosen if r.width == width else style.BAR_COLOUR for r in rows),
-        tuple(
-            f"width {r.width}: {100 * r.share_mean:.0f} \u00b1 {100 * r.share_sd:.0f} % "
-            f"non-convex<br>mean \u00b1 sd of {r.n_seeds} seeds<br>the loss rises "
-            f"{r.rise_mean:.2f} on average across the slice<br>{r.n_fit} of {r.n_seeds} "
-            "networks fit the data"
-            for r in rows
-        ),
-        name="sweep",
-        errors=sds,
-    )
+    labels = tuple(str(w) for w in sweep.widths.tolist())
+    n_seeds = len(sweep.seeds)
+    series = ("barrier_before", "barrier_after") if figure == "barrier" else (figure,)
+    bars = []
+    for k, name in enumerate(series):
+        means, sds = chart.scale * sweep.mean(name), chart.scale * sweep.sd(name)
+        light = len(series) > 1 and k == 0
+        colours = tuple(
+            (_tint(chosen) if light else chosen)
+            if label == str(width)
+            else (SWEEP_LIGHT if light else style.BAR_COLOUR)
+            for label in labels
+        )
+        texts = tuple(
+            f"width {label}: {m:{chart.fmt}} \u00b1 {d:{chart.fmt}}{_unit(chart)} "
+            f"{_SERIES_WORDS.get(name, chart.label)}<br>mean \u00b1 sd of {n_seeds} seeds"
+            for label, m, d in zip(labels, means, sds, strict=True)
+        )
+        bars.append(
+            Bars(
+                labels, means, colours, texts, name="sweep-before" if light else "sweep", errors=sds
+            )
+        )
+    tops = np.max([b.heights + b.errors for b in bars], axis=0)  # (W,) the highest whisker
+    value, seed = this_network if this_network is not None else (None, None)
+    mine_y = None if value is None else chart.scale * value
+    highest = max(float(np.max(tops)), mine_y or 0.0, 1e-12)
+    gap = SWEEP_POINTER_SHARE * highest
     at = labels.index(str(width))
     pointer = Markers(
         np.array([labels[at]]),
-        np.array([means[at] + sds[at] + SWEEP_POINTER_GAP]),
+        np.array([max(tops[at], mine_y or 0.0) + gap]),  # above the whisker and the dot
         style="pointer",
         colour=chosen,
         label="your width",
         show_legend=False,
         name="sweep-pointer",
     )
-    share, seed = this_network if this_network is not None else (None, None)
     mine = Markers(
-        np.array([labels[at]] if share is not None else [], dtype=object),
-        np.array([100 * share] if share is not None else [], dtype=np.float64),
+        np.array([labels[at]] if mine_y is not None else [], dtype=object),
+        np.array([mine_y] if mine_y is not None else [], dtype=np.float64),
         style="point",
-        label=f"this network (seed {seed})" if share is not None else "",
+        label=f"this network (seed {seed})" if mine_y is not None else "",
         show_legend=False,
         name="sweep-this",
     )
-    # The axis ends a step of 10 above the highest pointer, whisker or dot: room to read them.
-    highest = max(float(np.max(means + sds)) + SWEEP_POINTER_GAP, 100 * (share or 0.0))
-    top = min(100.0, 10 * np.ceil((highest + 4) / 10))
+    # Room above the highest pointer, whisker or dot to read them; a floor a little below 0
+    # so that a dot at 0 is seen whole.
+    top = highest + (2.6 if figure == "barrier" else 2.2) * gap
+    if chart.scale == 100:
+        top = min(100.0, 10 * np.ceil(top / 10))
     panel = Panel(
         "chart",
-        (bars, pointer, mine),
-        title="Non-convex share by width",
+        (*bars, pointer, mine),
+        title=chart.title,
         x=Axis("width (neurons per layer)"),
-        y=Axis("% of the slice", (SWEEP_FLOOR, top)),
+        y=Axis(chart.axis, (-SWEEP_FLOOR_SHARE * top, top)),
         legend="none",
     )
     return Scene((panel,))
+
+
+_SERIES_WORDS = {"barrier_before": "before matching", "barrier_after": "after matching"}
+
+
+def _unit(chart) -> str:
+    return " %" if chart.scale == 100 else ""
+
+
+def _tint(colour: str, amount: float = 0.55) -> str:
+    """`colour` (#rrggbb) mixed with white: the light twin of a chosen bar."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)

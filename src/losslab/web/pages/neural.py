@@ -20,6 +20,7 @@ from typing import Any
 
 from dash import Input, Output, dcc, html
 
+from losslab.connectivity import slice_roughness
 from losslab.errors import LosslabError
 from losslab.plot import style
 from losslab.web import components as ui
@@ -31,9 +32,12 @@ ID = Ids("neural")
 KEY = "neural"
 DEFAULT_WIDTH = 8
 N_STAGES = 3
-# Where the width chart's trend starts: the third question names it, and a test checks it
-# against the shipped measurements (width_lesson.trend_start).
+# What the quiz says of the shipped measurements; a test checks both against them:
+# where the mean non-convex share starts to fall at every doubling (width_lesson.trend_start),
+# and from which width weight matching leaves less than 5 % of the barrier
+# (width_lesson.matched_from).
 WIDTH_TREND_START = 16
+MATCHED_FROM = 32
 WIDTH_MARKS = {i: str(w) for i, w in enumerate(networks.WIDTHS)}
 # Each path in its optimizer's colour: full-batch gradient descent for the convex models,
 # SGD with momentum for the network.
@@ -91,6 +95,16 @@ class Stage(shared.Outputs):
     """What a stage callback returns: its figure or the next stage's job, and the progress."""
 
     out: Any = shared.NO
+    progress: Any = shared.NO
+    status: Any = shared.NO
+
+
+@dataclass(frozen=True)
+class Swept(shared.Outputs):
+    """The width chart, the line under it, and the progress."""
+
+    out: Any = shared.NO
+    key: Any = shared.NO
     progress: Any = shared.NO
     status: Any = shared.NO
 
@@ -186,17 +200,53 @@ def slice_stage(job_data) -> Drawn:
     )
 
 
-def sweep_stage(job_data) -> Stage:
-    """Stage 3: the width chart (shipped means over seeds), with this network's random slice
-    (memoized; already computed when the page shows the random slice) as a dot."""
+def sweep_stage(job_data, figure=width_lesson.DEFAULT_FIGURE) -> Swept:
+    """Stage 3: the width chart of the chosen figure (shipped means over seeds), with this
+    network as a dot where the page has measured it itself (its random slice, memoized and
+    already computed when the page shows the random slice; its final loss)."""
     job = Job.from_dict(job_data)
-    mine = networks.network_slice(replace(job.spec, slice="random")).nonconvex_share
-    scene = scenes.sweep_scene(width_lesson.shipped_rows(), job.spec.width, (mine, job.spec.seed))
-    return Stage(
-        out=figures.sweep(scene, revision=job.revision("width", "seed")),
+    figure = parse.choice(figure, "figure", tuple(width_lesson.CHART))
+    mine = this_network(job.spec, figure)
+    sweep = width_lesson.load()
+    scene = scenes.sweep_scene(sweep, figure, job.spec.width, mine)
+    return Swept(
+        out=figures.sweep(
+            scene, revision=_chart_revision(job, figure), dot=width_lesson.CHART[figure].dot
+        ),
+        key=sweep_key(figure, mine is not None),
         progress=N_STAGES,
         status=f"Ready: width {job.spec.width}, {_slice_name(job.spec.slice)} slice, "
         f"seed {job.spec.seed}.",
+    )
+
+
+def _chart_revision(job: Job, figure: str) -> int:
+    """The width chart's datarevision: it changes with the width, the seed and the figure."""
+    return zlib.crc32(f"{job.revision('width', 'seed')} {figure}".encode()) % (2**31 - 1) + 1
+
+
+def this_network(spec: networks.NetworkSpec, figure: str) -> tuple[float, int] | None:
+    """(the page's network's own value of `figure`, its seed), or None where the page has not
+    measured it (its curvature and barriers are measured by the sweep only)."""
+    if figure in ("nonconvex_share", "roughness"):
+        lesson = networks.network_slice(replace(spec, slice="random"))
+        if figure == "nonconvex_share":
+            return lesson.nonconvex_share, spec.seed
+        return slice_roughness(lesson.loss), spec.seed
+    if figure == "loss":
+        run, _ = networks.trained_network(spec.width, spec.seed)
+        return float(run.train_loss[-1]), spec.seed
+    return None
+
+
+def sweep_key(figure: str, with_dot: bool) -> str:
+    """The line under the width chart: what its marks are and what the figure measures."""
+    chart = width_lesson.CHART[figure]
+    dot = "\u25cf the network on the left \u00b7 " if with_dot else ""
+    return (
+        f"\u25bc your width \u00b7 {dot}bars: mean of {width_lesson.N_SEEDS} seeds, whiskers "
+        f"\u00b11 sd between them (measured once: {width_lesson.COMMAND}). "
+        f"{chart.about[0].upper()}{chart.about[1:]}."
     )
 
 
@@ -300,12 +350,41 @@ def layout():
             ),
             [
                 html.Div(id=ID.facts, className="ll-about ll-card"),
+                ui.control(
+                    "Width chart shows",
+                    dcc.Dropdown(
+                        id=ID.figure,
+                        options=[
+                            {"label": chart.label, "value": key}
+                            for key, chart in width_lesson.CHART.items()
+                        ],
+                        value=width_lesson.DEFAULT_FIGURE,
+                        clearable=False,
+                        searchable=False,
+                    ),
+                    html_for=ID.figure,
+                ),
                 ui.graph(ID.sweep, height=figures.SWEEP_HEIGHT),
-                html.P(SWEEP_KEY, className="ll-hint"),
+                html.P(
+                    sweep_key(width_lesson.DEFAULT_FIGURE, True),
+                    id=ID.sweep_key,
+                    className="ll-hint",
+                ),
                 html.Div(
                     [
                         html.H3("What width does"),
-                        html.P(width_lesson.claim(width_lesson.shipped_rows()), id=ID.sweep_claim),
+                        html.P(
+                            f"Measured over {width_lesson.N_SEEDS} seeds per width "
+                            f"({width_lesson.N_PLANES} random planes each), means:"
+                        ),
+                        html.Ul(
+                            [
+                                html.Li(line)
+                                for line in width_lesson.claim_lines(width_lesson.load())
+                            ],
+                            id=ID.sweep_claim,
+                            className="ll-facts",
+                        ),
                     ],
                     className="ll-about ll-card",
                 ),
@@ -368,20 +447,19 @@ def register(app) -> None:
         prevent_initial_call=True,
     )(shared.guarded(lambda job: slice_stage(job).values(), failed_draw))
 
+    def failed_sweep(message: shared.Message) -> tuple:
+        return Swept(status=message.text).values()
+
     app.callback(
         Output(ID.sweep, "figure"),
+        Output(ID.sweep_key, "children"),
         Output(ID.progress, "value", allow_duplicate=True),
         Output(ID.status, "children", allow_duplicate=True),
         Input(ID.drawn, "data"),
+        Input(ID.figure, "value"),
         prevent_initial_call=True,
-    )(shared.guarded(lambda job: sweep_stage(job).values(), failed_stage))
+    )(shared.guarded(lambda job, figure: sweep_stage(job, figure).values(), failed_sweep))
 
-
-SWEEP_KEY = (
-    f"\u25bc your width \u00b7 \u25cf the network on the left (its random slice) \u00b7 "
-    f"bars: mean of {width_lesson.N_SEEDS} seeds \u00d7 {width_lesson.N_PLANES} planes, "
-    "whiskers \u00b11 sd between seeds (measured once: scripts/width_lesson.py)"
-)
 
 LEDE = (
     "Real models on bundled data: two convex bowls you can see whole, and a network you can "
@@ -442,32 +520,38 @@ QUESTIONS = (
         ),
     ),
     Question(
-        "The width chart averages many seeds per width. What does it show about wider "
-        "networks on the random slice?",
+        "The width chart measures many seeds per width (pick its figures in the menu above "
+        "it). What do its numbers show about wider networks?",
         (
             Option(
-                f"From width {WIDTH_TREND_START} up, each doubling leaves less of the slice "
-                "curving downward and a flatter slice; the narrower networks show no clear "
-                "trend.",
+                f"From width {WIDTH_TREND_START} up, each doubling leaves less of the random "
+                f"slice curving downward, and from width {MATCHED_FROM} up weight matching "
+                "removes nearly all of the barrier between two seeds' networks; the narrowest "
+                "networks show neither.",
                 True,
-                "Among networks that fit the data, the wider ones sit in flatter, more nearly "
-                "convex basins on this slice (Li et al. 2018 saw the same with width). The "
-                "narrow ones often stop before fitting the moons, and their slices differ a lot "
-                "from seed to seed.",
+                "Among networks that fit the data, the wider ones sit in more nearly convex "
+                "basins on this slice (Li et al. 2018 saw the same with width), with a smaller "
+                "top Hessian eigenvalue. Swapping hidden neurons leaves a network's function "
+                "unchanged, so much of the barrier between two runs is only their neurons "
+                "being in different orders (Ainsworth et al. 2022): once matched, wide "
+                "networks are joined by a nearly flat straight line.",
             ),
             Option(
-                "Every doubling of the width makes the slice more convex, from the narrowest "
-                "network up.",
+                "Every doubling makes the slice more convex and the barrier lower, from the "
+                "narrowest network up.",
                 False,
-                f"Not here: below width {WIDTH_TREND_START} the averages go up and down, and "
-                "one seed's slice can read far from its width's average. That is why the "
-                "chart shows many seeds rather than one.",
+                f"Not here: below width {WIDTH_TREND_START} the mean share goes up and down, "
+                "and the narrowest networks, which often stop before fitting the moons, keep "
+                "a real barrier even after matching. That is why the chart shows many seeds "
+                "rather than one.",
             ),
             Option(
-                "It gets rougher, because more weights mean more local minima.",
+                "Matching cannot change the barrier: a permuted network computes the same "
+                "function.",
                 False,
-                "Counting weights alone would suggest that, but on this slice the wide "
-                "networks are the smooth ones.",
+                "The function at the end does not change, but the straight line between the "
+                "two weight vectors does: after matching it runs between lined-up neurons, "
+                "and pick \u201cbarrier to another seed's network\u201d to see it drop.",
             ),
         ),
     ),
@@ -479,7 +563,8 @@ PAGE = Page(
     title="Neural landscapes",
     teaches="What the loss of real models looks like: convex bowls for linear and logistic "
     "regression, and a network seen through a slice, with what its width does (and does not "
-    "do) to that slice, measured over many seeds.",
+    "do) to that slice, to its curvature and to the barrier between two runs, measured over "
+    "many seeds.",
     layout=layout,
     register=register,
     questions=QUESTIONS,
