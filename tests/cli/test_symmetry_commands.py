@@ -161,6 +161,24 @@ def test_connect_draws_each_format(tmp_path, suffix):
     assert "straight line, aligned" not in result.output  # --no-align: only the line
 
 
+def test_connect_takes_the_users_model_and_batchnorm_mode(tmp_path, monkeypatch):
+    (tmp_path / "net.py").write_text(
+        "from torch import nn\n\n\ndef make():\n"
+        "    return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = invoke(
+        "connect", "--model", "net.py:make", "--dataset", "iris", "--epochs", "1",
+        "--path", "linear", "--bn", "eval", "--n-points", "3", "--out", "run.h5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    before, after = ll.load_result("run-linear.h5"), ll.load_result("run-linear-aligned.h5")
+    assert before.bn == after.bn == "eval" and before.names[2] == "1.weight"
+    # Aligned B is B's function (its BatchNorm statistics permuted too): the same end loss.
+    torch.testing.assert_close(after.values["loss"][-1], before.values["loss"][-1])
+    assert not torch.equal(after.model_b, before.model_b)
+
+
 # -- widths -------------------------------------------------------------------------------------
 
 
