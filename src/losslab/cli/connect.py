@@ -234,7 +234,7 @@ def connect_command(
         writers.append((outs["permutation"], matching.permutation.save))
     if plane is not None and out is not None:
         writers.append((outs["plane"], plane.save))
-    writers += _figure_writers(plots, paths, plane, pair.title)
+    writers += _figure_writers(plots, paths, plane, pair.title, align)
     for written in write_all(writers):
         printer.print(f"wrote {written}")
 
@@ -339,7 +339,7 @@ def barrier_table(paths: dict, title: str) -> Table:
     return table
 
 
-def _figure_writers(plots: dict, paths: dict, plane, title: str) -> list:
+def _figure_writers(plots: dict, paths: dict, plane, title: str, align: bool) -> list:
     colours = {"before": "before", "after": "after", "bezier": "bezier"}
     writers = []
 
@@ -359,5 +359,9 @@ def _figure_writers(plots: dict, paths: dict, plane, title: str) -> list:
         shown = entries(("bezier", line))
         writers.append((plots["bezier"], figure("path_profile", shown, title=title)))
     if "plane" in plots and plane is not None:
-        writers.append((plots["plane"], figure("bezier_plane", plane, paths["bezier"])))
+        b = "aligned B" if align else "B"
+        heading = f"{title}: loss on the plane through A, {b} and the Bezier control point"
+        writers.append(
+            (plots["plane"], figure("bezier_plane", plane, paths["bezier"], title=heading))
+        )
     return writers
