@@ -213,6 +213,23 @@ def test_widths_prints_the_means_it_saves_and_draws_them(tmp_path):
     assert has_magic(tmp_path / "sweep.svg")
 
 
+def test_widths_takes_the_users_width_factory(tmp_path, monkeypatch):
+    (tmp_path / "family.py").write_text(
+        "from torch import nn\n\n\ndef make(width):\n"
+        "    return nn.Sequential(nn.Linear(4, width), nn.Tanh(), nn.Linear(width, 3))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = invoke(
+        "widths", "--model", "family.py:make", "--dataset", "iris", "--widths", "3,5",
+        "--seeds", "2", "--epochs", "1", "--resolution", "3", "--n-points", "3",
+        "--out", "sweep.json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sweep = ll.load_result("sweep.json")
+    assert sweep.settings["n_params"] == {"3": 4 * 3 + 3 + 3 * 3 + 3, "5": 4 * 5 + 5 + 5 * 3 + 3}
+    assert "family.py:make on iris" in result.output
+
+
 # -- bad input ----------------------------------------------------------------------------------
 
 
@@ -253,6 +270,7 @@ BAD = [
     (("widths", "--widths", "8,x"), "'x' is not a whole number"),
     (("widths", "--seeds", "1"), "2 networks per width"),
     (("widths", "--model", "logistic_regression"), "has none"),
+    (("widths", "--model", "lstm.py:make", "--dataset", "iris"), "takes the width"),
     (("permute", *TINY, "--out", "perm.png"), "use one of .json, .h5"),
 ]
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from losslab import models
 from losslab._checks import check_positive
+from losslab.cli import model_loading
 from losslab.cli.errors import computing
 from losslab.cli.network_options import (
     RUN_FORMATS,
@@ -67,9 +68,10 @@ def widths_command(
         typer.Option(
             "--model",
             "-m",
-            metavar="NAME",
+            metavar="NAME|FILE.py:FACTORY",
             help=f"A built-in model with a width: {', '.join(WIDTH_MODELS)} (hidden units "
-            "per layer; the cnn's first channels).",
+            "per layer; the cnn's first channels), or your own path/to/file.py:factory, "
+            "where factory(width) returns the nn.Module of that width (the file is run).",
         ),
     ] = "mlp",
     dataset: DatasetOpt = None,
@@ -138,27 +140,18 @@ def widths_command(
     check_positive("span", span)
     chosen_widths = parse_widths(widths)
     chosen_seeds = parse_seeds(seeds)
-    if model not in WIDTH_MODELS:
-        models.describe_model(model)  # an unknown name: one line with the built-ins
-        raise LosslabError(
-            f"--model {model}: losslab widths varies the width of {', '.join(WIDTH_MODELS)}; "
-            f"{model} has none."
-        )
-    # The first width, built and checked against the data before any training.
-    setup = prepare(model, dataset, data, None, chosen_widths[0], depth, 0, loss)
-
-    def make_model(width: int):
-        # width_sweep seeds torch before each call: build from that seed.
-        return models.build(model, setup.data, width=width, depth=depth, seed=torch.initial_seed())
-
+    make_model, dataset_obj, loss_name, label = width_family(
+        model, dataset, data, depth, loss, chosen_widths[0]
+    )
     from losslab.connectivity.sweep import width_sweep
 
-    with progress_bar() as track, computing(f"the width sweep of {setup.title}"):
+    title = f"{label} on {dataset_obj.name}"
+    with progress_bar() as track, computing(f"the width sweep of {title}"):
         sweep = width_sweep(
             make_model,
             chosen_widths,
-            setup.data,
-            setup.loss,
+            dataset_obj,
+            loss_name,
             seeds=chosen_seeds,
             epochs=epochs,
             optimizer=optimizer.value,
@@ -173,7 +166,6 @@ def widths_command(
             progress=track(f"{len(chosen_widths)} widths x {len(sweep_seeds(chosen_seeds))} seeds"),
         )
     printer = console()
-    title = f"{model} on {setup.data.name}"
     for table in width_tables(sweep, title):
         printer.print(table)
     printer.print(f"{len(sweep.widths) * len(sweep.seeds)} networks in {sweep.seconds:.1f} s")
@@ -193,6 +185,48 @@ def widths_command(
         )
     for written in write_all(writers):
         printer.print(f"wrote {written}")
+
+
+def width_family(model: str, dataset, data, depth, loss, first_width: int):
+    """(make_model(width), the Dataset, the loss name, the model's label) for --model: a
+    built-in with a width, or the user's file.py:factory whose factory takes the width. The
+    first width is built and run on two samples now, so a model that does not fit the data
+    is refused before any training."""
+    source = model_loading.parse_model(model)
+    if source.builtin and source.name not in WIDTH_MODELS:
+        raise LosslabError(
+            f"--model {model}: losslab widths varies the width of {', '.join(WIDTH_MODELS)} "
+            "or of your file.py:factory(width); "
+            f"{model} has none."
+        )
+    if not source.builtin and depth is not None:
+        raise LosslabError(
+            "--depth sizes the built-in models; your factory decides its own depth: leave it out."
+        )
+    if source.builtin:
+        setup = prepare(model, dataset, data, None, first_width, depth, 0, loss)
+
+        def make_model(width: int):
+            # width_sweep seeds torch before each call: build from that seed.
+            seed = torch.initial_seed()
+            return models.build(model, setup.data, width=width, depth=depth, seed=seed)
+
+        return make_model, setup.data, setup.loss, source.label
+    if dataset is not None and data is not None:
+        raise LosslabError(
+            f"give --dataset or --data, not both (got --dataset {dataset} and --data {data})."
+        )
+    loss_name = None if loss is None else loss.value
+    if data is not None:
+        dataset_obj = model_loading.load_npz(data, loss_name)
+    else:
+        dataset_obj = model_loading.load_builtin_data(dataset or "digits", source, seed=0)
+    make_model = model_loading.user_width_factory(source)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        first = make_model(first_width)
+    chosen = model_loading.check_fit(first, dataset_obj, loss_name, source.label)
+    return make_model, dataset_obj, chosen, source.label
 
 
 def parse_widths(text: str) -> list[int]:
