@@ -57,6 +57,8 @@ def profile_scene(entries: Sequence[tuple[str, object, str]], *, title: str = ""
     if not metrics:
         raise LosslabError("the paths share no metric to draw (loss or accuracy).")
     panels = tuple(_profile_panel(entries, metric) for metric in metrics)
+    if len(panels) == 1 and title:  # one panel: the scene's title takes the panel's place
+        title = f"{title}: {panels[0].title}"
     width, height = PROFILE_SIZE
     return Scene(panels, title=title, size=(width * len(panels), height + 0.6))
 
