@@ -158,7 +158,8 @@ def test_summaries_are_numpys_and_progress_counts_every_cell(sweep, calls):
 
 
 def test_same_arguments_same_numbers(sweep, data):
-    again = width_sweep(make_model, WIDTHS[::-1], data, "cross_entropy", seeds=SEEDS, **OPTIONS)
+    widths = np.array(WIDTHS[::-1])  # any order, any sequence of whole numbers
+    again = width_sweep(make_model, widths, data, "cross_entropy", seeds=SEEDS, **OPTIONS)
     for figure, values in sweep.samples.items():
         torch.testing.assert_close(again.samples[figure], values, rtol=0, atol=0)
     assert again.widths.tolist() == list(WIDTHS)

@@ -137,6 +137,11 @@ def test_the_data_file_is_what_the_script_writes():
     assert width_lesson.shipped_text() == shipped
     assert to_json(width_lesson.load()) == shipped
     assert width_lesson.load().settings["made_by"] == width_lesson.COMMAND
+    rows = width_lesson.shipped_rows()
+    assert [r["width"] for r in rows] == list(networks.WIDTHS)
+    np.testing.assert_array_equal(
+        [r["roughness_sd"] for r in rows], width_lesson.load().sd("roughness")
+    )
     assert len(shipped) < 40_000
 
 

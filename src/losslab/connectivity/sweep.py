@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -238,8 +238,9 @@ def _trained(make_model, width: int, seed: int, data, loss_fn, training: dict) -
 
 
 def _widths(widths) -> list[int]:
-    if isinstance(widths, numbers.Integral | str) or not isinstance(widths, Sequence):
+    if isinstance(widths, numbers.Integral | str) or not isinstance(widths, Iterable):
         raise LosslabError(f"widths == {widths!r}, must be a list of positive whole numbers.")
+    widths = list(widths)  # a tuple, range or numpy array as well
     bad = [w for w in widths if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1]
     if not widths or bad:
         raise LosslabError(
@@ -259,9 +260,10 @@ def _seeds(seeds) -> list[int]:
                 "networks; a spread needs two)."
             )
         return list(range(int(seeds)))
-    if isinstance(seeds, str) or not isinstance(seeds, Sequence):
+    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
         raise LosslabError(f"seeds == {seeds!r}, must be a count >= 2 or a list of seeds.")
-    chosen = [check_seed(s, "each seed") for s in seeds]
+    seeds = list(seeds)
+    chosen = [int(check_seed(s, "each seed")) for s in seeds]
     if len(chosen) < 2 or len(set(chosen)) != len(chosen):
         raise LosslabError(
             f"seeds == {list(seeds)!r}: give 2 distinct seeds at least (a barrier pairs two "

@@ -5,8 +5,8 @@ The family is the page's (losslab.web.networks): an MLP with DEPTH hidden ReLU l
 width in WIDTHS on "moons", trained with NETWORK_TRAINING; N_SEEDS seeds per width, each
 network seen on N_PLANES random filter-normalized planes of +-RANDOM_SPAN units at
 NETWORK_RESOLUTION points per axis (plane 0 is the page's own slice). One network is a noisy
-witness (one seed's non-convex share by width can read 34, 10, 29, 44, 21, 39, 7, 0 %), so the
-page shows means over seeds with +-1 sd between them.
+witness (at width 4 one seed's non-convex share reads 18 %, another's 50 %), so the page shows
+means over seeds with +-1 sd between them.
 
 Measuring takes minutes, too long for a page: `scripts/width_lesson.py` runs `measure` once,
 seeded, and writes DATA_FILE (the WidthSweep's JSON through the result codec, a few kB),
@@ -139,6 +139,11 @@ def measure(widths=networks.WIDTHS, seeds=range(N_SEEDS), progress=None) -> Widt
 def load() -> WidthSweep:
     """The shipped sweep (DATA_FILE in this package)."""
     return WidthSweep.from_dict(json.loads(_text()))
+
+
+def shipped_rows() -> tuple[dict[str, float], ...]:
+    """The shipped sweep's table: one row per width, mean and sd of every figure."""
+    return load().rows()
 
 
 def shipped_text() -> str:

@@ -4,8 +4,9 @@ beside a small network's landscape on a 2-D slice, with its training path and a 
 The network's picture takes three stages, each its own callback so the page can say where it
 is: `request` validates the controls into a job (kept in the browser), `train_stage` trains
 the network (cached, `losslab.web.networks`), `slice_stage` evaluates the slice and draws it,
-`sweep_stage` places this network in the width chart, which is measured once over several
-seeds and shipped with the package (`losslab.web.width_lesson`).
+`sweep_stage` places this network in the width chart of the figure chosen in its menu: a
+`width_sweep` of the page's own family, measured once over many seeds and shipped with the
+package (`losslab.web.width_lesson`).
 The convex models are drawn from the same job by `convex`. Each is a plain function here; the
 server keeps no per-browser state, only memoized results keyed by the validated job, and each
 request runs in its own thread, so one visitor's computation never holds up another's page.
