@@ -14,7 +14,19 @@ from typing import Annotated
 import typer
 
 from losslab._version import __version__
-from losslab.cli import basins, catalog, curvature, demo, descent, hessian, network, serve
+from losslab.cli import (
+    basins,
+    catalog,
+    connect,
+    curvature,
+    demo,
+    descent,
+    hessian,
+    network,
+    serve,
+    symmetry,
+    widths,
+)
 from losslab.cli.errors import INTERRUPTED_EXIT_CODE, OneLineErrors
 
 app = typer.Typer(
@@ -61,6 +73,10 @@ app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
 app.command("plot")(network.plot_command)
 app.command("hessian")(hessian.hessian_command)
+app.command("permute")(symmetry.permute_command)
+app.command("match")(symmetry.match_command)
+app.command("connect")(connect.connect_command)
+app.command("widths")(widths.widths_command)
 
 
 def main() -> None:

@@ -131,8 +131,52 @@ def build_user_model(source: ModelSource) -> nn.Module:
     return model
 
 
+def user_width_factory(source: ModelSource):
+    """`width -> nn.Module` from the user's file: its factory takes the width (e.g.
+    `def make(width): return nn.Sequential(nn.Linear(4, width), nn.ReLU(), nn.Linear(width, 3))`).
+    The file is imported now (its folder first on sys.path); each call runs the factory as
+    user code, and what it returns is checked as build_user_model checks it."""
+    with importable_folder(source.path.parent):
+        factory = _factory(source)
+    label = f"{source.path.name}:{source.factory}"
+
+    def make(width: int) -> nn.Module:
+        rule = "a width factory takes the width and must return an nn.Module"
+        with user_code(label, f"while building the model of width {width}", rule):
+            model = factory(width)
+        if not isinstance(model, nn.Module):
+            raise LosslabError(
+                f"{source.factory}({width}) in '{source.path}' returned a "
+                f"{type(model).__name__}, must return a torch nn.Module."
+            )
+        try:
+            check_materialized(model)
+        except LosslabError as error:
+            raise LosslabError(f"{label} returned a model losslab cannot use: {error}") from None
+        check_real(model=model)
+        return model
+
+    return make
+
+
 def _call_factory(source: ModelSource) -> nn.Module:
     """Import the file by path and return what `factory()` returns, checked to be a Module."""
+    factory = _factory(source)
+    path = source.path
+    label = f"{path.name}:{source.factory}"
+    rule = "a factory takes no arguments and must return an nn.Module"
+    with user_code(label, "while building the model", rule):
+        model = factory()
+    if not isinstance(model, nn.Module):
+        raise LosslabError(
+            f"{source.factory}() in '{path}' returned a {type(model).__name__}, "
+            "must return a torch nn.Module."
+        )
+    return model
+
+
+def _factory(source: ModelSource):
+    """Import the file by path and return its callable `factory` (not called)."""
     path = source.path
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"{USER_MODULE_PREFIX}{digest}"
@@ -159,15 +203,7 @@ def _call_factory(source: ModelSource) -> nn.Module:
         )
     if not callable(factory):
         raise LosslabError(f"'{source.factory}' in '{path}' is not callable: give a function.")
-    rule = "a factory takes no arguments and must return an nn.Module"
-    with user_code(label, "while building the model", rule):
-        model = factory()
-    if not isinstance(model, nn.Module):
-        raise LosslabError(
-            f"{source.factory}() in '{path}' returned a {type(model).__name__}, "
-            "must return a torch nn.Module."
-        )
-    return model
+    return factory
 
 
 def _functions(module) -> list[str]:

@@ -21,7 +21,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from losslab.plot import style
 from losslab.plot.scene import (
@@ -40,6 +41,7 @@ from losslab.plot.scene import (
 # A white marker with a black outline reads on every colour of the map.
 HALO = [patheffects.Stroke(linewidth=3.5, foreground="black"), patheffects.Normal()]
 DASHES = {"solid": "-", "dash": "--", "dot": ":"}
+LEGEND_GAP_PT = 34  # a legend below an Axes starts this far under it: ticks, then the x label
 # Drawing order: fields under arrows under markers under paths under run ends.
 Z = {
     "field": 0,
@@ -59,11 +61,12 @@ def draw(scene: Scene) -> Figure:
     """A new Figure with one Axes per panel (3-D for surface panels)."""
     figure = Figure(figsize=scene.size, layout="constrained")
     n = len(scene.panels)
-    ratios = list(scene.widths) if scene.widths else [1.0] * n
-    grid = figure.add_gridspec(1, n, width_ratios=ratios)
+    rows, columns = scene.grid
+    ratios = list(scene.widths) if scene.widths else [1.0] * columns
+    grid = figure.add_gridspec(rows, columns, width_ratios=ratios)
     for i, panel in enumerate(scene.panels):
         projection = "3d" if panel.kind == "surface" else None
-        ax = figure.add_subplot(grid[0, i], projection=projection)
+        ax = figure.add_subplot(grid[scene.place(i)], projection=projection)
         draw_panel(panel, ax)
     if scene.title and n > 1:
         figure.suptitle(scene.title)
@@ -270,6 +273,18 @@ def _path(ax: Axes, item: Path, three_d: bool) -> None:
         zorder=Z["path"] if look.step_markers else Z["curve"],
         **extra,
     )
+    if item.errors is not None:
+        ax.errorbar(
+            item.x,
+            item.y,
+            yerr=item.errors,
+            fmt="none",
+            ecolor=colour,
+            elinewidth=1.0,
+            capsize=3,
+            gid=f"losslab-{item.name}-errors",
+            zorder=Z["path"] - 1,
+        )
     if look.step_markers and item.marker_colours:
         ax.scatter(
             item.x,
@@ -437,6 +452,9 @@ def _text(ax: Axes, item: Text) -> None:
 
 
 def _axes(ax: Axes, panel: Panel, twin) -> None:
+    if panel.x.scale == "log":  # sizes such as widths 8, 16, 32: powers of 2, read as numbers
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
     if panel.x.range is not None:
         ax.set_xlim(*panel.x.range)
     if panel.y.scale == "log":
@@ -497,10 +515,14 @@ def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
         return
     longest = max(len(h.get_label()) for h in handles)
     ncols = 2 if len(handles) > 2 and longest <= 34 else 1
+    # Below the tick labels and the x label: a fixed gap in points (a share of the Axes'
+    # height would run into the label of a small panel).
+    below = ax.transAxes + ScaledTranslation(0, -LEGEND_GAP_PT / 72, ax.figure.dpi_scale_trans)
     ax.legend(
         handles=handles,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.11),
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=below,
         ncols=ncols,
         fontsize=8,
         frameon=False,

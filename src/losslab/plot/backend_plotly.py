@@ -82,14 +82,19 @@ def draw(
         beside a panel whose neighbour has a y-axis title).
     """
     n = len(scene.panels)
-    specs = [[_spec(panel) for panel in scene.panels]]
+    rows, columns = scene.grid
+    specs = [[None] * columns for _ in range(rows)]
+    for i, panel in enumerate(scene.panels):
+        row, col = scene.place(i)
+        specs[row][col] = _spec(panel)
     widths = list(scene.widths) if scene.widths else None
     fig = make_subplots(
-        rows=1,
-        cols=n,
+        rows=rows,
+        cols=columns,
         specs=specs,
         column_widths=widths,
-        horizontal_spacing=(0.17 if spacing is None else spacing) if n > 1 else 0.02,
+        horizontal_spacing=(0.17 if spacing is None else spacing) if columns > 1 else 0.02,
+        vertical_spacing=0.3 / rows if rows > 1 else None,
         subplot_titles=[p.title for p in scene.panels] if n > 1 else None,
     )
     base = {
@@ -108,8 +113,9 @@ def draw(
     if datarevision is not None:
         fig.update_layout(datarevision=datarevision)
     options = _Options(raster, max(1, int(hover_stride)), colourbar or {}, camera)
-    for col, panel in enumerate(scene.panels, start=1):
-        _panel(fig, panel, col, n, options)
+    for i, panel in enumerate(scene.panels):
+        row, col = scene.place(i)
+        _panel(fig, panel, col + 1, columns, options, row + 1)
     if all(panel.legend == "none" for panel in scene.panels):
         fig.update_layout(showlegend=False)
     return fig
@@ -132,10 +138,10 @@ def _spec(panel: Panel) -> dict:
 # -- one panel ----------------------------------------------------------------------------------
 
 
-def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options) -> None:
-    rc = {"row": 1, "col": col}
+def _panel(fig: go.Figure, panel: Panel, col: int, n: int, options: _Options, row: int = 1) -> None:
+    rc = {"row": row, "col": col}
     three_d = panel.kind == "surface"
-    refs = _refs(fig, col, three_d)
+    refs = _refs(fig, col, three_d, row)
     for item in panel.items:
         if isinstance(item, Field):
             _field(fig, item, panel, refs, col, n, options, rc)
@@ -212,9 +218,9 @@ def item_trace(item, panel: Panel):
     raise TypeError(f"{type(item).__name__} items need the whole figure: use draw().")
 
 
-def _refs(fig: go.Figure, col: int, three_d: bool) -> dict:
+def _refs(fig: go.Figure, col: int, three_d: bool, row: int = 1) -> dict:
     """The axis ids of a subplot: {'x': 'x2', 'y': 'y2'} or {'scene': 'scene2'}."""
-    ref = fig.get_subplot(1, col)
+    ref = fig.get_subplot(row, col)
     if three_d:
         return {"scene": ref.plotly_name}
     return {
@@ -497,6 +503,14 @@ def _path_props(item: Path, panel: Panel) -> tuple[type, dict]:
         common.pop("opacity")
         line["width"] *= 2  # 3-D lines read half as wide
         return go.Scatter3d, {"z": item.z, "mode": mode, "line": line, "marker": marker, **common}
+    if item.errors is not None:
+        common["error_y"] = {
+            "type": "data",
+            "array": np.asarray(item.errors, dtype=np.float64),
+            "color": colour,
+            "thickness": 1.0 * PX,
+            "width": 3 * PX,
+        }
     return go.Scatter, {"mode": mode, "line": line, "marker": marker, **common}
 
 
@@ -758,8 +772,8 @@ def axis_layout(panel: Panel, x_ref: str = "x") -> tuple[dict, dict]:
     if panel.kind == "plane":
         xaxis.update(constrain="domain", zeroline=False)
         yaxis.update(constrain="domain", zeroline=False)
-    if panel.x.scale == "log":
-        xaxis["type"] = "log"
+    if panel.x.scale == "log":  # ticks at powers of 2 (widths 8, 16, 32), as matplotlib's
+        xaxis.update(type="log", dtick=math.log10(2))
     if panel.find(Bars):
         xaxis["type"] = "category"  # labels such as "16" are names, not numbers
     yaxis["type"] = "log" if panel.y.scale == "log" else "linear"
@@ -785,9 +799,17 @@ def _axes(fig: go.Figure, panel: Panel, refs: dict, rc: dict) -> None:
         if panel.y2.colour:
             y2["color"] = panel.y2.colour
         fig.update_yaxes(**y2, secondary_y=True, **rc)
-    if panel.legend == "inside":
+    if panel.legend == "inside":  # the top right corner of this panel (of the figure: one)
+        subplot = fig.get_subplot(rc["row"], rc["col"])
+        (_, right), (_, top) = subplot.xaxis.domain, subplot.yaxis.domain
         fig.update_layout(
-            legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top"}
+            legend={
+                "orientation": "v",
+                "x": right - 0.01,
+                "xanchor": "right",
+                "y": top - 0.01,
+                "yanchor": "top",
+            }
         )
 
 

@@ -19,7 +19,7 @@ from losslab.errors import LosslabError
 from losslab.landscapes.grid import evaluate_grid
 from losslab.landscapes.result import Landscape
 from losslab.objectives.base import Objective
-from losslab.plot import _runs, _slice, build
+from losslab.plot import _runs, _slice, build, connectivity
 from losslab.plot.scene import Scene
 
 
@@ -315,6 +315,55 @@ def spectrum(result, *, log: bool = True, nodes: bool = True, title: str | None 
     return build.spectrum_scene(result, log=log, nodes=nodes, title=title)
 
 
+def path_profile(paths, *, title: str = "") -> Scene:
+    """Metrics along paths between two models (losslab.connectivity.Path): loss (and accuracy)
+    against t, a dot per evaluated point, and dashed the straight line between each path's end
+    values, whose largest gap to the path is its barrier (in the legend).
+
+    paths: a Path, a sequence of Paths, a mapping {label: Path}, or (label, Path, colour)
+    triples (colour: 'before', 'after', 'bezier' or '#rrggbb'). Colours by default: a Bezier
+    curve green, straight lines orange then blue."""
+    return connectivity.profile_scene(_path_entries(paths), title=title)
+
+
+def _path_entries(paths) -> list[tuple[str, Any, str]]:
+    if isinstance(paths, Mapping):
+        paths = list(paths.items())
+    elif not isinstance(paths, list | tuple):
+        paths = [paths]
+    entries, lines = [], iter(("before", "after", "#9467bd", "#8c564b"))
+    for entry in paths:
+        if isinstance(entry, tuple) and len(entry) == 3:
+            entries.append(entry)
+            continue
+        label, path = entry if isinstance(entry, tuple) else (None, entry)
+        kind = getattr(path, "kind", None)
+        if kind is None:
+            raise LosslabError(
+                f"path_profile draws losslab.connectivity Paths, not a {type(path).__name__}."
+            )
+        colour = "bezier" if kind == "bezier" else next(lines, "#7f7f7f")
+        entries.append(
+            (label or ("Bezier curve" if kind == "bezier" else "straight line"), path, colour)
+        )
+    return entries
+
+
+def bezier_plane(landscape, bezier, *, log: bool = True, title: str | None = None) -> Scene:
+    """Garipov et al. 2018's picture: the loss on the plane through model A, model B and the
+    Bezier control point (`landscape`: a 2-D Landscape of that plane, origin A, orthonormal
+    directions from b - a and c - a, e.g. from losslab.landscape with custom directions), the
+    three points marked, the straight line dashed and the curve (it lies in the plane)."""
+    return connectivity.plane_scene(landscape, bezier, log=log, title=title)
+
+
+def width_curves(sweep, *, title: str | None = None) -> Scene:
+    """A WidthSweep: one small panel per figure (final loss and accuracy, loss and accuracy
+    barriers before/after weight matching, top Hessian eigenvalue, non-convex share and
+    roughness of a 2-D slice) against width, mean over seeds with +-1 sd whiskers."""
+    return connectivity.width_scene(sweep, title=title)
+
+
 def drawn(name: str, draw: Callable[[Scene], Any], returns: type) -> Callable:
     """The picture `name` drawn by a backend's `draw(scene)`: the same arguments and docstring,
     returning what `draw` returns (`returns`, for the signature)."""
@@ -343,4 +392,7 @@ PICTURES = (
     "slice_surface",
     "slice_curve",
     "spectrum",
+    "path_profile",
+    "bezier_plane",
+    "width_curves",
 )

@@ -231,13 +231,15 @@ class Path(Points):
     """A line through the points; style a LINES name. marker_colours: one colour per step
     marker (a ramp that shows the order), else the line's colour. axis: 'y2' draws against the
     panel's secondary y axis. status: how a run ended ('max_steps', 'converged', 'diverged'),
-    '' for a plain line."""
+    '' for a plain line. errors: (k,) half-lengths of a vertical whisker through each point
+    (e.g. +-1 sd between seeds), None for none."""
 
     style: str = "path"  # a redeclared field keeps its place in Points' order
     name: str = "path"
     marker_colours: tuple[str, ...] | None = None
     status: str = ""
     axis: Literal["y", "y2"] = "y"
+    errors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -355,12 +357,25 @@ class Panel:
 @dataclass(frozen=True)
 class Scene:
     """Panels side by side (relative `widths`), a title over them, a size in inches (the
-    plotly backend draws size * 100 pixels)."""
+    plotly backend draws size * 100 pixels). columns: panels per row, filled row by row
+    (small multiples: one small panel per figure); None keeps every panel in one row."""
 
     panels: tuple[Panel, ...]
     title: str = ""
     size: tuple[float, float] = (6.4, 5.6)
     widths: tuple[float, ...] | None = None
+    columns: int | None = None
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(rows, columns) of the panels' layout."""
+        n = len(self.panels)
+        columns = n if self.columns is None else max(1, min(self.columns, n))
+        return math.ceil(n / max(columns, 1)), columns
+
+    def place(self, index: int) -> tuple[int, int]:
+        """(row, column), both from 0, of panel `index`."""
+        return divmod(index, self.grid[1])
 
     @property
     def panel(self) -> Panel:

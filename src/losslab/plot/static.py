@@ -28,7 +28,12 @@ from losslab.plot.backend_mpl import draw, draw_panel, new_axes
 from losslab.plot.scene import Scene
 
 __all__ = list(pictures.PICTURES)
-FIGURES = ("race", "slice_view")  # several panels: a whole Figure, no `ax`
+FIGURES = (
+    "race",
+    "slice_view",
+    "path_profile",
+    "width_curves",
+)  # several panels: a whole Figure, no `ax`
 
 
 def on_axes(scene: Scene, ax: Axes | None = None, what: str = "this picture") -> Axes:
@@ -78,3 +83,6 @@ slice_contour = _matplotlib("slice_contour")
 slice_surface = _matplotlib("slice_surface")
 slice_curve = _matplotlib("slice_curve")
 spectrum = _matplotlib("spectrum")
+path_profile = _matplotlib("path_profile")
+bezier_plane = _matplotlib("bezier_plane")
+width_curves = _matplotlib("width_curves")

@@ -118,6 +118,11 @@ ACCURACY_COLOUR = "#ff7f0e"
 SPECTRUM_COLOUR = "#1f77b4"
 NODE_COLOUR = "#d62728"
 
+# Paths between two models (losslab connect): the straight line before weight matching, after
+# it, and the trained Bezier curve; the same colour on every picture of one connect run.
+CONNECT_COLOURS = {"before": "#ff7f0e", "after": "#1f77b4", "bezier": "#2ca02c"}
+WIDTH_COLOURS = ("#1f77b4", "#ff7f0e")  # a width figure's first and second curve
+
 MINIMUM_1D_COLOUR = "#2ca02c"
 BAR_COLOUR = "#c3c9d6"  # a bar drawn muted, beside the one in a colour of its own
 WHISKER_COLOUR = "#333333"  # error bars: dark enough to read on a muted or coloured bar
@@ -256,6 +261,14 @@ LINES: dict[str, LineStyle] = {
     "crosshair": LineStyle(1.2, "white", "dash"),
     "tangent": LineStyle(1.9, REPELLING_COLOUR),  # the slope f'(x) at a 1-D descent's point
     "spectrum": LineStyle(1.4, SPECTRUM_COLOUR),
+    # metrics along a path between two models (a dot per evaluated point), and the straight
+    # line between its two end values (the reference its barrier is measured from)
+    "connect": LineStyle(1.8, step_markers=True, step_size=3.0),
+    "chord": LineStyle(1.1, dash="dash", alpha=0.85),
+    # a path drawn on the plane through two models and a Bezier control point
+    "plane-curve": LineStyle(2.2, "white"),
+    "plane-line": LineStyle(1.6, "white", "dash"),
+    "width": LineStyle(1.6, step_markers=True, step_size=5.0),  # a figure against width
 }
 
 
