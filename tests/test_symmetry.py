@@ -385,3 +385,35 @@ def test_a_permutation_reads_as_its_groups():
     assert inverse.method == "inverse of random" and inverse.inverse().method == "random"
     for p, q in zip(permutation.perms, inverse.perms, strict=True):
         assert torch.equal(p[q], torch.arange(p.numel()))  # p after its inverse: identity
+
+
+class SoftmaxHead(nn.Module):  # a final softmax reads the output units, which keep their order
+    def __init__(self):
+        super().__init__()
+        self.fc, self.head = nn.Linear(4, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return torch.softmax(self.head(torch.relu(self.fc(x))), dim=1)
+
+
+@pytest.mark.parametrize("task", ["regression", "softmax"])
+def test_operations_on_the_output_units_alone_are_fine(task):
+    """A regression head's Flatten(0) (N, 1) -> (N,) and a final softmax touch only the
+    output units, which are never permuted: the hidden groups are still found and kept."""
+    torch.manual_seed(0)
+    if task == "regression":
+        model = ll.models.build("mlp", ll.data.load_dataset("linear"), seed=0).double()
+        x = torch.randn(7, model[0].in_features, dtype=torch.float64)
+    else:
+        model, x = SoftmaxHead().double(), torch.randn(7, 4, dtype=torch.float64)
+    groups = symmetry.permutation_groups(model)
+    assert len(groups) >= 1
+    twin = symmetry.permute(model, symmetry.random_permutation(model, seed=1))
+    torch.testing.assert_close(twin(x), model(x), rtol=1e-12, atol=1e-12)
+    assert symmetry.parameter_distance(model, twin) > 0
+
+
+def test_an_unfollowed_operation_whose_units_go_on_to_a_layer_is_refused():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Flatten(0), nn.Unflatten(0, (-1, 4)), nn.Linear(4, 2))
+    with pytest.raises(LosslabError, match=r"'1' \(Flatten\) does not flatten"):
+        symmetry.permutation_groups(model)

@@ -21,8 +21,16 @@ consume their input's units as weight columns / input channels; equivariant oper
 members. A residual addition of two unit values joins their groups into one permutation
 (union-find). A group whose units reach the model's output, or are added to a free value,
 is *pinned*: it keeps its order (the output units are not permutable) and is not listed.
-Any other operation on units (cat, matmul, view, attention, a module of another type) is
-refused with one line naming the module and what is supported.
+
+Any other operation on units (cat, matmul, view, softmax, a module of another type) is
+refused with one line naming the module and what is supported, unless the units were going
+to keep their order anyway: such an operation makes a *tail* value, which may pass through
+more operations without parameters on its way to the output (a regression head's
+`Flatten(0)`, a final softmax), where its group is pinned. A tail that reaches a layer with
+parameters, or a group that never reaches the output, is refused with the first operation's
+line. (A pinned group is never reordered, so what happens to its values downstream is
+irrelevant.) A module with parameters that receives units it cannot follow (attention) is
+refused at once.
 """
 
 from __future__ import annotations
@@ -64,6 +72,15 @@ class _Units:
 
     root: int
     layout: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tail:
+    """A value computed from group `root`'s units by an operation that is not followed: fine
+    only if it reaches the output through operations without parameters (see the module
+    docstring)."""
+
+    root: int
 
 
 class _Groups:
@@ -134,13 +151,18 @@ class _Walk:
     def __init__(self, model: nn.Module):
         self.model = model
         self.groups = _Groups()
-        self.state: dict[torch.fx.Node, _Units | None] = {}
+        self.state: dict[torch.fx.Node, _Units | _Tail | None] = {}
         self.called: set[str] = set()
+        # group -> the first operation that did not follow its units (node, problem)
+        self.unfollowed: dict[int, tuple[torch.fx.Node, str]] = {}
 
     def run(self) -> tuple[Group, ...]:
         graph = _trace(self.model)
         for node in graph.nodes:
             self.state[node] = self.visit(node)
+        for group, (node, problem) in self.unfollowed.items():
+            if not self.groups.pinned[self.groups.find(group)]:
+                self.refuse(node, problem)  # its units would be reordered past that operation
         found = self.groups.listed()
         _check_members(self.model, graph, found)
         return found
@@ -150,7 +172,10 @@ class _Walk:
     def visit(self, node: torch.fx.Node) -> _Units | None:
         if node.op in ("placeholder", "get_attr"):
             return None
-        units = [self.state[n] for n in _input_nodes(node) if self.state[n] is not None]
+        inputs = [self.state[n] for n in _input_nodes(node) if self.state[n] is not None]
+        if any(isinstance(value, _Tail) for value in inputs):
+            return self.tail(node, inputs)
+        units: list[_Units] = inputs  # type: ignore[assignment]
         if node.op == "output":
             for value in units:
                 self.groups.pin(value.root)  # the output units keep their order
@@ -166,7 +191,10 @@ class _Walk:
         name = node.target
         value = units[0] if units else None
         if units and not isinstance(module, ops.FOLLOWED_MODULES):
-            self.refuse(node, "receives hidden units and is not a supported layer")
+            problem = "receives hidden units and is not a supported layer"
+            if _has_tensors(module):
+                self.refuse(node, problem)
+            return self.unfollow(node, problem, units)
         if len(units) > 1 or (units and len(node.args) != 1):
             self.refuse(node, "receives hidden units with other inputs")
         owns = isinstance(module, nn.Linear | nn.Conv2d | _NORMS | nn.PReLU)
@@ -215,9 +243,9 @@ class _Walk:
                 self.refuse(node, "returns indices")
             return value
         if isinstance(module, nn.Flatten):
-            self.expect(node, value, CHANNELS)
             if (module.start_dim, module.end_dim) not in ((1, -1), (1, 3)):
-                self.refuse(node, "does not flatten (N, C, H, W) to (N, C*H*W)")
+                return self.unfollow(node, "does not flatten (N, C, H, W) to (N, C*H*W)", units)
+            self.expect(node, value, CHANNELS)
             return _Units(value.root, FLAT)
         raise AssertionError(f"{type(module).__name__} is in ops.FOLLOWED_MODULES")
 
@@ -232,7 +260,7 @@ class _Walk:
             return self.join(node, tensors)
         kind = ops.unary_kind(target)
         if kind is None:
-            self.refuse(node, "is not an operation hidden units may pass through")
+            return self.unfollow(node, "is not an operation hidden units may pass through", units)
         if not isinstance(node.args[0], torch.fx.Node) or self.state[node.args[0]] is None:
             self.refuse(node, "receives hidden units in an argument other than its input")
         if len(units) != 1:
@@ -250,14 +278,15 @@ class _Walk:
                 self.refuse(node, "returns indices")
             return value
         if kind == "flatten":
-            self.expect(node, value, CHANNELS)
             start, end = _arguments(node, ("start_dim", 0), ("end_dim", -1))
             if (start, end) not in ((1, -1), (1, 3)):
-                self.refuse(node, "does not flatten (N, C, H, W) to (N, C*H*W)")
+                return self.unfollow(node, "does not flatten (N, C, H, W) to (N, C*H*W)", units)
+            self.expect(node, value, CHANNELS)
             return _Units(value.root, FLAT)
         if kind == "view":
             if not _is_batch_flatten(node):
-                self.refuse(node, "reshapes hidden units (only x.view(x.size(0), -1) is followed)")
+                problem = "reshapes hidden units (only x.view(x.size(0), -1) is followed)"
+                return self.unfollow(node, problem, units)
             self.expect(node, value, CHANNELS)
             return _Units(value.root, FLAT)
         return self.spatial_reduction(node, value)
@@ -268,6 +297,30 @@ class _Walk:
         if value.layout != CHANNELS or dims not in ops.SPATIAL_DIMS:
             self.refuse(node, "reduces over other axes than H, W of an (N, C, H, W) map")
         return value if keepdim else _Units(value.root, FEATURES)
+
+    # -- operations that are not followed ------------------------------------------------------
+
+    def unfollow(self, node: torch.fx.Node, problem: str, units: list[_Units]) -> _Tail:
+        """An operation that does not keep track of the units: fine only for groups that keep
+        their order; `run` refuses the others with this node's line."""
+        for value in units:
+            self.unfollowed.setdefault(value.root, (node, problem))
+        return _Tail(units[0].root)
+
+    def tail(self, node: torch.fx.Node, inputs: list) -> _Tail | None:
+        """A node reading a tail value: the output pins every group in it; an operation
+        without parameters passes the tail on; a layer with parameters refuses it."""
+        if node.op == "output":
+            for value in inputs:
+                self.groups.pin(value.root)
+            return None
+        first = next(value for value in inputs if isinstance(value, _Tail))
+        if node.op == "call_module" and _has_tensors(self.model.get_submodule(node.target)):
+            self.refuse(*self.unfollowed[first.root])
+        units = [value for value in inputs if isinstance(value, _Units)]
+        if units:
+            self.unfollow(node, self.unfollowed[first.root][1], units)
+        return first
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -340,6 +393,11 @@ class _Walk:
 
 
 _NORMS = nn.BatchNorm1d | nn.BatchNorm2d | nn.LayerNorm
+
+
+def _has_tensors(module: nn.Module) -> bool:
+    """Whether a module holds parameters or buffers (a layer, not a plain function)."""
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
 
 class _Tracer(torch.fx.Tracer):
