@@ -131,9 +131,9 @@ BAD = [
     (["train", "--out", "w.pt", "--save-weights", "w.pt"], "--out"),
     (T + ["--model", "linear_regression", "--dataset", "iris"], "does not fit dataset"),
     # plot
-    (["plot", "missing.h5", "--out", "fig.png"], "'missing.h5' does not exist"),
-    (["plot", "notes.txt", "--out", "fig.png"], "not a landscape file"),
-    (["plot", "run.h5", "--out", "fig.png"], "not a losslab landscape"),
+    (["plot", "missing.h5", "--out", "fig.png"], "'missing.h5': it does not exist"),
+    (["plot", "notes.txt", "--out", "fig.png"], "'notes.txt': it is neither JSON nor HDF5"),
+    (["plot", "run.h5", "--out", "fig.png"], "'run.h5' is an HDF5 file but not a losslab result"),
     (["plot", "notes.txt", "--out", "fig.gif"], "--out: cannot write 'fig.gif'"),
     (["plot", "notes.txt"], "--out"),
 ]

@@ -8,6 +8,7 @@ Tiny: an MLP 4-8-3 (--width 8 --depth 1) on iris (150 samples), a few epochs.
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -148,6 +149,20 @@ def test_connect_prints_the_barriers_it_saves_and_draws_every_figure(tmp_path):
     assert c[1] > 0
     for name in ("run-line.png", "run-bezier.png", "run-plane.png"):
         assert has_magic(tmp_path / name)
+    # `losslab plot` redraws the saved files without computing anything.
+    paths = [tmp_path / f"run-{name}.json" for name in ("linear", "linear-aligned", "bezier")]
+    redrawn = invoke("plot", *paths, "--out", tmp_path / "again.svg")
+    assert redrawn.exit_code == 0, redrawn.output
+    svg = (tmp_path / "again.svg").read_text()
+    for label in ("straight line (run-linear)", "straight line (run-linear-aligned)"):
+        assert label in svg
+    assert "Bezier curve (run-bezier)" in svg
+    plane_args = (tmp_path / "run-plane.h5", tmp_path / "run-bezier.json")
+    assert invoke("plot", *plane_args, "--out", tmp_path / "plane.png").exit_code == 0
+    assert has_magic(tmp_path / "plane.png")
+    wrong = invoke("plot", tmp_path / "run-plane.h5", paths[0], "--out", tmp_path / "x.png")
+    assert_one_line_error(wrong, "a plane is drawn with the Bezier path it was computed for")
+    assert not (tmp_path / "x.png").exists()
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".pdf", ".html"])
@@ -211,6 +226,17 @@ def test_widths_prints_the_means_it_saves_and_draws_them(tmp_path):
         for mean, sd in zip(sweep.mean(figure), sweep.sd(figure), strict=True):
             assert f"{number(mean, 4)} \u00b1 {number(sd, 2)}" in result.output
     assert has_magic(tmp_path / "sweep.svg")
+    title = "mlp on iris against width: mean \u00b1 1 sd over 2 seeds (1 epochs each)"
+    redrawn = invoke(
+        "plot", tmp_path / "sweep.h5", "--out", tmp_path / "again.svg", "--title", title
+    )
+    assert redrawn.exit_code == 0, redrawn.output
+    # The same picture as the command drew, but for its date and random ids.
+    drawn = [
+        re.sub(r"<dc:date>.*?</dc:date>|\b[mp][0-9a-f]{10}\b", "", (tmp_path / name).read_text())
+        for name in ("again.svg", "sweep.svg")
+    ]
+    assert drawn[0] == drawn[1]
 
 
 def test_widths_takes_the_users_width_factory(tmp_path, monkeypatch):

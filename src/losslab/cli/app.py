@@ -23,6 +23,7 @@ from losslab.cli import (
     descent,
     hessian,
     network,
+    replot,
     serve,
     symmetry,
     widths,
@@ -71,7 +72,7 @@ app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
-app.command("plot")(network.plot_command)
+app.command("plot")(replot.plot_command)
 app.command("hessian")(hessian.hessian_command)
 app.command("permute")(symmetry.permute_command)
 app.command("match")(symmetry.match_command)
