@@ -96,6 +96,7 @@ EXAMPLES = {
     ),
     "hessian_report": hessian_report,
     "connectivity_path": connectivity_path,
+    "permutation": lambda: ll.symmetry.random_permutation(tiny_network()[0], seed=4),
 }
 
 

@@ -8,7 +8,7 @@ torch, numpy, scikit-learn's bundled data and h5py, never plotting or web code: 
 (`from losslab.landscapes import Landscape`).
 """
 
-from losslab import connectivity, curvature, data, directions, models, optim
+from losslab import connectivity, curvature, data, directions, models, optim, symmetry
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.curvature import CriticalPoint, critical_points, inspect
@@ -52,5 +52,6 @@ __all__ = [
     "race",
     "surface",
     "surfaces",
+    "symmetry",
     "train",
 ]
