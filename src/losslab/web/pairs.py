@@ -90,15 +90,6 @@ def curve(spec: PairSpec) -> Path:
     return bezier(a, b, LOSS, _data(), n_points=N_POINTS, **BEZIER)
 
 
-def moved(permutation: Permutation) -> tuple[int, int]:
-    """(neurons the permutation moves, neurons in all) over every hidden layer."""
-    total = sum(len(order) for order in permutation.perms)
-    stay = sum(
-        int((order == order.new_tensor(range(len(order)))).sum()) for order in permutation.perms
-    )
-    return total - stay, total
-
-
 @functools.lru_cache(maxsize=1)
 def _data():
     return load_dataset(networks.NETWORK_DATA, seed=0)

@@ -369,11 +369,11 @@ def match_stage(job_data) -> Stage:
     """Stage 2: weight matching (memoized)."""
     job = Job.from_dict(job_data)
     found, _ = pairs.matching(job.spec)
-    moved, total = pairs.moved(found)
     return Stage(
         out=job.to_dict(),
         progress=2,
-        status=f"3/{N_STAGES}: matched ({moved} of {total} hidden neurons of B moved); "
+        status=f"3/{N_STAGES}: matched ({found.n_moved} of {sum(found.sizes)} hidden neurons "
+        "of B moved); "
         f"the loss along both straight lines\u2026",
     )
 
@@ -454,7 +454,7 @@ def path_facts(job: Job, before, after, curve) -> list:
     if curve is None:
         lines.append(html.Li("Bezier curve: training its bend\u2026"))
     found, _ = pairs.matching(job.spec)
-    n_moved, total = pairs.moved(found)
+    n_moved, total = found.n_moved, sum(found.sizes)
     went = "lowered" if after.barrier["loss"] < before.barrier["loss"] else "changed"
     matched = (
         f"Weight matching moved {n_moved} of B's {total} hidden neurons and {went} the straight "
