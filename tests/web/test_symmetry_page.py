@@ -18,7 +18,8 @@ from losslab.web import symmetry_figures as charts
 from losslab.web.pages import _shared as shared
 from losslab.web.pages import symmetry as page
 
-GRAPH, RESET = page.ID.graph, page.ID.reset
+CLICK, RESET = page.ID.click, page.ID.reset
+SIZES = (2, swaps.WIDTH, swaps.WIDTH, 2)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -30,16 +31,18 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def tap(column: int, position: int) -> dict:
-    """The clickData plotly sends for a tap on the node at (column, position)."""
-    return {"points": [{"curveNumber": diagram.NODES, "customdata": [column, position]}]}
+def tap(column: int, position: int, dx: float = 0.0, dy: float = 0.0) -> dict:
+    """Where the browser says a tap near the node at (column, position) fell, in the diagram's
+    units (shared.register_click)."""
+    x, y = diagram.positions(SIZES)[column][position]
+    return {"x": float(x) + dx, "y": float(y) + dy, "at": 1}
 
 
 def taps(*nodes, state=None):
     """Tap `nodes` one after the other, as the browser would; the last update."""
     done = page.update(None, None, state)
     for node in nodes:
-        done = page.update(GRAPH, tap(*node), done.state)
+        done = page.update(CLICK, tap(*node), done.state)
     return done
 
 
@@ -139,12 +142,21 @@ def test_tapping_the_picked_neuron_again_lets_go_and_reset_clears():
     assert "0 (exactly)" in str(reset.readout)
 
 
+def test_a_tap_near_a_node_takes_it_and_one_between_nodes_nothing():
+    assert page.clicked_node(tap(1, 3, dx=0.25, dy=0.45)) == (1, 3)
+    assert page.clicked_node(tap(0, 0, dx=-0.2, dy=0.3)) == (0, 0)
+    assert page.clicked_node(tap(1, 3, dx=0.5)) is None  # half-way to the next column
+    assert page.clicked_node(tap(1, 0, dy=0.8)) is None  # above the top node
+    assert page.clicked_node(tap(0, 0, dy=1.0)) is None  # above the inputs, in column 0
+    assert page.clicked_node({"x": float("nan"), "y": 0.0}) is None
+
+
 @pytest.mark.parametrize(
-    "junk", [None, {}, {"points": []}, {"points": [{"customdata": [9, 0]}]}, "x", [1]]
+    "junk", [None, {}, {"x": 1}, {"x": 9.0, "y": 0.0}, {"x": True, "y": 0}, "x", [1]]
 )
 def test_junk_clicks_change_nothing(junk):
     state = {"swaps": [[1, 0, 1]], "picked": None}
-    done = page.update(GRAPH, junk, state)
+    done = page.update(CLICK, junk, state)
     assert done.state == state and done.message == ""
 
 
@@ -162,7 +174,7 @@ def test_junk_clicks_change_nothing(junk):
 )
 def test_a_damaged_state_is_refused_in_one_line(state):
     with pytest.raises(LosslabError, match="Reset"):
-        page.update(GRAPH, tap(1, 0), state)
+        page.update(CLICK, tap(1, 0), state)
 
 
 def test_the_diagram_draws_every_weight_once():

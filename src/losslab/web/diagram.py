@@ -23,6 +23,7 @@ WIDTHS_PX = (0.6, 1.4, 2.6, 4.2)  # line width per |weight| class (quartiles of 
 N_EDGE_TRACES = 2 * len(WIDTHS_PX)
 NODES = N_EDGE_TRACES
 PICKED = N_EDGE_TRACES + 1
+CELL = 0.3  # a tap this far (in column widths) from a column's centre still takes its node
 NODE_PX = 34  # a node's diameter: a finger-sized target on a phone
 RING_PX = 48
 INPUT_NAMES = ("x\u2081", "x\u2082")
@@ -40,6 +41,20 @@ def positions(sizes: tuple[int, ...]) -> list[np.ndarray]:
         y = (n - 1) / 2 - np.arange(n)
         out.append(np.stack([np.full(n, float(column)), y], axis=1))
     return out
+
+
+def node_at(sizes: tuple[int, ...], x: float, y: float) -> tuple[int, int] | None:
+    """(column, position) of the node whose cell holds the diagram point (x, y): a cell
+    reaches `CELL` of the way to the next column and half-way to the next node (a node's
+    whole neighbourhood takes the tap); None outside every cell."""
+    column = round(x)
+    if not 0 <= column < len(sizes) or abs(x - column) > CELL:
+        return None
+    n = sizes[column]
+    position = round((n - 1) / 2 - y)
+    if not 0 <= position < n or abs((n - 1) / 2 - position - y) > 0.5:
+        return None
+    return column, position
 
 
 def weights(model: nn.Module) -> list[np.ndarray]:

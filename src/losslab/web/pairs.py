@@ -90,6 +90,14 @@ def curve(spec: PairSpec) -> Path:
     return bezier(a, b, LOSS, _data(), n_points=N_POINTS, **BEZIER)
 
 
+def warm_cache() -> None:
+    """Compute what the page's second part shows first (its default networks' matching, lines
+    and curve), so that its first visitor does not wait. For a server's background thread."""
+    spec = PairSpec()
+    lines(spec)
+    curve(spec)
+
+
 @functools.lru_cache(maxsize=1)
 def _data():
     return load_dataset(networks.NETWORK_DATA, seed=0)

@@ -88,7 +88,7 @@ class Updated(shared.Outputs):
 
 
 def update(trigger, click, state_data) -> Updated:
-    """A tap on the diagram (`trigger` == ID.graph), Reset (ID.reset) or the first call (None)
+    """A tap on the diagram (`trigger` == ID.click), Reset (ID.reset) or the first call (None)
     -> the new state, what happened in words, and the figures. Nothing is recomputed for the
     boundary and the readout when the swaps did not change."""
     if trigger == ID.reset:
@@ -96,7 +96,7 @@ def update(trigger, click, state_data) -> Updated:
     else:
         state = State_.from_json(state_data)
         told = shared.Message("")
-        if trigger == ID.graph:
+        if trigger == ID.click:
             state, told = tap(state, clicked_node(click))
     previous = None if trigger in (ID.reset, None) else State_.from_json(state_data).swaps
     return Updated(
@@ -109,18 +109,16 @@ def update(trigger, click, state_data) -> Updated:
 
 
 def clicked_node(click) -> tuple[int, int] | None:
-    """(column, position) of the node in a diagram's clickData; None for anything else
-    (junk from the browser included)."""
-    try:
-        point = click["points"][0]
-        column, position = point["customdata"]
-    except (KeyError, IndexError, TypeError, ValueError):
+    """(column, position) of the node under a tap: `click` is where the pointer really was,
+    {"x", "y"} in the diagram's data units (shared.register_click: plotly's own clickData can
+    name the point hovered before the pointer moved). None off the nodes, and for junk."""
+    if not isinstance(click, dict):
         return None
-    sizes = _sizes()
-    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (column, position))
-    if not ints or not 0 <= column < len(sizes) or not 0 <= position < sizes[column]:
+    x, y = click.get("x"), click.get("y")
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y))
+    if not numbers or not (math.isfinite(x) and math.isfinite(y)):
         return None
-    return column, position
+    return diagram.node_at(_sizes(), x, y)
 
 
 def tap(state: State_, node: tuple[int, int] | None) -> tuple[State_, shared.Message]:
@@ -534,6 +532,7 @@ def layout():
             className="ll-pair",
         ),
         dcc.Store(id=ID.state),
+        dcc.Store(id=ID.click),
     ]
     part2_controls = [
         ui.control(
@@ -614,6 +613,7 @@ def register(app) -> None:
     def failed_update(message: shared.Message) -> tuple:
         return Updated(message=message.text, level=message.level).values()
 
+    shared.register_click(app, ID.graph, ID.click)
     app.callback(
         Output(ID.state, "data"),
         Output(ID.message, "children"),
@@ -621,7 +621,7 @@ def register(app) -> None:
         Output(ID.graph, "figure"),
         Output(ID.boundary, "figure"),
         Output(ID.readout, "children"),
-        Input(ID.graph, "clickData"),
+        Input(ID.click, "data"),
         Input(ID.reset, "n_clicks"),
         State(ID.state, "data"),
     )(
