@@ -164,7 +164,12 @@ def diagram(
     headings = ["inputs", *(f"hidden {c}" for c in range(1, last)), "classes"]
     figure.update_layout(
         theme.base_layout(
-            margin={"l": 6, "r": 6, "t": 6, "b": 6},
+            margin={
+                "l": 6,
+                "r": 6,
+                "t": 30,
+                "b": 6,
+            },  # t: the mode bar's row, clear of the headings
             dragmode=False,
             hovermode="closest",
             hoverdistance=NODE_PX,
@@ -188,5 +193,5 @@ def diagram(
     )
     axis = {"visible": False, "fixedrange": True, "zeroline": False, "showgrid": False}
     figure.update_xaxes(axis, range=[-0.45, last + 0.45])
-    figure.update_yaxes(axis, range=[-(tallest - 1) / 2 - 0.65, (tallest - 1) / 2 + 1.05])
+    figure.update_yaxes(axis, range=[-(tallest - 1) / 2 - 0.6, (tallest - 1) / 2 + 0.95])
     return figure
