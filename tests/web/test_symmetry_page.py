@@ -67,6 +67,8 @@ def test_a_swap_keeps_the_outputs_and_moves_the_weights():
     done = taps((1, 2), (1, 5))
     assert done.state == {"swaps": [[1, 2, 5]], "picked": None}
     assert done.level == shared.OK and "Swapped C and F" in done.message
+    assert picked.diagram.layout.title.text == "C picked: tap another one of hidden 1"
+    assert done.diagram.layout.title.text == "Swapped C \u2194 F: the same outputs"
 
     trained = swaps.trained_model(swaps.WIDTH, swaps.SEED)
     swapped = swaps.swapped_model(swaps.Swaps(((1, 2, 5),)))
@@ -117,20 +119,25 @@ def test_swaps_compose_in_the_order_made():
 
 
 @pytest.mark.parametrize(
-    "second, words",
+    "second, words, headline",
     [
-        ((2, 3), ["C is in hidden layer 1 and L in hidden layer 2", "same shape"]),
-        ((0, 1), ["x\u2082 is an input", "Only hidden neurons"]),
-        ((3, 0), ["'0' is an output", "Only hidden neurons"]),
+        (
+            (2, 3),
+            ["C is in hidden layer 1 and L in hidden layer 2", "same shape"],
+            "C and L are in different layers: no swap",
+        ),
+        ((0, 1), ["x\u2082 is an input", "Only hidden neurons"], "only hidden neurons swap"),
+        ((3, 0), ["Output 0 scores class 0", "Only hidden neurons"], "Outputs are fixed"),
     ],
 )
-def test_a_tap_outside_the_picked_layer_is_refused_with_a_message(second, words):
+def test_a_tap_outside_the_picked_layer_is_refused_with_a_message(second, words, headline):
     done = taps((1, 2), second)
     assert done.state == {"swaps": [], "picked": [1, 2]}  # nothing swapped, C still picked
     assert done.level == shared.WARN
     for word in words:
         assert word in done.message
     assert done.boundary is shared.NO
+    assert headline in done.diagram.layout.title.text
 
 
 def test_tapping_the_picked_neuron_again_lets_go_and_reset_clears():

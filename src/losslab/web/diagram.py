@@ -68,12 +68,14 @@ def diagram(
     colours: list[list[str]],
     picked: tuple[int, int] | None,
     *,
+    title: str = "",
     revision: int,
 ) -> go.Figure:
     """The network `model` (an MLP) as a diagram.
 
     names, colours: per column, each node's label and fill (the hidden neurons' identities,
     which move with them when they are swapped). picked: (layer, position) to ring, or None.
+    title: a few words over the diagram (what the last tap did), left of the mode bar.
     """
     mats = weights(model)
     sizes = (mats[0].shape[1], *(w.shape[0] for w in mats))
@@ -117,11 +119,11 @@ def diagram(
             fill.append(colours[c][p])
             custom.append([c, p])
             if c == 0:
-                hover.append(f"input {names[c][p]}: fixed (a feature of the data)")
+                hover.append(f"input {names[c][p]}")
             elif c == last:
-                hover.append(f"output for class {names[c][p]}: fixed (its place is its class)")
+                hover.append(f"output: class {names[c][p]}")
             else:
-                hover.append(f"neuron {names[c][p]} of hidden layer {c}: tap to pick it")
+                hover.append(f"{names[c][p]} (hidden {c})")
     traces.append(
         go.Scatter(
             x=xs,
@@ -176,6 +178,16 @@ def diagram(
             showlegend=False,
             datarevision=revision,
             uirevision="diagram",
+            title={
+                "text": title,
+                "x": 0.02,
+                "xanchor": "left",
+                "y": 1,
+                "yref": "container",
+                "yanchor": "top",
+                "pad": {"t": 8},
+                "font": {"size": 14, "color": theme.INK},
+            },
             annotations=[
                 {
                     "x": c,

@@ -92,18 +92,20 @@ def update(trigger, click, state_data) -> Updated:
     -> the new state, what happened in words, and the figures. Nothing is recomputed for the
     boundary and the readout when the swaps did not change."""
     if trigger == ID.reset:
-        state, told = State_(), shared.Message("Back to the trained network: no swaps.")
+        done = Tapped(
+            State_(), shared.Message("Back to the trained network: no swaps."), "No swaps"
+        )
     else:
-        state = State_.from_json(state_data)
-        told = shared.Message("")
-        if trigger == ID.click:
-            state, told = tap(state, clicked_node(click))
+        done = tap(
+            State_.from_json(state_data), clicked_node(click) if trigger == ID.click else None
+        )
+    state = done.state
     previous = None if trigger in (ID.reset, None) else State_.from_json(state_data).swaps
     return Updated(
         state=state.to_json(),
-        message=told.text,
-        level=told.level,
-        diagram=draw_diagram(state),
+        message=done.message.text,
+        level=done.message.level,
+        diagram=draw_diagram(state, done.headline),
         **({} if previous == state.swaps else compared(state.swaps)),
     )
 
@@ -121,59 +123,106 @@ def clicked_node(click) -> tuple[int, int] | None:
     return diagram.node_at(_sizes(), x, y)
 
 
-def tap(state: State_, node: tuple[int, int] | None) -> tuple[State_, shared.Message]:
+@dataclass(frozen=True)
+class Tapped:
+    """What a tap did: the new state, the page's message (in full, under the diagram) and a
+    headline (a few words over the diagram, in view while tapping on a phone)."""
+
+    state: State_
+    message: shared.Message
+    headline: str
+
+
+def tap(state: State_, node: tuple[int, int] | None) -> Tapped:
     """One tap: pick a hidden neuron, swap it with the picked one of its layer, let it go, or
     say why it cannot be swapped."""
     if node is None:
-        return state, shared.Message("")
+        return Tapped(state, shared.Message(""), headline(state))
     column, position = node
     name = _name(state.swaps, column, position)
     if column == 0:
-        return state, shared.Message(
-            f"{name} is an input: the data decides what each input means, so the network "
-            "cannot reorder its inputs. Only hidden neurons can be swapped.",
-            shared.WARN,
+        return Tapped(
+            state,
+            shared.Message(
+                f"{name} is an input: the data decides what each input means, so the network "
+                "cannot reorder its inputs. Only hidden neurons can be swapped.",
+                shared.WARN,
+            ),
+            f"{name} is an input: only hidden neurons swap",
         )
     if column == swaps.N_HIDDEN + 1:
-        return state, shared.Message(
-            f"'{name}' is an output: its place says which class it scores, so swapping the "
-            "outputs would swap the predictions. Only hidden neurons can be swapped.",
-            shared.WARN,
+        return Tapped(
+            state,
+            shared.Message(
+                f"Output {name} scores class {name}: its place says which class it scores, so "
+                "swapping the outputs would swap the predictions. Only hidden neurons can be "
+                "swapped.",
+                shared.WARN,
+            ),
+            "Outputs are fixed: only hidden neurons swap",
         )
     if state.picked is None:
-        return State_(state.swaps, node), shared.Message(
-            f"Picked {name} in hidden layer {column}. Now tap another neuron of hidden layer "
-            f"{column} to swap the two (or {name} again to let go)."
+        picked = State_(state.swaps, node)
+        return Tapped(
+            picked,
+            shared.Message(
+                f"Picked {name} in hidden layer {column}. Now tap another neuron of hidden "
+                f"layer {column} to swap the two (or {name} again to let go)."
+            ),
+            headline(picked),
         )
     layer, first = state.picked
     other = _name(state.swaps, layer, first)
     if node == state.picked:
-        return State_(state.swaps, None), shared.Message(f"Let go of {other}.")
+        let_go = State_(state.swaps, None)
+        return Tapped(let_go, shared.Message(f"Let go of {other}."), f"Let go of {other}")
     if column != layer:
-        return state, shared.Message(
-            f"{other} is in hidden layer {layer} and {name} in hidden layer {column}: only "
-            f"neurons of one layer can trade places. A neuron of hidden layer 1 reads the "
-            f"{_sizes()[0]} inputs, one of hidden layer 2 reads the {_sizes()[1]} neurons of "
-            f"layer 1: their weights do not even have the same shape. Tap a neuron of hidden "
-            f"layer {layer}, or {other} again to let go.",
-            shared.WARN,
+        return Tapped(
+            state,
+            shared.Message(
+                f"{other} is in hidden layer {layer} and {name} in hidden layer {column}: only "
+                f"neurons of one layer can trade places. A neuron of hidden layer 1 reads the "
+                f"{_sizes()[0]} inputs, one of hidden layer 2 reads the {_sizes()[1]} neurons "
+                f"of layer 1: their weights do not even have the same shape. Tap a neuron of "
+                f"hidden layer {layer}, or {other} again to let go.",
+                shared.WARN,
+            ),
+            f"{other} and {name} are in different layers: no swap",
         )
     if len(state.swaps.moves) >= swaps.MAX_SWAPS:
-        return state, shared.Message(
-            f"{swaps.MAX_SWAPS} swaps is the most this page keeps: press Reset.", shared.WARN
+        return Tapped(
+            state,
+            shared.Message(
+                f"{swaps.MAX_SWAPS} swaps is the most this page keeps: press Reset.", shared.WARN
+            ),
+            "No more swaps: press Reset",
         )
     swapped = State_(state.swaps.then(layer, first, position), None)
-    return swapped, shared.Message(
-        f"Swapped {other} and {name} in hidden layer {layer}, each with its incoming weights, "
-        "its bias and its outgoing weights. The boundary below did not move.",
-        shared.OK,
+    return Tapped(
+        swapped,
+        shared.Message(
+            f"Swapped {other} and {name} in hidden layer {layer}, each with its incoming "
+            "weights, its bias and its outgoing weights. The boundary did not move.",
+            shared.OK,
+        ),
+        f"Swapped {other} \u2194 {name}: the same outputs",
     )
 
 
-def draw_diagram(state: State_):
+def headline(state: State_) -> str:
+    """The diagram's headline when nothing new happened: what to tap next."""
+    if state.picked is None:
+        return "Tap a hidden neuron to pick it"
+    layer, position = state.picked
+    return f"{_name(state.swaps, layer, position)} picked: tap another one of hidden {layer}"
+
+
+def draw_diagram(state: State_, title: str):
     names, colours = _nodes(state.swaps)
     shown = swaps.swapped_model(state.swaps)
-    return diagram.diagram(shown, names, colours, state.picked, revision=state.revision())
+    return diagram.diagram(
+        shown, names, colours, state.picked, title=title, revision=state.revision()
+    )
 
 
 def compared(moves: swaps.Swaps) -> dict:
@@ -482,8 +531,8 @@ def layout():
                 html.P(
                     "Tap a hidden neuron (a circle), then another one in the same column: the "
                     "two trade places, each taking its incoming weights, its bias and its "
-                    "outgoing weights along. Then look at the boundary and the numbers below "
-                    "the diagram.",
+                    "outgoing weights along. Then compare the two networks' boundaries and "
+                    "the numbers under them.",
                     className="ll-hint",
                 ),
             ],
