@@ -133,8 +133,8 @@ def bezier(
                 value = loss.batch(forward(theta, batch.inputs), batch)
                 if not torch.isfinite(value):
                     raise LosslabError(
-                        f"bezier: the training loss became {float(value)} at epoch {epoch + 1}, "
-                        f"step {step + 1} (t = {t:.3f}): lower lr (now {lr:g})."
+                        f"bezier: the training loss became {float(value.detach())} at epoch "
+                        f"{epoch + 1}, step {step + 1} (t = {t:.3f}): lower lr (now {lr:g})."
                     )
                 opt.zero_grad()
                 value.backward()

@@ -40,7 +40,7 @@ def barriers(t: Tensor, values: dict[str, Tensor]) -> dict[str, float]:
     """{metric: barrier} for the metrics of BARRIER_SIGNS in `values` (see the module
     docstring); t (n_points,), each value (n_points,). float64 arithmetic."""
     return {
-        metric: float((sign * excess(t, values[metric])).max())
+        metric: float((sign * excess(t, values[metric])).max()) + 0.0  # never -0.0
         for metric, sign in BARRIER_SIGNS.items()
         if metric in values
     }

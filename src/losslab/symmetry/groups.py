@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import torch.fx
 from torch import nn
@@ -67,20 +67,22 @@ class _Units:
 
 
 class _Groups:
-    """Union-find over the groups that layers create, with their members; element 0 is the
-    'pinned' set (units that must keep their order)."""
+    """Union-find over the groups that layers create, with their members and whether their
+    units must keep their order (pinned)."""
 
     def __init__(self):
-        self.parent = [0]
-        self.size = [0]
-        self.names = ["<pinned>"]
-        self.members: list[list[Member]] = [[]]
+        self.parent: list[int] = []
+        self.size: list[int] = []
+        self.names: list[str] = []
+        self.members: list[list[Member]] = []
+        self.pinned: list[bool] = []
 
     def new(self, name: str, size: int) -> int:
         self.parent.append(len(self.parent))
         self.size.append(size)
         self.names.append(name)
         self.members.append([])
+        self.pinned.append(False)
         return len(self.parent) - 1
 
     def find(self, i: int) -> int:
@@ -92,20 +94,24 @@ class _Groups:
     def add(self, i: int, member: Member) -> None:
         self.members[self.find(i)].append(member)
 
+    def pin(self, i: int) -> None:
+        self.pinned[self.find(i)] = True
+
     def join(self, i: int, j: int) -> int | None:
         """Merge two groups; None when their sizes differ (the caller refuses)."""
-        a, b = sorted((self.find(i), self.find(j)))  # the earlier group (or pinned) is root
+        a, b = sorted((self.find(i), self.find(j)))  # the earlier group is the root
         if a == b:
             return a
-        if a != 0 and self.size[a] != self.size[b]:
+        if self.size[a] != self.size[b]:
             return None
         self.parent[b] = a
         self.members[a] += self.members[b]
+        self.pinned[a] = self.pinned[a] or self.pinned[b]
         return a
 
     def listed(self) -> tuple[Group, ...]:
         """The groups that are not pinned, in the order their first layer appears."""
-        roots = [i for i in range(1, len(self.parent)) if self.find(i) == i]
+        roots = [i for i in range(len(self.parent)) if self.find(i) == i and not self.pinned[i]]
         return tuple(Group(self.names[i], self.size[i], tuple(self.members[i])) for i in roots)
 
 
@@ -147,20 +153,20 @@ class _Walk:
         units = [self.state[n] for n in _input_nodes(node) if self.state[n] is not None]
         if node.op == "output":
             for value in units:
-                self.groups.join(0, value.root)  # the output units keep their order
+                self.groups.pin(value.root)  # the output units keep their order
             return None
         if node.op == "call_module":
             return self.module(node, units)
         if not units:
             return None  # nothing permuted flows in: whatever it computes is unchanged
-        if node.op == "call_function":
-            return self.function(node, node.target, units)
-        return self.function(node, node.target, units)  # call_method: target is the name
+        return self.function(node, node.target, units)  # a call_method's target is its name
 
     def module(self, node: torch.fx.Node, units: list[_Units]) -> _Units | None:
         module = self.model.get_submodule(node.target)
         name = node.target
         value = units[0] if units else None
+        if units and not isinstance(module, ops.FOLLOWED_MODULES):
+            self.refuse(node, "receives hidden units and is not a supported layer")
         if len(units) > 1 or (units and len(node.args) != 1):
             self.refuse(node, "receives hidden units with other inputs")
         owns = isinstance(module, nn.Linear | nn.Conv2d | _NORMS | nn.PReLU)
@@ -173,7 +179,7 @@ class _Walk:
             return self.produce(name, module.out_features, module, FEATURES)
         if isinstance(module, nn.Conv2d):
             if module.groups != 1:
-                self.refuse(node, f"has groups == {module.groups}; only groups == 1 is")
+                self.refuse(node, f"has groups == {module.groups}; only groups == 1 is followed")
             if value is not None:
                 self.expect(node, value, CHANNELS, module.in_channels)
                 self.groups.add(value.root, Member(f"{name}.weight", 1))
@@ -192,7 +198,7 @@ class _Walk:
                 self.refuse(
                     node,
                     f"normalizes over {tuple(module.normalized_shape)}, not over the "
-                    f"{size} units of (N, {size}); LayerNorm over the units is",
+                    f"{size} units of (N, {size}); only LayerNorm over the units is followed",
                 )
             self.add_own(value, name, module, ("weight", "bias"))
             return value
@@ -213,7 +219,7 @@ class _Walk:
             if (module.start_dim, module.end_dim) not in ((1, -1), (1, 3)):
                 self.refuse(node, "does not flatten (N, C, H, W) to (N, C*H*W)")
             return _Units(value.root, FLAT)
-        self.refuse(node, "receives hidden units and is not a supported layer")
+        raise AssertionError(f"{type(module).__name__} is in ops.FOLLOWED_MODULES")
 
     def function(self, node: torch.fx.Node, target: Any, units: list[_Units]) -> _Units | None:
         method = isinstance(target, str)
@@ -224,28 +230,37 @@ class _Walk:
         tensors = _input_nodes(node)
         if (method and target in ops.BINARY_METHODS) or target in ops.BINARY_FUNCTIONS:
             return self.join(node, tensors)
-        if len(units) != 1 or tensors[:1] != [n for n in tensors if self.state[n] is not None]:
-            self.refuse(node, "receives hidden units in an argument other than the first")
+        kind = ops.unary_kind(target)
+        if kind is None:
+            self.refuse(node, "is not an operation hidden units may pass through")
+        if not isinstance(node.args[0], torch.fx.Node) or self.state[node.args[0]] is None:
+            self.refuse(node, "receives hidden units in an argument other than its input")
+        if len(units) != 1:
+            self.refuse(node, "receives hidden units in more than one argument")
         value = units[0]
-        if (method and target in ops.ELEMENTWISE_METHODS) or target in ops.ELEMENTWISE_FUNCTIONS:
+        if kind != "view" and len(tensors) > 1:
+            # another tensor (a per-unit clamp bound, a shape) may broadcast over the units:
+            # they keep their order
+            self.groups.pin(value.root)
+        if kind == "elementwise":
             return value
-        if target in ops.CHANNEL_FUNCTIONS:
+        if kind == "channel":
             self.expect(node, value, CHANNELS)
             if node.kwargs.get("return_indices"):
                 self.refuse(node, "returns indices")
             return value
-        if (method and target == "flatten") or target is torch.flatten:
+        if kind == "flatten":
             self.expect(node, value, CHANNELS)
             start, end = _arguments(node, ("start_dim", 0), ("end_dim", -1))
             if (start, end) not in ((1, -1), (1, 3)):
                 self.refuse(node, "does not flatten (N, C, H, W) to (N, C*H*W)")
             return _Units(value.root, FLAT)
-        if method and target in ("view", "reshape") and _is_batch_flatten(node):
+        if kind == "view":
+            if not _is_batch_flatten(node):
+                self.refuse(node, "reshapes hidden units (only x.view(x.size(0), -1) is followed)")
             self.expect(node, value, CHANNELS)
             return _Units(value.root, FLAT)
-        if (method and target in ops.SPATIAL_REDUCTIONS) or target in ops.SPATIAL_FUNCTIONS:
-            return self.spatial_reduction(node, value)
-        self.refuse(node, "is not an operation hidden units may pass through")
+        return self.spatial_reduction(node, value)
 
     def spatial_reduction(self, node: torch.fx.Node, value: _Units) -> _Units:
         dim, keepdim = _arguments(node, ("dim", None), ("keepdim", False))
@@ -302,7 +317,7 @@ class _Walk:
                 )
             root = joined
         if len(units) < len(tensors):
-            root = self.groups.join(0, root)
+            self.groups.pin(root)
         return _Units(root, units[0].layout)
 
     def expect(self, node, value: _Units, layout: str, size: int | None = None) -> None:
@@ -317,7 +332,7 @@ class _Walk:
         if size is not None and size != actual:
             self.refuse(node, f"expects {size} units, the layer before has {actual}")
 
-    def refuse(self, node: torch.fx.Node, problem: str) -> None:
+    def refuse(self, node: torch.fx.Node, problem: str) -> NoReturn:
         raise LosslabError(
             f"cannot permute the hidden units of {type(self.model).__name__}: "
             f"{_where(self.model, node)} {problem}; supported: {ops.SUPPORTED}."
@@ -327,9 +342,22 @@ class _Walk:
 _NORMS = nn.BatchNorm1d | nn.BatchNorm2d | nn.LayerNorm
 
 
+class _Tracer(torch.fx.Tracer):
+    """fx's tracer, with one more kind of leaf: a user subclass of a followed layer that
+    keeps the layer's forward (`class MyLinear(nn.Linear)` adding only an init)."""
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        forward = type(module).forward
+        if any(
+            isinstance(module, base) and forward is base.forward for base in ops.FOLLOWED_MODULES
+        ):
+            return True
+        return super().is_leaf_module(module, qualified_name)
+
+
 def _trace(model: nn.Module) -> torch.fx.Graph:
     try:
-        return torch.fx.Tracer().trace(model)
+        return _Tracer().trace(model)
     except Exception as error:  # noqa: BLE001 - any failure of tracing user code is one line
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise LosslabError(

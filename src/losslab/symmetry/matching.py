@@ -108,21 +108,23 @@ def _similarity(
     other: dict[str, Tensor],
     perms: list[Tensor],
 ) -> Tensor:
-    """S (size, size) float64 of group `index` with the other groups' orders applied."""
+    """S (size, size) float64 of group `index`: one term per member axis of the group, with
+    the current orders applied on the tensor's other axes (a residual stream's square
+    weight has both axes in one group: its other axis takes that group's current order)."""
     similarity = torch.zeros(size, size, dtype=torch.float64)
     for name, uses in axes.items():
-        mine = [(axis, block) for group, axis, block in uses if group == index]
-        if not mine:
-            continue
-        (axis, _block) = mine[0]
-        w_ref, w_other = reference[name], other[name]
-        for group, other_axis, block in uses:
+        for group, axis, _block in uses:
             if group != index:
-                w_other = w_other.index_select(other_axis, unit_index(perms[group], block))
-        # (size * block, ...) at axis -> (size, block * rest): unit i's entries in row i
-        a = w_ref.movedim(axis, 0).reshape(size, -1)
-        b = w_other.movedim(axis, 0).reshape(size, -1)
-        similarity += (a @ b.T).cpu()
+                continue
+            w_other = other[name]
+            for other_group, other_axis, block in uses:
+                if other_axis != axis:
+                    moved = unit_index(perms[other_group], block).to(w_other.device)
+                    w_other = w_other.index_select(other_axis, moved)
+            # (size * block, ...) at axis -> (size, block * rest): unit i's entries in row i
+            a = reference[name].movedim(axis, 0).reshape(size, -1)
+            b = w_other.movedim(axis, 0).reshape(size, -1)
+            similarity += (a @ b.T).cpu()
     return similarity
 
 

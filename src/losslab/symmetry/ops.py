@@ -132,6 +132,19 @@ SPATIAL_DIMS = ({2, 3}, {-2, -1})
 SHAPE_METHODS = {"size", "dim"}
 SHAPE_ATTRIBUTES = {"shape", "ndim", "dtype", "device"}
 
+# Every module type `groups.py` follows units through.
+FOLLOWED_MODULES = (
+    nn.Linear,
+    nn.Conv2d,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.LayerNorm,
+    nn.PReLU,
+    nn.Flatten,
+    *ELEMENTWISE_MODULES,
+    *CHANNEL_MODULES,
+)
+
 SUPPORTED = (
     "Linear; Conv2d (groups=1); BatchNorm1d/2d; LayerNorm over the units; PReLU; element-wise "
     "activations, Dropout, Identity; Max/Avg/Adaptive pooling and means over H, W; Flatten of "
@@ -151,3 +164,23 @@ def function_name(target) -> str:
     if module.startswith("torch.nn.functional") or "boolean_dispatch" in repr(target):
         return f"torch.nn.functional.{name}"
     return f"torch.{name}"
+
+
+def unary_kind(target) -> str | None:
+    """How a one-tensor call treats units: "elementwise", "channel" (pooling over H, W),
+    "flatten", "view", "reduction" (over H, W), or None (not followed)."""
+    if isinstance(target, str):  # a Tensor method
+        if target in ELEMENTWISE_METHODS:
+            return "elementwise"
+        if target == "flatten":
+            return "flatten"
+        if target in ("view", "reshape"):
+            return "view"
+        return "reduction" if target in SPATIAL_REDUCTIONS else None
+    if target in ELEMENTWISE_FUNCTIONS:
+        return "elementwise"
+    if target in CHANNEL_FUNCTIONS:
+        return "channel"
+    if target is torch.flatten:
+        return "flatten"
+    return "reduction" if target in SPATIAL_FUNCTIONS else None
