@@ -54,12 +54,17 @@ def mlp(seed: int, *, batch_norm: bool = False, d=5, hidden=8, classes=3) -> nn.
 def trained_pair():
     """Two small nets trained on digits from different seeds: a clear barrier between them."""
     data = ll.data.load_dataset("digits")
+    threads = torch.get_num_threads()  # a module fixture runs before `one_thread`
+    torch.set_num_threads(1)
     models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        model = ll.models.mlp(64, 10, hidden=(32,))
-        ll.train(model, data, lr=0.1, epochs=5, seed=seed)
-        models.append(model)
+    try:
+        for seed in (0, 1):
+            torch.manual_seed(seed)
+            model = ll.models.mlp(64, 10, hidden=(32,))
+            ll.train(model, data, lr=0.1, epochs=5, seed=seed, record_every=10**6)
+            models.append(model)
+    finally:
+        torch.set_num_threads(threads)
     return (*models, data)
 
 
@@ -139,7 +144,7 @@ def bn_pair(X, y):
     pair = []
     for seed in (0, 1):
         model = mlp(seed, batch_norm=True)
-        ll.train(model, (X, y), lr=0.05, epochs=2, batch_size=16, seed=seed)
+        ll.train(model, (X, y), lr=0.05, epochs=2, batch_size=16, seed=seed, record_every=100)
         pair.append(model)
     return pair
 
@@ -191,6 +196,11 @@ def test_mismatched_models_are_refused_in_one_line():
                 function(model_a, model_b, "cross_entropy", (X, y), **kwargs)
             message = str(error.value)
             assert phrase in message and "\n" not in message, message
+    frozen_a, frozen_b = mlp(0), mlp(1)
+    for model in (frozen_a, frozen_b):
+        model[0].bias.requires_grad_(False)
+    with pytest.raises(LosslabError, match="frozen parameter '0.bias'"):
+        linear_path(frozen_a, frozen_b, "cross_entropy", (X, y))
     with pytest.raises(LosslabError, match="n_points == 1"):
         linear_path(mlp(0), mlp(1), "cross_entropy", (X, y), n_points=1)
     with pytest.raises(LosslabError, match="bn == 'train'"):
@@ -318,3 +328,26 @@ def test_a_path_checks_itself():
         with pytest.raises(LosslabError) as error:
             Path(**{**good, **change})
         assert phrase in str(error.value), str(error.value)
+
+
+# -- the issue's case: 64-512-512-10 on digits, before and after weight matching ----------------
+
+
+def test_weight_matching_lowers_the_barrier_between_two_runs_of_a_wide_mlp():
+    data = ll.data.load_dataset("digits")
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = ll.models.mlp(64, 10, hidden=(512, 512))
+        ll.train(model, data, lr=0.05, momentum=0.9, epochs=3, seed=seed, record_every=10**6)
+        models.append(model)
+    model_a, model_b = models
+    aligned = ll.symmetry.permute(model_b, ll.symmetry.weight_matching(model_a, model_b))
+    before = linear_path(model_a, model_b, "cross_entropy", data, n_points=9)
+    after = linear_path(model_a, aligned, "cross_entropy", data, n_points=9)
+    # the permuted model is the same function: the path's ends agree before and after
+    assert after.values["loss"][-1].item() == pytest.approx(
+        before.values["loss"][-1].item(), rel=1e-4
+    )
+    assert after.barrier["loss"] < 0.5 * before.barrier["loss"], (before, after)
+    assert after.barrier["accuracy"] <= before.barrier["accuracy"]

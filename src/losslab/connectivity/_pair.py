@@ -43,6 +43,14 @@ def check_pair(model_a: nn.Module, model_b: nn.Module) -> ParamLayout:
             f"model_a's parameters are {pa.dtype} on {pa.device}, model_b's {pb.dtype} on "
             f"{pb.device}: move both to one dtype and device (model_b.to(...))."
         )
+    frozen_b = {n: p for n, p in model_b.named_parameters() if not p.requires_grad}
+    for name, value in model_a.named_parameters():
+        if not value.requires_grad and not torch.equal(value, frozen_b[name]):
+            raise LosslabError(
+                f"model_a and model_b differ in the frozen parameter '{name}' (requires_grad="
+                "False): a path moves the trainable parameters only; make it equal in both, "
+                "or trainable in both."
+            )
     buffers_a = {n: tuple(b.shape) for n, b in model_a.named_buffers()}
     buffers_b = {n: tuple(b.shape) for n, b in model_b.named_buffers()}
     if buffers_a != buffers_b:
