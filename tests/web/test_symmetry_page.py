@@ -16,6 +16,7 @@ from losslab.symmetry import permute, weight_matching
 from losslab.web import diagram, pairs, swaps
 from losslab.web import symmetry_figures as charts
 from losslab.web.pages import _shared as shared
+from losslab.web.pages import _taps as rules
 from losslab.web.pages import symmetry as page
 
 CLICK, RESET = page.ID.click, page.ID.reset
@@ -150,12 +151,12 @@ def test_tapping_the_picked_neuron_again_lets_go_and_reset_clears():
 
 
 def test_a_tap_near_a_node_takes_it_and_one_between_nodes_nothing():
-    assert page.clicked_node(tap(1, 3, dx=0.25, dy=0.45)) == (1, 3)
-    assert page.clicked_node(tap(0, 0, dx=-0.2, dy=0.3)) == (0, 0)
-    assert page.clicked_node(tap(1, 3, dx=0.5)) is None  # half-way to the next column
-    assert page.clicked_node(tap(1, 0, dy=0.8)) is None  # above the top node
-    assert page.clicked_node(tap(0, 0, dy=1.0)) is None  # above the inputs, in column 0
-    assert page.clicked_node({"x": float("nan"), "y": 0.0}) is None
+    assert rules.clicked_node(tap(1, 3, dx=0.25, dy=0.45)) == (1, 3)
+    assert rules.clicked_node(tap(0, 0, dx=-0.2, dy=0.3)) == (0, 0)
+    assert rules.clicked_node(tap(1, 3, dx=0.5)) is None  # half-way to the next column
+    assert rules.clicked_node(tap(1, 0, dy=0.8)) is None  # above the top node
+    assert rules.clicked_node(tap(0, 0, dy=1.0)) is None  # above the inputs, in column 0
+    assert rules.clicked_node({"x": float("nan"), "y": 0.0}) is None
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@ it computes changes while its weight vector moves far away; then two networks tr
 different seeds, the loss along the straight line between them before and after their neurons
 are matched, and along a trained curve.
 
-Part 1 is one callback, `update`: a tap on the diagram (or Reset) and the swaps so far, which
-the browser keeps (a dcc.Store: [[layer, i, j], ...] and the neuron picked for the next swap),
-give the new swaps, the diagram, both networks' decision boundaries and the comparison
-(`losslab.web.swaps`). Part 2 takes five stages, each its own callback so the page can say
+Part 1 is one callback, `update`: a tap on the diagram (where the pointer really was, from
+shared.register_click) or Reset, and the swaps so far, which the browser keeps (a dcc.Store:
+[[layer, i, j], ...] and the neuron picked for the next swap), give the new swaps (the rules:
+pages/_taps.py), the diagram, both networks' decision boundaries and the comparison
+(`losslab.web.swaps`). Part 2 runs in four stages, each its own callback so the page can say
 where it is: `request` validates the controls into a job (kept in the browser), then
 `train_stage`, `match_stage`, `line_stage` (draws the two straight lines) and `curve_stage`
 (adds the Bezier curve), each memoized by the validated job (`losslab.web.pairs`). The server
@@ -31,50 +32,16 @@ from losslab.web import diagram, networks, pairs, parse, swaps
 from losslab.web import symmetry_figures as charts
 from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
+from losslab.web.pages import _taps as taps
 from losslab.web.quiz import quiz_section
 
 ID = Ids("symmetry")
 KEY = "symmetry"
 N_STAGES = 4
-DAMAGED = "the page state is damaged: press Reset or reload the page."
 IDENTITY_COLOURS = style.BASIN_COLOURS  # a hidden neuron keeps its colour when it moves
 
 
 # -- part 1: swapping neurons -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class State_:
-    """The browser's part-1 state, validated: the swaps so far and the picked neuron."""
-
-    swaps: swaps.Swaps = swaps.Swaps()
-    picked: tuple[int, int] | None = None  # (hidden layer, position)
-
-    @classmethod
-    def from_json(cls, data) -> State_:
-        if data is None:
-            return cls()
-        if not isinstance(data, dict):
-            raise LosslabError(DAMAGED)
-        moves = swaps.Swaps.from_json(data.get("swaps"))
-        picked = data.get("picked")
-        if picked is not None:
-            if not (
-                isinstance(picked, list)
-                and len(picked) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in picked)
-                and 1 <= picked[0] <= swaps.N_HIDDEN
-                and 0 <= picked[1] < moves.width
-            ):
-                raise LosslabError(DAMAGED)
-            picked = (picked[0], picked[1])
-        return cls(moves, picked)
-
-    def to_json(self) -> dict:
-        return {"swaps": self.swaps.to_json(), "picked": list(self.picked) if self.picked else None}
-
-    def revision(self) -> int:
-        return _revision(self.to_json())
 
 
 @dataclass(frozen=True)
@@ -92,15 +59,16 @@ def update(trigger, click, state_data) -> Updated:
     -> the new state, what happened in words, and the figures. Nothing is recomputed for the
     boundary and the readout when the swaps did not change."""
     if trigger == ID.reset:
-        done = Tapped(
-            State_(), shared.Message("Back to the trained network: no swaps."), "No swaps"
+        done = taps.Tapped(
+            taps.SwapState(), shared.Message("Back to the trained network: no swaps."), "No swaps"
         )
     else:
-        done = tap(
-            State_.from_json(state_data), clicked_node(click) if trigger == ID.click else None
+        done = taps.tap(
+            taps.SwapState.from_json(state_data),
+            taps.clicked_node(click) if trigger == ID.click else None,
         )
     state = done.state
-    previous = None if trigger in (ID.reset, None) else State_.from_json(state_data).swaps
+    previous = None if trigger in (ID.reset, None) else taps.SwapState.from_json(state_data).swaps
     return Updated(
         state=state.to_json(),
         message=done.message.text,
@@ -110,118 +78,11 @@ def update(trigger, click, state_data) -> Updated:
     )
 
 
-def clicked_node(click) -> tuple[int, int] | None:
-    """(column, position) of the node under a tap: `click` is where the pointer really was,
-    {"x", "y"} in the diagram's data units (shared.register_click: plotly's own clickData can
-    name the point hovered before the pointer moved). None off the nodes, and for junk."""
-    if not isinstance(click, dict):
-        return None
-    x, y = click.get("x"), click.get("y")
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y))
-    if not numbers or not (math.isfinite(x) and math.isfinite(y)):
-        return None
-    return diagram.node_at(_sizes(), x, y)
-
-
-@dataclass(frozen=True)
-class Tapped:
-    """What a tap did: the new state, the page's message (in full, under the diagram) and a
-    headline (a few words over the diagram, in view while tapping on a phone)."""
-
-    state: State_
-    message: shared.Message
-    headline: str
-
-
-def tap(state: State_, node: tuple[int, int] | None) -> Tapped:
-    """One tap: pick a hidden neuron, swap it with the picked one of its layer, let it go, or
-    say why it cannot be swapped."""
-    if node is None:
-        return Tapped(state, shared.Message(""), headline(state))
-    column, position = node
-    name = _name(state.swaps, column, position)
-    if column == 0:
-        return Tapped(
-            state,
-            shared.Message(
-                f"{name} is an input: the data decides what each input means, so the network "
-                "cannot reorder its inputs. Only hidden neurons can be swapped.",
-                shared.WARN,
-            ),
-            f"{name} is an input: only hidden neurons swap",
-        )
-    if column == swaps.N_HIDDEN + 1:
-        return Tapped(
-            state,
-            shared.Message(
-                f"Output {name} scores class {name}: its place says which class it scores, so "
-                "swapping the outputs would swap the predictions. Only hidden neurons can be "
-                "swapped.",
-                shared.WARN,
-            ),
-            "Outputs are fixed: only hidden neurons swap",
-        )
-    if state.picked is None:
-        picked = State_(state.swaps, node)
-        return Tapped(
-            picked,
-            shared.Message(
-                f"Picked {name} in hidden layer {column}. Now tap another neuron of hidden "
-                f"layer {column} to swap the two (or {name} again to let go)."
-            ),
-            headline(picked),
-        )
-    layer, first = state.picked
-    other = _name(state.swaps, layer, first)
-    if node == state.picked:
-        let_go = State_(state.swaps, None)
-        return Tapped(let_go, shared.Message(f"Let go of {other}."), f"Let go of {other}")
-    if column != layer:
-        return Tapped(
-            state,
-            shared.Message(
-                f"{other} is in hidden layer {layer} and {name} in hidden layer {column}: only "
-                f"neurons of one layer can trade places. A neuron of hidden layer 1 reads the "
-                f"{_sizes()[0]} inputs, one of hidden layer 2 reads the {_sizes()[1]} neurons "
-                f"of layer 1: their weights do not even have the same shape. Tap a neuron of "
-                f"hidden layer {layer}, or {other} again to let go.",
-                shared.WARN,
-            ),
-            f"{other} and {name} are in different layers: no swap",
-        )
-    if len(state.swaps.moves) >= swaps.MAX_SWAPS:
-        return Tapped(
-            state,
-            shared.Message(
-                f"{swaps.MAX_SWAPS} swaps is the most this page keeps: press Reset.", shared.WARN
-            ),
-            "No more swaps: press Reset",
-        )
-    swapped = State_(state.swaps.then(layer, first, position), None)
-    return Tapped(
-        swapped,
-        shared.Message(
-            f"Swapped {other} and {name} in hidden layer {layer}, each with its incoming "
-            "weights, its bias and its outgoing weights. The boundary did not move.",
-            shared.OK,
-        ),
-        f"Swapped {other} \u2194 {name}: the same outputs",
-    )
-
-
-def headline(state: State_) -> str:
-    """The diagram's headline when nothing new happened: what to tap next."""
-    if state.picked is None:
-        return "Tap a hidden neuron to pick it"
-    layer, position = state.picked
-    return f"{_name(state.swaps, layer, position)} picked: tap another one of hidden {layer}"
-
-
-def draw_diagram(state: State_, title: str):
+def draw_diagram(state: taps.SwapState, title: str):
     names, colours = _nodes(state.swaps)
     shown = swaps.swapped_model(state.swaps)
     return diagram.diagram(
-        shown, names, colours, state.picked, title=title, revision=state.revision()
+        shown, names, colours, state.picked, title=title, revision=_revision(state.to_json())
     )
 
 
@@ -292,36 +153,22 @@ def _move_text(moves: swaps.Swaps, k: int) -> str:
     """Swap k in the names the neurons had before it."""
     before = swaps.Swaps(moves.moves[:k], moves.width)
     layer, i, j = moves.moves[k]
-    return f"{_name(before, layer, i)}\u2194{_name(before, layer, j)}"
-
-
-def _name(moves: swaps.Swaps, column: int, position: int) -> str:
-    """The name of the node now at (column, position) after `moves`."""
-    if column == 0:
-        return diagram.INPUT_NAMES[position]
-    if column == swaps.N_HIDDEN + 1:
-        return diagram.OUTPUT_NAMES[position]
-    original = int(moves.orders()[column - 1][position])
-    return swaps.label(column, original, moves.width)
+    return f"{taps.name_at(before, layer, i)}\u2194{taps.name_at(before, layer, j)}"
 
 
 def _nodes(moves: swaps.Swaps) -> tuple[list[list[str]], list[list[str]]]:
-    sizes = _sizes()
+    sizes = taps.node_sizes()
     names, colours = [], []
     orders = moves.orders()
     for column, n in enumerate(sizes):
         if column in (0, len(sizes) - 1):
-            names.append([_name(moves, column, p) for p in range(n)])
+            names.append([taps.name_at(moves, column, p) for p in range(n)])
             colours.append([diagram.END_COLOUR] * n)
         else:
             order = orders[column - 1]
             names.append([swaps.label(column, int(o), moves.width) for o in order])
             colours.append([IDENTITY_COLOURS[int(o) % len(IDENTITY_COLOURS)] for o in order])
     return names, colours
-
-
-def _sizes() -> tuple[int, ...]:
-    return swaps.hidden_sizes(swaps.trained_model(swaps.WIDTH, swaps.SEED))
 
 
 def _revision(data) -> int:
