@@ -87,7 +87,7 @@ def lines(spec: PairSpec) -> tuple[Path, Path]:
 def curve(spec: PairSpec) -> Path:
     """A quadratic Bezier curve from A to B (as trained, no matching) with a trained bend."""
     a, b = models(spec)
-    return bezier(a, b, LOSS, _data(), n_points=N_POINTS, **BEZIER)
+    return networks.seeded(bezier, a, b, LOSS, _data(), n_points=N_POINTS, **BEZIER)
 
 
 def warm_cache() -> None:

@@ -41,7 +41,7 @@ def trained_model(width: int, seed: int) -> nn.Module:
     in eval mode. Shared by every request: never change it (permute returns a new model)."""
     run, _ = networks.trained_network(width, seed)
     data = load_dataset(networks.NETWORK_DATA, seed=0)
-    model = build("mlp", data, width=width, depth=networks.DEPTH, seed=seed)
+    model = networks.seeded(build, "mlp", data, width=width, depth=networks.DEPTH, seed=seed)
     model.load_state_dict(run.param_dict(-1), strict=False)
     return model.eval()
 
