@@ -263,3 +263,26 @@ def test_stages_check_the_job_the_browser_sends_back(junk):
     for stage in (page.train_stage, page.match_stage, page.line_stage, page.curve_stage):
         with pytest.raises(LosslabError):
             stage(junk)
+
+
+def test_seeded_steps_run_one_at_a_time():
+    """While one thread is in a seeded step (build, train, bezier), no other thread can start
+    one: torch.random.fork_rng would restore its generator in the middle of the other's build."""
+    import threading
+
+    from losslab.web import networks
+
+    seen = []
+
+    def step():
+        other = threading.Thread(
+            target=lambda: seen.append(networks.SEEDED.acquire(blocking=False))
+        )
+        other.start()
+        other.join()
+        return "done"
+
+    assert networks.seeded(step) == "done"
+    assert seen == [False]
+    assert networks.SEEDED.acquire(blocking=False)  # free again afterwards
+    networks.SEEDED.release()
