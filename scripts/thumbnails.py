@@ -73,6 +73,23 @@ def neural():
     return pictures.surface_3d(ll.surface("rastrigin"), resolution=60, log=False)
 
 
+def symmetry():
+    """The symmetry page's opening paths between two networks: the straight line climbing, the
+    line after weight matching and the Bezier curve staying low (log loss)."""
+    from losslab.plot.scene import Axis, Panel, Path, Scene
+    from losslab.web import pairs
+
+    spec = pairs.PairSpec()
+    before, after = pairs.lines(spec)
+    curve = pairs.curve(spec)
+    colours = {"before": "#d62728", "after": "#1f77b4", "bezier": "#2ca02c"}
+    items = tuple(
+        Path(path.t.numpy(), path.values["loss"].numpy(), style="metric", colour=colours[key])
+        for key, path in (("before", before), ("after", after), ("bezier", curve))
+    )
+    return Scene((Panel("chart", items, y=Axis(scale="log")),))
+
+
 PICTURES = {
     "descent1d": descent_1d,
     "explorer": explorer,
@@ -80,6 +97,7 @@ PICTURES = {
     "curvature": curvature,
     "noise": noise,
     "neural": neural,
+    "symmetry": symmetry,
 }
 
 

@@ -226,15 +226,18 @@ def set_up(app):
 
 def warm_up(app) -> None:
     """In the background of a server process: answer each page's opening callbacks once
-    (web/prime.py), then fill the neural-landscapes page's cache, so that no first visitor
-    waits for one-time imports and trainings; a failure only costs that head start."""
+    (web/prime.py), then fill the neural-landscapes and symmetry pages' caches, so that no
+    first visitor waits for one-time imports and trainings; a failure only costs that head
+    start."""
     try:
+        from losslab.web import pairs
         from losslab.web.networks import warm_cache
         from losslab.web.pages import PAGES
         from losslab.web.prime import prime
 
         prime(app, PAGES)
         warm_cache()
+        pairs.warm_cache()
     except Exception:  # noqa: BLE001 - the pages compute on demand anyway
         logging.getLogger("losslab.web").exception("warming the web lab up failed")
 

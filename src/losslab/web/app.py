@@ -130,7 +130,7 @@ THUMBNAIL_SIZE = (240, 150)
 
 def home(pages: Sequence[Page]):
     """The pages as a numbered path through the lessons (the order of `pages`: one weight, two,
-    optimizers, curvature, noise, real networks), each card with its thumbnail."""
+    optimizers, curvature, noise, real networks, symmetry), each card with its thumbnail."""
     steps = [html.Li(_step(number, page)) for number, page in enumerate(pages, start=1)]
     return html.Div(
         [

@@ -21,6 +21,7 @@ every recorded parameter vector), so the page can report progress between the tw
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,19 @@ NETWORK_TRAINING = {
 LINEAR_TRAINING = {"optimizer": "sgd", "lr": 0.1, "epochs": 60}
 LOGISTIC_TRAINING = {"optimizer": "sgd", "lr": 2.0, "epochs": 150}
 CONVEX_HALF_WIDTH = 3.0  # the raw-weight window: solution +- this much on each axis
+
+
+# The library's seeded steps (build, train, bezier) seed torch's global generator inside
+# torch.random.fork_rng and restore it on the way out. The lab answers requests in threads: two
+# such steps at once could restore each other's state in the middle of a build (a network drawn
+# from the wrong seed, then cached). Every one of them in the web lab goes through `seeded`.
+SEEDED = threading.RLock()
+
+
+def seeded(step, *args, **kwargs):
+    """step(*args, **kwargs) while no other thread of this process is in a seeded step."""
+    with SEEDED:
+        return step(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -120,9 +134,9 @@ class Lesson:
 def linear_regression(seed: int = 0) -> Lesson:
     """The MSE bowl of x @ w on the "linear" set, in raw (w1, w2), with its exact minimum."""
     data = load_dataset("linear", seed=seed)
-    model = build("linear_regression", data, seed=seed)
+    model = seeded(build, "linear_regression", data, seed=seed)
     start = _flat(model)
-    run = train(model, data, batch_size=data.n_train, seed=seed, **LINEAR_TRAINING)
+    run = seeded(train, model, data, batch_size=data.n_train, seed=seed, **LINEAR_TRAINING)
     solution = normal_equation(*data.train).numpy()
     objective = ModelObjective(model, "mse", data.train)
     path = run.params.double().numpy()
@@ -149,9 +163,11 @@ def linear_regression(seed: int = 0) -> Lesson:
 def logistic_regression(seed: int = 0) -> Lesson:
     """The binary cross-entropy of sigmoid(x @ w) on the "logistic" set, in raw (w1, w2)."""
     data = load_dataset("logistic", seed=seed)
-    model = build("logistic_regression", data, seed=seed)
+    model = seeded(build, "logistic_regression", data, seed=seed)
     start = _flat(model)
-    run = train(model, data, loss="bce", batch_size=data.n_train, seed=seed, **LOGISTIC_TRAINING)
+    run = seeded(
+        train, model, data, loss="bce", batch_size=data.n_train, seed=seed, **LOGISTIC_TRAINING
+    )
     fitted = run.final.double().numpy()
     objective = ModelObjective(model, "bce", data.train)
     path = run.params.double().numpy()
@@ -209,8 +225,8 @@ def trained_network(width: int, seed: int) -> tuple[TrainingRun, dict]:
     """An MLP of `width` trained on moons: its recorded run and the hyperparameters used."""
     NetworkSpec(width=width, seed=seed)  # validates
     data = load_dataset(NETWORK_DATA, seed=0)
-    model = build("mlp", data, width=width, depth=DEPTH, seed=seed)
-    run = train(model, data, seed=seed, **NETWORK_TRAINING)
+    model = seeded(build, "mlp", data, width=width, depth=DEPTH, seed=seed)
+    run = seeded(train, model, data, seed=seed, **NETWORK_TRAINING)
     return run, dict(NETWORK_TRAINING)
 
 
@@ -219,7 +235,7 @@ def trained_objective(width: int, seed: int) -> tuple[TrainingRun, ModelObjectiv
     model of its own (a copy holding the trained weights)."""
     run, _ = trained_network(width, seed)
     data = load_dataset(NETWORK_DATA, seed=0)
-    model = build("mlp", data, width=width, depth=DEPTH, seed=seed)
+    model = seeded(build, "mlp", data, width=width, depth=DEPTH, seed=seed)
     model.load_state_dict(run.param_dict(-1), strict=False)
     return run, ModelObjective(model, "cross_entropy", data.train)
 

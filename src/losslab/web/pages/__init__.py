@@ -4,7 +4,7 @@ To add a page: write a module with `PAGE = Page(...)` (see `losslab.web.page`) a
 `PAGES`. The navigation bar and the home page list whatever is here.
 """
 
-from losslab.web.pages import curvature, descent_1d, explorer, neural, noise, race
+from losslab.web.pages import curvature, descent_1d, explorer, neural, noise, race, symmetry
 
 PAGES = (
     descent_1d.PAGE,
@@ -13,6 +13,7 @@ PAGES = (
     curvature.PAGE,
     noise.PAGE,
     neural.PAGE,
+    symmetry.PAGE,
 )
 
 __all__ = ["PAGES"]
