@@ -18,6 +18,7 @@ from losslab.symmetry.groups import Group, Member, permutation_groups
 from losslab.symmetry.matching import weight_matching
 from losslab.symmetry.permutation import (
     Permutation,
+    from_groups,
     parameter_distance,
     permute,
     random_permutation,
@@ -27,6 +28,7 @@ __all__ = [
     "Group",
     "Member",
     "Permutation",
+    "from_groups",
     "parameter_distance",
     "permutation_groups",
     "permute",

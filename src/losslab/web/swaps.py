@@ -22,8 +22,13 @@ from torch import nn
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.models import build
-from losslab.symmetry import Permutation, parameter_distance, permutation_groups, permute
-from losslab.symmetry.permutation import from_groups
+from losslab.symmetry import (
+    Permutation,
+    from_groups,
+    parameter_distance,
+    permutation_groups,
+    permute,
+)
 from losslab.web import networks
 
 WIDTH = 8  # the neural page's default network: 2 -> 8 -> 8 -> 2, 114 weights
