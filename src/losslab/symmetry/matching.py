@@ -16,6 +16,11 @@ similarity, so every pass raises the objective and the descent ends.
 
 The similarities are float64 products of the trainable parameters (BatchNorm running
 statistics are buffers and are not matched; they follow their units when permuted).
+
+Each term <W_ref, W_other'> of S depends only on the orders of the groups acting on the
+tensor's other axes, so it is kept between visits and recomputed only when one of those
+orders changed (`_Terms`): after the first passes few groups still move, and the last pass,
+which changes nothing, computes no product at all. The numbers are the same products either way.
 """
 
 from __future__ import annotations
@@ -77,12 +82,13 @@ def match(
             if member.name in reference:
                 axes.setdefault(member.name, []).append((index, member.axis, member.block))
     generator = torch.Generator().manual_seed(seed)
+    terms = _Terms(axes, reference, other, perms)
     passes = 0
     for passes in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         changed = False
         for index in torch.randperm(len(groups), generator=generator).tolist():
             start = time.perf_counter()
-            similarity = _similarity(index, groups[index].size, axes, reference, other, perms)
+            similarity = terms.similarity(index, groups[index].size)
             middle = time.perf_counter()
             _, columns = linear_sum_assignment(similarity.numpy(), maximize=True)
             clock["assignment"] += time.perf_counter() - middle
@@ -93,39 +99,56 @@ def match(
             new_value = float(similarity[rows, new].sum())
             # strictly better only (ties keep the current order): the descent ends
             if new_value > old_value + 1e-12 * max(1.0, abs(old_value)):
-                perms[index] = new
+                terms.reorder(index, new)
                 changed = True
         if not changed:
             break
     return perms, passes
 
 
-def _similarity(
-    index: int,
-    size: int,
-    axes: dict[str, list[tuple[int, int, int]]],
-    reference: dict[str, Tensor],
-    other: dict[str, Tensor],
-    perms: list[Tensor],
-) -> Tensor:
-    """S (size, size) float64 of group `index`: one term per member axis of the group, with
-    the current orders applied on the tensor's other axes (a residual stream's square
-    weight has both axes in one group: its other axis takes that group's current order)."""
-    similarity = torch.zeros(size, size, dtype=torch.float64)
-    for name, uses in axes.items():
-        for group, axis, _block in uses:
-            if group != index:
-                continue
-            w_other = other[name]
-            for other_group, other_axis, block in uses:
-                if other_axis != axis:
-                    moved = unit_index(perms[other_group], block).to(w_other.device)
-                    w_other = w_other.index_select(other_axis, moved)
-            # (size * block, ...) at axis -> (size, block * rest): unit i's entries in row i
-            a = reference[name].movedim(axis, 0).reshape(size, -1)
-            b = w_other.movedim(axis, 0).reshape(size, -1)
-            similarity += (a @ b.T).cpu()
-    return similarity
+class _Terms:
+    """The similarity matrices of the groups, from terms kept between visits.
+
+    A term is one (tensor, axis) of a group: reference (size, rest) @ other' (size, rest)^T,
+    other' with the current orders of the groups on its other axes. It is recomputed only when
+    one of those orders changed since it was computed (a version count per group)."""
+
+    def __init__(self, axes, reference: dict[str, Tensor], other: dict[str, Tensor], perms):
+        self.axes, self.reference, self.other, self.perms = axes, reference, other, perms
+        self.versions = [0] * len(perms)
+        self.kept: dict[tuple[str, int], tuple[tuple[int, ...], Tensor]] = {}
+
+    def reorder(self, index: int, order: Tensor) -> None:
+        self.perms[index] = order
+        self.versions[index] += 1
+
+    def similarity(self, index: int, size: int) -> Tensor:
+        """S (size, size) float64 of group `index`: one term per member axis of the group
+        (a residual stream's square weight has both axes in one group: its other axis takes
+        that group's current order)."""
+        similarity = torch.zeros(size, size, dtype=torch.float64)
+        for name, uses in self.axes.items():
+            for group, axis, _block in uses:
+                if group == index:
+                    similarity += self._term(name, axis, size, uses)
+        return similarity
+
+    def _term(self, name: str, axis: int, size: int, uses) -> Tensor:
+        acting = [(g, a, block) for g, a, block in uses if a != axis]
+        versions = tuple(self.versions[g] for g, _, _ in acting)
+        kept = self.kept.get((name, axis))
+        if kept is not None and kept[0] == versions:
+            return kept[1]
+        w_other = self.other[name]
+        for other_group, other_axis, block in acting:
+            moved = unit_index(self.perms[other_group], block).to(w_other.device)
+            w_other = w_other.index_select(other_axis, moved)
+        # (size * block, ...) at axis -> (size, block * rest): unit i's entries in row i
+        a = self.reference[name].movedim(axis, 0).reshape(size, -1)
+        b = w_other.movedim(axis, 0).reshape(size, -1)
+        term = (a @ b.T).cpu()
+        self.kept[(name, axis)] = (versions, term)
+        return term
 
 
 def _weights(model: nn.Module) -> dict[str, Tensor]:
