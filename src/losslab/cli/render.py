@@ -3,6 +3,7 @@ commands. Nothing here computes; each function turns a result into text."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -32,9 +33,19 @@ _KIND_STYLES = {  # as on the web pages: green only for a minimum
 }
 
 
+PIPED_WIDTH = 200  # columns of output to a file or a pipe
+
+
 def console() -> Console:
-    """A console on the current stdout (tests swap sys.stdout, so never cache one)."""
-    return Console(highlight=False)
+    """A console on the current stdout (tests swap sys.stdout, so never cache one).
+
+    Output to a file or a pipe has no screen to fit: rich would assume 80 columns and cut
+    the numbers of a wide table to '0.04611...', so it gets PIPED_WIDTH (COLUMNS still rules
+    when set). A terminal keeps its own width."""
+    probe = Console(highlight=False)
+    if probe.is_terminal or "COLUMNS" in os.environ:
+        return probe
+    return Console(highlight=False, width=PIPED_WIDTH)
 
 
 def number(value: float, digits: int = 6) -> str:
