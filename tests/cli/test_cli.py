@@ -358,3 +358,23 @@ def test_race_table_is_green_only_for_a_minimum():
     run = losslab.race(bowl, [losslab.optim.newton()], [1.0, 1.0], 20)
     (status,) = runs_table(bowl, run, [1.0, 1.0], losslab.diagnose(bowl, run)).columns[1].cells
     assert (status.plain, status.style) == ("converged", "green")
+
+
+def test_a_wide_table_printed_to_a_pipe_keeps_every_digit(monkeypatch, capsys):
+    """Rich assumes 80 columns off a terminal and cuts cells to '0.04611...'; output to a file
+    or a pipe gets render.PIPED_WIDTH instead, and COLUMNS still rules when it is set."""
+    from rich.table import Table
+
+    from losslab.cli import render
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    table = Table()
+    for header in ("path", "loss barrier", "accuracy barrier", "loss at A", "loss at B"):
+        table.add_column(header)
+    digits = ["straight line, aligned", "0.0461156", "0.00309332", "0.034549", "0.0354165"]
+    table.add_row(*digits)
+    render.console().print(table)
+    printed = capsys.readouterr().out
+    assert all(cell in printed for cell in digits) and "\u2026" not in printed
+    monkeypatch.setenv("COLUMNS", "100")
+    assert render.console().width == 100
