@@ -339,8 +339,7 @@ def path_facts(job: Job, before, after, curve) -> list:
             [
                 html.Strong(f"{LABELS[key]}: "),
                 html.Span(number(path.barrier["loss"], 2), id=getattr(ID, f"barrier_{key}")),
-                f" above the chord at most; accuracy drops by up to "
-                f"{max(0.0, 100 * path.barrier.get('accuracy', 0.0)):.0f} points.",
+                f" above the chord at most; {_accuracy_drop(path)}.",
             ]
         )
         for key, path in rows
@@ -368,6 +367,14 @@ def path_facts(job: Job, before, after, curve) -> list:
 
 
 # -- layout and registration --------------------------------------------------------------------
+
+
+def _accuracy_drop(path) -> str:
+    """The accuracy barrier in percentage points, in words."""
+    points = max(0.0, 100 * path.barrier.get("accuracy", 0.0))
+    if round(points) == 0:
+        return "accuracy stays on its chord (within half a point)"
+    return f"accuracy drops up to {points:.0f} points below its chord"
 
 
 def layout():
