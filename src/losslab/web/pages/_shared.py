@@ -79,6 +79,16 @@ class Outputs:
 NO = no_update
 
 
+@dataclass(frozen=True)
+class Stage(Outputs):
+    """A staged computation's step (the neural and symmetry pages): its figure or the next
+    step's job, and the progress bar and line."""
+
+    out: Any = NO
+    progress: Any = NO
+    status: Any = NO
+
+
 # -- defaults -----------------------------------------------------------------------------------
 
 

@@ -92,15 +92,6 @@ class Requested(shared.Outputs):
 
 
 @dataclass(frozen=True)
-class Stage(shared.Outputs):
-    """What a stage callback returns: its figure or the next stage's job, and the progress."""
-
-    out: Any = shared.NO
-    progress: Any = shared.NO
-    status: Any = shared.NO
-
-
-@dataclass(frozen=True)
 class Swept(shared.Outputs):
     """The width chart, the line under it, and the progress."""
 
@@ -170,12 +161,12 @@ def convex(job_data) -> Convex:
     )
 
 
-def train_stage(job_data) -> Stage:
+def train_stage(job_data) -> shared.Stage:
     """Stage 1: train the network (memoized) and hand the job on to stage 2."""
     job = Job.from_dict(job_data)
     run, _ = networks.trained_network(job.spec.width, job.spec.seed)
     points = networks.NETWORK_RESOLUTION**2
-    return Stage(
+    return shared.Stage(
         out=job.to_dict(),
         progress=1,
         status=f"2/{N_STAGES}: trained ({run.n_steps} steps); evaluating its loss at {points} "
@@ -403,7 +394,7 @@ def register(app) -> None:
         return Requested(message=message.text, level=message.level, status="").values()
 
     def failed_stage(message: shared.Message) -> tuple:
-        return Stage(status=message.text).values()
+        return shared.Stage(status=message.text).values()
 
     def failed_draw(message: shared.Message) -> tuple:
         return Drawn(status=message.text).values()

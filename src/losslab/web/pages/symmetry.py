@@ -211,15 +211,6 @@ class Requested(shared.Outputs):
 
 
 @dataclass(frozen=True)
-class Stage(shared.Outputs):
-    """A stage's result: the job for the next stage, and the progress."""
-
-    out: Any = shared.NO
-    progress: Any = shared.NO
-    status: Any = shared.NO
-
-
-@dataclass(frozen=True)
 class Drawn(shared.Outputs):
     figure: Any = shared.NO
     facts: Any = shared.NO
@@ -244,14 +235,14 @@ def request(width, seed_a, seed_b) -> Requested:
     )
 
 
-def train_stage(job_data) -> Stage:
+def train_stage(job_data) -> shared.Stage:
     """Stage 1: train networks A and B (memoized)."""
     job = Job.from_dict(job_data)
     a, b = (
         networks.trained_network(job.spec.width, s)[0] for s in (job.spec.seed_a, job.spec.seed_b)
     )
     pairs.models(job.spec)
-    return Stage(
+    return shared.Stage(
         out=job.to_dict(),
         progress=1,
         status=f"2/{N_STAGES}: trained (loss {float(a.train_loss[-1]):.3g} and "
@@ -259,11 +250,11 @@ def train_stage(job_data) -> Stage:
     )
 
 
-def match_stage(job_data) -> Stage:
+def match_stage(job_data) -> shared.Stage:
     """Stage 2: weight matching (memoized)."""
     job = Job.from_dict(job_data)
     found, _ = pairs.matching(job.spec)
-    return Stage(
+    return shared.Stage(
         out=job.to_dict(),
         progress=2,
         status=f"3/{N_STAGES}: matched ({found.n_moved} of {sum(found.sizes)} hidden neurons "
@@ -538,7 +529,7 @@ def register(app) -> None:
         return Requested(message=message.text, level=message.level, status="").values()
 
     def failed_stage(message: shared.Message) -> tuple:
-        return Stage(status=message.text).values()
+        return shared.Stage(status=message.text).values()
 
     def failed_draw(message: shared.Message) -> tuple:
         return Drawn(status=message.text).values()
