@@ -103,6 +103,17 @@ def message(message_id: str):
     return html.Div(id=message_id, className="ll-message", role="status", **{"aria-live": "polite"})
 
 
+def progress(progress_id: str, status_id: str, n_stages: int):
+    """A staged computation's progress: a bar of n_stages steps and the line saying which."""
+    return html.Div(
+        [
+            html.Progress(id=progress_id, value=0, max=n_stages, className="ll-progress"),
+            html.Div(id=status_id, className="ll-hint", role="status"),
+        ],
+        className="ll-control",
+    )
+
+
 def board(board_id: str):
     """A live scoreboard: filled and updated only by the animation player in the browser."""
     return html.Div(id=board_id, className="ll-board", **{"aria-live": "off"})

@@ -314,13 +314,7 @@ def layout():
             hint="Draws the network's first weights, its batches and the random directions.",
             html_for=ID.seed,
         ),
-        html.Div(
-            [
-                html.Progress(id=ID.progress, value=0, max=N_STAGES, className="ll-progress"),
-                html.Div(id=ID.status, className="ll-hint", role="status"),
-            ],
-            className="ll-control",
-        ),
+        ui.progress(ID.progress, ID.status, N_STAGES),
         ui.message(ID.message),
     ]
     main = [

@@ -452,13 +452,7 @@ def layout():
             hint="Each seed draws a network's first weights and its batches.",
             html_for=ID.seed_b,
         ),
-        html.Div(
-            [
-                html.Progress(id=ID.progress, value=0, max=N_STAGES, className="ll-progress"),
-                html.Div(id=ID.status, className="ll-hint", role="status"),
-            ],
-            className="ll-control",
-        ),
+        ui.progress(ID.progress, ID.status, N_STAGES),
         ui.message(ID.pair_message),
     ]
     part2 = [
