@@ -76,7 +76,9 @@ def plot_command(
     losslab plot sweep.json --out widths.svg
     """
     out = check_out(out, FIGURE_FORMATS, "--out")
-    results = [_load(path) for path in files]
+    from losslab.results import load_result
+
+    results = [load_result(path) for path in files]
     run = _load_run(trajectory) if trajectory is not None else None
     draw = _picture(results, files, metric=metric, log=log, run=run, title=title)
     write_figure(out, draw)
@@ -126,12 +128,6 @@ def _label(path, file: Path) -> str:
 
 def _noun(result) -> str:
     return getattr(result, "result_type", type(result).__name__).replace("_", " ")
-
-
-def _load(path: Path):
-    from losslab.results import load_result
-
-    return load_result(path)
 
 
 def _load_run(path: Path):

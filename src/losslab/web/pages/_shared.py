@@ -89,6 +89,11 @@ class Stage(Outputs):
     status: Any = NO
 
 
+def failed_stage(message: Message) -> tuple:
+    """What a stage callback shows when it fails: the message on its progress line."""
+    return Stage(status=message.text).values()
+
+
 # -- defaults -----------------------------------------------------------------------------------
 
 

@@ -387,9 +387,6 @@ def register(app) -> None:
     def failed_request(message: shared.Message) -> tuple:
         return Requested(message=message.text, level=message.level, status="").values()
 
-    def failed_stage(message: shared.Message) -> tuple:
-        return shared.Stage(status=message.text).values()
-
     def failed_draw(message: shared.Message) -> tuple:
         return Drawn(status=message.text).values()
 
@@ -421,7 +418,7 @@ def register(app) -> None:
         Output(ID.status, "children", allow_duplicate=True),
         Input(ID.job, "data"),
         prevent_initial_call=True,
-    )(shared.guarded(lambda job: train_stage(job).values(), failed_stage))
+    )(shared.guarded(lambda job: train_stage(job).values(), shared.failed_stage))
 
     app.callback(
         Output(ID.graph, "figure"),
