@@ -69,6 +69,4 @@ def export_command(
     for n in land.shape:
         n_points *= n
     shape = " x ".join(str(n) for n in land.shape)
-    console().print(
-        f"wrote {out}: {n_points} points ({shape}), metrics {', '.join(land.metrics)}"
-    )
+    console().print(f"wrote {out}: {n_points} points ({shape}), metrics {', '.join(land.metrics)}")

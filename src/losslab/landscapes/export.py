@@ -136,6 +136,7 @@ def _point_arrays(landscape) -> dict[str, np.ndarray]:
 
 
 def _write_vts(landscape, path: Path, heights: np.ndarray, z: str) -> None:
+    # z (what the height is) has no place in a .vts that ParaView shows; the .vtk title has it.
     n0, n1, n2 = vtk_dimensions(landscape)
     extent = f"0 {n0 - 1} 0 {n1 - 1} 0 {n2 - 1}"
     root = ET.Element(
@@ -179,7 +180,7 @@ def _write_vtk(landscape, path: Path, heights: np.ndarray, z: str) -> None:
     n = points.shape[0]
     with atomic_open(path) as handle:
         handle.write("# vtk DataFile Version 3.0\n")
-        handle.write(f"losslab landscape ({landscape.ndim}-D), z = {z}\n"[:256])
+        handle.write(f"losslab landscape ({landscape.ndim}-D), z = {z}"[:255] + "\n")
         handle.write(f"ASCII\nDATASET STRUCTURED_GRID\nDIMENSIONS {n0} {n1} {n2}\n")
         handle.write(f"POINTS {n} double\n")
         np.savetxt(handle, points, fmt=NUMBER)
