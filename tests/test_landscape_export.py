@@ -114,6 +114,7 @@ def test_vtk_header_points_and_scalars_read_back(tmp_path):
     land.export(tmp_path / "land.vtk", metric="accuracy")
     lines = (tmp_path / "land.vtk").read_text().splitlines()
     assert lines[0] == "# vtk DataFile Version 3.0"
+    assert lines[1] == "losslab landscape (2-D), z = accuracy"
     assert lines[2:6] == [
         "ASCII",
         "DATASET STRUCTURED_GRID",

@@ -42,11 +42,12 @@ def export_command(
         typer.Option(
             show_default=False,
             help="The metric whose values are the height (z) of a .vts/.vtk grid "
-            "(default: loss). Every metric is written.",
+            "(default: loss, else the first metric). Every metric is written.",
         ),
     ] = None,
     log: Annotated[
-        bool, typer.Option(help="Height = log10 of the metric (every value must be > 0).")
+        bool,
+        typer.Option(help="Height of a .vts/.vtk grid = log10 of the metric (every value > 0)."),
     ] = False,
 ) -> None:
     """Write a landscape for ParaView (.vts, .vtk), a spreadsheet (.csv) or numpy (.npz).

@@ -50,7 +50,7 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
 
     metric: the metric whose values are the height (z) in .vts/.vtk (None: "loss" when the
             landscape has it, else its first metric); every metric is written.
-    log:    the height is log10(metric) (every finite value must be > 0).
+    log:    the height is log10(metric) (every finite value must be > 0); .vts/.vtk only.
     The file is complete or absent (atomic write)."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -68,7 +68,14 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
         )
     if metric is None:
         metric = "loss" if "loss" in landscape.values else next(iter(landscape.values), "loss")
-    heights = height_field(landscape, metric, log) if suffix in (".vts", ".vtk") else None
+    grid_file = suffix in (".vts", ".vtk")
+    if log and not grid_file:
+        raise LosslabError(
+            f"log scales the height of a .vts/.vtk grid; {suffix} holds the raw values: "
+            "export without log."
+        )
+    landscape._metric(metric)  # an unknown metric is refused whatever the format
+    heights = height_field(landscape, metric, log) if grid_file else None
     if suffix == ".vtk":
         _check_legacy_names(landscape)
     check_writable(path)

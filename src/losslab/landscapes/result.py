@@ -217,8 +217,9 @@ class Landscape(Result):
 
     def export(self, path, *, metric: str | None = None, log: bool = False) -> Path:
         """Write this landscape for other tools, by the suffix of `path`: .vts/.vtk (ParaView:
-        a grid whose z is `metric` (default loss), log10 of it with log=True, every metric as point data),
-        .csv (a row per grid point) or .npz. Returns the path; see export.py."""
+        a grid whose z is `metric`, default loss, or log10 of it with log=True; every metric
+        as point data), .csv (a row per grid point) or .npz. Returns the path; see export.py.
+        The file is complete or absent."""
         from losslab.landscapes.export import export_landscape
 
         return export_landscape(self, path, metric=metric, log=log)
