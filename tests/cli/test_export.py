@@ -82,13 +82,3 @@ def test_refusals_are_one_line_and_write_nothing(land_file, tmp_path):
         "missing.h5",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["land.h5", "run.json"]
-
-
-def test_log_of_values_that_are_not_positive_is_refused(tmp_path):
-    land = ll.Landscape((A,), {"loss": A}, [0.0], [[1.0]])
-    land.save(tmp_path / "line.h5")
-    one_line_failure(
-        invoke("export", tmp_path / "line.h5", "--out", tmp_path / "line.vts", "--log"),
-        "log needs every finite value of 'loss' > 0, the smallest is -1",
-    )
-    assert not (tmp_path / "line.vts").exists()

@@ -47,7 +47,10 @@ def export_command(
     ] = None,
     log: Annotated[
         bool,
-        typer.Option(help="Height of a .vts/.vtk grid = log10 of the metric (every value > 0)."),
+        typer.Option(
+            help="Height of a .vts/.vtk grid = log10 of the metric (of metric - min + 1e-12 "
+            "when a value is <= 0), as 'losslab plot --log' colours.",
+        ),
     ] = False,
 ) -> None:
     """Write a landscape for ParaView (.vts, .vtk), a spreadsheet (.csv) or numpy (.npz).

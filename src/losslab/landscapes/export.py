@@ -17,11 +17,13 @@ The axes are named AXES ("a", "b"; "a" alone in 1-D). Grid point (i, j) sits at
 .npz  a (n0,) [, b (n1,)] and every metric as (n0,) or (n0, n1) 'ij' arrays; np.savez's
       layout, no pickle (np.load(..., allow_pickle=False) reads it).
 
-The height: the metric's raw values, or with log=True log10(value), which needs every finite
-value > 0 (anything else is refused in one line: a shifted log would make heights that are not
-the metric's). A non-finite value (NaN, inf) keeps its raw value in the arrays, but its point's
-height is the largest finite height, so ParaView draws a plateau there instead of failing;
-with no finite value at all every height is 0.
+The height: the metric's raw values, or with log=True the rule `losslab plot --log` colours by
+(plot/scene.py's ColourScale): log10(value) when every finite value is > 0, else
+log10(value - min + 1e-12) with min the smallest finite value (a minimum of exactly 0, as on a
+built-in surface, is then -12 rather than -inf). The .vtk title line says which one was used.
+A non-finite value (NaN, inf) keeps its raw value in the arrays, but its point's height is the
+largest finite height, so ParaView draws a plateau there instead of failing; with no finite
+value at all every height is 0.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from losslab.io import atomic_open, check_writable
 AXES = ("a", "b")
 EXPORT_FORMATS = (".vts", ".vtk", ".csv", ".npz")
 NUMBER = "%.17g"  # enough digits for any float64 to read back bitwise
+LOG_EPS = 1e-12  # the log of values reaching 0 or below: log10(f - min + LOG_EPS), as plots do
 
 
 def export_landscape(landscape, path, *, metric: str | None = None, log: bool = False) -> Path:
@@ -50,7 +53,7 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
 
     metric: the metric whose values are the height (z) in .vts/.vtk (None: "loss" when the
             landscape has it, else its first metric); every metric is written.
-    log:    the height is log10(metric) (every finite value must be > 0); .vts/.vtk only.
+    log:    the height is log10(metric), shifted when a value is <= 0; .vts/.vtk only.
     The file is complete or absent (atomic write)."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -75,7 +78,7 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
             "export without log."
         )
     landscape._metric(metric)  # an unknown metric is refused whatever the format
-    heights = height_field(landscape, metric, log) if grid_file else None
+    heights, z = height_field(landscape, metric, log) if grid_file else (None, None)
     if suffix == ".vtk":
         _check_legacy_names(landscape)
     check_writable(path)
@@ -85,27 +88,28 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
         ".csv": _write_csv,
         ".npz": _write_npz,
     }
-    z = f"log10({metric})" if log else metric
     writers[suffix](landscape, path, heights, z)
     return path
 
 
-def height_field(landscape, metric: str = "loss", log: bool = False) -> np.ndarray:
-    """The height (z) of every grid point, shape landscape.shape: the metric, or its log10;
-    a non-finite value's height is the largest finite height (0 when none is finite)."""
+def height_field(landscape, metric: str = "loss", log: bool = False) -> tuple[np.ndarray, str]:
+    """(heights, what they are): the height (z) of every grid point, shape landscape.shape,
+    and its formula, e.g. "log10(loss)". The metric, or its log10 (shifted when a finite value
+    is <= 0, see the module docstring); a non-finite value's height is the largest finite
+    height (0 when none is finite)."""
     values = landscape._metric(metric)
     finite = np.isfinite(values)
-    if log:
-        if (values[finite] <= 0).any():
-            smallest = float(values[finite].min())
-            raise LosslabError(
-                f"log needs every finite value of {metric!r} > 0, the smallest is "
-                f"{smallest:.6g}: export without log."
-            )
+    label = metric
+    if log and finite.any():
+        smallest = float(values[finite].min())
+        shift, eps, label = 0.0, 0.0, f"log10({metric})"
+        if smallest <= 0:
+            shift, eps = smallest, LOG_EPS
+            label = f"log10({metric} - min + {LOG_EPS:g}), min = {NUMBER % smallest}"
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log10(values)
+            values = np.log10(values - shift + eps)
     top = float(values[finite].max()) if finite.any() else 0.0
-    return np.where(finite, values, top)
+    return np.where(finite, values, top), label
 
 
 # -- the grid in VTK's order ---------------------------------------------------------------------
