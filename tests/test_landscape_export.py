@@ -91,6 +91,8 @@ def test_vts_height_is_the_chosen_metric_or_its_log10(tmp_path):
     land.export(tmp_path / "log.vts", log=True)
     *_, points = read_vts(tmp_path / "acc.vts")
     assert same_bits(points[:, 2], in_vtk_order(land.values["accuracy"]))
+    active = ET.parse(tmp_path / "acc.vts").find("StructuredGrid/Piece/PointData")
+    assert active.get("Scalars") == "accuracy"  # ParaView colours by the height's metric
     *_, arrays, points = read_vts(tmp_path / "log.vts")
     assert same_bits(points[:, 2], in_vtk_order(np.log10(land.values["loss"])))
     assert same_bits(arrays["loss"], in_vtk_order(land.values["loss"]))  # raw values kept

@@ -36,6 +36,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +47,15 @@ AXES = ("a", "b")
 EXPORT_FORMATS = (".vts", ".vtk", ".csv", ".npz")
 NUMBER = "%.17g"  # enough digits for any float64 to read back bitwise
 LOG_EPS = 1e-12  # the log of values reaching 0 or below: log10(f - min + LOG_EPS), as plots do
+
+
+class Height(NamedTuple):
+    """The z of a .vts/.vtk grid: `values` (landscape.shape) of `metric`, computed as `label`
+    says (e.g. "log10(loss)")."""
+
+    metric: str
+    label: str
+    values: np.ndarray
 
 
 def export_landscape(landscape, path, *, metric: str | None = None, log: bool = False) -> Path:
@@ -78,7 +88,7 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
             "export without log."
         )
     landscape._metric(metric)  # an unknown metric is refused whatever the format
-    heights, z = height_field(landscape, metric, log) if grid_file else (None, None)
+    height = height_field(landscape, metric, log) if grid_file else None
     if suffix == ".vtk":
         _check_legacy_names(landscape)
     check_writable(path)
@@ -88,15 +98,15 @@ def export_landscape(landscape, path, *, metric: str | None = None, log: bool = 
         ".csv": _write_csv,
         ".npz": _write_npz,
     }
-    writers[suffix](landscape, path, heights, z)
+    writers[suffix](landscape, path, height)
     return path
 
 
-def height_field(landscape, metric: str = "loss", log: bool = False) -> tuple[np.ndarray, str]:
-    """(heights, what they are): the height (z) of every grid point, shape landscape.shape,
-    and its formula, e.g. "log10(loss)". The metric, or its log10 (shifted when a finite value
-    is <= 0, see the module docstring); a non-finite value's height is the largest finite
-    height (0 when none is finite)."""
+def height_field(landscape, metric: str = "loss", log: bool = False) -> Height:
+    """The height (z) of every grid point, landscape.shape, and its formula, e.g.
+    "log10(loss)": the metric, or its log10 (shifted when a finite value is <= 0, see the
+    module docstring); a non-finite value's height is the largest finite height (0 when none
+    is finite)."""
     values = landscape._metric(metric)
     finite = np.isfinite(values)
     label = metric
@@ -109,7 +119,7 @@ def height_field(landscape, metric: str = "loss", log: bool = False) -> tuple[np
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.log10(values - shift + eps)
     top = float(values[finite].max()) if finite.any() else 0.0
-    return np.where(finite, values, top), label
+    return Height(metric, label, np.where(finite, values, top))
 
 
 # -- the grid in VTK's order ---------------------------------------------------------------------
@@ -146,8 +156,7 @@ def _point_arrays(landscape) -> dict[str, np.ndarray]:
 # -- writers -------------------------------------------------------------------------------------
 
 
-def _write_vts(landscape, path: Path, heights: np.ndarray, z: str) -> None:
-    # z (what the height is) has no place in a .vts that ParaView shows; the .vtk title has it.
+def _write_vts(landscape, path: Path, height: Height) -> None:
     n0, n1, n2 = vtk_dimensions(landscape)
     extent = f"0 {n0 - 1} 0 {n1 - 1} 0 {n2 - 1}"
     root = ET.Element(
@@ -159,12 +168,12 @@ def _write_vts(landscape, path: Path, heights: np.ndarray, z: str) -> None:
     )
     grid = ET.SubElement(root, "StructuredGrid", WholeExtent=extent)
     piece = ET.SubElement(grid, "Piece", Extent=extent)
-    first = landscape.metrics[0] if landscape.metrics else None
-    data = ET.SubElement(piece, "PointData", **({"Scalars": first} if first else {}))
+    # The height's metric is the active scalar: ParaView colours by it when the file opens.
+    data = ET.SubElement(piece, "PointData", Scalars=height.metric)
     for name, array in _point_arrays(landscape).items():
         _data_array(data, name, array, 1)
     points = ET.SubElement(piece, "Points")
-    _data_array(points, "Points", _points(landscape, heights), 3)
+    _data_array(points, "Points", _points(landscape, height.values), 3)
     ET.indent(root)
     text = ET.tostring(root, encoding="unicode", xml_declaration=False)
     with atomic_open(path) as handle:
@@ -185,13 +194,13 @@ def _data_array(parent: ET.Element, name: str, array: np.ndarray, components: in
     element.text = base64.b64encode(struct.pack("<Q", len(raw)) + raw).decode("ascii")
 
 
-def _write_vtk(landscape, path: Path, heights: np.ndarray, z: str) -> None:
+def _write_vtk(landscape, path: Path, height: Height) -> None:
     n0, n1, n2 = vtk_dimensions(landscape)
-    points = _points(landscape, heights)
+    points = _points(landscape, height.values)
     n = points.shape[0]
     with atomic_open(path) as handle:
         handle.write("# vtk DataFile Version 3.0\n")
-        handle.write(f"losslab landscape ({landscape.ndim}-D), z = {z}"[:255] + "\n")
+        handle.write(f"losslab landscape ({landscape.ndim}-D), z = {height.label}"[:255] + "\n")
         handle.write(f"ASCII\nDATASET STRUCTURED_GRID\nDIMENSIONS {n0} {n1} {n2}\n")
         handle.write(f"POINTS {n} double\n")
         np.savetxt(handle, points, fmt=NUMBER)
@@ -210,7 +219,7 @@ def _check_legacy_names(landscape) -> None:
             )
 
 
-def _write_csv(landscape, path: Path, heights=None, z=None) -> None:
+def _write_csv(landscape, path: Path, height: None = None) -> None:
     grid = landscape.grid().reshape(-1, landscape.ndim)  # 'ij': i slow, j fast
     columns = [grid[:, i] for i in range(landscape.ndim)]
     columns += [value.ravel() for value in landscape.values.values()]
@@ -221,7 +230,7 @@ def _write_csv(landscape, path: Path, heights=None, z=None) -> None:
             writer.writerow([NUMBER % x for x in row])
 
 
-def _write_npz(landscape, path: Path, heights=None, z=None) -> None:
+def _write_npz(landscape, path: Path, height: None = None) -> None:
     arrays = dict(zip(AXES, landscape.coords, strict=False))
     arrays.update(landscape.values)
     # np.savez's layout (one NAME.npy per array in a zip), written here so that no metric
