@@ -1,6 +1,6 @@
 """A landscape written for other tools: ParaView (.vts, .vtk), spreadsheets (.csv), numpy (.npz).
 
-export_landscape(landscape, "land.vts", metric="loss", log=False) -> Path
+export_landscape(landscape, "land.vts", metric=None, log=False) -> Path   (Landscape.export)
 
 The axes are named AXES ("a", "b"; "a" alone in 1-D). Grid point (i, j) sits at
 (coords[0][i], coords[1][j]) and holds values[m][i, j] ('ij' indexing, see result.py).
@@ -11,7 +11,10 @@ The axes are named AXES ("a", "b"; "a" alone in 1-D). Grid point (i, j) sits at
       z is always the height field of `metric`. VTK orders points x fastest, so point number
       i + j * n0 holds values[m][i, j] (the arrays are values[m] raveled in Fortran order).
       PointData: every metric's raw values and the coordinates a (, b), float64 each.
-.vtk  legacy VTK ASCII STRUCTURED_GRID: the same points and arrays, as '%.17g' text.
+.vtk  legacy VTK ASCII STRUCTURED_GRID: the same points and arrays, as '%.17g' text
+      ("nan", "inf" for non-finite values, which VTK 9's reader parses).
+Both read back through VTK 9.7's own readers (vtkXMLStructuredGridReader,
+vtkStructuredGridReader) with the values in place; the tests parse them without VTK.
 .csv  one row per grid point, i slow and j fast: columns a (, b), then every metric; '%.17g'
       (reads back bitwise, "nan"/"inf" included).
 .npz  a (n0,) [, b (n1,)] and every metric as (n0,) or (n0, n1) 'ij' arrays; np.savez's
@@ -21,6 +24,8 @@ The height: the metric's raw values, or with log=True the rule `losslab plot --l
 (plot/scene.py's ColourScale): log10(value) when every finite value is > 0, else
 log10(value - min + 1e-12) with min the smallest finite value (a minimum of exactly 0, as on a
 built-in surface, is then -12 rather than -inf). The .vtk title line says which one was used.
+(Li et al.'s h52vtp takes ln(value + 0.1); we keep the lab's one log rule, base 10, so a
+height reads as the colour bar of `losslab plot --log` does.)
 A non-finite value (NaN, inf) keeps its raw value in the arrays, but its point's height is the
 largest finite height, so ParaView draws a plateau there instead of failing; with no finite
 value at all every height is 0.
