@@ -9,6 +9,7 @@ plotly for .html.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,8 +20,10 @@ from losslab.io import check_writable
 from losslab.results import Result
 
 # The --dpi of the command being run: set by the option's callback (options.DpiOpt) while the
-# arguments are parsed, read by save_drawn, so each command only declares the option.
-_figure_dpi: int | None = None
+# arguments are parsed, read by save_drawn, so each command only declares the option. A context
+# variable, not a module global: a command run on another thread or context (tests' CliRunner,
+# a server) sees its own value, and the callback sets it on every call, default included.
+_figure_dpi: ContextVar[int | None] = ContextVar("figure_dpi", default=None)
 
 
 def use_dpi(dpi: int | None) -> int | None:
@@ -30,13 +33,12 @@ def use_dpi(dpi: int | None) -> int | None:
 
     from losslab.plot.export import check_dpi
 
-    global _figure_dpi
     if dpi is not None:
         try:
             check_dpi(dpi)
         except LosslabError as error:
             raise typer.BadParameter(str(error)) from None
-    _figure_dpi = dpi
+    _figure_dpi.set(dpi)
     return dpi
 
 
@@ -72,4 +74,5 @@ def save_drawn(drawn: Any, path: Path) -> Path:
     register figures with pyplot, so there is nothing to close afterwards)."""
     from losslab.plot.export import PNG_DPI, save_figure
 
-    return save_figure(drawn, path, dpi=PNG_DPI if _figure_dpi is None else _figure_dpi)
+    dpi = _figure_dpi.get()
+    return save_figure(drawn, path, dpi=PNG_DPI if dpi is None else dpi)
