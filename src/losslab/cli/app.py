@@ -21,6 +21,7 @@ from losslab.cli import (
     curvature,
     demo,
     descent,
+    export,
     hessian,
     network,
     replot,
@@ -73,6 +74,7 @@ app.command("serve")(serve.serve)
 app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
 app.command("plot")(replot.plot_command)
+app.command("export")(export.export_command)
 app.command("hessian")(hessian.hessian_command)
 app.command("permute")(symmetry.permute_command)
 app.command("match")(symmetry.match_command)

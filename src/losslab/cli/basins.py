@@ -10,7 +10,15 @@ import typer
 import losslab
 from losslab.cli.descent import build_optimizer
 from losslab.cli.errors import computing
-from losslab.cli.options import LrOpt, NStepsOpt, OptimizerOpt, OutOpt, SurfaceArg
+from losslab.cli.options import (
+    DEFAULT_DPI,
+    DpiOpt,
+    LrOpt,
+    NStepsOpt,
+    OptimizerOpt,
+    OutOpt,
+    SurfaceArg,
+)
 from losslab.cli.output import check_output, write_output
 from losslab.cli.render import basins_table, console
 
@@ -31,6 +39,7 @@ def basins(
     ] = 200,
     n_steps: NStepsOpt = 500,
     out: OutOpt = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Basins of attraction: the share of starts that end in each known minimum.
 

@@ -47,6 +47,7 @@ from losslab.cli.network_options import (
     WidthOpt,
 )
 from losslab.cli.network_setup import Training, check_out
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import write_figure
 from losslab.cli.outputs import check_distinct, check_family, tagged, write_all
 from losslab.cli.pair_setup import (
@@ -155,6 +156,7 @@ def connect_command(
             "STEM-plane (the loss on the plane through A, B and the control point).",
         ),
     ] = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Loss barriers between two trained networks: the straight line before and after weight
     matching, and a trained Bezier curve.

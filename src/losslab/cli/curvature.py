@@ -8,7 +8,7 @@ import typer
 
 import losslab
 from losslab.cli.errors import computing
-from losslab.cli.options import OutOpt, SurfaceArg
+from losslab.cli.options import DEFAULT_DPI, DpiOpt, OutOpt, SurfaceArg
 from losslab.cli.output import check_output, write_output
 from losslab.cli.parsing import parse_point
 from losslab.cli.render import console, critical_point_view, critical_table
@@ -36,6 +36,7 @@ def inspect(
         ),
     ] = False,
     out: OutOpt = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Local geometry at a point: gradient, Hessian, its eigenvalues and the kind of point.
 
@@ -57,7 +58,7 @@ def inspect(
             console().print(f"wrote {out}")
 
 
-def critical(surface: SurfaceArg, out: OutOpt = None) -> None:
+def critical(surface: SurfaceArg, out: OutOpt = None, dpi: DpiOpt = DEFAULT_DPI) -> None:
     """Every critical point in the surface's window, classified, with counts per kind.
 
     With --out, also draw the landscape with the points marked (.png/.svg/.pdf/.html) or save

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 import losslab
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import save_drawn
 from losslab.cli.render import console, files_list
 from losslab.errors import LosslabError
@@ -33,6 +34,7 @@ def demo(
             help="Folder for the gallery; created if missing.",
         ),
     ] = Path("demo"),
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Write a gallery of figures: contours, an optimizer race, a saddle, basins, 1-D and 3-D.
 

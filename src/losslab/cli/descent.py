@@ -12,7 +12,9 @@ import losslab
 from losslab._checks import check_positive
 from losslab.cli.errors import computing
 from losslab.cli.options import (
+    DEFAULT_DPI,
     OPTIMIZER_NAMES,
+    DpiOpt,
     LrOpt,
     NStepsOpt,
     OptimizerOpt,
@@ -99,6 +101,7 @@ def race(
     lr: LrOpt = None,
     n_steps: NStepsOpt = 500,
     out: OutOpt = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Race several optimizers from one start: a table of where each one ended, and why.
 
@@ -133,6 +136,7 @@ def descend(
         ),
     ] = View.landscape,
     out: OutOpt = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Descend with one optimizer from one start: where it ended, and why.
 

@@ -44,6 +44,7 @@ from losslab.cli.network_setup import (
     refuse_diverged,
     train_setup,
 )
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import write_figure
 from losslab.cli.progress import progress_bar
 from losslab.cli.render import console, number
@@ -134,6 +135,7 @@ def hessian_command(
             "or .png/.svg/.pdf (the log-density curve; needs --density).",
         ),
     ] = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Eigenvalues, trace and spectral density of a network's Hessian at its weights.
 

@@ -67,6 +67,7 @@ from losslab.cli.network_setup import (
     scores_table,
     train_setup,
 )
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import write_figure
 from losslab.cli.parsing import FIGURE_FORMATS
 from losslab.cli.progress import progress_bar
@@ -259,6 +260,7 @@ def landscape_command(
         ),
     ] = None,
     log: Annotated[bool, typer.Option(help="Colour --plot by log10 of the metric.")] = False,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """The loss landscape of a network around its trained weights, on a 1-D or 2-D slice.
 

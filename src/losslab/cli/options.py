@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 
+from losslab.cli.output import use_dpi
 from losslab.optim import names as optimizer_names
+from losslab.plot.export import DPI_RANGE, PNG_DPI
 
 OPTIMIZER_NAMES = ", ".join(optimizer_names())
 
@@ -84,3 +86,15 @@ OutOpt = Annotated[
         ".html (interactive plotly, works offline) or .json/.h5 (the numbers).",
     ),
 ]
+
+DpiOpt = Annotated[
+    int,
+    typer.Option(
+        "--dpi",
+        metavar=f"{DPI_RANGE[0]}..{DPI_RANGE[1]}",
+        callback=use_dpi,
+        help=f"Pixels per inch of a .png figure ({DPI_RANGE[0]} to {DPI_RANGE[1]}; 300 for "
+        "print). .svg/.pdf stay vector (a 3-D surface's facets are drawn at this dpi).",
+    ),
+]
+DEFAULT_DPI = PNG_DPI

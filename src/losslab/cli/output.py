@@ -9,13 +9,37 @@ plotly for .html.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from losslab.cli.parsing import ALL_FORMATS, DATA_FORMATS, output_format
+from losslab.errors import LosslabError
 from losslab.io import check_writable
 from losslab.results import Result
+
+# The --dpi of the command being run: set by the option's callback (options.DpiOpt) while the
+# arguments are parsed, read by save_drawn, so each command only declares the option. A context
+# variable, not a module global: a command run on another thread or context (tests' CliRunner,
+# a server) sees its own value, and the callback sets it on every call, default included.
+_figure_dpi: ContextVar[int | None] = ContextVar("figure_dpi", default=None)
+
+
+def use_dpi(dpi: int | None) -> int | None:
+    """Typer callback of --dpi: check it (one line naming the range) and remember it for
+    every figure this command saves."""
+    import typer
+
+    from losslab.plot.export import check_dpi
+
+    if dpi is not None:
+        try:
+            check_dpi(dpi)
+        except LosslabError as error:
+            raise typer.BadParameter(str(error)) from None
+    _figure_dpi.set(dpi)
+    return dpi
 
 
 def check_output(path: Path | None, allowed: tuple[str, ...] = ALL_FORMATS) -> Path | None:
@@ -48,6 +72,7 @@ def write_figure(path: Path, draw: Callable[[ModuleType], Any]) -> Path:
 def save_drawn(drawn: Any, path: Path) -> Path:
     """Save a plotly Figure, or a matplotlib Figure or Axes (the static renderers never
     register figures with pyplot, so there is nothing to close afterwards)."""
-    from losslab.plot.export import save_figure
+    from losslab.plot.export import PNG_DPI, save_figure
 
-    return save_figure(drawn, path)
+    dpi = _figure_dpi.get()
+    return save_figure(drawn, path, dpi=PNG_DPI if dpi is None else dpi)

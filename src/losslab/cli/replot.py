@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from losslab.cli.network_setup import check_out
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import write_figure
 from losslab.cli.parsing import FIGURE_FORMATS
 from losslab.cli.render import console
@@ -66,6 +67,7 @@ def plot_command(
     title: Annotated[
         str | None, typer.Option(show_default=False, help="Title of the figure.")
     ] = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Draw saved results: a landscape, paths between two models, Garipov's plane, a width
     sweep.

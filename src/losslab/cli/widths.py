@@ -39,6 +39,7 @@ from losslab.cli.network_options import (
     OptimizerOpt,
 )
 from losslab.cli.network_setup import check_out, distinct, prepare
+from losslab.cli.options import DEFAULT_DPI, DpiOpt
 from losslab.cli.output import write_figure
 from losslab.cli.outputs import write_all
 from losslab.cli.parsing import FIGURE_FORMATS
@@ -127,6 +128,7 @@ def widths_command(
             ".png/.svg/.pdf or .html.",
         ),
     ] = None,
+    dpi: DpiOpt = DEFAULT_DPI,
 ) -> None:
     """Train networks of several widths, several seeds each, and measure how their landscape
     changes: loss, barriers between seeds before/after weight matching, sharpness, convexity.

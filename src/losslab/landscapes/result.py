@@ -215,6 +215,15 @@ class Landscape(Result):
             torch.from_numpy(self.origin.copy()),
         )
 
+    def export(self, path, *, metric: str | None = None, log: bool = False) -> Path:
+        """Write this landscape for other tools, by the suffix of `path`: .vts/.vtk (ParaView:
+        a grid whose z is `metric`, default loss, or log10 of it with log=True; every metric
+        as point data), .csv (a row per grid point) or .npz. Returns the path; see export.py.
+        The file is complete or absent."""
+        from losslab.landscapes.export import export_landscape
+
+        return export_landscape(self, path, metric=metric, log=log)
+
     # -- files (the codec calls these; see the module docstring) -------------------------------
 
     def to_fields(self) -> dict[str, Any]:

@@ -42,6 +42,9 @@ from losslab.plot.scene import (
 HALO = [patheffects.Stroke(linewidth=3.5, foreground="black"), patheffects.Normal()]
 DASHES = {"solid": "-", "dash": "--", "dot": ":"}
 LEGEND_GAP_PT = 34  # a legend below an Axes starts this far under it: ticks, then the x label
+# Filled bands and surface facets are stroked in their own colour this wide (points), so that a
+# PDF/SVG viewer's antialiasing leaves no white hairline where two bands meet (see `seamless`).
+SEAM_WIDTH_PT = 0.3
 # Drawing order: fields under arrows under markers under paths under run ends.
 Z = {
     "field": 0,
@@ -163,8 +166,10 @@ def _field(ax: Axes, item: Field, three_d: bool) -> None:
             zorder=1,
             gid=gid,
         )
+        seamless(surface)
         if item.colourbar:
-            ax.figure.colorbar(surface, ax=ax, shrink=0.6, pad=0.1, label=scale.label)
+            bar = ax.figure.colorbar(surface, ax=ax, shrink=0.6, pad=0.1, label=scale.label)
+            seamless(bar.solids)
         return
     levels = scale.levels(look.levels)
     if item.draw == "lines":
@@ -204,6 +209,7 @@ def _field(ax: Axes, item: Field, three_d: bool) -> None:
             extend="min" if below else "neither",
             zorder=Z["field"],
         )
+        seamless(mappable)
         mappable.set_gid(gid)
         ax.contour(
             item.x,
@@ -218,6 +224,31 @@ def _field(ax: Axes, item: Field, three_d: bool) -> None:
         )
     if item.colourbar:
         _colour_bar(ax, mappable, scale)
+
+
+def seamless(filled) -> None:
+    """No white hairlines between the filled polygons of `filled` (a contourf ContourSet, a 3-D
+    surface, a colour bar's mesh) in a PDF or SVG viewer.
+
+    Why: a viewer antialiases each polygon of a vector file on its own, so the pixels along a
+    shared edge are only partly covered by each side and the white page shows through.
+    - Opaque polygons (contour bands, colour bars) get a stroke in their own face colour,
+      SEAM_WIDTH_PT wide, that covers the shared edge. They stay vectors (not rasterized):
+      a print is sharp at any zoom and the SVG's bands remain paths an editor can recolour;
+      the stroke moves a boundary by SEAM_WIDTH_PT / 2 (0.05 mm), far below a contour line.
+    - Translucent polygons (the 3-D surface, alpha < 1) are rasterized instead: a stroke would
+      overlap its neighbour's and show as a darker grid. Only the facets become one image
+      (at the file's dpi); axes, text, paths and markers stay vectors.
+    `filled` may be None (a colour bar drawn without solids).
+    """
+    if filled is None:
+        return
+    alpha = filled.get_alpha()
+    if alpha is not None and alpha < 1:
+        filled.set_rasterized(True)
+        return
+    filled.set_edgecolor("face")
+    filled.set_linewidth(SEAM_WIDTH_PT)
 
 
 def _extent(item: Field) -> tuple[float, float, float, float]:
@@ -237,6 +268,7 @@ def _colour_bar(ax: Axes, mappable, scale) -> None:
     equal aspect ratio, and constrained layout makes room for it. Ticks at round values."""
     cax = ax.inset_axes([1.03, 0.0, 0.045, 1.0])
     bar = ax.figure.colorbar(mappable, cax=cax)
+    seamless(bar.solids)
     bar.set_label(scale.label, fontsize=9)
     ticks = MaxNLocator(nbins=7).tick_values(scale.lo, scale.hi)
     bar.set_ticks(ticks[(ticks >= scale.lo - 1e-12) & (ticks <= scale.hi + 1e-12)])

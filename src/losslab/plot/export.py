@@ -8,6 +8,7 @@ opens offline; it never points at a CDN.
 
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,23 @@ from losslab.io import atomic_path
 FORMATS = {".png", ".svg", ".pdf", ".html", ".json"}  # .json: written by the CLI, not here
 MATPLOTLIB_FORMATS = (".png", ".svg", ".pdf")
 PLOTLY_FORMATS = (".html",)
-PNG_DPI = 150
+PNG_DPI = 150  # the default: a 6.4 x 4.8 in Axes is 960 x 720 px
+DPI_RANGE = (50, 1200)  # below 50 text is unreadable; 1200 is more than any printer resolves
 
 
-def save_figure(fig: Any, path: str | Path) -> Path:
+def save_figure(fig: Any, path: str | Path, *, dpi: int = PNG_DPI) -> Path:
     """Write `fig` to `path`; the extension picks the format. Returns the Path.
 
     fig: a matplotlib Figure (or an Axes, whose figure is saved) for .png/.svg/.pdf, or a
         plotly Figure for .html.
+    dpi: pixels per inch of a .png (a W x H inch figure is round(W*dpi) x round(H*dpi) px),
+        in DPI_RANGE; in a .svg/.pdf only the rasterized parts (a 3-D surface's facets) are
+        drawn at it, everything else stays vector.
     Raises LosslabError, before anything is written, for an unknown extension, a figure
-    kind that cannot be written in that format, or a folder that cannot be written.
+    kind that cannot be written in that format, a dpi outside DPI_RANGE, or a folder that
+    cannot be written.
     """
+    dpi = check_dpi(dpi)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS - {".json"}:
@@ -55,10 +62,21 @@ def save_figure(fig: Any, path: str | Path) -> Path:
         )
     with atomic_path(path) as tmp:  # checks the folder before anything is drawn
         if kind == "matplotlib":
-            figure.savefig(tmp, format=suffix[1:], dpi=PNG_DPI)
+            figure.savefig(tmp, format=suffix[1:], dpi=dpi)
         else:
             figure.write_html(tmp, include_plotlyjs=True, full_html=True)
     return path
+
+
+def check_dpi(dpi: Any) -> int:
+    """`dpi` if it is a whole number in DPI_RANGE, else a LosslabError that says so."""
+    lo, hi = DPI_RANGE
+    if isinstance(dpi, bool) or not isinstance(dpi, Integral) or not lo <= dpi <= hi:
+        raise LosslabError(
+            f"dpi == {dpi!r}: give a whole number of pixels per inch from {lo} to {hi} "
+            f"(default {PNG_DPI}; 300 is usual for print)."
+        )
+    return int(dpi)
 
 
 def _figure_kind(fig: Any) -> tuple[str, Any]:
