@@ -1,0 +1,327 @@
+"""Open a result: browse a landscape or training-run file computed earlier, on this machine.
+
+The file reaches the server either as bytes the browser uploads (dcc.Upload; the server is on
+127.0.0.1, so nothing leaves the machine) or as the file given to `losslab view FILE`
+(preloaded). The browser keeps only tokens (viewer_files.py), never a server path. `show` is
+the page's one server callback, a plain function of the controls: it opens what was chosen
+and draws it with the plot layer's slice panels, so it looks like `losslab plot`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from dash import Input, Output, State, ctx, dcc, html
+
+from losslab.errors import LosslabError
+from losslab.landscapes import Landscape
+from losslab.plot import build
+from losslab.plot.scene import Axis, Panel, Path, Scene
+from losslab.web import components as ui
+from losslab.web import figures, theme, viewer_files
+from losslab.web.page import Ids, Page
+from losslab.web.pages import _shared as shared
+
+ID = Ids("viewer")
+KEY = "viewer"
+EXAMPLE = "example"  # the page's own small landscape, shown until a file is opened
+EXAMPLE_SURFACE = "himmelblau"
+VIEWS = ("contour", "3d")
+HEIGHT = theme.GRAPH_HEIGHT
+NARROW_HEIGHT = 420
+# A callback request that carries an upload: the file, base64 (4/3), and the JSON around it.
+UPLOAD_REQUEST_BYTES = viewer_files.MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Shown(shared.Outputs):
+    files: Any = shared.NO
+    figure: Any = shared.NO
+    metrics: Any = shared.NO
+    metric: Any = shared.NO
+    about: Any = shared.NO
+    message: Any = shared.NO
+    level: Any = shared.NO
+
+
+@functools.lru_cache(maxsize=1)
+def example() -> Landscape:
+    """Himmelblau's surface on a 61 x 61 grid, computed by the library (not a picture)."""
+    from losslab.landscapes.grid import evaluate_grid
+    from losslab.objectives import surface
+
+    return evaluate_grid(surface(EXAMPLE_SURFACE), resolution=61)
+
+
+def opened(files: dict) -> tuple[Any, str, Any, str]:
+    """(landscape or run, its name, the run drawn over it or None, that run's name)."""
+    files = files if isinstance(files, dict) else {}
+    token = files.get("result", EXAMPLE)
+    if token == EXAMPLE:
+        result, name = example(), f"example: {EXAMPLE_SURFACE} (computed by losslab)"
+    else:
+        result, name = viewer_files.opened(token)
+        name = _name(files.get("result_name"), name)
+    run, run_name = None, ""
+    if files.get("run") and isinstance(result, Landscape):
+        run, run_name = viewer_files.opened(files["run"])
+        run_name = _name(files.get("run_name"), run_name)
+        if isinstance(run, Landscape):
+            raise LosslabError(f"'{run_name}' is a landscape: the path must be a training run.")
+    return result, name, run, run_name
+
+
+def _name(given, fallback: str) -> str:
+    """The uploaded file's own name (shown, never used as a path), else the server's."""
+    return str(given)[:200] if isinstance(given, str) and given else fallback
+
+
+def figure_of(result, run, view: str, metric: str, log: bool):
+    """The plotly figure: a 2-D landscape as a filled contour or a 3-D surface, a 1-D one as
+    a curve, with `run` projected into the slice; a training run alone as its loss per step.
+    Contours are traces, not the raster image, so every grid value is in the figure."""
+    if isinstance(result, Landscape):
+        options = {"metric": metric, "log": log, "trajectory": run}
+        if len(result.coords) == 1:
+            panel = build.slice_curve_panel(result, **options)
+        elif view == "3d":
+            panel = build.slice_surface_panel(result, **options)
+        else:
+            panel = build.slice_contour_panel(result, **options)
+    else:
+        panel = run_panel(result, log)
+    return figures.draw(
+        Scene((panel,)),
+        revision=abs(hash((id(result), id(run), view, metric, log))) % (2**31 - 1) + 1,
+        uirevision=f"{id(result)} {view}",
+        raster=False,
+        camera=figures.CAMERA,
+        legend=figures.LEGEND_BELOW,
+        margin=figures.MARGINS["3d" if view == "3d" and _is_plane(result) else "contour"],
+    )
+
+
+def run_panel(run, log: bool) -> Panel:
+    """A training run on its own: its training loss at each record, against the step."""
+    steps = np.asarray(run.steps, dtype=np.float64)
+    loss = np.asarray(run.train_loss, dtype=np.float64)
+    positive = bool(len(loss)) and bool(np.nanmin(loss) > 0)
+    scale = "log" if log and positive else "linear"
+    path = Path(steps, loss, style="metric", label="training loss", name="curve")
+    return Panel(
+        "chart",
+        (path,),
+        title=f"training loss ({run.status}, {run.n_steps} steps)",
+        x=Axis("optimizer step"),
+        y=Axis("training loss" + (" (log scale)" if scale == "log" else ""), None, scale),
+        legend="none",
+    )
+
+
+def _is_plane(result) -> bool:
+    return isinstance(result, Landscape) and len(result.coords) == 2
+
+
+def metrics_of(result) -> list[str]:
+    """The metrics the menu offers: a landscape's values (not their standard errors)."""
+    if not isinstance(result, Landscape):
+        return ["train_loss"]
+    return [m for m in result.values if not str(m).endswith("_se")] or list(result.values)
+
+
+def about(result, name: str, run, run_name: str) -> list:
+    """What was opened, in a few lines."""
+    lines = [html.Li([html.Strong("file: "), name])]
+    if isinstance(result, Landscape):
+        shape = " x ".join(str(len(c)) for c in result.coords)
+        lines.append(html.Li(f"landscape: {shape} grid, {result.n_params} parameters"))
+        lines.append(html.Li(f"metrics: {', '.join(map(str, result.values))}"))
+        if run is not None:
+            lines.append(html.Li(f"training path: {run_name} ({len(run.steps)} records)"))
+        else:
+            lines.append(html.Li("no training path: open a run (.json/.h5) to draw it"))
+    else:
+        lines.append(html.Li(f"training run: {len(result.steps)} records, {result.status}"))
+        lines.append(html.Li("open a landscape to see this path over it"))
+    return [html.H3("Open now"), html.Ul(lines, className="ll-facts")]
+
+
+def show(trigger, result_upload, result_name, run_upload, run_name, view, metric, log, files):
+    """The page's one callback. trigger: the id that fired it; *_upload: dcc.Upload's data
+    URLs; files: {"result": token, "run": token} kept in the browser."""
+    files = dict(files) if isinstance(files, dict) else {}
+    if trigger == ID.upload and result_upload:
+        token = viewer_files.store_upload(result_upload, result_name)
+        files = {"result": token, "result_name": str(result_name)}
+    elif trigger == ID.run_upload and run_upload:
+        files["run"] = viewer_files.store_upload(run_upload, run_name)
+        files["run_name"] = str(run_name)
+    elif trigger == ID.clear_run:
+        files.pop("run", None)
+        files.pop("run_name", None)
+    view = view if view in VIEWS else "contour"
+    result, name, run, run_label = opened(files)
+    choices = metrics_of(result)
+    metric = metric if metric in choices else choices[0]
+    return Shown(
+        files=files,
+        figure=figure_of(result, run, view, metric, bool(log)),
+        metrics=[{"label": m, "value": m} for m in choices],
+        metric=metric,
+        about=about(result, name, run, run_label),
+        message=f"Showing {name}." if trigger in (ID.upload, ID.run_upload) else "",
+        level=shared.OK,
+    )
+
+
+def first_files(preloaded: bool) -> dict:
+    return {"result": viewer_files.PRELOADED} if preloaded else {}
+
+
+# -- layout and registration --------------------------------------------------------------------
+
+
+def _upload(upload_id: str, text: str):
+    return dcc.Upload(
+        id=upload_id,
+        children=html.Div([html.Span(text), html.Span(" (drop or click)", className="ll-hint")]),
+        max_size=-1,  # the server checks the size and says so; a browser refusal is silent
+        multiple=False,
+        accept=",".join(viewer_files.SUFFIXES),
+        className="ll-upload ll-button",
+    )
+
+
+def layout():
+    import os
+
+    preloaded = bool(os.environ.get(viewer_files.PRELOAD_ENV))
+    controls = [
+        ui.control(
+            "Result file",
+            _upload(ID.upload, "Open a landscape or run"),
+            hint="A .h5 or .json file from 'losslab landscape --out' or 'losslab train --out', "
+            f"up to {viewer_files.MAX_UPLOAD_BYTES // 2**20} MB; it goes only to this "
+            "machine's lab server (127.0.0.1). Larger: 'losslab view FILE'.",
+        ),
+        ui.control(
+            "Training path",
+            html.Div(
+                [
+                    _upload(ID.run_upload, "Add a training run"),
+                    ui.button(ID.clear_run, "Remove path"),
+                ],
+                className="ll-row",
+            ),
+            hint="A run of the model the landscape was computed for, projected into its slice.",
+        ),
+        ui.control(
+            "View",
+            dcc.RadioItems(
+                id=ID.view,
+                options=[
+                    {"label": "contours", "value": "contour"},
+                    {"label": "3-D surface", "value": "3d"},
+                ],
+                value="contour",
+                inline=True,
+                className="ll-checks",
+                inputClassName="ll-radio",
+            ),
+        ),
+        ui.control(
+            "Metric",
+            dcc.Dropdown(id=ID.metric, options=[], value=None, clearable=False, searchable=False),
+            html_for=ID.metric,
+        ),
+        ui.control(
+            "Scale",
+            dcc.Checklist(
+                id=ID.log,
+                options=[{"label": "log10 of the metric", "value": "log"}],
+                value=[],
+                className="ll-checks",
+                inputClassName="ll-check",
+            ),
+        ),
+        ui.message(ID.message),
+    ]
+    main = [
+        ui.split(
+            dcc.Loading(
+                ui.graph(ID.graph, height=HEIGHT, narrow_height=NARROW_HEIGHT),
+                type="dot",
+                delay_show=400,
+                color="#3b528b",
+            ),
+            [html.Div(id=ID.about, className="ll-about ll-card")],
+        ),
+        html.P(
+            "Hover over the map: the coordinates along the slice's two directions and the "
+            "metric there. Drag to zoom, double-click to zoom back.",
+            className="ll-hint",
+        ),
+        dcc.Store(id=ID.files, data=first_files(preloaded)),
+    ]
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, ())
+
+
+def register(app) -> None:
+    from flask import request
+
+    @app.server.before_request
+    def _room_for_uploads():  # every other request keeps the app's small limit
+        if request.path.endswith("_dash-update-component"):
+            request.max_content_length = UPLOAD_REQUEST_BYTES
+
+    app.callback(
+        Output(ID.files, "data"),
+        Output(ID.graph, "figure"),
+        Output(ID.metric, "options"),
+        Output(ID.metric, "value"),
+        Output(ID.about, "children"),
+        Output(ID.message, "children"),
+        Output(ID.message, "className"),
+        Input(ID.upload, "contents"),
+        State(ID.upload, "filename"),
+        Input(ID.run_upload, "contents"),
+        State(ID.run_upload, "filename"),
+        Input(ID.view, "value"),
+        Input(ID.metric, "value"),
+        Input(ID.log, "value"),
+        Input(ID.clear_run, "n_clicks"),
+        State(ID.files, "data"),
+    )(
+        lambda upload, name, run, run_name, view, metric, log, _clear, files: answer(
+            ctx.triggered_id, upload, name, run, run_name, view, metric, log, files
+        )
+    )
+
+
+def answer(trigger, *args) -> tuple:
+    """`show`'s outputs in order; any failure becomes the page's message (red), the rest
+    of the page as it was."""
+
+    def failed(message: shared.Message) -> tuple:
+        return Shown(message=message.text, level=message.level).values()
+
+    return shared.guarded(lambda: show(trigger, *args).values(), failed)()
+
+
+LEDE = (
+    "Browse a landscape or a training run you computed with losslab: contours or a 3-D "
+    "surface, any of its metrics, a log scale, and the training path drawn through the slice."
+)
+
+PAGE = Page(
+    key=KEY,
+    path="/viewer",
+    title="Open a result",
+    teaches="Look at your own results: a landscape or training-run file from the command "
+    "line, opened in the browser with its metrics, a log scale and the training path.",
+    layout=layout,
+    register=register,
+)

@@ -1,0 +1,119 @@
+"""The files the "Open a result" page shows: bytes uploaded by the browser (written to a
+private temporary folder, named by their SHA-256) and the one file given to `losslab view`.
+
+The browser never names a server path: it holds a token, either "preloaded" (the file on the
+command line, passed to every server process in the LOSSLAB_VIEW_FILE environment variable)
+or the 64 hex digits of an upload's SHA-256, which name a file in the upload folder. Every
+server process (serve.py starts several) finds both, so any of them can answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from losslab.errors import LosslabError
+from losslab.landscapes import Landscape
+from losslab.results import H5_SUFFIXES, JSON_SUFFIXES, load_result
+from losslab.training import TrainingRun
+
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # larger files: `losslab view FILE`, read in place
+PRELOAD_ENV = "LOSSLAB_VIEW_FILE"
+PRELOADED = "preloaded"
+SUFFIXES = tuple(H5_SUFFIXES) + tuple(JSON_SUFFIXES)
+TOKEN = re.compile(r"^[0-9a-f]{64}$")
+VIEWABLE = "a landscape (.h5 from 'losslab landscape --out') or a training run (.json/.h5 from "
+VIEWABLE += "'losslab train --out')"
+
+
+def upload_folder() -> Path:
+    """A folder only this user can read, the same for every server process."""
+    folder = Path(tempfile.gettempdir()) / f"losslab-viewer-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def check_viewable(result, name: str):
+    """`result` if the viewer draws it, else one line saying what it draws."""
+    if not isinstance(result, Landscape | TrainingRun):
+        kind = getattr(result, "result_type", type(result).__name__).replace("_", " ")
+        raise LosslabError(f"'{name}' holds a {kind}: the viewer opens {VIEWABLE}.")
+    if isinstance(result, Landscape) and len(result.coords) not in (1, 2):
+        raise LosslabError(f"'{name}' has {len(result.coords)} directions: only 1-D and 2-D.")
+    return result
+
+
+def load_viewable(path: str | Path, name: str | None = None):
+    """A Landscape or TrainingRun from `path`; any other file is refused with one line."""
+    path = Path(path)
+    name = name or path.name
+    if path.suffix.lower() not in SUFFIXES:
+        raise LosslabError(
+            f"'{name}' is not a losslab result file (it must end in .h5, .hdf5 or .json): "
+            f"the viewer opens {VIEWABLE}."
+        )
+    try:
+        result = load_result(path)
+    except LosslabError as error:  # the codec's line names the temporary file: name the upload
+        raise LosslabError(str(error).replace(str(path), name)) from None
+    return check_viewable(result, name)
+
+
+def store_upload(contents: str, filename: str) -> str:
+    """dcc.Upload's data URL -> the token of the file, once it is known to be viewable."""
+    name = Path(str(filename or "upload")).name
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise LosslabError(
+            f"'{name}' is not a losslab result file (it must end in .h5, .hdf5 or .json): "
+            f"the viewer opens {VIEWABLE}."
+        )
+    encoded = str(contents or "").partition(",")[2]
+    if len(encoded) * 3 // 4 > MAX_UPLOAD_BYTES:
+        raise LosslabError(
+            f"'{name}' is larger than {MAX_UPLOAD_BYTES // 2**20} MB, the upload limit: "
+            f"open it with 'losslab view {name}' instead."
+        )
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise LosslabError(f"'{name}' did not arrive whole: upload it again.") from None
+    token = hashlib.sha256(data).hexdigest()
+    path = upload_folder() / f"{token}{suffix}"
+    if not path.exists():
+        partial = path.with_name(f".{token}.{os.getpid()}.part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    try:
+        load_viewable(path, name)
+    except LosslabError:
+        path.unlink(missing_ok=True)
+        raise
+    return token
+
+
+def opened(token) -> tuple[object, str]:
+    """(the result, its file name) for a token from the browser."""
+    if token == PRELOADED:
+        preload = os.environ.get(PRELOAD_ENV)
+        if not preload:
+            raise LosslabError("no file was given to 'losslab view': open one above.")
+        return _load(preload), Path(preload).name
+    if not isinstance(token, str) or not TOKEN.match(token):
+        raise LosslabError("the page state is damaged: reload the page.")
+    for suffix in SUFFIXES:
+        path = upload_folder() / f"{token}{suffix}"
+        if path.exists():
+            return _load(str(path)), path.name
+    raise LosslabError("that upload is gone (the server was restarted): open the file again.")
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str):
+    return load_viewable(path)
