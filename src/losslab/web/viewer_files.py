@@ -9,8 +9,6 @@ server process (serve.py starts several) finds both, so any of them can answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 import os
@@ -65,27 +63,32 @@ def load_viewable(path: str | Path, name: str | None = None):
     return check_viewable(result, name)
 
 
-def store_upload(contents: str, filename: str) -> str:
-    """dcc.Upload's data URL -> the token of the file, once it is known to be viewable."""
-    name = Path(str(filename or "upload")).name
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
+def check_name(filename) -> str:
+    """The uploaded file's base name, if its suffix is one a result file has."""
+    name = Path(str(filename or "upload")).name[:200]
+    if Path(name).suffix.lower() not in SUFFIXES:
         raise LosslabError(
             f"'{name}' is not a losslab result file (it must end in .h5, .hdf5 or .json): "
             f"the viewer opens {VIEWABLE}."
         )
-    encoded = str(contents or "").partition(",")[2]
-    if len(encoded) * 3 // 4 > MAX_UPLOAD_BYTES:
-        raise LosslabError(
-            f"'{name}' is larger than {MAX_UPLOAD_BYTES // 2**20} MB, the upload limit: "
-            f"open it with 'losslab view {name}' instead."
-        )
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise LosslabError(f"'{name}' did not arrive whole: upload it again.") from None
+    return name
+
+
+def too_large(name: str) -> LosslabError:
+    return LosslabError(
+        f"'{name}' is larger than {MAX_UPLOAD_BYTES // 2**20} MB, the upload limit: "
+        f"open it with 'losslab view {name}' instead."
+    )
+
+
+def store_bytes(data: bytes, filename) -> str:
+    """An uploaded file's bytes -> its token, once they are known to be a viewable result
+    (else one line, and nothing is kept)."""
+    name = check_name(filename)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise too_large(name)
     token = hashlib.sha256(data).hexdigest()
-    path = upload_folder() / f"{token}{suffix}"
+    path = upload_folder() / f"{token}{Path(name).suffix.lower()}"
     if not path.exists():
         partial = path.with_name(f".{token}.{os.getpid()}.part")
         partial.write_bytes(data)

@@ -22,7 +22,7 @@ from losslab.plot import build
 from losslab.plot.scene import Axis, Panel, Path, Scene
 from losslab.web import components as ui
 from losslab.web import figures, theme, viewer_files
-from losslab.web.page import Ids, Page
+from losslab.web.page import Ids, Option, Page, Question
 from losslab.web.pages import _shared as shared
 
 ID = Ids("viewer")
@@ -32,8 +32,30 @@ EXAMPLE_SURFACE = "himmelblau"
 VIEWS = ("contour", "3d")
 HEIGHT = theme.GRAPH_HEIGHT
 NARROW_HEIGHT = 420
-# A callback request that carries an upload: the file, base64 (4/3), and the JSON around it.
-UPLOAD_REQUEST_BYTES = viewer_files.MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+# Uploads go to their own route, as raw bytes, so that callback requests keep the app's small
+# size limit (app.py): the browser posts the file there and keeps the token it gets back.
+UPLOAD_ROUTE = "/_losslab/viewer-upload"
+# The browser's half (async: Dash waits for the promise): the file's bytes to UPLOAD_ROUTE,
+# and its answer, {token, name} or {error}, to the page's store of received files.
+SEND_JS = """async function(contents, filename) {
+  if (!contents) { return window.dash_clientside.no_update; }
+  var name = filename || 'upload';
+  var blob = await (await fetch(contents)).blob();
+  if (blob.size > %(cap)d) {
+    return {error: "'" + name + "' is larger than %(mb)d MB, the upload limit: open it with "
+      + "'losslab view " + name + "' instead.", at: Date.now()};
+  }
+  var answer;
+  try {
+    var reply = await fetch('%(route)s?name=' + encodeURIComponent(name),
+      {method: 'POST', body: blob, headers: {'Content-Type': 'application/octet-stream'}});
+    answer = await reply.json();
+  } catch (e) {
+    answer = {error: "'" + name + "' could not be sent to the lab server: try again."};
+  }
+  answer.at = Date.now();
+  return answer;
+}"""
 
 
 @dataclass(frozen=True)
@@ -149,16 +171,28 @@ def about(result, name: str, run, run_name: str) -> list:
     return [html.H3("Open now"), html.Ul(lines, className="ll-facts")]
 
 
-def show(trigger, result_upload, result_name, run_upload, run_name, view, metric, log, files):
-    """The page's one callback. trigger: the id that fired it; *_upload: dcc.Upload's data
-    URLs; files: {"result": token, "run": token} kept in the browser."""
+def received_token(received) -> tuple[str, str]:
+    """(token, name) from what the upload route answered (a refusal becomes the message)."""
+    if not isinstance(received, dict):
+        raise LosslabError("the page state is damaged: reload the page.")
+    if received.get("error"):
+        raise LosslabError(str(received["error"])[: shared.MAX_MESSAGE])
+    token = received.get("token")
+    viewer_files.opened(token)  # a token the server knows, or one line
+    return token, _name(received.get("name"), "upload")
+
+
+def show(trigger, received, run_received, view, metric, log, files):
+    """The page's one callback. trigger: the id that fired it; received, run_received: the
+    upload route's answers ({token, name} or {error}); files: {"result": token, "run": token,
+    and their names} kept in the browser."""
     files = dict(files) if isinstance(files, dict) else {}
-    if trigger == ID.upload and result_upload:
-        token = viewer_files.store_upload(result_upload, result_name)
-        files = {"result": token, "result_name": str(result_name)}
-    elif trigger == ID.run_upload and run_upload:
-        files["run"] = viewer_files.store_upload(run_upload, run_name)
-        files["run_name"] = str(run_name)
+    if trigger == ID.received and received:
+        token, name = received_token(received)
+        files = {"result": token, "result_name": name}
+    elif trigger == ID.run_received and run_received:
+        token, name = received_token(run_received)
+        files.update(run=token, run_name=name)
     elif trigger == ID.clear_run:
         files.pop("run", None)
         files.pop("run_name", None)
@@ -172,9 +206,27 @@ def show(trigger, result_upload, result_name, run_upload, run_name, view, metric
         metrics=[{"label": m, "value": m} for m in choices],
         metric=metric,
         about=about(result, name, run, run_label),
-        message=f"Showing {name}." if trigger in (ID.upload, ID.run_upload) else "",
+        message=f"Showing {name}." if trigger in (ID.received, ID.run_received) else "",
         level=shared.OK,
     )
+
+
+def receive():
+    """The upload route (POST, the file's bytes, ?name=its file name): {token, name}, or
+    {error} with one line and status 400 (413 when too large)."""
+    from flask import jsonify, request
+
+    request.max_content_length = viewer_files.MAX_UPLOAD_BYTES + 1  # this route only
+    name = str(request.args.get("name", ""))
+    try:
+        name = viewer_files.check_name(name)
+        size = request.content_length
+        if size is not None and size > viewer_files.MAX_UPLOAD_BYTES:
+            return jsonify(error=str(viewer_files.too_large(name))), 413
+        token = viewer_files.store_bytes(request.get_data(cache=False), name)
+    except Exception as error:  # noqa: BLE001 - every failure is a line on the page
+        return jsonify(error=shared.error_message(error).text), 400
+    return jsonify(token=token, name=name)
 
 
 def first_files(preloaded: bool) -> dict:
@@ -265,18 +317,29 @@ def layout():
             className="ll-hint",
         ),
         dcc.Store(id=ID.files, data=first_files(preloaded)),
+        dcc.Store(id=ID.received),
+        dcc.Store(id=ID.run_received),
     ]
-    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, ())
+    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
 
 
 def register(app) -> None:
-    from flask import request
-
-    @app.server.before_request
-    def _room_for_uploads():  # every other request keeps the app's small limit
-        if request.path.endswith("_dash-update-component"):
-            request.max_content_length = UPLOAD_REQUEST_BYTES
-
+    app.server.add_url_rule(
+        UPLOAD_ROUTE, endpoint="losslab_viewer_upload", view_func=receive, methods=["POST"]
+    )
+    send = SEND_JS % {
+        "cap": viewer_files.MAX_UPLOAD_BYTES,
+        "mb": viewer_files.MAX_UPLOAD_BYTES // 2**20,
+        "route": UPLOAD_ROUTE,
+    }
+    for upload, store in ((ID.upload, ID.received), (ID.run_upload, ID.run_received)):
+        app.clientside_callback(
+            send,
+            Output(store, "data"),
+            Input(upload, "contents"),
+            State(upload, "filename"),
+            prevent_initial_call=True,
+        )
     app.callback(
         Output(ID.files, "data"),
         Output(ID.graph, "figure"),
@@ -285,18 +348,16 @@ def register(app) -> None:
         Output(ID.about, "children"),
         Output(ID.message, "children"),
         Output(ID.message, "className"),
-        Input(ID.upload, "contents"),
-        State(ID.upload, "filename"),
-        Input(ID.run_upload, "contents"),
-        State(ID.run_upload, "filename"),
+        Input(ID.received, "data"),
+        Input(ID.run_received, "data"),
         Input(ID.view, "value"),
         Input(ID.metric, "value"),
         Input(ID.log, "value"),
         Input(ID.clear_run, "n_clicks"),
         State(ID.files, "data"),
     )(
-        lambda upload, name, run, run_name, view, metric, log, _clear, files: answer(
-            ctx.triggered_id, upload, name, run, run_name, view, metric, log, files
+        lambda received, run, view, metric, log, _clear, files: answer(
+            ctx.triggered_id, received, run, view, metric, log, files
         )
     )
 
@@ -316,6 +377,56 @@ LEDE = (
     "surface, any of its metrics, a log scale, and the training path drawn through the slice."
 )
 
+QUESTIONS = (
+    Question(
+        "You tick \u201clog10 of the metric\u201d. What changes?",
+        (
+            Option(
+                "Only the colours (and the 3-D height): they follow log10 of the loss, so the "
+                "low valleys get as many colour bands as the high walls.",
+                True,
+                "Hover still reads the loss itself; the grid and its values are the file's. "
+                "A log scale spreads out the small values where training ends.",
+            ),
+            Option(
+                "The landscape is computed again with a finer grid near the minimum.",
+                False,
+                "Nothing is computed: the viewer only draws the values stored in the file.",
+            ),
+            Option(
+                "The minimum moves to where log10 of the loss is smallest.",
+                False,
+                "log10 keeps the order of the values, so the lowest point stays where it was.",
+            ),
+        ),
+    ),
+    Question(
+        "The training path you added runs off the edge of the map. Why can that happen?",
+        (
+            Option(
+                "The path is projected into the slice's plane; where its projection lies "
+                "outside the computed window, there is no grid to draw it on.",
+                True,
+                "The viewer breaks the line where it leaves the window instead of growing the "
+                "axes: compute the landscape with a larger span to see the whole path.",
+            ),
+            Option(
+                "The run was trained on another dataset.",
+                False,
+                "The data do not enter the projection; only the weights and the slice's "
+                "directions do (a run of another model, with another number of weights, is "
+                "refused).",
+            ),
+            Option(
+                "The optimizer diverged.",
+                False,
+                "A diverged run stops recording; what is recorded is still projected, inside "
+                "the window or not.",
+            ),
+        ),
+    ),
+)
+
 PAGE = Page(
     key=KEY,
     path="/viewer",
@@ -324,4 +435,5 @@ PAGE = Page(
     "line, opened in the browser with its metrics, a log scale and the training path.",
     layout=layout,
     register=register,
+    questions=QUESTIONS,
 )
