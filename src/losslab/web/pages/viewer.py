@@ -213,7 +213,7 @@ def show(trigger, received, run_received, view, metric, log, files):
 
 def receive():
     """The upload route (POST, the file's bytes, ?name=its file name): {token, name}, or
-    {error} with one line and status 400 (413 when too large)."""
+    {error} with one line (status 413 when too large: the browser checks the size first)."""
     from flask import jsonify, request
 
     request.max_content_length = viewer_files.MAX_UPLOAD_BYTES + 1  # this route only
@@ -225,7 +225,8 @@ def receive():
             return jsonify(error=str(viewer_files.too_large(name))), 413
         token = viewer_files.store_bytes(request.get_data(cache=False), name)
     except Exception as error:  # noqa: BLE001 - every failure is a line on the page
-        return jsonify(error=shared.error_message(error).text), 400
+        # 200: a refusal is the route's answer, shown on the page, not a failed request
+        return jsonify(error=shared.error_message(error).text)
     return jsonify(token=token, name=name)
 
 
