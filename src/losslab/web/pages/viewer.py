@@ -10,7 +10,7 @@ and draws it with the plot layer's slice panels, so it looks like `losslab plot`
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ KEY = "viewer"
 EXAMPLE = "example"  # the page's own small landscape, shown until a file is opened
 EXAMPLE_SURFACE = "himmelblau"
 VIEWS = ("contour", "3d")
+CAMERA = {"eye": {"x": 1.55, "y": -1.55, "z": 1.1}}  # farther than the lab's: axis titles fit
 HEIGHT = theme.GRAPH_HEIGHT
 NARROW_HEIGHT = 420
 # Uploads go to their own route, as raw bytes, so that callback requests keep the app's small
@@ -115,12 +116,14 @@ def figure_of(result, run, view: str, metric: str, log: bool):
             panel = build.slice_contour_panel(result, **options)
     else:
         panel = run_panel(result, log)
+    # The panel's long title ("loss: Sequential, 22 parameters, ...") is the side card's
+    # first line: above the plot it is cut off on a phone.
     return figures.draw(
-        Scene((panel,)),
+        Scene((replace(panel, title=""),)),
         revision=abs(hash((id(result), id(run), view, metric, log))) % (2**31 - 1) + 1,
         uirevision=f"{id(result)} {view}",
         raster=False,
-        camera=figures.CAMERA,
+        camera=CAMERA,
         legend=figures.LEGEND_BELOW,
         margin=figures.MARGINS["3d" if view == "3d" and _is_plane(result) else "contour"],
     )
@@ -158,6 +161,7 @@ def about(result, name: str, run, run_name: str) -> list:
     """What was opened, in a few lines."""
     lines = [html.Li([html.Strong("file: "), name])]
     if isinstance(result, Landscape):
+        lines.append(html.Li(title_of(result)))
         shape = " x ".join(str(len(c)) for c in result.coords)
         lines.append(html.Li(f"landscape: {shape} grid, {result.n_params} parameters"))
         lines.append(html.Li(f"metrics: {', '.join(map(str, result.values))}"))
@@ -206,9 +210,24 @@ def show(trigger, received, run_received, view, metric, log, files):
         metrics=[{"label": m, "value": m} for m in choices],
         metric=metric,
         about=about(result, name, run, run_label),
-        message=f"Showing {name}." if trigger in (ID.received, ID.run_received) else "",
+        message=_news(trigger, name, run_label),
         level=shared.OK,
     )
+
+
+def _news(trigger, name: str, run_name: str) -> str:
+    if trigger == ID.received:
+        return f"Showing {name}."
+    if trigger == ID.run_received:
+        return f"Added the training path {run_name}."
+    return ""
+
+
+def title_of(land: Landscape) -> str:
+    """What the slice is of, from the file's metadata ("Sequential, 22 parameters, ...")."""
+    from losslab.plot import _slice
+
+    return _slice.title_of(dict(land.metadata)) or "a slice of a model's loss"
 
 
 def receive():
@@ -240,7 +259,7 @@ def first_files(preloaded: bool) -> dict:
 def _upload(upload_id: str, text: str):
     return dcc.Upload(
         id=upload_id,
-        children=html.Div([html.Span(text), html.Span(" (drop or click)", className="ll-hint")]),
+        children=html.Div(text),
         max_size=-1,  # the server checks the size and says so; a browser refusal is silent
         multiple=False,
         accept=",".join(viewer_files.SUFFIXES),
@@ -255,8 +274,9 @@ def layout():
     controls = [
         ui.control(
             "Result file",
-            _upload(ID.upload, "Open a landscape or run"),
-            hint="A .h5 or .json file from 'losslab landscape --out' or 'losslab train --out', "
+            _upload(ID.upload, "Choose a file\u2026"),
+            hint="Or drop it here. A .h5 or .json file from 'losslab landscape --out' or "
+            "'losslab train --out', "
             f"up to {viewer_files.MAX_UPLOAD_BYTES // 2**20} MB; it goes only to this "
             "machine's lab server (127.0.0.1). Larger: 'losslab view FILE'.",
         ),
@@ -264,7 +284,7 @@ def layout():
             "Training path",
             html.Div(
                 [
-                    _upload(ID.run_upload, "Add a training run"),
+                    _upload(ID.run_upload, "Add a run\u2026"),
                     ui.button(ID.clear_run, "Remove path"),
                 ],
                 className="ll-row",
