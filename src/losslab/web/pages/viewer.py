@@ -32,7 +32,7 @@ EXAMPLE_SURFACE = "himmelblau"
 VIEWS = ("contour", "3d")
 CAMERA = {"eye": {"x": 1.55, "y": -1.55, "z": 1.1}}  # farther than the lab's: axis titles fit
 HEIGHT = theme.GRAPH_HEIGHT
-NARROW_HEIGHT = 420
+NARROW_HEIGHT = figures.MAP_NARROW_HEIGHT  # a square map above its legend
 # Uploads go to their own route, as raw bytes, so that callback requests keep the app's small
 # size limit (app.py): the browser posts the file there and keeps the token it gets back.
 UPLOAD_ROUTE = "/_losslab/viewer-upload"
