@@ -61,3 +61,14 @@ def test_a_landscape_is_served_on_loopback_with_the_file_preloaded(tmp_path, mon
     assert served["host"] == "127.0.0.1" and served["port"] == 8765
     assert "http://127.0.0.1:8765/viewer" in result.output
     assert os.environ[PRELOAD_ENV] == str(path.resolve())
+
+
+def test_a_trajectory_of_another_model_is_refused(tmp_path, no_server):
+    from losslab.landscapes.grid import evaluate_grid
+    from losslab.objectives import surface
+
+    land = tmp_path / "bowl.h5"
+    evaluate_grid(surface("bowl"), resolution=5).save(land)
+    result = CliRunner().invoke(cli, ["view", str(land), "--trajectory", str(land), "--no-open"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "--trajectory" in result.output

@@ -160,3 +160,17 @@ def test_tokens_never_name_a_server_path():
     for token in ("../../etc/passwd", "/etc/passwd", "a" * 63, None, 5):
         with pytest.raises(LosslabError, match="damaged"):
             viewer_files.opened(token)
+
+
+def test_the_page_opens_with_the_files_given_to_losslab_view(monkeypatch, tmp_path):
+    """With both files given, the page's first answer draws the landscape and the path."""
+    from losslab.web.viewer_files import PRELOAD_ENV, PRELOAD_RUN_ENV
+
+    land, run = computed(tmp_path)
+    monkeypatch.setenv(PRELOAD_ENV, str(land))
+    monkeypatch.setenv(PRELOAD_RUN_ENV, str(run))
+    files = viewer.first_files()
+    shown = viewer.show(None, None, None, "contour", None, [], files)
+    names = [t.name for t in shown.figure.data]
+    assert "landscape" in names and "training trajectory (projected)" in names
+    assert "land.h5" in str(shown.about) and "run.json" in str(shown.about)

@@ -23,7 +23,9 @@ from losslab.training import TrainingRun
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # larger files: `losslab view FILE`, read in place
 PRELOAD_ENV = "LOSSLAB_VIEW_FILE"
+PRELOAD_RUN_ENV = "LOSSLAB_VIEW_RUN"  # `losslab view FILE --trajectory RUN`
 PRELOADED = "preloaded"
+PRELOADED_RUN = "preloaded-run"
 SUFFIXES = tuple(H5_SUFFIXES) + tuple(JSON_SUFFIXES)
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
 VIEWABLE = "a landscape (.h5 from 'losslab landscape --out') or a training run (.json/.h5 from "
@@ -103,8 +105,8 @@ def store_bytes(data: bytes, filename) -> str:
 
 def opened(token) -> tuple[object, str]:
     """(the result, its file name) for a token from the browser."""
-    if token == PRELOADED:
-        preload = os.environ.get(PRELOAD_ENV)
+    if token in (PRELOADED, PRELOADED_RUN):
+        preload = os.environ.get(PRELOAD_ENV if token == PRELOADED else PRELOAD_RUN_ENV)
         if not preload:
             raise LosslabError("no file was given to 'losslab view': open one above.")
         return _load(preload), Path(preload).name

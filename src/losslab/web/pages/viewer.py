@@ -249,8 +249,16 @@ def receive():
     return jsonify(token=token, name=name)
 
 
-def first_files(preloaded: bool) -> dict:
-    return {"result": viewer_files.PRELOADED} if preloaded else {}
+def first_files() -> dict:
+    """What the page opens with: the files given to `losslab view`, else the example."""
+    import os
+
+    if not os.environ.get(viewer_files.PRELOAD_ENV):
+        return {}
+    files = {"result": viewer_files.PRELOADED}
+    if os.environ.get(viewer_files.PRELOAD_RUN_ENV):
+        files["run"] = viewer_files.PRELOADED_RUN
+    return files
 
 
 # -- layout and registration --------------------------------------------------------------------
@@ -268,9 +276,6 @@ def _upload(upload_id: str, text: str):
 
 
 def layout():
-    import os
-
-    preloaded = bool(os.environ.get(viewer_files.PRELOAD_ENV))
     controls = [
         ui.control(
             "Result file",
@@ -337,7 +342,7 @@ def layout():
             "metric there. Drag to zoom, double-click to zoom back.",
             className="ll-hint",
         ),
-        dcc.Store(id=ID.files, data=first_files(preloaded)),
+        dcc.Store(id=ID.files, data=first_files()),
         dcc.Store(id=ID.received),
         dcc.Store(id=ID.run_received),
     ]
