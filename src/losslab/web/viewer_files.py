@@ -22,6 +22,7 @@ from losslab.results import H5_SUFFIXES, JSON_SUFFIXES, load_result
 from losslab.training import TrainingRun
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # larger files: `losslab view FILE`, read in place
+KEEP_SECONDS = 24 * 3600  # uploads older than a day are removed at the next upload
 PRELOAD_ENV = "LOSSLAB_VIEW_FILE"
 PRELOAD_RUN_ENV = "LOSSLAB_VIEW_RUN"  # `losslab view FILE --trajectory RUN`
 PRELOADED = "preloaded"
@@ -90,6 +91,7 @@ def store_bytes(data: bytes, filename) -> str:
     if len(data) > MAX_UPLOAD_BYTES:
         raise too_large(name)
     token = hashlib.sha256(data).hexdigest()
+    _forget_old(upload_folder())
     path = upload_folder() / f"{token}{Path(name).suffix.lower()}"
     if not path.exists():
         partial = path.with_name(f".{token}.{os.getpid()}.part")
@@ -101,6 +103,19 @@ def store_bytes(data: bytes, filename) -> str:
         path.unlink(missing_ok=True)
         raise
     return token
+
+
+def _forget_old(folder: Path) -> None:
+    """Remove uploads older than KEEP_SECONDS (the folder would otherwise only grow)."""
+    import time
+
+    now = time.time()
+    for old in folder.iterdir():
+        try:
+            if now - old.stat().st_mtime > KEEP_SECONDS:
+                old.unlink()
+        except OSError:  # another server process removed it first
+            continue
 
 
 def opened(token) -> tuple[object, str]:

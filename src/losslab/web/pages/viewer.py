@@ -10,6 +10,7 @@ and draws it with the plot layer's slice panels, so it looks like `losslab plot`
 from __future__ import annotations
 
 import functools
+import zlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -102,9 +103,11 @@ def _name(given, fallback: str) -> str:
     return str(given)[:200] if isinstance(given, str) and given else fallback
 
 
-def figure_of(result, run, view: str, metric: str, log: bool):
+def figure_of(result, run, view: str, metric: str, log: bool, key: str = "", run_key: str = ""):
     """The plotly figure: a 2-D landscape as a filled contour or a 3-D surface, a 1-D one as
     a curve, with `run` projected into the slice; a training run alone as its loss per step.
+    key, run_key: name the open files (their tokens): the figure's revision follows them and
+    the choices, and zoom and camera are kept until the file or the view changes.
     Contours are traces, not the raster image, so every grid value is in the figure."""
     if isinstance(result, Landscape):
         options = {"metric": metric, "log": log, "trajectory": run}
@@ -120,8 +123,8 @@ def figure_of(result, run, view: str, metric: str, log: bool):
     # first line: above the plot it is cut off on a phone.
     return figures.draw(
         Scene((replace(panel, title=""),)),
-        revision=abs(hash((id(result), id(run), view, metric, log))) % (2**31 - 1) + 1,
-        uirevision=f"{id(result)} {view}",
+        revision=zlib.crc32(f"{key} {run_key} {view} {metric} {log}".encode()) % (2**31 - 1) + 1,
+        uirevision=f"{key} {view}",
         raster=False,
         camera=CAMERA,
         legend=figures.LEGEND_BELOW,
@@ -206,7 +209,15 @@ def show(trigger, received, run_received, view, metric, log, files):
     metric = metric if metric in choices else choices[0]
     return Shown(
         files=files,
-        figure=figure_of(result, run, view, metric, bool(log)),
+        figure=figure_of(
+            result,
+            run,
+            view,
+            metric,
+            bool(log),
+            str(files.get("result", EXAMPLE)),
+            str(files.get("run", "")),
+        ),
         metrics=[{"label": m, "value": m} for m in choices],
         metric=metric,
         about=about(result, name, run, run_label),
