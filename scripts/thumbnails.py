@@ -90,6 +90,13 @@ def symmetry():
     return Scene((Panel("chart", items, y=Axis(scale="log")),))
 
 
+def viewer():
+    """The viewer's example: a computed landscape file's filled contour (Himmelblau's grid)."""
+    from losslab.web.pages.viewer import example
+
+    return pictures.slice_contour(example())
+
+
 PICTURES = {
     "descent1d": descent_1d,
     "explorer": explorer,
@@ -98,6 +105,7 @@ PICTURES = {
     "noise": noise,
     "neural": neural,
     "symmetry": symmetry,
+    "viewer": viewer,
 }
 
 

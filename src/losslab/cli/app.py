@@ -27,6 +27,7 @@ from losslab.cli import (
     replot,
     serve,
     symmetry,
+    view,
     widths,
 )
 from losslab.cli.errors import INTERRUPTED_EXIT_CODE, OneLineErrors
@@ -71,6 +72,7 @@ app.command("critical")(curvature.critical)
 app.command("basins")(basins.basins)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("view")(view.view_command)
 app.command("train")(network.train_command)
 app.command("landscape")(network.landscape_command)
 app.command("plot")(replot.plot_command)

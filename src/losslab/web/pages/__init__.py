@@ -4,7 +4,16 @@ To add a page: write a module with `PAGE = Page(...)` (see `losslab.web.page`) a
 `PAGES`. The navigation bar and the home page list whatever is here.
 """
 
-from losslab.web.pages import curvature, descent_1d, explorer, neural, noise, race, symmetry
+from losslab.web.pages import (
+    curvature,
+    descent_1d,
+    explorer,
+    neural,
+    noise,
+    race,
+    symmetry,
+    viewer,
+)
 
 PAGES = (
     descent_1d.PAGE,
@@ -14,6 +23,7 @@ PAGES = (
     noise.PAGE,
     neural.PAGE,
     symmetry.PAGE,
+    viewer.PAGE,
 )
 
 __all__ = ["PAGES"]
