@@ -4,6 +4,7 @@ animation (a progress bar while the frames render, then every file)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,9 @@ class Video:
         from losslab.cli.render import console
         from losslab.plot.video import save_animation
 
+        printer = console()
+        printer.print(f"rendering {self.frames} frames at {self.width}x{self.height}")
+        sys.stdout.flush()  # said before the long part starts, also into a pipe
         with progress_bar() as track:
             written = save_animation(
                 animation,
@@ -79,7 +83,7 @@ class Video:
             )
         seconds = self.frames / self.fps
         for path in written:
-            console().print(
+            printer.print(
                 f"wrote {path} ({self.frames} frames, {self.width}x{self.height}, "
                 f"{self.fps} fps, {seconds:.3g} s)"
             )

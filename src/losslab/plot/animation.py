@@ -24,7 +24,7 @@ import numpy as np
 
 from losslab.errors import LosslabError
 from losslab.plot import build, style
-from losslab.plot.scene import Axis, Field, Panel, Path, Scene
+from losslab.plot.scene import Axis, Field, LegendEntry, Markers, Panel, Path, Scene
 
 # Markers that mark where a revealed run ended: hidden until its last step is shown.
 END_MARKERS = ("end", "diverged")
@@ -147,7 +147,7 @@ def race_animation(
     )
     scene = Scene(
         (
-            replace(contour, title=""),
+            replace(contour, items=runs_only(contour.items), title=""),
             replace(surface, items=quiet, title="", legend="none", z=unlabelled),
         ),
         title=title,
@@ -175,7 +175,10 @@ def training_animation(
         for item in contour.items
     )
     losses = np.asarray(run.train_loss, dtype=np.float64)
-    positive = bool(np.all(losses[np.isfinite(losses)] > 0))
+    finite = losses[np.isfinite(losses)]
+    # a log axis only where the loss falls more than a decade: within one, log ticks are few
+    # and read as 2x10^0
+    log_axis = bool(len(finite) and finite.min() > 0 and finite.max() > 10 * finite.min())
     curve = Panel(
         "chart",
         (
@@ -190,7 +193,7 @@ def training_animation(
         ),
         title="training loss",
         x=Axis("step", (0.0, max(1.0, float(steps[-1])))),
-        y=Axis("loss (log scale)" if positive else "loss", None, "log" if positive else "linear"),
+        y=Axis("loss (log scale)" if log_axis else "loss", None, "log" if log_axis else "linear"),
         legend="none",
         grid=True,
     )
@@ -201,6 +204,16 @@ def training_animation(
         widths=(0.58, 0.42),
     )
     return Animation(scene, n_frames, progress=reveal(n_frames), reveal=("trajectory", "loss"))
+
+
+def runs_only(items) -> tuple:
+    """Items with a legend of the runs alone: 640 pixels have no room for the entries that
+    explain the markers (start, end, known minimum)."""
+    return tuple(
+        replace(item, show_legend=False) if isinstance(item, Markers) else item
+        for item in items
+        if not isinstance(item, LegendEntry)
+    )
 
 
 ANIMATION_SIZE = (6.4, 4.8)  # inches; the renderer scales it to the pixel size asked for
