@@ -61,7 +61,7 @@ def surface_command(
     fps: FpsOpt = 25,
     size: SizeOpt = "640x480",
     log: LogOpt = None,
-    resolution: ResolutionOpt = 100,
+    resolution: ResolutionOpt = 80,
 ) -> None:
     """A 3-D surface turning once around.
 
@@ -169,13 +169,23 @@ def race_command(
     point = resolve_start(objective, start)
     chosen = build_optimizers(optimizers or [DEFAULT_RACE], lr, objective)
     raced = run_all(objective, chosen, point, n_steps)
-    land = evaluate_grid(objective, resolution=120)
-    animation = race_animation(land, raced, frames, minima=known_minima(objective, land), log=log)
+    land = evaluate_grid(objective, resolution=CONTOUR_RESOLUTION)
+    animation = race_animation(
+        land,
+        raced,
+        frames,
+        minima=known_minima(objective, land),
+        log=log,
+        surface=evaluate_grid(objective, resolution=SURFACE_RESOLUTION),
+    )
     video.write(animation)
 
 
 # -- training -----------------------------------------------------------------------------------
 
+
+CONTOUR_RESOLUTION = 120  # drawn once
+SURFACE_RESOLUTION = 60  # the turning 3-D panel of a race is redrawn every frame
 
 app.command("training")(animate_training.training_command)
 

@@ -47,7 +47,10 @@ LogOpt = Annotated[
 ResolutionOpt = Annotated[
     int,
     typer.Option(
-        min=2, max=400, help="Grid points per axis of a surface (a landscape file keeps its own)."
+        min=2,
+        max=400,
+        help="Grid points per axis of a surface (a landscape file keeps its own). Every "
+        "frame redraws the whole surface: 80 costs about 0.15 s a frame.",
     ),
 ]
 

@@ -128,14 +128,25 @@ def surface_animation(landscape, n_frames: int, *, log: bool | None = None) -> A
 
 
 def race_animation(
-    landscape, trajectories, n_frames: int, *, minima=None, log: bool | None = None
+    landscape,
+    trajectories,
+    n_frames: int,
+    *,
+    minima=None,
+    log: bool | None = None,
+    surface=None,
 ) -> Animation:
     """Optimizers descending together, step by step: on the contour (left) and on the 3-D
     surface (right, turning a quarter around as they go). trajectories: a Race or a list of
-    Trajectories on the 2-D `landscape`."""
+    Trajectories on the 2-D `landscape`. surface: the Landscape of the 3-D panel when it
+    should be coarser than the contour's (it is redrawn every frame as the camera turns;
+    default `landscape`)."""
     contour = build.contour_panel(landscape, trajectories=trajectories, minima=minima, log=log)
     surface = build.surface_scene(
-        landscape, trajectories=trajectories, minima=minima, log=log
+        landscape if surface is None else surface,
+        trajectories=trajectories,
+        minima=minima,
+        log=log,
     ).panel
     title = build.race_scene(landscape, trajectories, minima=minima, log=log).title
     # One colour bar and its label (the contour's): the 3-D panel gets the width, and its

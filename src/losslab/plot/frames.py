@@ -30,7 +30,8 @@ class FrameRenderer:
 
     The figure keeps the scene's width in inches (text stays the size it has in a static
     figure) at dpi = width / inches; its layout is computed on the first draw and then frozen,
-    so panels do not jump while a 3-D axis turns and its tick labels change length."""
+    so panels do not jump while a 3-D axis turns and its tick labels change length. What stays
+    still is drawn once; per frame only what moves is painted over a copy of it."""
 
     def __init__(self, animation: Animation, width: int, height: int):
         self.animation = animation
@@ -44,12 +45,23 @@ class FrameRenderer:
         self.axes = {
             ax.get_gid(): ax for ax in self.figure.axes if str(ax.get_gid()).startswith("losslab")
         }
-        self._paths: list = []  # (line, x, y, z | None, steps, head)
-        self._ends: list = []  # (line, last step of its run)
+        self._paths: list = []  # (line, x, y, z | None, steps, head, three_d, panel index)
+        self._ends: list = []  # (line, last step of its run, three_d)
         for index, panel in enumerate(scene.panels):
             self._collect(index, panel)
+        # Draw what stays still once, as a background; per frame paint only what moves over
+        # a copy of it (blitting): the paths of 2-D panels, and whole 3-D panels (a turning
+        # camera moves everything in them). A 2-D contour is then drawn once, not per frame.
+        turning = {index for index, _ in animation.cameras}
+        turning |= {p[-1] for p in self._paths if p[-2]}  # 3-D panels with moving paths
+        self._moving = [self._panel_axes(index) for index in sorted(turning)]
+        self._moving += [a for p in self._paths if not p[-2] for a in (p[0], p[5])]
+        self._moving += [line for line, _, three_d in self._ends if not three_d]
+        for artist in self._moving:
+            artist.set_animated(True)  # left out of canvas.draw()
         self.canvas.draw()
         self.figure.set_layout_engine("none")  # frozen where constrained layout put things
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
     def _panel_axes(self, index: int):
         return self.axes[f"losslab-panel-{index}"]
@@ -84,14 +96,14 @@ class FrameRenderer:
                     gid="losslab-head",
                     **{**backend_mpl.marker_kwargs("current", colour), "ms": HEAD_SIZE},
                 )[0]
-                self._paths.append((line, item.x, item.y, item.z, steps, head, three_d))
+                self._paths.append((line, item.x, item.y, item.z, steps, head, three_d, index))
             elif isinstance(item, Markers) and item.name in END_MARKERS:
                 last = (
                     float(np.nanmax(item.steps))
                     if item.steps is not None and len(item.steps)
                     else last_of_group.get(item.group, np.inf)
                 )
-                self._ends.append((line, last))
+                self._ends.append((line, last, three_d))
 
     def frame(self, i: int) -> np.ndarray:
         """(height, width, 3) uint8: the picture of frame i."""
@@ -99,7 +111,7 @@ class FrameRenderer:
             elevation, azimuth = views[i]
             self._panel_axes(index).view_init(elev=float(elevation), azim=float(azimuth))
         step = self.animation.step(i)
-        for line, x, y, z, steps, head, three_d in self._paths:
+        for line, x, y, z, steps, head, three_d, _ in self._paths:
             n = int(np.searchsorted(steps, step, side="right")) if np.isfinite(step) else len(x)
             n = max(n, 1)  # the start is always there
             if three_d:
@@ -109,9 +121,11 @@ class FrameRenderer:
                 line.set_data(x[:n], y[:n])
                 head.set_data(x[n - 1 : n], y[n - 1 : n])
             head.set_visible(n < len(x))  # at the end the run's own end marker takes over
-        for line, last in self._ends:
+        for line, last, _ in self._ends:
             line.set_visible(step >= last)
-        self.canvas.draw()
+        self.canvas.restore_region(self._background)
+        for artist in self._moving:  # 3-D panels first, then the paths over 2-D ones
+            self.figure.draw_artist(artist)  # an invisible one draws nothing
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return fit(pixels, self.height, self.width)
 
