@@ -150,7 +150,7 @@ def race_command(
     size: SizeOpt = "640x480",
     log: LogOpt = None,
 ) -> None:
-    """Optimizers descending together, step by step, on the contour and on the 3-D surface.
+    """Optimizers descending together, on the contour and on the 3-D surface.
 
     losslab animate race himmelblau --start 0,0 -p gd,momentum,adam --out race.mp4
     """
@@ -204,8 +204,10 @@ def contrast_command(
     ] = 41,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the network and its slice.")] = 0,
 ) -> None:
-    """The first lesson: linear regression's convex MSE bowl (raw w1, w2) turning beside a
-    genuinely non-convex slice of a network's loss; prints the non-convex share of each.
+    """The first lesson: linear regression's convex bowl turning beside a network's mountains.
+
+    Linear regression's MSE over its raw weights (w1, w2), and a genuinely non-convex slice of
+    a network's loss, both computed by the library; prints the non-convex share of each.
 
     losslab animate contrast --out contrast.mp4
     """

@@ -58,8 +58,10 @@ def training_command(
     fps: FpsOpt = 25,
     size: SizeOpt = "640x480",
 ) -> None:
-    """A network's training path moving over its loss landscape (the plane of the path's two
-    principal directions), the training loss per step beside it.
+    """A network's training path moving over its loss landscape, the loss curve beside it.
+
+    The landscape is the plane of the path's two principal directions (PCA), just wide enough
+    for the whole path.
 
     losslab animate training --model mlp --dataset digits --epochs 10 --out training.mp4
     """
