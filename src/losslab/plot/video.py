@@ -14,6 +14,7 @@ existing file at the target is untouched.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,8 +121,13 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int) -> None:
     try:
         for frame in frames:
             writer.send(np.ascontiguousarray(frame))
-    finally:
-        writer.close()  # waits for ffmpeg (or stops it, on an error)
+    except BaseException:
+        # Ctrl-C reaches ffmpeg too (one process group): its complaint while closing must not
+        # replace the KeyboardInterrupt (or the error) that stopped us.
+        with contextlib.suppress(Exception):
+            writer.close()
+        raise
+    writer.close()  # waits for ffmpeg to finish the file
 
 
 def write_gif(frames: np.ndarray, path: Path, fps: int) -> None:
