@@ -62,9 +62,8 @@ def training_case(n_frames: int):
 
 def contrast_case(n_frames: int):
     from losslab.contrast import bowl_and_mountains
-    from losslab.plot.contrast import contrast_scene
 
-    return animation.rotating(contrast_scene(bowl_and_mountains(41, seed=0)), n_frames)
+    return animation.contrast_animation(bowl_and_mountains(41, seed=0), n_frames)
 
 
 CASES = {

@@ -107,3 +107,40 @@ def test_ctrl_c_while_rendering_leaves_the_old_file(tmp_path):
     assert err.strip() == "interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
     assert out.read_bytes() == b"the old file"
+
+
+def test_contrast_turns_both_surfaces_together_and_prints_the_shares(tmp_path, monkeypatch):
+    # A cheap pair in place of the trained network (tests/test_contrast.py computes the real
+    # one); the command's own work, the two panels turning in step, is what is tested here.
+    import numpy as np
+
+    import losslab.contrast
+    from losslab.landscapes.convexity import landscape_nonconvex_share
+    from losslab.plot import animation
+
+    bowl = evaluate_grid(losslab.surface("bowl"), resolution=9)
+    rough = evaluate_grid(losslab.surface("himmelblau"), resolution=9)
+    pair = losslab.Contrast(
+        bowl, rough, landscape_nonconvex_share(bowl), landscape_nonconvex_share(rough),
+        np.zeros(2), "The bowl", "The mountains", "", "",
+    )  # fmt: skip
+    asked = []
+    monkeypatch.setattr(
+        losslab.contrast, "bowl_and_mountains", lambda n, *, seed: asked.append(n) or pair
+    )
+    made = []
+    real = animation.contrast_animation
+    monkeypatch.setattr(
+        animation, "contrast_animation", lambda *a: made.append(real(*a)) or made[0]
+    )
+    out = tmp_path / "c.gif"
+    result = invoke(
+        "animate", "contrast", "--out", out, "--frames", "3", "--resolution", "9", *SMALL
+    )
+    assert result.exit_code == 0, result.output
+    assert asked == [9] and frames_of(out) == (3, 120, 160)
+    share = f"{pair.mountains_share:.1%}"
+    assert f"non-convex share: bowl 0.0%, network slice {share}" in result.output
+    (anim,) = made
+    assert [index for index, _ in anim.cameras] == [0, 1]
+    np.testing.assert_array_equal(anim.cameras[0][1], anim.cameras[1][1])

@@ -213,8 +213,7 @@ def contrast_command(
     """
     from losslab.cli.render import console
     from losslab.contrast import bowl_and_mountains
-    from losslab.plot.animation import rotating
-    from losslab.plot.contrast import contrast_scene
+    from losslab.plot.animation import contrast_animation
 
     video = Video(out, frames, fps, size)
     contrast = bowl_and_mountains(resolution, seed=seed)
@@ -222,4 +221,4 @@ def contrast_command(
         f"non-convex share: bowl {contrast.bowl_share:.1%}, "
         f"network slice {contrast.mountains_share:.1%}"
     )
-    video.write(rotating(contrast_scene(contrast), frames))
+    video.write(contrast_animation(contrast, frames))

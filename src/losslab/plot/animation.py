@@ -113,18 +113,50 @@ def reveal(n_frames: int, hold: float = HOLD) -> np.ndarray:
 
 
 def rotating(scene: Scene, n_frames: int, *, elevation: float = 30.0) -> Animation:
-    """Every 3-D panel of `scene` turning once around, together."""
+    """Every 3-D panel of `scene` turning once around, together. A turning panel's z label
+    moves into its title: as the camera goes round the z axis swaps sides, and its label
+    would leave the picture (the colour bar, if any, is labelled too)."""
     views = turntable(n_frames, elevation=elevation)
-    cameras = tuple((i, views) for i, p in enumerate(scene.panels) if p.kind == "surface")
-    if not cameras:
+    turning = [i for i, p in enumerate(scene.panels) if p.kind == "surface"]
+    if not turning:
         raise LosslabError("a rotating animation needs a scene with a 3-D surface panel.")
-    return Animation(scene, n_frames, cameras)
+    panels = tuple(
+        _z_in_title(panel) if i in turning else panel for i, panel in enumerate(scene.panels)
+    )
+    return Animation(replace(scene, panels=panels), n_frames, tuple((i, views) for i in turning))
+
+
+def _z_in_title(panel: Panel) -> Panel:
+    if panel.z is None or not panel.z.label:
+        return panel
+    title = f"{panel.title}\n(height: {panel.z.label})" if panel.title else ""
+    return replace(panel, title=title, z=replace(panel.z, label=""))
 
 
 def surface_animation(landscape, n_frames: int, *, log: bool | None = None) -> Animation:
     """A 2-D Landscape (of a surface, an expression or a network) as a turning 3-D surface."""
     scene = build.surface_scene(landscape, log=log)
     return rotating(replace(scene, size=ANIMATION_SIZE), n_frames)
+
+
+def contrast_animation(contrast, n_frames: int) -> Animation:
+    """The first lesson's pair (a `losslab.contrast.Contrast`): the convex bowl and a
+    network's mountains turning together. Without colour bars: the z axes read the heights,
+    and at 640 pixels the two surfaces need the width."""
+    from losslab.plot.contrast import contrast_scene
+
+    scene = contrast_scene(contrast)
+    panels = tuple(
+        replace(
+            panel,
+            items=tuple(
+                replace(item, colourbar=False) if isinstance(item, Field) else item
+                for item in panel.items
+            ),
+        )
+        for panel in scene.panels
+    )
+    return rotating(replace(scene, panels=panels, size=ANIMATION_SIZE), n_frames)
 
 
 def race_animation(

@@ -20,6 +20,9 @@ from losslab.plot import backend_mpl
 from losslab.plot.animation import END_MARKERS, Animation, path_steps
 from losslab.plot.scene import Markers, Path
 
+# A turning 3-D panel is inset by this share of its width on each side: its z ticks swap
+# sides as the camera goes round, and the layout was made for the first view.
+TURN_MARGIN = 0.05
 HEAD_SIZE = 9  # points: where each revealed path is now
 Progress = Callable[[int, int], object] | None
 
@@ -61,6 +64,8 @@ class FrameRenderer:
             artist.set_animated(True)  # left out of canvas.draw()
         self.canvas.draw()
         self.figure.set_layout_engine("none")  # frozen where constrained layout put things
+        for index in {index for index, _ in animation.cameras}:
+            inset(self._panel_axes(index), TURN_MARGIN)  # animated: not in the background
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
     def _panel_axes(self, index: int):
@@ -128,6 +133,12 @@ class FrameRenderer:
             self.figure.draw_artist(artist)  # an invisible one draws nothing
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return fit(pixels, self.height, self.width)
+
+
+def inset(ax, margin: float) -> None:
+    """Shrink an Axes' box by `margin` of its width on the left and right."""
+    box = ax.get_position()
+    ax.set_position([box.x0 + margin * box.width, box.y0, (1 - 2 * margin) * box.width, box.height])
 
 
 def fit(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
