@@ -1,7 +1,7 @@
 """Draw an `Animation`'s frames with matplotlib: the figure is drawn ONCE, and each frame only
-moves what changes (3-D cameras, the shown part of paths, head markers) before the canvas is
-redrawn and read back as pixels. Rebuilding the figure per frame would cost its 3-D surface
-(0.1-0.3 s) every frame.
+moves what changes (3-D cameras, the shown part of paths, head markers), paints it over a copy
+of the still background and reads the pixels back. Rebuilding the figure per frame would cost
+its 3-D surface (0.1-0.3 s) and every contour every frame.
 
     renderer = FrameRenderer(animation, width=640, height=480)
     image = renderer.frame(0)                     # (480, 640, 3) uint8
@@ -11,7 +11,7 @@ redrawn and read back as pixels. Rebuilding the figure per frame would cost its 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,6 +25,20 @@ from losslab.plot.scene import Markers, Path
 TURN_MARGIN = 0.05
 HEAD_SIZE = 9  # points: where each revealed path is now
 Progress = Callable[[int, int], object] | None
+
+
+@dataclass(frozen=True)
+class _Revealed:
+    """A revealed path as drawn: its line, its points (k,) and their steps, its head marker."""
+
+    line: object
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray | None
+    steps: np.ndarray
+    head: object
+    three_d: bool
+    panel: int
 
 
 class FrameRenderer:
@@ -48,7 +62,7 @@ class FrameRenderer:
         self.axes = {
             ax.get_gid(): ax for ax in self.figure.axes if str(ax.get_gid()).startswith("losslab")
         }
-        self._paths: list = []  # (line, x, y, z | None, steps, head, three_d, panel index)
+        self._paths: list[_Revealed] = []
         self._ends: list = []  # (line, last step of its run, three_d)
         for index, panel in enumerate(scene.panels):
             self._collect(index, panel)
@@ -56,9 +70,9 @@ class FrameRenderer:
         # a copy of it (blitting): the paths of 2-D panels, and whole 3-D panels (a turning
         # camera moves everything in them). A 2-D contour is then drawn once, not per frame.
         turning = {index for index, _ in animation.cameras}
-        turning |= {p[-1] for p in self._paths if p[-2]}  # 3-D panels with moving paths
+        turning |= {p.panel for p in self._paths if p.three_d}  # 3-D panels with moving paths
         self._moving = [self._panel_axes(index) for index in sorted(turning)]
-        self._moving += [a for p in self._paths if not p[-2] for a in (p[0], p[5])]
+        self._moving += [a for p in self._paths if not p.three_d for a in (p.line, p.head)]
         self._moving += [line for line, _, three_d in self._ends if not three_d]
         for artist in self._moving:
             artist.set_animated(True)  # left out of canvas.draw()
@@ -101,7 +115,9 @@ class FrameRenderer:
                     gid="losslab-head",
                     **{**backend_mpl.marker_kwargs("current", colour), "ms": HEAD_SIZE},
                 )[0]
-                self._paths.append((line, item.x, item.y, item.z, steps, head, three_d, index))
+                self._paths.append(
+                    _Revealed(line, item.x, item.y, item.z, steps, head, three_d, index)
+                )
             elif isinstance(item, Markers) and item.name in END_MARKERS:
                 last = (
                     float(np.nanmax(item.steps))
@@ -116,16 +132,16 @@ class FrameRenderer:
             elevation, azimuth = views[i]
             self._panel_axes(index).view_init(elev=float(elevation), azim=float(azimuth))
         step = self.animation.step(i)
-        for line, x, y, z, steps, head, three_d, _ in self._paths:
-            n = int(np.searchsorted(steps, step, side="right")) if np.isfinite(step) else len(x)
-            n = max(n, 1)  # the start is always there
-            if three_d:
-                line.set_data_3d(x[:n], y[:n], z[:n])
-                head.set_data_3d(x[n - 1 : n], y[n - 1 : n], z[n - 1 : n])
+        for p in self._paths:
+            shown = len(p.x) if not np.isfinite(step) else np.searchsorted(p.steps, step, "right")
+            n = max(int(shown), 1)  # the start is always there
+            if p.three_d:
+                p.line.set_data_3d(p.x[:n], p.y[:n], p.z[:n])
+                p.head.set_data_3d(p.x[n - 1 : n], p.y[n - 1 : n], p.z[n - 1 : n])
             else:
-                line.set_data(x[:n], y[:n])
-                head.set_data(x[n - 1 : n], y[n - 1 : n])
-            head.set_visible(n < len(x))  # at the end the run's own end marker takes over
+                p.line.set_data(p.x[:n], p.y[:n])
+                p.head.set_data(p.x[n - 1 : n], p.y[n - 1 : n])
+            p.head.set_visible(n < len(p.x))  # at the end the run's own end marker takes over
         for line, last, _ in self._ends:
             line.set_visible(step >= last)
         self.canvas.restore_region(self._background)
