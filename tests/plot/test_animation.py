@@ -182,3 +182,6 @@ def test_a_panel_camera_is_drawn_by_both_backends(bowl):
     # the default camera is matplotlib's default view, as plotly's default eye is
     default = np.array(list(Camera().eye().values()))
     np.testing.assert_allclose(default, [0.95, -1.65, 1.1], atol=0.01)
+    # zoom: the eye that much closer; matplotlib's box that much larger
+    closer = np.array(list(Camera(zoom=2.0).eye().values()))
+    np.testing.assert_allclose(closer, default / 2)

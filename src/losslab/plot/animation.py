@@ -24,10 +24,12 @@ import numpy as np
 
 from losslab.errors import LosslabError
 from losslab.plot import build, style
-from losslab.plot.scene import Axis, Field, LegendEntry, Markers, Panel, Path, Scene
+from losslab.plot.scene import Axis, Camera, Field, LegendEntry, Markers, Panel, Path, Scene
 
 # Markers that mark where a revealed run ended: hidden until its last step is shown.
 END_MARKERS = ("end", "diverged")
+# The race's 3-D panel shares the width with a contour: its box drawn larger in its cell.
+RACE_CAMERA = Camera(zoom=1.15)
 HOLD = 0.15  # a reveal ends this share of the frames before the last: the whole path rests
 
 
@@ -191,7 +193,9 @@ def race_animation(
     scene = Scene(
         (
             replace(contour, items=runs_only(contour.items), title=""),
-            replace(surface, items=quiet, title="", legend="none", z=unlabelled),
+            replace(
+                surface, items=quiet, title="", legend="none", z=unlabelled, camera=RACE_CAMERA
+            ),
         ),
         title=title,
         size=ANIMATION_SIZE,
@@ -234,9 +238,10 @@ def training_animation(
                 name="loss",
             ),
         ),
-        title="training loss",
+        title="training loss (log scale)" if log_axis else "training loss",
         x=Axis("step", (0.0, max(1.0, float(steps[-1])))),
-        y=Axis("loss (log scale)" if log_axis else "loss", None, "log" if log_axis else "linear"),
+        # no y label: the colour bar's label stands right beside this axis
+        y=Axis("", None, "log" if log_axis else "linear"),
         legend="none",
         grid=True,
     )

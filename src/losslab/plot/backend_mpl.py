@@ -506,6 +506,7 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
         ax.set_zlabel(panel.z.label if panel.z is not None else "")
         if panel.camera is not None:
             ax.view_init(elev=panel.camera.elevation, azim=panel.camera.azimuth)
+            ax.set_box_aspect(None, zoom=panel.camera.zoom)
     else:
         ax.set_xlabel(panel.x.label)
         ax.set_ylabel(panel.y.label, **({"color": panel.y.colour} if panel.y.colour else {}))

@@ -56,7 +56,10 @@ class FrameRenderer:
         inches = animation.scene.size[0]
         dpi = self.width / inches
         scene = replace(animation.scene, size=(inches, self.height / dpi))
-        self.figure = backend_mpl.draw(scene)
+        # The layout is made for unzoomed 3-D boxes; a camera's zoom then fills the room that
+        # constrained layout left around them (zoomed first, the layout shrinks everything).
+        zooms = {i: p.camera.zoom for i, p in enumerate(scene.panels) if p.camera is not None}
+        self.figure = backend_mpl.draw(_unzoomed(scene))
         self.figure.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self.axes = {
@@ -80,6 +83,10 @@ class FrameRenderer:
         self.figure.set_layout_engine("none")  # frozen where constrained layout put things
         for index in {index for index, _ in animation.cameras}:
             inset(self._panel_axes(index), TURN_MARGIN)  # animated: not in the background
+        for index, zoom in zooms.items():
+            self._panel_axes(index).set_box_aspect(None, zoom=zoom)
+        if any(zoom != 1.0 for index, zoom in zooms.items() if index not in turning):
+            self.canvas.draw()  # a still 3-D panel belongs to the background, zoomed
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
     def _panel_axes(self, index: int):
@@ -149,6 +156,14 @@ class FrameRenderer:
             self.figure.draw_artist(artist)  # an invisible one draws nothing
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return fit(pixels, self.height, self.width)
+
+
+def _unzoomed(scene):
+    panels = tuple(
+        replace(p, camera=replace(p.camera, zoom=1.0)) if p.camera is not None else p
+        for p in scene.panels
+    )
+    return replace(scene, panels=panels)
 
 
 def inset(ax, margin: float) -> None:

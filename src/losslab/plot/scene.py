@@ -331,14 +331,16 @@ class Axis:
 class Camera:
     """Where a 3-D panel is seen from, in degrees: elevation above the (x, y) plane and
     azimuth around the z axis (matplotlib's `view_init`; plotly's eye is the same direction
-    at distance `CAMERA_DISTANCE`). The default is matplotlib's own view."""
+    at distance `CAMERA_DISTANCE` / zoom). The default is matplotlib's own view."""
 
     elevation: float = 30.0
     azimuth: float = -60.0
+    zoom: float = 1.0  # > 1: the 3-D box drawn larger in its panel (the eye that much closer)
 
     def eye(self, distance: float = style.CAMERA_DISTANCE) -> dict[str, float]:
         """The plotly camera eye {x, y, z} of this direction (aspect-ratio units)."""
         e, a = math.radians(self.elevation), math.radians(self.azimuth)
+        distance = distance / self.zoom
         return {
             "x": distance * math.cos(e) * math.cos(a),
             "y": distance * math.cos(e) * math.sin(a),
