@@ -70,6 +70,7 @@ def draw(scene: Scene) -> Figure:
     for i, panel in enumerate(scene.panels):
         projection = "3d" if panel.kind == "surface" else None
         ax = figure.add_subplot(grid[scene.place(i)], projection=projection)
+        ax.set_gid(f"losslab-panel-{i}")  # colour bars and twins add Axes: find panels by gid
         draw_panel(panel, ax)
     if scene.title and n > 1:
         figure.suptitle(scene.title)
@@ -503,6 +504,9 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
         for set_label, axis in ((ax.set_xlabel, panel.x), (ax.set_ylabel, panel.y)):
             set_label(_broken(axis.label), fontsize=8 if len(axis.label) > 12 else None)
         ax.set_zlabel(panel.z.label if panel.z is not None else "")
+        if panel.camera is not None:
+            ax.view_init(elev=panel.camera.elevation, azim=panel.camera.azimuth)
+            ax.set_box_aspect(None, zoom=panel.camera.zoom)
     else:
         ax.set_xlabel(panel.x.label)
         ax.set_ylabel(panel.y.label, **({"color": panel.y.colour} if panel.y.colour else {}))

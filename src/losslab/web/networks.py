@@ -29,6 +29,7 @@ import torch
 
 # The public API only: the modules behind it are being reorganised.
 from losslab import Landscape, ModelObjective, TrainingRun, directions, landscape, train
+from losslab.contrast import raw_slice, raw_window
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.landscapes.convexity import landscape_nonconvex_share
@@ -56,7 +57,6 @@ NETWORK_TRAINING = {
 }
 LINEAR_TRAINING = {"optimizer": "sgd", "lr": 0.1, "epochs": 60}
 LOGISTIC_TRAINING = {"optimizer": "sgd", "lr": 2.0, "epochs": 150}
-CONVEX_HALF_WIDTH = 3.0  # the raw-weight window: solution +- this much on each axis
 
 
 # The library's seeded steps (build, train, bezier) seed torch's global generator inside
@@ -142,7 +142,7 @@ def linear_regression(seed: int = 0) -> Lesson:
     path = run.params.double().numpy()
     return Lesson(
         title="Linear regression (MSE)",
-        landscape=_raw_slice(objective, _window(solution, start)),
+        landscape=raw_slice(objective, raw_window(solution, start), CONVEX_RESOLUTION),
         path=path,
         path_loss=run.train_loss.numpy(),
         marks={
@@ -173,7 +173,7 @@ def logistic_regression(seed: int = 0) -> Lesson:
     path = run.params.double().numpy()
     return Lesson(
         title="Logistic regression (binary cross-entropy)",
-        landscape=_raw_slice(objective, _window(fitted, start)),
+        landscape=raw_slice(objective, raw_window(fitted, start), CONVEX_RESOLUTION),
         path=path,
         path_loss=run.train_loss.numpy(),
         marks={
@@ -196,25 +196,6 @@ def warm_cache() -> None:
     linear_regression(0)
     logistic_regression(0)
     network_slice(NetworkSpec())
-
-
-def _raw_slice(objective: ModelObjective, window: np.ndarray):
-    """The identity slice: coordinates ARE the two weights (origin 0, unit directions)."""
-    return landscape(
-        objective,
-        torch.eye(2, dtype=torch.float64),
-        origin=torch.zeros(2),
-        span=[tuple(window[0]), tuple(window[1])],
-        resolution=CONVEX_RESOLUTION,
-        metrics=["loss"],
-    )
-
-
-def _window(centre: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """(2, 2) [lo, hi] per axis: the centre +- CONVEX_HALF_WIDTH, widened to hold the start."""
-    lo = np.minimum(centre - CONVEX_HALF_WIDTH, start - 0.5)
-    hi = np.maximum(centre + CONVEX_HALF_WIDTH, start + 0.5)
-    return np.stack([lo, hi], axis=1)
 
 
 # -- the network --------------------------------------------------------------------------------
