@@ -241,8 +241,9 @@ def training_animation(
         ),
         title="training loss (log scale)" if log_axis else "training loss",
         x=Axis("step", (0.0, max(1.0, float(steps[-1])))),
-        # no y label: the colour bar's label stands right beside this axis
-        y=Axis("", None, "log" if log_axis else "linear"),
+        # labelled: the contour's colour bar (log10(loss)) stands beside this axis, and its
+        # label would be read as this one's
+        y=Axis("loss", None, "log" if log_axis else "linear"),
         legend="none",
         grid=True,
     )

@@ -23,7 +23,7 @@ from losslab.plot.scene import Markers, Path
 # A turning 3-D panel is inset by this share of its width on each side: its z ticks swap
 # sides as the camera goes round, and the layout was made for the first view.
 TURN_MARGIN = 0.05
-TURN_GAP = 0.12  # constrained layout's wspace (a share of a panel's width) beside one
+PANEL_GAP = 0.12  # constrained layout's wspace between panels (a share of a panel's width)
 STACK_BELOW = 1.15  # width / height: a frame narrower than this stacks two panels
 HEAD_SIZE = 9  # points: where each revealed path is now
 Progress = Callable[[int, int], object] | None
@@ -81,10 +81,11 @@ class FrameRenderer:
         self._moving += [line for line, _, three_d in self._ends if not three_d]
         for artist in self._moving:
             artist.set_animated(True)  # left out of canvas.draw()
-        if animation.cameras and len(scene.panels) > 1:
-            # room between panels for the tick labels a turning 3-D axis swings to its other
-            # side (its z ticks would run into the colour bar or the panel beside it)
-            self.figure.get_layout_engine().set(wspace=TURN_GAP)
+        if len(scene.panels) > 1:
+            # room between panels: for the tick labels a turning 3-D axis swings to its other
+            # side (its z ticks would run into the colour bar beside it), and so that a colour
+            # bar's label is not read as the label of the axis beside it
+            self.figure.get_layout_engine().set(wspace=PANEL_GAP)
         self.canvas.draw()
         self.figure.set_layout_engine("none")  # frozen where constrained layout put things
         for index in {index for index, _ in animation.cameras}:
