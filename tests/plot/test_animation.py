@@ -29,6 +29,15 @@ def raced():
     return losslab.race(surface, optimizers, (0.0, 0.0), 60)
 
 
+@pytest.fixture(scope="module")
+def labelled_race():
+    """Three runs labelled as `losslab animate race` labels them: long labels, once converged
+    ('adam(lr=0.05, betas=(0.9, 0.999), eps=1e-08): converged in 442 steps')."""
+    surface = losslab.surface("himmelblau")
+    specs = ("gd:lr=0.01", "momentum:lr=0.01", "adam:lr=0.05")
+    return losslab.race(surface, [losslab.optim.from_spec(s) for s in specs], (0.0, 0.0), 500)
+
+
 def test_mp4_and_gif_read_back_with_their_frames_rate_and_size(bowl, tmp_path):
     calls = []
     paths = video.save_animation(
@@ -100,6 +109,43 @@ def test_the_race_reveals_its_paths_and_ends_with_them_whole(bowl, raced):
     drawn = [line for line in plane.get_lines() if line.get_gid() == "losslab-path"]
     for line, item in zip(drawn, whole, strict=True):
         np.testing.assert_array_equal(line.get_xydata(), np.column_stack([item.x, item.y]))
+
+
+@pytest.mark.parametrize("width, height, tallest", [(640, 480, 0.4), (480, 480, 0.3)])
+def test_the_race_fills_its_frame_and_keeps_everything_inside_it(
+    bowl, labelled_race, width, height, tallest
+):
+    """The defect: at 640x480 the panels took a third of the height and the runs' legend,
+    wider than its panel, ran off the frame's left edge. Now the legend is inside the frame,
+    each panel takes >= 40% of its height (a square frame stacks them: >= 30% each, beside
+    the title and the legend), and as the 3-D panel turns no panel, tick label or colour bar
+    leaves the frame or runs into another."""
+    renderer = FrameRenderer(animation.race_animation(bowl, labelled_race, 5), width, height)
+    figure = renderer.figure
+    (legend,) = figure.legends + [ax.get_legend() for ax in figure.axes if ax.get_legend()]
+    assert [t.get_text().endswith("steps") for t in legend.get_texts()] == [True] * 3
+    assert _inside(legend.get_window_extent(renderer.canvas.get_renderer()), figure.bbox)
+    panels = [renderer.axes[f"losslab-panel-{i}"] for i in (0, 1)]
+    assert min(ax.get_position().height for ax in panels) >= tallest
+
+    for i in (0, 2, 4):
+        renderer.frame(i)
+        drawn = renderer.canvas.get_renderer()
+        boxes = [ax.get_tightbbox(drawn) for ax in figure.axes]  # panels and colour bar
+        assert all(_inside(box, figure.bbox) for box in boxes), (i, boxes)
+        turning = panels[1].get_tightbbox(drawn)
+        others = [b for ax, b in zip(figure.axes, boxes, strict=False) if ax is not panels[1]]
+        assert not any(turning.overlaps(box) for box in others), i
+
+
+def _inside(box, outer, slack=1.0) -> bool:
+    """Whether a Bbox lies within another, give or take `slack` pixels."""
+    return (
+        box.x0 >= outer.x0 - slack
+        and box.y0 >= outer.y0 - slack
+        and box.x1 <= outer.x1 + slack
+        and box.y1 <= outer.y1 + slack
+    )
 
 
 def test_an_interrupted_render_leaves_no_file_and_keeps_an_old_one(bowl, tmp_path):

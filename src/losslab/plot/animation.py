@@ -28,8 +28,9 @@ from losslab.plot.scene import Axis, Camera, Field, LegendEntry, Markers, Panel,
 
 # Markers that mark where a revealed run ended: hidden until its last step is shown.
 END_MARKERS = ("end", "diverged")
-# The race's 3-D panel shares the width with a contour: its box drawn larger in its cell.
-RACE_CAMERA = Camera(zoom=1.15)
+# The race's 3-D panel: its box as large as its cell lets it be, with its tick labels inside
+# the frame whichever way it turns (zoomed, its z labels leave the frame's right edge).
+RACE_CAMERA = Camera(zoom=1.0)
 HOLD = 0.15  # a reveal ends this share of the frames before the last: the whole path rests
 
 
@@ -192,14 +193,14 @@ def race_animation(
     )
     scene = Scene(
         (
-            replace(contour, items=runs_only(contour.items), title=""),
+            replace(contour, items=runs_only(contour.items), title="", legend="figure"),
             replace(
                 surface, items=quiet, title="", legend="none", z=unlabelled, camera=RACE_CAMERA
             ),
         ),
         title=title,
         size=ANIMATION_SIZE,
-        widths=(0.5, 0.5),
+        widths=(0.46, 0.54),
     )
     return Animation(
         scene,
@@ -240,8 +241,9 @@ def training_animation(
         ),
         title="training loss (log scale)" if log_axis else "training loss",
         x=Axis("step", (0.0, max(1.0, float(steps[-1])))),
-        # no y label: the colour bar's label stands right beside this axis
-        y=Axis("", None, "log" if log_axis else "linear"),
+        # labelled: the contour's colour bar (log10(loss)) stands beside this axis, and its
+        # label would be read as this one's
+        y=Axis("loss", None, "log" if log_axis else "linear"),
         legend="none",
         grid=True,
     )

@@ -23,6 +23,8 @@ from losslab.plot.scene import Markers, Path
 # A turning 3-D panel is inset by this share of its width on each side: its z ticks swap
 # sides as the camera goes round, and the layout was made for the first view.
 TURN_MARGIN = 0.05
+PANEL_GAP = 0.12  # constrained layout's wspace between panels (a share of a panel's width)
+STACK_BELOW = 1.15  # width / height: a frame narrower than this stacks two panels
 HEAD_SIZE = 9  # points: where each revealed path is now
 Progress = Callable[[int, int], object] | None
 
@@ -55,7 +57,7 @@ class FrameRenderer:
         self.width, self.height = int(width), int(height)
         inches = animation.scene.size[0]
         dpi = self.width / inches
-        scene = replace(animation.scene, size=(inches, self.height / dpi))
+        scene = framed(animation.scene, inches, self.height / dpi)
         # The layout is made for unzoomed 3-D boxes; a camera's zoom then fills the room that
         # constrained layout left around them (zoomed first, the layout shrinks everything).
         zooms = {i: p.camera.zoom for i, p in enumerate(scene.panels) if p.camera is not None}
@@ -79,6 +81,11 @@ class FrameRenderer:
         self._moving += [line for line, _, three_d in self._ends if not three_d]
         for artist in self._moving:
             artist.set_animated(True)  # left out of canvas.draw()
+        if len(scene.panels) > 1:
+            # room between panels: for the tick labels a turning 3-D axis swings to its other
+            # side (its z ticks would run into the colour bar beside it), and so that a colour
+            # bar's label is not read as the label of the axis beside it
+            self.figure.get_layout_engine().set(wspace=PANEL_GAP)
         self.canvas.draw()
         self.figure.set_layout_engine("none")  # frozen where constrained layout put things
         for index in {index for index, _ in animation.cameras}:
@@ -156,6 +163,14 @@ class FrameRenderer:
             self.figure.draw_artist(artist)  # an invisible one draws nothing
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return fit(pixels, self.height, self.width)
+
+
+def framed(scene, width: float, height: float):
+    """The scene at width x height inches. A frame near square stacks a row of two panels:
+    side by side, two square panels fill only half of its height."""
+    if width < STACK_BELOW * height and scene.columns is None and len(scene.panels) == 2:
+        scene = replace(scene, columns=1, widths=None)
+    return replace(scene, size=(width, height))
 
 
 def _unzoomed(scene):

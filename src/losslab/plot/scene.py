@@ -352,8 +352,9 @@ class Camera:
 class Panel:
     """One set of axes. kind: 'plane' (2-D data axes: contours, paths), 'surface' (3-D),
     'chart' (x-y curves: 1-D landscapes, losses, spectra). items are drawn in order.
-    equal: one unit as long on both axes. legend: 'below', 'inside' or 'none'. camera: the
-    view of a 'surface' panel (None: the default `Camera()`)."""
+    equal: one unit as long on both axes. legend: 'below', 'inside', 'figure' (under all
+    the panels, as wide as the figure: a legend wider than its own panel) or 'none'. camera:
+    the view of a 'surface' panel (None: the default `Camera()`)."""
 
     kind: Literal["plane", "surface", "chart"]
     items: tuple[Element, ...]
@@ -363,7 +364,7 @@ class Panel:
     z: Axis | None = None
     y2: Axis | None = None
     equal: bool = False
-    legend: Literal["below", "inside", "none"] = "below"
+    legend: Literal["below", "inside", "figure", "none"] = "below"
     legend_title: str = ""
     grid: bool = False
     camera: Camera | None = None
