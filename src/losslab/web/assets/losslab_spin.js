@@ -1,0 +1,137 @@
+/* losslab web lab: 3-D graphs that turn together (the neural page's bowl and mountains).
+ *
+ * The server sends the figures once; here a requestAnimationFrame loop turns every graph's
+ * camera about the vertical axis with Plotly.relayout (at most ~30 times a second), so no frame
+ * asks the server anything. One group of graphs shares one state: both turn, both stop.
+ * - The button (its Dash callback calls `spin`) pauses and plays; its label says which.
+ * - A visitor who prefers reduced motion gets the graphs paused until they press Play.
+ * - While the tab is hidden nothing runs; on return the turn goes on from where it was.
+ * - A pointer, touch or wheel on a graph pauses the group (the visitor turns it their way);
+ *   Play resumes from each graph's camera as the visitor left it.
+ * Loaded after losslab.js (assets load in name order), whose window.losslab it extends.
+ */
+(function () {
+  "use strict";
+
+  var TURN_MS = 24000; // one full turn
+  var FRAME_MS = 33; // the fastest camera update
+  var MAX_STEP_MS = 100; // a late frame turns as if 100 ms had passed, never more
+  var reduced = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+  var groups = {}; // button id -> {ids, playing, raf, last, busy, pauseText, playText}
+
+  function plotDiv(id) {
+    var host = document.getElementById(id);
+    if (!host) return null;
+    if (host.classList && host.classList.contains("js-plotly-plot")) return host;
+    return host.querySelector(".js-plotly-plot");
+  }
+
+  function camera(gd) {
+    var scene = gd && gd._fullLayout && gd._fullLayout.scene;
+    return scene && scene.camera && scene.camera.eye ? scene.camera.eye : null;
+  }
+
+  function setLabel(group) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(group.button, {
+        children: group.playing ? group.pauseText : group.playText,
+      });
+    }
+  }
+
+  // The visitor's own hand on a graph: pause the group so the drag is theirs, not ours.
+  function hook(gd, group) {
+    if (gd.__llSpin === group) return;
+    gd.__llSpin = group;
+    var pause = function () {
+      if (!group.playing) return;
+      group.playing = false;
+      halt(group);
+      setLabel(group);
+    };
+    ["pointerdown", "touchstart", "wheel"].forEach(function (name) {
+      gd.addEventListener(name, pause, { capture: true, passive: true });
+    });
+  }
+
+  function halt(group) {
+    if (group.raf) cancelAnimationFrame(group.raf);
+    group.raf = 0;
+  }
+
+  function run(group) {
+    if (group.raf || !group.playing || document.hidden) return;
+    group.last = 0;
+    group.raf = requestAnimationFrame(function (now) { tick(group, now); });
+  }
+
+  function tick(group, now) {
+    group.raf = 0;
+    if (!group.playing || document.hidden) return; // visibilitychange starts it again
+    var gds = group.ids.map(plotDiv);
+    if (gds.every(function (gd) { return !gd; })) return; // the page is gone: stop
+    var Plotly = window.Plotly;
+    var ready =
+      Plotly && typeof Plotly.relayout === "function" &&
+      gds.every(function (gd) { return camera(gd); });
+    var again = function () {
+      if (!group.raf) group.raf = requestAnimationFrame(function (t) { tick(group, t); });
+    };
+    if (!ready || group.busy || (group.last && now - group.last < FRAME_MS)) {
+      again(); // figures not drawn yet, the last turn still being drawn, or too soon
+      return;
+    }
+    var step = group.last ? (2 * Math.PI * Math.min(now - group.last, MAX_STEP_MS)) / TURN_MS : 0;
+    group.last = now;
+    group.busy = gds.length;
+    var done = function () { group.busy = Math.max(0, group.busy - 1); };
+    gds.forEach(function (gd) {
+      hook(gd, group);
+      var eye = camera(gd);
+      var radius = Math.hypot(eye.x, eye.y);
+      var angle = Math.atan2(eye.y, eye.x) + step;
+      var turned = { x: radius * Math.cos(angle), y: radius * Math.sin(angle), z: eye.z };
+      Promise.resolve(Plotly.relayout(gd, { "scene.camera.eye": turned })).then(done, done);
+    });
+    again();
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    Object.keys(groups).forEach(function (key) {
+      if (document.hidden) halt(groups[key]);
+      else run(groups[key]);
+    });
+  });
+
+  // Dash callback (figures arrived, or the button pressed): start, toggle, keep; returns the
+  // button's label.
+  function spin(ids, button, pauseText, playText) {
+    var ctx = window.dash_clientside.callback_context;
+    var triggered = (ctx && ctx.triggered) || [];
+    var pressed = triggered.some(function (t) { return t.prop_id === button + ".n_clicks"; });
+    var group = groups[button];
+    if (!group) {
+      group = groups[button] = {
+        button: button,
+        playing: !(reduced && reduced.matches),
+        raf: 0,
+        last: 0,
+        busy: 0,
+      };
+    }
+    group.ids = ids;
+    group.pauseText = pauseText;
+    group.playText = playText;
+    if (pressed) group.playing = !group.playing;
+    if (group.playing) run(group);
+    else halt(group);
+    return group.playing ? pauseText : playText;
+  }
+
+  window.losslab = window.losslab || {};
+  window.losslab.spin = spin;
+  window.losslab.spinning = function (button) {
+    var group = groups[button];
+    return !!(group && group.playing);
+  };
+})();
