@@ -190,7 +190,7 @@ def logistic_regression(seed: int = 0) -> Lesson:
     )
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def contrast(seed: int = 0) -> Contrast:
     """The bowl and the mountains the page opens on (`losslab.bowl_and_mountains`), once."""
     return seeded(bowl_and_mountains, CONTRAST_RESOLUTION, seed=seed)

@@ -1,8 +1,9 @@
 /* losslab web lab: 3-D graphs that turn together (the neural page's bowl and mountains).
  *
  * The server sends the figures once; here a requestAnimationFrame loop turns every graph's
- * camera about the vertical axis with Plotly.relayout (at most ~30 times a second), so no frame
- * asks the server anything. One group of graphs shares one state: both turn, both stop.
+ * camera about the vertical axis with Plotly.relayout (at most 20 times a second, and not while
+ * both graphs are scrolled out of sight), so no frame asks the server anything. One group of
+ * graphs shares one state: both turn, both stop.
  * - The button (its Dash callback calls `spin`) pauses and plays; its label says which.
  * - A visitor who prefers reduced motion gets the graphs paused until they press Play.
  * - While the tab is hidden nothing runs; on return the turn goes on from where it was.
@@ -14,7 +15,7 @@
   "use strict";
 
   var TURN_MS = 24000; // one full turn
-  var FRAME_MS = 33; // the fastest camera update
+  var FRAME_MS = 50; // the fastest camera update: 20 a second, each turn under a degree
   var MAX_STEP_MS = 100; // a late frame turns as if 100 ms had passed, never more
   var reduced = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
   var groups = {}; // button id -> {ids, playing, raf, last, busy, pauseText, playText}
@@ -54,6 +55,11 @@
     });
   }
 
+  function inSight(gd) {
+    var box = gd.getBoundingClientRect();
+    return box.bottom > 0 && box.top < window.innerHeight && box.width > 0;
+  }
+
   function halt(group) {
     if (group.raf) cancelAnimationFrame(group.raf);
     group.raf = 0;
@@ -68,17 +74,24 @@
   function tick(group, now) {
     group.raf = 0;
     if (!group.playing || document.hidden) return; // visibilitychange starts it again
+    // The graphs' hosts gone: the visitor left the page, stop. Hosts without a plot yet
+    // (plotly.js still loading, figures on their way): wait for them.
+    if (group.ids.every(function (id) { return !document.getElementById(id); })) return;
     var gds = group.ids.map(plotDiv);
-    if (gds.every(function (gd) { return !gd; })) return; // the page is gone: stop
     var Plotly = window.Plotly;
     var ready =
       Plotly && typeof Plotly.relayout === "function" &&
-      gds.every(function (gd) { return camera(gd); });
+      gds.every(function (gd) { return gd && camera(gd); });
     var again = function () {
       if (!group.raf) group.raf = requestAnimationFrame(function (t) { tick(group, t); });
     };
     if (!ready || group.busy || (group.last && now - group.last < FRAME_MS)) {
       again(); // figures not drawn yet, the last turn still being drawn, or too soon
+      return;
+    }
+    if (!gds.some(inSight)) {
+      group.last = 0; // scrolled away: draw nothing, and turn on from here when back
+      again();
       return;
     }
     var step = group.last ? (2 * Math.PI * Math.min(now - group.last, MAX_STEP_MS)) / TURN_MS : 0;

@@ -20,6 +20,7 @@ from typing import Any
 from dash import Input, Output, dcc, html
 
 from losslab.contrast import Contrast
+from losslab.errors import LosslabError
 from losslab.plot.contrast import contrast_scene, share_text
 from losslab.plot.scene import Scene
 from losslab.web import components as ui
@@ -29,6 +30,7 @@ from losslab.web.pages import _shared as shared
 
 ID = Ids("neural-contrast")
 GRAPHS = (ID.bowl, ID.mountains)
+SEED = 0  # the pair the page shows
 HEIGHT = 430  # px, each graph; on a phone they stack, each as tall
 NARROW_HEIGHT = 380
 PAUSE, PLAY = "\u275a\u275a Pause rotation", "\u25b6 Play rotation"
@@ -46,10 +48,12 @@ class Shown(shared.Outputs):
 
 
 def shown(data) -> Shown:
-    """{"seed": s} -> the two figures and the lines under them."""
-    if not isinstance(data, dict):
-        data = {}
-    seed = parse.integer(data.get("seed", 0), "seed", low=0, high=networks.MAX_SEED)
+    """{"seed": 0} -> the two figures and the lines under them. One seed only: the page
+    shows one pair, computed once per process, and a client cannot ask the server to train
+    other networks here."""
+    if not isinstance(data, dict) or "seed" not in data:
+        raise LosslabError("the page state is damaged: reload the page.")
+    seed = parse.integer(data["seed"], "seed", low=SEED, high=SEED)
     pair = networks.contrast(seed)
     bowl, mountains = contrast_scene(pair).panels
     return Shown(
@@ -132,7 +136,7 @@ def section():
             ),
             html.Div(graphs, className="ll-contrast-pair"),
             html.Ul(id=ID.caption, className="ll-facts ll-contrast-caption"),
-            dcc.Store(id=ID.seed, data={"seed": 0}),
+            dcc.Store(id=ID.seed, data={"seed": SEED}),
         ],
         className="ll-contrast",
         **{"aria-label": "the bowl and the mountains"},
