@@ -18,9 +18,14 @@ GRAPHS = list(_contrast.GRAPHS)
 DRAWN = """(ids) => ids.every(id => {
   const gd = window.losslab && window.losslab.plotDiv(id);
   return !!(gd && gd._fullData && gd._fullData.some(t => t.type === 'surface')
-            && gd._fullLayout.scene && gd._fullLayout.scene.camera);
+            && gd._fullLayout.scene && gd._fullLayout.scene._scene);
 })"""
+# The camera on screen (the WebGL view), and the one the layout holds.
 EYES = """(ids) => ids.map(id => {
+  const e = window.losslab.plotDiv(id)._fullLayout.scene._scene.getCamera().eye;
+  return [e.x, e.y, e.z];
+})"""
+LAYOUT_EYES = """(ids) => ids.map(id => {
   const e = window.losslab.plotDiv(id)._fullLayout.scene.camera.eye;
   return [e.x, e.y, e.z];
 })"""
@@ -69,6 +74,11 @@ def test_both_surfaces_turn_together_in_the_browser_alone_and_pause_stops_both(p
     paused = page.evaluate(EYES, GRAPHS)
     page.wait_for_timeout(500)
     assert page.evaluate(EYES, GRAPHS) == paused
+    # The pause tells the layout where the cameras stopped: a redraw or a drag starts there.
+    held = page.evaluate(LAYOUT_EYES, GRAPHS)
+    assert [e for pair in held for e in pair] == pytest.approx(
+        [e for pair in paused for e in pair], abs=1e-6
+    )
 
     # Play again, then the visitor takes the mountains in hand: the turning stops for them.
     page.dispatch_event(f"#{_contrast.ID.play}", "click")  # no wait for a still page

@@ -190,9 +190,19 @@ def logistic_regression(seed: int = 0) -> Lesson:
     )
 
 
-@functools.lru_cache(maxsize=1)
+CONTRAST_ONCE = threading.Lock()  # the start-up's priming and a first visitor ask together
+
+
 def contrast(seed: int = 0) -> Contrast:
-    """The bowl and the mountains the page opens on (`losslab.bowl_and_mountains`), once."""
+    """The bowl and the mountains the page opens on (`losslab.bowl_and_mountains`), computed
+    once per process: a second caller waits for the first one's answer instead of computing it
+    again beside it."""
+    with CONTRAST_ONCE:
+        return _contrast(seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _contrast(seed: int) -> Contrast:
     return seeded(bowl_and_mountains, CONTRAST_RESOLUTION, seed=seed)
 
 

@@ -1,8 +1,11 @@
 /* losslab web lab: 3-D graphs that turn together (the neural page's bowl and mountains).
  *
  * The server sends the figures once; here a requestAnimationFrame loop turns every graph's
- * camera about the vertical axis with Plotly.relayout (at most 20 times a second, and not while
- * both graphs are scrolled out of sight), so no frame asks the server anything. One group of
+ * camera about the vertical axis (at most 20 times a second, and not while both graphs are
+ * scrolled out of sight), so no frame asks the server anything. A frame moves the WebGL view
+ * only (plotly's gl3d scene.setViewport); Plotly.relayout on every frame made Dash re-render
+ * the graphs each time and slowed a whole page to a few frames a second in headless chromium.
+ * On pause, one relayout tells the layout where each camera is. One group of
  * graphs shares one state: both turn, both stop.
  * - The button (its Dash callback calls `spin`) pauses and plays; its label says which.
  * - A visitor who prefers reduced motion gets the graphs paused until they press Play.
@@ -18,7 +21,7 @@
   var FRAME_MS = 50; // the fastest camera update: 20 a second, each turn under a degree
   var MAX_STEP_MS = 100; // a late frame turns as if 100 ms had passed, never more
   var reduced = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
-  var groups = {}; // button id -> {ids, playing, raf, last, busy, pauseText, playText}
+  var groups = {}; // button id -> {ids, playing, raf, last, pauseText, playText}
 
   function plotDiv(id) {
     var host = document.getElementById(id);
@@ -27,9 +30,19 @@
     return host.querySelector(".js-plotly-plot");
   }
 
-  function camera(gd) {
+  // The scene's WebGL view (plotly.js's gl3d Scene), whose camera is the one on screen: a
+  // visitor's drag moves it before the layout hears of it.
+  function view(gd) {
     var scene = gd && gd._fullLayout && gd._fullLayout.scene;
-    return scene && scene.camera && scene.camera.eye ? scene.camera.eye : null;
+    var gl = scene && scene._scene;
+    return gl && typeof gl.getCamera === "function" && typeof gl.setViewport === "function"
+      ? gl
+      : null;
+  }
+
+  function camera(gd) {
+    var gl = view(gd);
+    return gl ? gl.getCamera().eye : null;
   }
 
   function setLabel(group) {
@@ -63,6 +76,14 @@
   function halt(group) {
     if (group.raf) cancelAnimationFrame(group.raf);
     group.raf = 0;
+    // The layout learns where the turning left each camera (one relayout per pause), so that
+    // a redraw keeps it and a drag starts from it.
+    group.ids.map(plotDiv).forEach(function (gd) {
+      var gl = view(gd);
+      if (!gl || !gd.__llTurned || !window.Plotly || !window.Plotly.relayout) return;
+      gd.__llTurned = false;
+      window.Plotly.relayout(gd, { "scene.camera": gl.getCamera() });
+    });
   }
 
   function run(group) {
@@ -78,15 +99,12 @@
     // (plotly.js still loading, figures on their way): wait for them.
     if (group.ids.every(function (id) { return !document.getElementById(id); })) return;
     var gds = group.ids.map(plotDiv);
-    var Plotly = window.Plotly;
-    var ready =
-      Plotly && typeof Plotly.relayout === "function" &&
-      gds.every(function (gd) { return gd && camera(gd); });
+    var ready = gds.every(function (gd) { return gd && view(gd); });
     var again = function () {
       if (!group.raf) group.raf = requestAnimationFrame(function (t) { tick(group, t); });
     };
-    if (!ready || group.busy || (group.last && now - group.last < FRAME_MS)) {
-      again(); // figures not drawn yet, the last turn still being drawn, or too soon
+    if (!ready || (group.last && now - group.last < FRAME_MS)) {
+      again(); // figures not drawn yet, or too soon
       return;
     }
     if (!gds.some(inSight)) {
@@ -96,15 +114,18 @@
     }
     var step = group.last ? (2 * Math.PI * Math.min(now - group.last, MAX_STEP_MS)) / TURN_MS : 0;
     group.last = now;
-    group.busy = gds.length;
-    var done = function () { group.busy = Math.max(0, group.busy - 1); };
     gds.forEach(function (gd) {
       hook(gd, group);
-      var eye = camera(gd);
+      var gl = view(gd);
+      var cam = gl.getCamera();
+      var eye = cam.eye;
       var radius = Math.hypot(eye.x, eye.y);
       var angle = Math.atan2(eye.y, eye.x) + step;
-      var turned = { x: radius * Math.cos(angle), y: radius * Math.sin(angle), z: eye.z };
-      Promise.resolve(Plotly.relayout(gd, { "scene.camera.eye": turned })).then(done, done);
+      cam.eye = { x: radius * Math.cos(angle), y: radius * Math.sin(angle), z: eye.z };
+      // The view alone, redrawn by the plot's own loop: no relayout (whose event would make
+      // Dash re-render the graph on every frame); the layout hears of it on pause.
+      gl.setViewport({ camera: cam, aspectratio: gl.glplot.getAspectratio() });
+      gd.__llTurned = true;
     });
     again();
   }
@@ -129,7 +150,6 @@
         playing: !(reduced && reduced.matches),
         raf: 0,
         last: 0,
-        busy: 0,
       };
     }
     group.ids = ids;
