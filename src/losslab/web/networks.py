@@ -29,7 +29,7 @@ import torch
 
 # The public API only: the modules behind it are being reorganised.
 from losslab import Landscape, ModelObjective, TrainingRun, directions, landscape, train
-from losslab.contrast import raw_slice, raw_window
+from losslab.contrast import Contrast, bowl_and_mountains, raw_slice, raw_window
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.landscapes.convexity import landscape_nonconvex_share
@@ -41,6 +41,7 @@ DEPTH = 2
 SLICES = ("random", "pca")
 MAX_SEED = 9999
 CONVEX_RESOLUTION = 41
+CONTRAST_RESOLUTION = 41
 NETWORK_RESOLUTION = 31
 RANDOM_SPAN = 1.0  # filter-normalized units: 1 moves every neuron's weights by their own norm
 PLANE_SEED_STRIDE = 1000  # plane p of seed s draws its directions with seed s + 1000 p
@@ -189,10 +190,27 @@ def logistic_regression(seed: int = 0) -> Lesson:
     )
 
 
+CONTRAST_ONCE = threading.Lock()  # the start-up's priming and a first visitor ask together
+
+
+def contrast(seed: int = 0) -> Contrast:
+    """The bowl and the mountains the page opens on (`losslab.bowl_and_mountains`), computed
+    once per process: a second caller waits for the first one's answer instead of computing it
+    again beside it."""
+    with CONTRAST_ONCE:
+        return _contrast(seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _contrast(seed: int) -> Contrast:
+    return seeded(bowl_and_mountains, CONTRAST_RESOLUTION, seed=seed)
+
+
 def warm_cache() -> None:
     """Compute what the page shows first, so that its first visitor does not wait for the
     one-time imports (torch's optimizers, scikit-learn) and the first trainings. For a server
     to run in a background thread at start-up."""
+    contrast(0)
     linear_regression(0)
     logistic_regression(0)
     network_slice(NetworkSpec())
