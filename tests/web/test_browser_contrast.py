@@ -44,7 +44,10 @@ def _turned(before, after) -> list[float]:
     ]
 
 
-def test_both_surfaces_turn_together_in_the_browser_alone_and_pause_stops_both(page, lab_url):
+def test_both_surfaces_turn_together_in_the_browser_alone_and_pause_stops_both(
+    moving_page, lab_url
+):
+    page = moving_page
     page.goto(lab_url + "/neural")
     page.wait_for_function(DRAWN, arg=GRAPHS, timeout=60_000)  # computed at the server's start
     assert page.evaluate(LABEL) == _contrast.PAUSE
@@ -92,9 +95,8 @@ def test_both_surfaces_turn_together_in_the_browser_alone_and_pause_stops_both(p
 
 
 def test_a_visitor_who_prefers_reduced_motion_starts_paused(browser, watch, lab_url):
-    context, tab = watched_tab(browser, VIEWPORT, watch)
+    context, tab = watched_tab(browser, VIEWPORT, watch)  # prefers reduced motion
     try:
-        tab.emulate_media(reduced_motion="reduce")
         tab.goto(lab_url + "/neural")
         tab.wait_for_function(DRAWN, arg=GRAPHS, timeout=60_000)
         before = tab.evaluate(EYES, GRAPHS)
