@@ -7,6 +7,7 @@ import torch
 WEB_TESTS = "tests/web/"
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown where xdist is not loaded
 def pytest_xdist_make_scheduler(config, log):
     """Under `pytest -n 2` (pytest-xdist), every test in tests/web/ runs on one worker, the
     others spread one test at a time: the browser tests share one lab server and one chromium
