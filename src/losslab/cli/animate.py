@@ -29,6 +29,7 @@ from losslab.cli.animation_options import (
     SizeOpt,
     Video,
 )
+from losslab.cli.descent import RaceOptimizersOpt
 from losslab.cli.errors import OneLineErrors
 from losslab.errors import LosslabError
 
@@ -116,18 +117,7 @@ def race_command(
         ),
     ],
     out: OutsOpt,
-    optimizers: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizers",
-            "--optimizer",
-            "-p",
-            metavar="SPECS",
-            show_default=False,
-            help="Optimizers, as 'losslab race' takes them, e.g. -p gd,momentum:beta=0.95,adam. "
-            "Default: gd,momentum,newton.",
-        ),
-    ] = None,
+    optimizers: RaceOptimizersOpt = None,
     start: Annotated[
         str | None,
         typer.Option(

@@ -81,22 +81,25 @@ def run_all(
         return losslab.race(surface, optimizers, start, n_steps)
 
 
+RaceOptimizersOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--optimizers",
+        "--optimizer",
+        "-p",
+        metavar="SPECS",
+        show_default=False,
+        help="Optimizers to race, comma-separated: an item 'key=value' is a hyperparameter "
+        "of the optimizer before it, any other item starts a new optimizer (e.g. -p "
+        f"gd,momentum:beta=0.95,adam). May be repeated. Names: {OPTIMIZER_NAMES}. "
+        f"Default: {DEFAULT_RACE}.",
+    ),
+]
+
+
 def race(
     surface: SurfaceArg,
-    optimizers: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizers",
-            "--optimizer",
-            "-p",
-            metavar="SPECS",
-            show_default=False,
-            help="Optimizers to race, comma-separated: an item 'key=value' is a hyperparameter "
-            "of the optimizer before it, any other item starts a new optimizer (see the "
-            f"example above). May be repeated. Names: {OPTIMIZER_NAMES}. "
-            f"Default: {DEFAULT_RACE}.",
-        ),
-    ] = None,
+    optimizers: RaceOptimizersOpt = None,
     start: StartOpt = None,
     lr: LrOpt = None,
     n_steps: NStepsOpt = 500,

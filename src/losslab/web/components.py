@@ -53,6 +53,21 @@ def control(label: str, child, hint: str | None = None, html_for: str | None = N
     return html.Div(parts, className="ll-control")
 
 
+def view_choice(view_id: str, *, contour: str = "contours", three_d: str = "3-D surface"):
+    """The "View" control of a page that draws a landscape both ways: "contour" or "3d"."""
+    return control(
+        "View",
+        dcc.RadioItems(
+            id=view_id,
+            options=[{"label": contour, "value": "contour"}, {"label": three_d, "value": "3d"}],
+            value="contour",
+            inline=True,
+            className="ll-checks",
+            inputClassName="ll-radio",
+        ),
+    )
+
+
 def graph(graph_id: str, height: int = theme.GRAPH_HEIGHT, narrow_height: int | None = None):
     """A lab graph `height` px tall; on a phone (below 700 px) `narrow_height` px, for a figure
     whose panels then stack (assets/losslab_narrow.js) and need the room (default: `height`).

@@ -202,17 +202,7 @@ def replay(run, view: str, scale: ColourScale, revision: int, ground=None) -> di
 def layout():
     controls = [
         ui.surface_picker(ID.surface, ID.expression, ID.apply, default=DEFAULT_SURFACE),
-        ui.control(
-            "View",
-            dcc.RadioItems(
-                id=ID.view,
-                options=[{"label": "contour", "value": "contour"}, {"label": "3-D", "value": "3d"}],
-                value="contour",
-                inline=True,
-                className="ll-checks",
-                inputClassName="ll-radio",
-            ),
-        ),
+        ui.view_choice(ID.view, contour="contour", three_d="3-D"),
         ui.control("Optimizer", ui.optimizer_dropdown(ID.optimizer), html_for=ID.optimizer),
         ui.control(
             "Learning rate",

@@ -261,20 +261,7 @@ def _slice_name(kind: str) -> str:
 
 def layout():
     controls = [
-        ui.control(
-            "View",
-            dcc.RadioItems(
-                id=ID.view,
-                options=[
-                    {"label": "contours", "value": "contour"},
-                    {"label": "3-D surfaces", "value": "3d"},
-                ],
-                value="contour",
-                inline=True,
-                className="ll-checks",
-                inputClassName="ll-radio",
-            ),
-        ),
+        ui.view_choice(ID.view, three_d="3-D surfaces"),
         ui.control(
             "Network width",
             html.Div(

@@ -307,20 +307,7 @@ def layout():
             ),
             hint="A run of the model the landscape was computed for, projected into its slice.",
         ),
-        ui.control(
-            "View",
-            dcc.RadioItems(
-                id=ID.view,
-                options=[
-                    {"label": "contours", "value": "contour"},
-                    {"label": "3-D surface", "value": "3d"},
-                ],
-                value="contour",
-                inline=True,
-                className="ll-checks",
-                inputClassName="ll-radio",
-            ),
-        ),
+        ui.view_choice(ID.view),
         ui.control(
             "Metric",
             dcc.Dropdown(id=ID.metric, options=[], value=None, clearable=False, searchable=False),
