@@ -31,6 +31,7 @@ from losslab.cli.animation_options import (
 )
 from losslab.cli.descent import RaceOptimizersOpt
 from losslab.cli.errors import OneLineErrors
+from losslab.cli.options import StartOpt
 from losslab.errors import LosslabError
 
 app = typer.Typer(
@@ -118,16 +119,7 @@ def race_command(
     ],
     out: OutsOpt,
     optimizers: RaceOptimizersOpt = None,
-    start: Annotated[
-        str | None,
-        typer.Option(
-            "--start",
-            "-s",
-            metavar="X,Y",
-            show_default=False,
-            help="Starting point (default: the surface's lesson start).",
-        ),
-    ] = None,
+    start: StartOpt = None,
     lr: Annotated[
         float | None,
         typer.Option("--lr", show_default=False, help="Learning rate shared by every optimizer."),
