@@ -117,11 +117,28 @@ class RayExecutor(Executor):
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
                 for ref in done:
                     index = pending.pop(ref)
-                    on_result(index, self._result(ref, index, units[index], describe))
+                    try:
+                        result = self._result(ref, index, units[index], describe)
+                    except LosslabError:
+                        self._keep_finished(pending, units, on_result, describe)
+                        raise
+                    on_result(index, result)
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+
+    def _keep_finished(self, pending: dict, units, on_result, describe) -> None:
+        """Before a unit's error is raised: hand over the units that finished meanwhile, so
+        the caller keeps them (a resumable file then holds every one of them)."""
+        ready, _ = self._ray.wait(list(pending), num_returns=len(pending), timeout=0)
+        for ref in ready:
+            index = pending.pop(ref)
+            try:
+                result = self._result(ref, index, units[index], describe)
+            except LosslabError:
+                continue  # a second failure: the first one is reported
+            on_result(index, result)
 
     def _result(self, ref, index: int, unit, describe):
         ray = self._ray
