@@ -160,3 +160,53 @@ def test_a_task_that_raises_names_its_chunk_and_keeps_the_finished_ones(executor
     np.testing.assert_array_equal(
         result.values["loss"], ll.landscape(fixed, resolution=(5, 4), span=1.0).values["loss"]
     )
+
+
+USER_MODEL = """
+import torch
+from torch import nn
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.layer(torch.tanh(x))
+
+
+def make():
+    return Tiny()
+"""
+
+
+def invoke(*args):
+    from typer.testing import CliRunner
+
+    from losslab.cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def test_the_cli_runs_a_users_own_model_on_ray_and_writes_the_local_file(executor, tmp_path):
+    (tmp_path / "net.py").write_text(USER_MODEL)
+    common = (
+        "landscape",
+        "--model",
+        f"{tmp_path / 'net.py'}:make",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "1",
+        "--resolution",
+        "5",
+    )
+    local = invoke(*common, "--out", tmp_path / "local.h5")
+    assert local.exit_code == 0, local.output
+    remote = invoke(*common, "--out", tmp_path / "ray.h5", "--executor", "ray")
+    assert remote.exit_code == 0, remote.output
+    a, b = ll.load_result(tmp_path / "local.h5"), ll.load_result(tmp_path / "ray.h5")
+    np.testing.assert_array_equal(b.values["loss"], a.values["loss"])
+    refused = invoke(*common, "--gpus-per-task", "0.5")
+    assert refused.exit_code == 2 and "only apply with --executor ray" in refused.output

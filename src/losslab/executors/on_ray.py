@@ -50,7 +50,9 @@ class RayExecutor(Executor):
     """Units as Ray tasks. address: None starts (or joins) a Ray instance on this machine;
     "auto" or "HOST:PORT" joins a running cluster. cpus_per_task, gpus_per_task: what each
     task reserves (fractions allowed for GPUs). max_retries: how often a task whose worker
-    died is run again. init_options: extra keyword arguments for `ray.init`."""
+    died is run again. init_options: extra keyword arguments for `ray.init`.
+    by_value: name prefixes of modules that workers cannot import (code loaded from a file by
+    path, as the CLI loads `--model net.py:make`): they travel inside the pickles instead."""
 
     name = "ray"
 
@@ -62,6 +64,7 @@ class RayExecutor(Executor):
         gpus_per_task: float = 0,
         max_retries: int = 3,
         init_options: dict[str, Any] | None = None,
+        by_value: tuple[str, ...] = (),
     ):
         for label, value in (("cpus_per_task", cpus_per_task), ("gpus_per_task", gpus_per_task)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -79,6 +82,7 @@ class RayExecutor(Executor):
         self.gpus_per_task = gpus_per_task
         self.max_retries = max_retries
         self.init_options = dict(init_options or {})
+        self.by_value = tuple(by_value)
         self.startup_seconds = 0.0  # time `start` spent in ray.init (0 when already running)
         self._ray = import_ray()  # refused here, before any work, when Ray is missing
 
@@ -100,6 +104,7 @@ class RayExecutor(Executor):
         ray = self._ray
         self.start()
         _register_tensors(ray)
+        _ship_by_value(self.by_value)
         task = ray.remote(_run_task).options(
             num_cpus=self.cpus_per_task,
             num_gpus=self.gpus_per_task,
@@ -175,6 +180,19 @@ def _shared_of(ref):
         _SHARED.clear()  # one run at a time per worker: drop the last run's data
         _SHARED[key] = ray.get(ref)
     return _SHARED[key]
+
+
+def _ship_by_value(prefixes: tuple[str, ...]) -> None:
+    """Pickle the loaded modules named with these prefixes by value (see `by_value`)."""
+    if not prefixes:
+        return
+    import sys
+
+    from ray import cloudpickle
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith(prefixes):
+            cloudpickle.register_pickle_by_value(module)
 
 
 _REGISTERED = False
