@@ -210,3 +210,21 @@ def test_the_cli_runs_a_users_own_model_on_ray_and_writes_the_local_file(executo
     np.testing.assert_array_equal(b.values["loss"], a.values["loss"])
     refused = invoke(*common, "--gpus-per-task", "0.5")
     assert refused.exit_code == 2 and "only apply with --executor ray" in refused.output
+
+
+def test_curvature_probes_give_the_same_numbers_on_ray(executor, network, one_thread):
+    # A float32 product's last bits depend on torch's intra-op threads (its reductions are
+    # split by thread): a task runs with floor(cpus_per_task) = 1, so the driver runs with 1.
+    objective, _ = network
+    for method in ("hutch++", "hutchinson"):
+        local = ll.curvature.trace(objective, n_probes=12, method=method, seed=3)
+        remote = ll.curvature.trace(
+            objective, n_probes=12, method=method, seed=3, executor=executor
+        )
+        assert (remote.estimate, remote.standard_error) == (local.estimate, local.standard_error)
+        assert remote.n_products == local.n_products == 12
+        assert torch.equal(remote.samples, local.samples)
+    local = ll.curvature.density(objective, n_probes=3, n_steps=12, seed=2)
+    remote = ll.curvature.density(objective, n_probes=3, n_steps=12, seed=2, executor=executor)
+    assert torch.equal(remote.nodes, local.nodes) and torch.equal(remote.weights, local.weights)
+    assert remote.n_products == local.n_products == 36
