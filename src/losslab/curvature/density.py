@@ -151,7 +151,7 @@ def density(
     per_unit, n_products = run_units(executor, spectral_nodes, recipe, units, "probe")
     for p, [(theta, squares)] in enumerate(per_unit):
         m = len(theta)
-        nodes[p, :m], weights[p, :m] = torch.from_numpy(theta), torch.from_numpy(squares)
+        nodes[p, :m], weights[p, :m] = torch.tensor(theta), torch.tensor(squares)
         nodes[p, m:] = float(theta[-1])
     op.release()
     grid, values, sigma = smooth(nodes, weights, sigma, n_grid)
