@@ -46,3 +46,10 @@ def log_lines(log: str) -> list[tuple[int, float]]:
         return []
     with open(log) as file:
         return [(int(p), float(a)) for p, a in (line.split() for line in file if line.strip())]
+
+
+def mlp(width: int) -> torch.nn.Module:
+    """The width sweep's family: 2-width-2 with ReLU (moons)."""
+    return torch.nn.Sequential(
+        torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, 2)
+    )

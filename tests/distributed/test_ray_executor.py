@@ -228,3 +228,22 @@ def test_curvature_probes_give_the_same_numbers_on_ray(executor, network, one_th
     remote = ll.curvature.density(objective, n_probes=3, n_steps=12, seed=2, executor=executor)
     assert torch.equal(remote.nodes, local.nodes) and torch.equal(remote.weights, local.weights)
     assert remote.n_products == local.n_products == 36
+
+
+def test_a_width_sweep_gives_the_same_numbers_on_ray(executor, one_thread):
+    data = ll.data.load_dataset("moons")
+    options = dict(seeds=2, epochs=2, resolution=5, n_points=5, loss_fn="cross_entropy")
+    local = ll.connectivity.width_sweep(ray_objectives.mlp, [4, 8], data, **options)
+    cells = []
+    remote = ll.connectivity.width_sweep(
+        ray_objectives.mlp,
+        [4, 8],
+        data,
+        executor=executor,
+        progress=lambda done, total: cells.append((done, total)),
+        **options,
+    )
+    assert cells == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert set(remote.samples) == set(local.samples)
+    for figure, values in local.samples.items():
+        assert torch.equal(remote.samples[figure], values), figure
