@@ -25,8 +25,8 @@ import math
 import time
 from typing import Any
 
+from losslab import placement
 from losslab.errors import LosslabError
-from losslab.executors import placement
 from losslab.executors.base import Executor, UnitFailed, unit_name
 
 MISSING = (

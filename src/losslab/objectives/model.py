@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from losslab import placement
 from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.objectives import pool
@@ -932,10 +933,14 @@ class ModelObjective(Objective):
 
 
 def _rebuild(model: nn.Module, trained: tuple[str, ...], loss_fn, data, options: dict):
-    """The objective of `ModelObjective.__reduce__`, built again where it was unpickled;
+    """The objective of `ModelObjective.__reduce__`, built again where it was unpickled, on
+    the device of the task unpickling it if it was given one (`losslab.placement`);
     `trained` names the parameters of its layout (the others stay frozen)."""
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name in trained)
+    device = placement.device()
+    if device is not None:
+        model = model.to(device)  # the data follows the model's device (read_data)
     return ModelObjective(model, loss_fn, data, **options)
 
 
