@@ -18,8 +18,9 @@ Layers (a module may import its own layer and the layers below, never above):
        params, io, results, placement
 
 The shells: web never imports cli; cli imports web only in the two commands that start the web
-lab, `losslab.cli.serve` and `losslab.cli.view` (serve with a file open). `losslab/__init__.py` (the public facade) re-exports the core and sits
-at layer 3; it never imports plot, cli or web.
+lab, `losslab.cli.serve` and `losslab.cli.view` (serve with a file open).
+`losslab/__init__.py` (the public facade) re-exports the core and sits at layer 3; it never
+imports plot, cli or web.
 """
 
 from __future__ import annotations
