@@ -80,3 +80,22 @@ def test_a_landscape_through_the_local_executor_is_the_default_one():
     np.testing.assert_array_equal(local.values["loss"], default.values["loss"])
     x, y = np.meshgrid(*default.coords, indexing="ij")  # and the oracle: the formula
     np.testing.assert_allclose(default.values["loss"], (1 - x) ** 2 + 100 * (y - x**2) ** 2)
+
+
+def test_a_network_objective_pickles_as_its_recipe_and_evaluates_the_same():
+    import pickle
+
+    import torch
+
+    torch.manual_seed(0)
+    data = ll.data.load_dataset("digits")
+    model = ll.models.build("mlp_bn", data, width=8)
+    model[0].bias.requires_grad_(False)  # a frozen parameter stays out of the layout
+    objective = ll.ModelObjective(model, "cross_entropy", data.train, n_samples=300, bn="recompute")
+    copy = pickle.loads(pickle.dumps(objective))
+    assert copy.layout == objective.layout and "0.bias" not in copy.layout.names
+    assert copy.eval_batch_size == objective.eval_batch_size
+    points = objective.origin + 0.1 * torch.randn(3, objective.n_params)
+    mine, theirs = objective.evaluate(points), copy.evaluate(points)
+    for key in mine:
+        assert torch.equal(mine[key], theirs[key]), key
