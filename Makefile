@@ -1,5 +1,6 @@
 # Two commands: `make run` (set up + start the web lab on http://127.0.0.1:$(PORT)) and
-# `make test` (lint + every test, the browser tests in Debian's chromium, installed if missing).
+# `make test` (lint + every test on two pytest-xdist workers, the browser tests in Debian's
+# chromium, installed if missing).
 # Both create .venv when missing and install the pinned CPU torch before the package,
 # so pip never resolves `torch>=2.4` to a multi-GB CUDA build.
 PYTHON ?= python3
@@ -65,7 +66,7 @@ browser:
 	fi
 
 test: setup lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The web lab's plotly.js (only the trace types it draws), vendored in the package: rebuild it
 # after adding a trace type to scripts/plotly-bundle/entry.js. Needs node and npm; `make run`

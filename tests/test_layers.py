@@ -10,7 +10,7 @@ Layers (a module may import its own layer and the layers below, never above):
     4  plot                              scenes and their backends
     3  landscapes, curvature, descent,   the numeric core that answers questions
        attraction, training, symmetry,
-       connectivity
+       connectivity, contrast
     2  directions, optim,                tools the core composes
        executors
     1  objectives, data, models          what is being measured
@@ -56,6 +56,7 @@ LAYERS = {
     "losslab.training": 3,
     "losslab.symmetry": 3,
     "losslab.connectivity": 3,
+    "losslab.contrast": 3,
     "losslab": 3,  # the facade: re-exports the core, never plot or the shells
     "losslab.plot": 4,
     "losslab.cli": 5,

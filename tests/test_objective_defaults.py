@@ -92,14 +92,15 @@ def test_every_optimizer_races_into_a_valley_at_its_own_default_rate(name):
             highest = float(run.losses[: int(run.stopped_at) + 1].max())
             assert highest <= f0 + 1e-9 * abs(f0), (name, optimizer, highest)
         reached = loss - f_min <= 0.05 * (f0 - f_min)
-        caught = _ends_in_a_dimple(surface, end)
         if (name, optimizer) in CRAWLERS:
             slack = 1e-3 if optimizer == "sgd_noise" else 0.0
             assert loss < f0 + slack, (name, optimizer, loss)
             if name in VALLEY_FLOOR:
                 assert VALLEY_FLOOR[name](*end.tolist()) and loss < 0.4 * f0, (optimizer, loss)
         else:
-            assert reached or caught, (name, optimizer, end.tolist(), loss)
+            # the dimple check (3000 descent steps) only where the minimum was not reached
+            caught = reached or _ends_in_a_dimple(surface, end)
+            assert caught, (name, optimizer, end.tolist(), loss)
 
 
 def test_adaptive_optimizers_get_their_own_rate_and_newton_its_natural_step():

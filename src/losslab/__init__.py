@@ -12,6 +12,7 @@ from losslab import connectivity, curvature, data, directions, models, optim, sy
 from losslab._version import __version__
 from losslab.attraction import BasinMap, basins
 from losslab.connectivity import WidthSweep, width_sweep
+from losslab.contrast import Contrast, bowl_and_mountains
 from losslab.curvature import CriticalPoint, critical_points, inspect
 from losslab.descent import Race, Trajectory, descend, race
 from losslab.diagnosis import Diagnosis, diagnose
@@ -24,6 +25,7 @@ from losslab.training import TrainingRun, train
 
 __all__ = [
     "BasinMap",
+    "Contrast",
     "CriticalPoint",
     "Diagnosis",
     "ExpressionError",
@@ -38,6 +40,7 @@ __all__ = [
     "WidthSweep",
     "__version__",
     "basins",
+    "bowl_and_mountains",
     "connectivity",
     "critical_points",
     "curvature",

@@ -311,7 +311,7 @@ def test_the_default_pca_window_holds_the_whole_training_path():
     generator = torch.Generator().manual_seed(0)
     params = torch.randn(40, 12, generator=generator, dtype=torch.float64).cumsum(0)  # a walk
     chosen = directions.pca(params, n=2)
-    windows = network._path_span(SimpleNamespace(params=params), chosen)
+    windows = network.path_span(SimpleNamespace(params=params), chosen)
     path = (params - chosen.origin) @ chosen.vectors.T  # (40, 2), the final point at 0
     for (lo, hi), along in zip(windows, path.T, strict=True):
         assert lo < along.min() and along.max() < hi and lo < 0 < hi

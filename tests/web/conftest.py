@@ -108,10 +108,17 @@ def watch():
     return Watch()
 
 
-def watched_tab(browser, viewport: dict, watch: Watch, timeout_ms: int = 30_000):
+def watched_tab(
+    browser, viewport: dict, watch: Watch, timeout_ms: int = 30_000, motion: bool = False
+):
     """(context, tab) at `viewport`: requests off 127.0.0.1 aborted and recorded in `watch`,
-    with the tab's console errors."""
-    context = browser.new_context(viewport=viewport)
+    with the tab's console errors. Unless `motion`, the tab prefers reduced motion, so the
+    neural page's turning pair starts paused: its WebGL frames, drawn in software here, made
+    the page's other browser tests 1.6-2.5x slower (tests/web/test_browser_contrast.py turns
+    it)."""
+    context = browser.new_context(
+        viewport=viewport, reduced_motion="no-preference" if motion else "reduce"
+    )
 
     def route(request_route):
         url = request_route.request.url
@@ -132,6 +139,15 @@ def watched_tab(browser, viewport: dict, watch: Watch, timeout_ms: int = 30_000)
 @pytest.fixture()
 def page(browser, watch, lab_url):
     context, tab = watched_tab(browser, VIEWPORT, watch)
+    yield tab
+    context.close()
+    watch.check()
+
+
+@pytest.fixture()
+def moving_page(browser, watch, lab_url):
+    """`page`, with no preference for reduced motion: what turns, turns."""
+    context, tab = watched_tab(browser, VIEWPORT, watch, motion=True)
     yield tab
     context.close()
     watch.check()

@@ -15,6 +15,7 @@ import typer
 
 from losslab._version import __version__
 from losslab.cli import (
+    animate,
     basins,
     catalog,
     connect,
@@ -82,6 +83,7 @@ app.command("permute")(symmetry.permute_command)
 app.command("match")(symmetry.match_command)
 app.command("connect")(connect.connect_command)
 app.command("widths")(widths.widths_command)
+app.add_typer(animate.app, name="animate")
 
 
 def main() -> None:

@@ -346,7 +346,7 @@ def landscape_command(
             with computing(f"choosing the {directions.value} directions for {setup.title}"):
                 chosen = _directions(directions, objective, run, dims, seed)
             if span is None:
-                span = _path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
+                span = path_span(run, chosen) if directions is DirectionChoice.pca else 1.0
             from losslab.landscapes import landscape as compute
 
             with computing(f"computing the landscape of {setup.title}"):
@@ -402,7 +402,7 @@ def _directions(choice: DirectionChoice, objective, run, dims: int, seed: int):
     return directions_lib.random(objective, n=dims, normalization=choice.value, seed=seed)
 
 
-def _path_span(run, chosen, margin: float = 0.1) -> list[tuple[float, float]]:
+def path_span(run, chosen, margin: float = 0.1) -> list[tuple[float, float]]:
     """Per axis, the window (lo, hi) that holds the training path projected onto orthonormal
     PCA directions, the origin (its final point) included, widened by `margin` each side."""
     path = (run.params.to(torch.float64) - chosen.origin) @ chosen.vectors.T  # (T, k)

@@ -70,6 +70,7 @@ def draw(scene: Scene) -> Figure:
     for i, panel in enumerate(scene.panels):
         projection = "3d" if panel.kind == "surface" else None
         ax = figure.add_subplot(grid[scene.place(i)], projection=projection)
+        ax.set_gid(f"losslab-panel-{i}")  # colour bars and twins add Axes: find panels by gid
         draw_panel(panel, ax)
     if scene.title and n > 1:
         figure.suptitle(scene.title)
@@ -503,6 +504,9 @@ def _axes(ax: Axes, panel: Panel, twin) -> None:
         for set_label, axis in ((ax.set_xlabel, panel.x), (ax.set_ylabel, panel.y)):
             set_label(_broken(axis.label), fontsize=8 if len(axis.label) > 12 else None)
         ax.set_zlabel(panel.z.label if panel.z is not None else "")
+        if panel.camera is not None:
+            ax.view_init(elev=panel.camera.elevation, azim=panel.camera.azimuth)
+            ax.set_box_aspect(None, zoom=panel.camera.zoom)
     else:
         ax.set_xlabel(panel.x.label)
         ax.set_ylabel(panel.y.label, **({"color": panel.y.colour} if panel.y.colour else {}))
@@ -546,6 +550,9 @@ def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
         ax.legend(handles=handles, loc=loc, fontsize=8, framealpha=0.85, **title)
         return
     longest = max(len(h.get_label()) for h in handles)
+    if panel.legend == "figure":
+        _figure_legend(ax.figure, handles, longest, title)
+        return
     ncols = 2 if len(handles) > 2 and longest <= 34 else 1
     # Below the tick labels and the x label: a fixed gap in points (a share of the Axes'
     # height would run into the label of a small panel).
@@ -555,6 +562,23 @@ def _legend(ax: Axes, panel: Panel, twin, proxies: list) -> None:
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         bbox_transform=below,
+        ncols=ncols,
+        fontsize=8,
+        frameon=False,
+        **title,
+    )
+
+
+def _figure_legend(figure: Figure, handles: list, longest: int, title: dict) -> None:
+    """A legend under all the panels, centred on the figure, in as many columns (at most 2)
+    as its width holds: constrained layout makes room for it below the panels."""
+    width_pt = figure.get_figwidth() * 72
+    # a column: the line sample and gaps (~40 pt) and its longest label (~0.55 em a character)
+    column_pt = 40 + longest * 8 * 0.55
+    ncols = 2 if len(handles) > 1 and 2 * column_pt <= 0.95 * width_pt else 1
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
         ncols=ncols,
         fontsize=8,
         frameon=False,

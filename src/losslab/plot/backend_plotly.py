@@ -830,7 +830,10 @@ def _scene_axes(fig: go.Figure, panel: Panel, name: str, options: _Options) -> N
                 "aspectmode": "manual",
                 "aspectratio": {"x": 1, "y": 1, "z": 0.7},
                 # matplotlib's default view (azimuth -60, elevation 30), so both agree
-                "camera": options.camera or {"eye": {"x": 0.95, "y": -1.65, "z": 1.1}},
+                # (the panel's own camera wins over the call's)
+                "camera": {"eye": panel.camera.eye()}
+                if panel.camera is not None
+                else options.camera or {"eye": {"x": 0.95, "y": -1.65, "z": 1.1}},
             }
         }
     )

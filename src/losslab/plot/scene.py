@@ -328,10 +328,33 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class Camera:
+    """Where a 3-D panel is seen from, in degrees: elevation above the (x, y) plane and
+    azimuth around the z axis (matplotlib's `view_init`; plotly's eye is the same direction
+    at distance `CAMERA_DISTANCE` / zoom). The default is matplotlib's own view."""
+
+    elevation: float = 30.0
+    azimuth: float = -60.0
+    zoom: float = 1.0  # > 1: the 3-D box drawn larger in its panel (the eye that much closer)
+
+    def eye(self, distance: float = style.CAMERA_DISTANCE) -> dict[str, float]:
+        """The plotly camera eye {x, y, z} of this direction (aspect-ratio units)."""
+        e, a = math.radians(self.elevation), math.radians(self.azimuth)
+        distance = distance / self.zoom
+        return {
+            "x": distance * math.cos(e) * math.cos(a),
+            "y": distance * math.cos(e) * math.sin(a),
+            "z": distance * math.sin(e),
+        }
+
+
+@dataclass(frozen=True)
 class Panel:
     """One set of axes. kind: 'plane' (2-D data axes: contours, paths), 'surface' (3-D),
     'chart' (x-y curves: 1-D landscapes, losses, spectra). items are drawn in order.
-    equal: one unit as long on both axes. legend: 'below', 'inside' or 'none'."""
+    equal: one unit as long on both axes. legend: 'below', 'inside', 'figure' (under all
+    the panels, as wide as the figure: a legend wider than its own panel) or 'none'. camera:
+    the view of a 'surface' panel (None: the default `Camera()`)."""
 
     kind: Literal["plane", "surface", "chart"]
     items: tuple[Element, ...]
@@ -341,9 +364,10 @@ class Panel:
     z: Axis | None = None
     y2: Axis | None = None
     equal: bool = False
-    legend: Literal["below", "inside", "none"] = "below"
+    legend: Literal["below", "inside", "figure", "none"] = "below"
     legend_title: str = ""
     grid: bool = False
+    camera: Camera | None = None
 
     def find(self, kind: type, name: str | None = None) -> list:
         """The items of a type (and name), in drawing order: what tests and callers look up."""

@@ -54,6 +54,9 @@ GRADIENT_GRID = 20  # arrows a side of the gradient field
 # Points on a 3-D surface sit this share of the colour range above it: plotly depth-tests
 # markers against the surface, so they need to clear it; the same height in both backends.
 SURFACE_LIFT = 0.02
+# plotly's camera eye sits this far from the centre (aspect-ratio units): its default view
+# (0.95, -1.65, 1.1) is matplotlib's (elevation 30, azimuth -60) at this distance.
+CAMERA_DISTANCE = 2.2
 
 # The interpolation rule, for every picture: bilinear inside the window, NaN outside (a
 # picture never invents a value it did not compute; a path lifted onto a surface breaks at

@@ -17,15 +17,21 @@ from losslab.web.quiz import quiz_section
 
 
 def page_frame(
-    key: str, title: str, lede: str, controls: list, main: list, questions: Sequence[Question]
+    key: str,
+    title: str,
+    lede: str,
+    controls: list,
+    main: list,
+    questions: Sequence[Question],
+    intro=None,
 ):
-    """Title and one-line lede, controls on the left, figures on the right, then the quiz."""
+    """Title and one-line lede, then `intro` at full width (a page's opening picture, if it
+    has one), controls on the left, figures on the right, then the quiz."""
+    head = html.Div([html.H1(title), html.P(lede, className="ll-lede")], className="ll-head")
     return html.Div(
         [
-            html.Div(
-                [html.H1(title), html.P(lede, className="ll-lede")],
-                className="ll-head",
-            ),
+            head,
+            *([] if intro is None else [intro]),
             html.Div(
                 [
                     html.Aside(controls, className="ll-controls", **{"aria-label": "controls"}),

@@ -29,6 +29,7 @@ import torch
 
 # The public API only: the modules behind it are being reorganised.
 from losslab import Landscape, ModelObjective, TrainingRun, directions, landscape, train
+from losslab.contrast import Contrast, bowl_and_mountains, raw_slice, raw_window
 from losslab.data import load_dataset
 from losslab.errors import LosslabError
 from losslab.landscapes.convexity import landscape_nonconvex_share
@@ -40,6 +41,7 @@ DEPTH = 2
 SLICES = ("random", "pca")
 MAX_SEED = 9999
 CONVEX_RESOLUTION = 41
+CONTRAST_RESOLUTION = 41
 NETWORK_RESOLUTION = 31
 RANDOM_SPAN = 1.0  # filter-normalized units: 1 moves every neuron's weights by their own norm
 PLANE_SEED_STRIDE = 1000  # plane p of seed s draws its directions with seed s + 1000 p
@@ -56,7 +58,6 @@ NETWORK_TRAINING = {
 }
 LINEAR_TRAINING = {"optimizer": "sgd", "lr": 0.1, "epochs": 60}
 LOGISTIC_TRAINING = {"optimizer": "sgd", "lr": 2.0, "epochs": 150}
-CONVEX_HALF_WIDTH = 3.0  # the raw-weight window: solution +- this much on each axis
 
 
 # The library's seeded steps (build, train, bezier) seed torch's global generator inside
@@ -142,7 +143,7 @@ def linear_regression(seed: int = 0) -> Lesson:
     path = run.params.double().numpy()
     return Lesson(
         title="Linear regression (MSE)",
-        landscape=_raw_slice(objective, _window(solution, start)),
+        landscape=raw_slice(objective, raw_window(solution, start), CONVEX_RESOLUTION),
         path=path,
         path_loss=run.train_loss.numpy(),
         marks={
@@ -173,7 +174,7 @@ def logistic_regression(seed: int = 0) -> Lesson:
     path = run.params.double().numpy()
     return Lesson(
         title="Logistic regression (binary cross-entropy)",
-        landscape=_raw_slice(objective, _window(fitted, start)),
+        landscape=raw_slice(objective, raw_window(fitted, start), CONVEX_RESOLUTION),
         path=path,
         path_loss=run.train_loss.numpy(),
         marks={
@@ -189,32 +190,30 @@ def logistic_regression(seed: int = 0) -> Lesson:
     )
 
 
+CONTRAST_ONCE = threading.Lock()  # the start-up's priming and a first visitor ask together
+
+
+def contrast(seed: int = 0) -> Contrast:
+    """The bowl and the mountains the page opens on (`losslab.bowl_and_mountains`), computed
+    once per process: a second caller waits for the first one's answer instead of computing it
+    again beside it."""
+    with CONTRAST_ONCE:
+        return _contrast(seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _contrast(seed: int) -> Contrast:
+    return seeded(bowl_and_mountains, CONTRAST_RESOLUTION, seed=seed)
+
+
 def warm_cache() -> None:
     """Compute what the page shows first, so that its first visitor does not wait for the
     one-time imports (torch's optimizers, scikit-learn) and the first trainings. For a server
     to run in a background thread at start-up."""
+    contrast(0)
     linear_regression(0)
     logistic_regression(0)
     network_slice(NetworkSpec())
-
-
-def _raw_slice(objective: ModelObjective, window: np.ndarray):
-    """The identity slice: coordinates ARE the two weights (origin 0, unit directions)."""
-    return landscape(
-        objective,
-        torch.eye(2, dtype=torch.float64),
-        origin=torch.zeros(2),
-        span=[tuple(window[0]), tuple(window[1])],
-        resolution=CONVEX_RESOLUTION,
-        metrics=["loss"],
-    )
-
-
-def _window(centre: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """(2, 2) [lo, hi] per axis: the centre +- CONVEX_HALF_WIDTH, widened to hold the start."""
-    lo = np.minimum(centre - CONVEX_HALF_WIDTH, start - 0.5)
-    hi = np.maximum(centre + CONVEX_HALF_WIDTH, start + 0.5)
-    return np.stack([lo, hi], axis=1)
 
 
 # -- the network --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Neural landscapes: the convex bowls of linear and logistic regression in their raw weights,
 beside a small network's landscape on a 2-D slice, with its training path and a width control.
+The page opens on the bowl against the mountains, turning (`_contrast`).
 
 The network's picture takes three stages, each its own callback so the page can say where it
 is: `request` validates the controls into a job (kept in the browser), `train_stage` trains
@@ -27,6 +28,7 @@ from losslab.plot import style
 from losslab.web import components as ui
 from losslab.web import figures, networks, parse, scenes, width_lesson
 from losslab.web.page import Ids, Option, Page, Question
+from losslab.web.pages import _contrast
 from losslab.web.pages import _shared as shared
 
 ID = Ids("neural")
@@ -380,10 +382,14 @@ def layout():
         dcc.Store(id=ID.trained),
         dcc.Store(id=ID.drawn),
     ]
-    return ui.page_frame(KEY, PAGE.title, LEDE, controls, main, QUESTIONS)
+    return ui.page_frame(
+        KEY, PAGE.title, LEDE, controls, main, QUESTIONS, intro=_contrast.section()
+    )
 
 
 def register(app) -> None:
+    _contrast.register(app)
+
     def failed_request(message: shared.Message) -> tuple:
         return Requested(message=message.text, level=message.level, status="").values()
 
