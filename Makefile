@@ -28,7 +28,7 @@ ORACLE := curvlinops-for-pytorch==3.0.1 backpack-for-pytorch==1.7.1
 $(STAMP): $(BIN)/python pyproject.toml
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
 	$(BIN)/pip install --quiet $(TORCH_PIN)
-	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev,ray]'
 	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt $(ORACLE_DEPS)
 	$(BIN)/pip install --quiet --no-deps $(ORACLE)
 	touch $(STAMP)

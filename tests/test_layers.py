@@ -15,7 +15,7 @@ Layers (a module may import its own layer and the layers below, never above):
        executors
     1  objectives, data, models          what is being measured
     0  errors, _version, _checks,        plain data and plumbing (budget: the cost of a call)
-       params, io, results
+       params, io, results, placement
 
 The shells: web never imports cli; cli imports web only in the two commands that start the web
 lab, `losslab.cli.serve` and `losslab.cli.view` (serve with a file open).
@@ -40,6 +40,7 @@ LAYERS = {
     "losslab.budget": 0,
     "losslab.params": 0,
     "losslab.io": 0,
+    "losslab.placement": 0,
     "losslab.results": 0,
     "losslab.objectives": 1,
     "losslab.data": 1,

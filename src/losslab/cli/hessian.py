@@ -19,6 +19,14 @@ from rich.table import Table
 
 from losslab._checks import check_positive
 from losslab.cli.errors import computing
+from losslab.cli.executor_options import (
+    AddressOpt,
+    CpusPerTaskOpt,
+    ExecutorChoice,
+    ExecutorOpt,
+    GpusPerTaskOpt,
+    executor_from,
+)
 from losslab.cli.network_options import (
     BatchNormChoice,
     BatchSizeOpt,
@@ -136,11 +144,16 @@ def hessian_command(
         ),
     ] = None,
     dpi: DpiOpt = DEFAULT_DPI,
+    executor: ExecutorOpt = ExecutorChoice.local,
+    address: AddressOpt = None,
+    cpus_per_task: CpusPerTaskOpt = 1.0,
+    gpus_per_task: GpusPerTaskOpt = 0.0,
 ) -> None:
     """Eigenvalues, trace and spectral density of a network's Hessian at its weights.
 
     losslab hessian --model mlp --dataset digits --top 5 --trace --density --out spectrum.json
     """
+    runner = executor_from(executor, address, cpus_per_task, gpus_per_task)
     out = check_out(out, OUT_FORMATS, "--out")
     check_positive("tol", tol)
     check_positive("lr", lr)
@@ -190,12 +203,18 @@ def hessian_command(
     if trace:
         with computing(f"estimating the trace {of}"):
             results["trace"] = curvature.trace(
-                objective, probes, seed=seed, params=subset, kind=kind.value
+                objective, probes, seed=seed, params=subset, kind=kind.value, executor=runner
             )
     if density:
         with computing(f"estimating the eigenvalue density {of}"):
             results["density"] = curvature.density(
-                objective, density_probes, steps, seed=seed, params=subset, kind=kind.value
+                objective,
+                density_probes,
+                steps,
+                seed=seed,
+                params=subset,
+                kind=kind.value,
+                executor=runner,
             )
     printer = console()
     printer.print(hessian_table(results, setup, objective, subset, epochs))

@@ -26,6 +26,14 @@ from losslab import directions as directions_lib
 from losslab import models
 from losslab._checks import check_positive
 from losslab.cli.errors import computing, interruption_says
+from losslab.cli.executor_options import (
+    AddressOpt,
+    CpusPerTaskOpt,
+    ExecutorChoice,
+    ExecutorOpt,
+    GpusPerTaskOpt,
+    executor_from,
+)
 from losslab.cli.landscape_resume import (
     interrupted_line,
     keep_training,
@@ -261,11 +269,17 @@ def landscape_command(
     ] = None,
     log: Annotated[bool, typer.Option(help="Colour --plot by log10 of the metric.")] = False,
     dpi: DpiOpt = DEFAULT_DPI,
+    executor: ExecutorOpt = ExecutorChoice.local,
+    address: AddressOpt = None,
+    cpus_per_task: CpusPerTaskOpt = 1.0,
+    gpus_per_task: GpusPerTaskOpt = 0.0,
 ) -> None:
     """The loss landscape of a network around its trained weights, on a 1-D or 2-D slice.
 
     losslab landscape --model mlp --dataset digits --directions filter --resolution 51 --out land.h5
+    losslab landscape ... --out land.h5 --executor ray --address auto   (on a Ray cluster)
     """
+    runner = executor_from(executor, address, cpus_per_task, gpus_per_task)
     out = check_out(out, LANDSCAPE_FORMATS, "--out")
     plot = check_out(plot, FIGURE_FORMATS, "--plot")
     distinct(out, plot)
@@ -345,6 +359,7 @@ def landscape_command(
                     metrics=wanted,
                     progress=track("landscape"),
                     metadata={"title": f"{setup.title}, {DIRECTION_TEXT[directions]}"},
+                    executor=runner,
                 )
     printer = console()
     printer.print(landscape_table(result, setup, directions, epochs))

@@ -25,6 +25,14 @@ from losslab import models
 from losslab._checks import check_positive
 from losslab.cli import model_loading
 from losslab.cli.errors import computing
+from losslab.cli.executor_options import (
+    AddressOpt,
+    CpusPerTaskOpt,
+    ExecutorChoice,
+    ExecutorOpt,
+    GpusPerTaskOpt,
+    executor_from,
+)
 from losslab.cli.network_options import (
     RUN_FORMATS,
     BatchNormChoice,
@@ -129,12 +137,17 @@ def widths_command(
         ),
     ] = None,
     dpi: DpiOpt = DEFAULT_DPI,
+    executor: ExecutorOpt = ExecutorChoice.local,
+    address: AddressOpt = None,
+    cpus_per_task: CpusPerTaskOpt = 1.0,
+    gpus_per_task: GpusPerTaskOpt = 0.0,
 ) -> None:
     """Train networks of several widths, several seeds each, and measure how their landscape
     changes: loss, barriers between seeds before/after weight matching, sharpness, convexity.
 
     losslab widths --model mlp --dataset digits --widths 8,16,32,64 --seeds 3 --out sweep.json
     """
+    runner = executor_from(executor, address, cpus_per_task, gpus_per_task)
     out = check_out(out, RUN_FORMATS, "--out")
     plot = check_out(plot, FIGURE_FORMATS, "--plot")
     distinct(out, plot)
@@ -165,6 +178,7 @@ def widths_command(
             planes=planes,
             n_points=n_points,
             bn=bn.value,
+            executor=runner,
             progress=track(f"{len(chosen_widths)} widths x {len(sweep_seeds(chosen_seeds))} seeds"),
         )
     printer = console()

@@ -38,6 +38,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ from losslab.connectivity.sweep_result import ACCURACY_FIGURES, FIGURES, WidthSw
 from losslab.curvature import eigenvalues
 from losslab.directions import random as random_directions
 from losslab.errors import LosslabError
+from losslab.executors import executor_of
 from losslab.landscapes import landscape
 from losslab.landscapes.convexity import NEGATIVE_REL, nonconvex_share
 from losslab.objectives.model import ModelObjective
@@ -83,6 +85,7 @@ def width_sweep(
     bn: str = "recompute",
     eigen_tol: float = 1e-4,
     progress: Callable[[int, int], None] | None = None,
+    executor=None,
 ) -> WidthSweep:
     """Train `make_model(width)` for every width and seed, and measure each network.
 
@@ -99,12 +102,13 @@ def width_sweep(
     n_points, bn: the straight paths (`linear_path`).
     eigen_tol: the Lanczos tolerance of the top eigenvalue.
     progress: called as progress(cells_done, cells_total) after each (width, seed) cell.
+    executor: who runs the cells ("local", "ray" or a `losslab.executors.Executor`): first
+        one unit per cell trains its network, then one unit per cell measures it with its
+        partner. Every step is seeded, so every executor gives the same numbers (on the same
+        intra-op thread count: float32 sums depend on it, see `losslab.curvature.probes`).
 
     Returns a `WidthSweep` whose samples are (W, S) per figure (see the module docstring).
     """
-    from losslab.connectivity import linear_path  # the package is imported by now
-    from losslab.symmetry import permute, weight_matching
-
     if not callable(make_model):
         raise LosslabError(f"make_model is a {type(make_model).__name__}, must be width -> model.")
     widths = _widths(widths)
@@ -125,36 +129,40 @@ def width_sweep(
         raise LosslabError(f"progress == {progress!r}, must be a callable (done, total).")
 
     started = time.perf_counter()
-    total = len(widths) * len(seeds)
+    runner = executor_of(executor)
+    inputs = _SweepInputs(
+        make_model, data, loss_fn, training, span, resolution, planes, n_points, bn, eigen_tol
+    )
+    cells = [(width, seed) for width in widths for seed in seeds]  # row-major: (W, S)
+    models: list[nn.Module | None] = [None] * len(cells)
+
+    def keep_model(index: int, model: nn.Module) -> None:
+        models[index] = model
+
+    runner.run(_train_cell, inputs, cells, keep_model, describe=_cell_name("training", cells))
+    n_params = {
+        str(width): sum(p.numel() for p in models[w * len(seeds)].parameters())
+        for w, width in enumerate(widths)
+    }
+    # Each network with its partner, the next seed's network at the same width (cyclic).
+    pairs = [
+        (models[i], models[(i // len(seeds)) * len(seeds) + (i % len(seeds) + 1) % len(seeds)])
+        for i in range(len(cells))
+    ]
     samples: dict[str, np.ndarray] = {}
-    n_params: dict[str, int] = {}
+    n_done = 0
 
-    def put(figure: str, w: int, s: int, value: float) -> None:
-        samples.setdefault(figure, np.full((len(widths), len(seeds)), np.nan))[w, s] = value
+    def keep_figures(index: int, figures: dict[str, float]) -> None:
+        nonlocal n_done
+        w, s = divmod(index, len(seeds))
+        for figure, value in figures.items():
+            samples.setdefault(figure, np.full((len(widths), len(seeds)), np.nan))[w, s] = value
+        n_done += 1
+        if progress is not None:
+            progress(n_done, len(cells))
 
-    for w, width in enumerate(widths):
-        models = [_trained(make_model, width, seed, data, loss_fn, training) for seed in seeds]
-        n_params[str(width)] = sum(p.numel() for p in models[0].parameters())
-        for s, seed in enumerate(seeds):
-            model, partner = models[s], models[(s + 1) % len(seeds)]
-            objective = ModelObjective(model, loss_fn, data)
-            at_end = objective.evaluate(objective.origin)
-            put("loss", w, s, float(at_end["loss"]))
-            if "accuracy" in at_end:
-                put("accuracy", w, s, float(at_end["accuracy"]))
-            aligned = permute(partner, weight_matching(model, partner))
-            for when, other in (("before", partner), ("after", aligned)):
-                path = linear_path(model, other, loss_fn, data, n_points=n_points, bn=bn)
-                put(f"barrier_{when}", w, s, float(path.barrier["loss"]))
-                if "accuracy" in path.barrier:
-                    put(f"barrier_accuracy_{when}", w, s, float(path.barrier["accuracy"]))
-            top = eigenvalues(objective, k=1, seed=seed, tol=eigen_tol)
-            put("top_eigenvalue", w, s, float(top.values[0]))
-            figures = [_slice_figures(objective, seed, p, span, resolution) for p in range(planes)]
-            put("nonconvex_share", w, s, float(np.mean([f[0] for f in figures])))
-            put("roughness", w, s, float(np.mean([f[1] for f in figures])))
-            if progress is not None:
-                progress(w * len(seeds) + s + 1, total)
+    units = [(cell[1], *pair) for cell, pair in zip(cells, pairs, strict=True)]
+    runner.run(_measure_cell, inputs, units, keep_figures, describe=_cell_name("measuring", cells))
 
     if any(f in samples for f in ACCURACY_FIGURES) and not all(
         f in samples for f in ACCURACY_FIGURES
@@ -222,6 +230,66 @@ def _slice_figures(objective, seed: int, plane: int, span: float, resolution: in
     x, y = grid.coords
     loss = grid.values["loss"]
     return nonconvex_share(x, y, loss), slice_roughness(loss)
+
+
+@dataclass(frozen=True)
+class _SweepInputs:
+    """What every cell reads: the family, the data and the settings (sent once)."""
+
+    make_model: Callable[[int], nn.Module]
+    data: Any
+    loss_fn: Any
+    training: dict
+    span: float
+    resolution: int
+    planes: int
+    n_points: int
+    bn: str
+    eigen_tol: float
+
+
+def _train_cell(inputs: _SweepInputs, cell: tuple[int, int]) -> nn.Module:
+    """Unit of work: the network of (width, seed), trained."""
+    width, seed = cell
+    return _trained(inputs.make_model, width, seed, inputs.data, inputs.loss_fn, inputs.training)
+
+
+def _measure_cell(inputs: _SweepInputs, unit) -> dict[str, float]:
+    """Unit of work: every figure of one network (seed, model, its partner)."""
+    from losslab.connectivity import linear_path  # the package is imported by now
+    from losslab.symmetry import permute, weight_matching
+
+    seed, model, partner = unit
+    data, loss_fn = inputs.data, inputs.loss_fn
+    figures: dict[str, float] = {}
+    objective = ModelObjective(model, loss_fn, data)
+    at_end = objective.evaluate(objective.origin)
+    figures["loss"] = float(at_end["loss"])
+    if "accuracy" in at_end:
+        figures["accuracy"] = float(at_end["accuracy"])
+    aligned = permute(partner, weight_matching(model, partner))
+    for when, other in (("before", partner), ("after", aligned)):
+        path = linear_path(model, other, loss_fn, data, n_points=inputs.n_points, bn=inputs.bn)
+        figures[f"barrier_{when}"] = float(path.barrier["loss"])
+        if "accuracy" in path.barrier:
+            figures[f"barrier_accuracy_{when}"] = float(path.barrier["accuracy"])
+    top = eigenvalues(objective, k=1, seed=seed, tol=inputs.eigen_tol)
+    figures["top_eigenvalue"] = float(top.values[0])
+    planes = [
+        _slice_figures(objective, seed, p, inputs.span, inputs.resolution)
+        for p in range(inputs.planes)
+    ]
+    figures["nonconvex_share"] = float(np.mean([f[0] for f in planes]))
+    figures["roughness"] = float(np.mean([f[1] for f in planes]))
+    return figures
+
+
+def _cell_name(what: str, cells: list[tuple[int, int]]) -> Callable[[int, Any], str]:
+    def name(index: int, unit) -> str:
+        width, seed = cells[index]
+        return f"{what} the network of width {width}, seed {seed},"
+
+    return name
 
 
 def _trained(make_model, width: int, seed: int, data, loss_fn, training: dict) -> nn.Module:

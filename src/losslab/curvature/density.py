@@ -23,8 +23,8 @@ from torch import Tensor
 
 from losslab import budget
 from losslab._checks import check_count, check_positive, check_seed
-from losslab.curvature.kinds import check_kind, operator
-from losslab.curvature.lanczos import lanczos
+from losslab.curvature.kinds import check_kind
+from losslab.curvature.probes import OperatorRecipe, run_units, spectral_nodes, split
 from losslab.curvature.trace import rademacher, require_probes
 from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
@@ -116,11 +116,14 @@ def density(
     n_grid: int = 1000,
     method: str = "auto",
     kind: str = "hessian",
+    executor=None,
 ) -> Spectrum:
     """The Hessian's eigenvalue density from n_probes x n_steps products (n_steps <= n).
 
     sigma: Gaussian width (default 1% of the range of the nodes); n_grid: grid points.
     kind: "hessian", "ggn" (Gauss-Newton) or "fisher" (empirical Fisher): whose density.
+    executor: who runs the probes' Lanczos ("local", "ray" or a `losslab.executors.Executor`),
+        one probe per unit; the probes are drawn here from `seed`, so the numbers are the same.
     """
     check_kind(kind)
     check_count("n_probes", n_probes)
@@ -129,7 +132,8 @@ def density(
     if sigma is not None:
         check_positive("sigma", sigma)
     check_seed(seed)
-    op = operator(objective, kind, at=at, params=params, method=method)
+    recipe = OperatorRecipe(objective, kind, at, params, method)
+    op = recipe.operator()
     n = op.n
     budget.require_memory(
         "density",
@@ -143,12 +147,12 @@ def density(
     steps = min(n_steps, n)
     nodes = torch.zeros(n_probes, steps, dtype=torch.float64)
     weights = torch.zeros(n_probes, steps, dtype=torch.float64)
-    for p, probe in enumerate(rademacher(op.n, generator, n_probes)):
-        krylov = lanczos(op.matvec, probe, steps)  # stops at an invariant subspace: exact
-        theta, s, _ = krylov.ritz()
-        m = theta.numel()
-        nodes[p, :m], weights[p, :m] = theta, s[0] ** 2
-        nodes[p, m:] = theta[-1]
+    units = [(probes, steps) for probes in split(rademacher(op.n, generator, n_probes), 1)]
+    per_unit, n_products = run_units(executor, spectral_nodes, recipe, units, "probe")
+    for p, [(theta, squares)] in enumerate(per_unit):
+        m = len(theta)
+        nodes[p, :m], weights[p, :m] = torch.tensor(theta), torch.tensor(squares)
+        nodes[p, m:] = float(theta[-1])
     op.release()
     grid, values, sigma = smooth(nodes, weights, sigma, n_grid)
     return Spectrum(
@@ -158,7 +162,7 @@ def density(
         weights=weights,
         sigma=sigma,
         n_params=op.n,
-        n_products=op.n_products,
+        n_products=n_products,
         seed=seed,
         names=None if op.index is None else op.names,
         objective=objective.name,

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from losslab import budget
 from losslab._checks import check_count, check_seed
-from losslab.curvature.kinds import check_kind, operator
-from losslab.curvature.operators import CurvatureOperator
+from losslab.curvature.kinds import check_kind
+from losslab.curvature.probes import OperatorRecipe, products, quadratic_forms, run_units, split
 from losslab.errors import LosslabError
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
@@ -89,12 +90,16 @@ def trace(
     params=None,
     hvp_method: str = "auto",
     kind: str = "hessian",
+    executor=None,
 ) -> TraceEstimate:
     """tr(H) at `at` (default: a network's own weights) with `n_probes` products.
 
     method: "hutch++" (needs n_probes >= 6) or "hutchinson" (n_probes >= 2).
     params: a parameter subset: the trace of the block H[S, S] (see `HessianOperator`).
     kind: "hessian", "ggn" (Gauss-Newton) or "fisher" (empirical Fisher): whose trace.
+    executor: who computes the products ("local", "ray" or a `losslab.executors.Executor`):
+        the probes are drawn here from `seed` and sent in units, so every executor returns
+        the same numbers.
     """
     check_kind(kind)
     if method not in METHODS:
@@ -102,13 +107,15 @@ def trace(
     minimum = 6 if method == "hutch++" else 2
     check_count("n_probes", n_probes, minimum)
     check_seed(seed)
-    op = operator(objective, kind, at=at, params=params, method=hvp_method)
+    recipe = OperatorRecipe(objective, kind, at, params, hvp_method)
+    op = recipe.operator()
     require_probes("trace", n_probes, op.n)
     generator = torch.Generator().manual_seed(seed)
+    run = _Products(recipe, executor)
     if method == "hutchinson":
-        exact, samples = 0.0, _hutchinson(op, rademacher(op.n, generator, n_probes))
+        exact, samples = 0.0, run.forms(rademacher(op.n, generator, n_probes))
     else:
-        exact, samples = _hutch_plus_plus(op, n_probes, generator)
+        exact, samples = _hutch_plus_plus(run, op.n, n_probes, generator)
     op.release()
     if samples.numel() == 0:
         mean, error = 0.0, 0.0
@@ -119,7 +126,7 @@ def trace(
         estimate=exact + mean,
         standard_error=error,
         method=method,
-        n_products=op.n_products,
+        n_products=run.n_products,
         seed=seed,
         exact_part=exact,
         samples=samples,
@@ -129,17 +136,34 @@ def trace(
     )
 
 
-def _hutchinson(op: CurvatureOperator, probes: Tensor) -> Tensor:
-    return torch.stack([z @ op.matvec(z) for z in probes])
+class _Products:
+    """The products of one estimate, run in units by an executor; counts them."""
+
+    def __init__(self, recipe: OperatorRecipe, executor):
+        self.recipe, self.executor, self.n_products = recipe, executor, 0
+
+    def forms(self, probes: Tensor) -> Tensor:
+        """z^T M z for each row of probes (m, n) -> (m,) float64."""
+        values, count = run_units(
+            self.executor, quadratic_forms, self.recipe, split(probes), "probe batch"
+        )
+        self.n_products += count
+        return torch.from_numpy(np.concatenate(values)) if values else torch.empty(0)
+
+    def columns(self, probes: Tensor) -> Tensor:
+        """M S for S = probes.T (n, m) -> (n, m) float64."""
+        rows, count = run_units(self.executor, products, self.recipe, split(probes), "sketch")
+        self.n_products += count
+        return torch.from_numpy(np.concatenate(rows)).T
 
 
-def _hutch_plus_plus(op: CurvatureOperator, n_probes: int, generator) -> tuple[float, Tensor]:
+def _hutch_plus_plus(run: _Products, n: int, n_probes: int, generator) -> tuple[float, Tensor]:
     s = n_probes // 3
-    sketch = op.matmat(rademacher(op.n, generator, s).T)  # (n, s): H S
+    sketch = run.columns(rademacher(n, generator, s))  # (n, s): H S
     q, _ = torch.linalg.qr(sketch)  # (n, r), r = min(n, s)
-    exact = float(sum(column @ op.matvec(column) for column in q.T))
-    if q.shape[1] == op.n:  # the sketch spans everything: tr(Q^T H Q) is the trace
+    exact = float(sum(run.forms(q.T)))  # sum of q^T H q over the columns, in order
+    if q.shape[1] == n:  # the sketch spans everything: tr(Q^T H Q) is the trace
         return exact, torch.empty(0, dtype=torch.float64)
-    probes = rademacher(op.n, generator, n_probes - s - q.shape[1])
+    probes = rademacher(n, generator, n_probes - s - q.shape[1])
     probes = probes - (probes @ q) @ q.T
-    return exact, _hutchinson(op, probes)
+    return exact, run.forms(probes)

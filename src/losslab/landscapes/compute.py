@@ -1,10 +1,11 @@
 """`landscape()`: an objective's metrics on a grid of a 1-D or 2-D slice, chunk by chunk.
 
 The grid (n0[, n1] points, 'ij' order) is flattened and cut into chunks. Each chunk is one
-call of `evaluate_chunk`, a plain function of plain data (objective, origin, directions, the
-chunk's coordinates) -> {metric: values}, so memory is bounded by the chunk and any executor
-could run chunks. With `out=`, finished chunks go to a resumable store (store.py) and the
-result ends in one HDF5 file (result.py).
+call of `run_chunk`, a plain function of plain data (the run's `ChunkInputs`: objective,
+origin, directions, axes; and the chunk's bounds) -> {metric: values}, so memory is bounded by
+the chunk and an executor (`losslab.executors`: this process, or Ray tasks) runs the chunks.
+With `out=`, finished chunks go to a resumable store (store.py), written by the calling process
+only, and the result ends in one HDF5 file (result.py).
 
 Every objective is read through the one contract of `Objective`: a chunk is
 `objective.evaluate_slice(origin, directions, coords)` (for a surface the base class builds the
@@ -29,6 +30,7 @@ from losslab._checks import check_count
 from losslab._version import __version__
 from losslab.directions import Directions, custom, flat_layout
 from losslab.errors import LosslabError
+from losslab.executors import executor_of
 from losslab.landscapes.grid import check_grid
 from losslab.landscapes.result import Landscape, check_h5_path
 from losslab.landscapes.spec import canonical_json, slice_spec, spec_hash
@@ -72,12 +74,6 @@ class SlicePlan:
     def n_points(self) -> int:
         return math.prod(self.shape)
 
-    def chunk_coords(self, start: int, stop: int) -> Tensor:
-        """Coordinates (stop - start, k) of flattened grid points [start, stop), 'ij' order."""
-        index = np.unravel_index(np.arange(start, stop), self.shape)
-        coords = np.stack([c[i] for c, i in zip(self.coords, index, strict=True)], axis=-1)
-        return torch.as_tensor(coords).to(self.origin.device, self.origin.dtype)
-
 
 def landscape(
     objective,
@@ -91,6 +87,7 @@ def landscape(
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
     metadata: Mapping[str, Any] | None = None,
+    executor=None,
 ) -> Landscape:
     """Metrics of `objective` on the grid `origin + a * d0 [+ b * d1]`.
 
@@ -113,6 +110,10 @@ def landscape(
     progress: callback(done_points, total_points), called at the start and after each chunk.
     metadata: extra plain JSON data kept with the result (e.g. {"title": ...}); it is not part
         of the spec, so it neither triggers a refusal nor changes what a resume matches.
+    executor: who runs the chunks: "local" (default: in this process, one after another),
+        "ray" (each chunk a Ray task on this machine or a cluster), or a
+        `losslab.executors.Executor` (e.g. `RayExecutor(address="auto", gpus_per_task=0.25)`).
+        The result, and a resumable `out` file, are the same whichever runs them.
 
     Returns a `Landscape`; values[m][i, j] is metric m at coords[0][i], coords[1][j].
     """
@@ -123,11 +124,13 @@ def landscape(
         check_count("chunk_size", chunk_size)
     if progress is not None and not callable(progress):
         raise LosslabError(f"progress == {progress!r}, must be a callable(done, total) or None.")
+    executor = executor_of(executor)
     with pool.busy():  # the interpreter's exit waits for a landscape running on a thread
         if out is None:
-            return _run_in_memory(objective, plan, chunk_size or plan.default_chunk_size, progress)
+            size = chunk_size or plan.default_chunk_size
+            return _run_in_memory(objective, plan, size, progress, executor)
         out = check_h5_path(out)
-        return _run_to_file(objective, plan, out, chunk_size, progress)
+        return _run_to_file(objective, plan, out, chunk_size, progress, executor)
 
 
 def evaluate_chunk(
@@ -164,26 +167,31 @@ def evaluate_chunk(
 # -- running ------------------------------------------------------------------------------------
 
 
-def _run_in_memory(objective, plan: SlicePlan, chunk_size: int, progress) -> Landscape:
+def _run_in_memory(objective, plan: SlicePlan, chunk_size: int, progress, executor) -> Landscape:
     total = plan.n_points
-    pieces: list[dict[str, np.ndarray]] = []
+    bounds = [(start, min(start + chunk_size, total)) for start in range(0, total, chunk_size)]
+    pieces: list[dict[str, np.ndarray] | None] = [None] * len(bounds)
+    n_done = 0
     _report(progress, 0, total)
-    for start in range(0, total, chunk_size):
-        stop = min(start + chunk_size, total)
-        coords = plan.chunk_coords(start, stop)
-        pieces.append(evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics))
-        _report(progress, stop, total)
+
+    def keep(index: int, values: dict[str, np.ndarray]) -> None:
+        nonlocal n_done
+        pieces[index] = values
+        n_done += bounds[index][1] - bounds[index][0]
+        _report(progress, n_done, total)
+
+    executor.run(run_chunk, chunk_inputs(objective, plan), bounds, keep, describe=_chunk_name)
     values = {k: np.concatenate([p[k] for p in pieces]).reshape(plan.shape) for k in pieces[0]}
     metadata = {**plan.metadata, "chunk_size": chunk_size, "value_keys": list(values)}
     return _result(plan, values, metadata)
 
 
-def _run_to_file(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> Landscape:
+def _run_to_file(objective, plan: SlicePlan, out: Path, chunk_size, progress, executor):
     with exclusive(out):  # one run per out at a time (a caller may hold it already)
-        return _run_locked(objective, plan, out, chunk_size, progress)
+        return _run_locked(objective, plan, out, chunk_size, progress, executor)
 
 
-def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> Landscape:
+def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress, executor):
     done = finished_landscape(out, plan.spec_hash, plan.spec, plan.metadata)
     if done is not None:
         remove_stale_folder(out, plan.spec_hash)
@@ -203,15 +211,18 @@ def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> 
         total = plan.n_points
         n_done = sum(stop - start for start, stop in map(store.bounds, finished))
         _report(progress, n_done, total)
-        for index in range(store.n_chunks):
-            if index in finished:
-                continue
-            start, stop = store.bounds(index)
-            coords = plan.chunk_coords(start, stop)
-            values = evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics)
-            store.write(index, values)
+        todo = [index for index in range(store.n_chunks) if index not in finished]
+
+        def keep(position: int, values: dict[str, np.ndarray]) -> None:
+            # Written here, by the driver, whichever process computed the chunk.
+            nonlocal n_done
+            start, stop = store.bounds(todo[position])
+            store.write(todo[position], values)
             n_done += stop - start
             _report(progress, n_done, total)
+
+        units = [store.bounds(index) for index in todo]
+        executor.run(run_chunk, chunk_inputs(objective, plan), units, keep, describe=_chunk_name)
         values = _assemble(store, objective, plan)
     except BaseException as error:
         # Nothing worth resuming: leave no folder behind (the kept training only on Ctrl-C).
@@ -223,6 +234,62 @@ def _run_locked(objective, plan: SlicePlan, out: Path, chunk_size, progress) -> 
     return result
 
 
+# -- the unit of work: one chunk of grid points --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkInputs:
+    """What every chunk of one run reads, sent once per run (to each Ray worker once):
+    origin (n_params,) and directions (k, n_params) float64 numpy, the grid's axes, and the
+    dtype the objective computes in."""
+
+    objective: Objective
+    origin: np.ndarray
+    directions: np.ndarray
+    coords: tuple[np.ndarray, ...]
+    metrics: tuple[str, ...]
+    dtype: torch.dtype
+
+
+def chunk_inputs(objective, plan: SlicePlan) -> ChunkInputs:
+    return ChunkInputs(
+        objective,
+        plan.stored_origin,
+        plan.stored_directions,
+        plan.coords,
+        plan.metrics,
+        plan.origin.dtype,
+    )
+
+
+def run_chunk(inputs: ChunkInputs, bounds: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Metrics of the flattened grid points [start, stop) (a plain function of plain data: any
+    executor runs it). The float64 origin and directions are cast as `plan_slice` casts them,
+    so every executor computes the same numbers."""
+    start, stop = bounds
+    objective = inputs.objective
+    device = _device_of(objective)
+    origin = torch.from_numpy(inputs.origin).to(device, inputs.dtype)
+    directions = torch.from_numpy(inputs.directions).to(device, inputs.dtype)
+    shape = tuple(len(c) for c in inputs.coords)
+    index = np.unravel_index(np.arange(start, stop), shape)
+    points = np.stack([c[i] for c, i in zip(inputs.coords, index, strict=True)], axis=-1)
+    coords = torch.as_tensor(points).to(device, inputs.dtype)
+    return evaluate_chunk(objective, origin, directions, coords, inputs.metrics)
+
+
+def _device_of(objective) -> torch.device:
+    reference = objective.origin
+    if reference is not None and reference.is_floating_point():
+        return reference.device
+    return torch.device("cpu")
+
+
+def _chunk_name(position: int, bounds: tuple[int, int]) -> str:
+    start, stop = bounds
+    return f"the chunk of grid points {start}..{stop - 1}"
+
+
 def _assemble(store: ChunkStore, objective, plan: SlicePlan) -> dict[str, np.ndarray]:
     """The full grid from the chunk files (recomputing any found damaged)."""
     values: dict[str, np.ndarray] = {}
@@ -230,8 +297,7 @@ def _assemble(store: ChunkStore, objective, plan: SlicePlan) -> dict[str, np.nda
         start, stop = store.bounds(index)
         chunk = store.read(index)
         if chunk is None:
-            coords = plan.chunk_coords(start, stop)
-            chunk = evaluate_chunk(objective, plan.origin, plan.directions, coords, plan.metrics)
+            chunk = run_chunk(chunk_inputs(objective, plan), (start, stop))
             store.write(index, chunk)
         if not values:
             values = {k: np.full(plan.n_points, np.nan) for k in chunk}

@@ -55,6 +55,11 @@ class GeneralPath:
         self._lock = threading.Lock()  # deepcopy of the shared template, one at a time
         self._replica()  # the caller's own, and a copy that fails fails here
 
+    @property
+    def template(self) -> nn.Module:
+        """The private copy of the model made at construction (never run: replicas are)."""
+        return self._template
+
     def _replica(self) -> _Replica:
         replica = getattr(self._local, "replica", None)
         if replica is None:

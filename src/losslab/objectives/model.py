@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from losslab import placement
 from losslab._checks import check_count, check_seed
 from losslab.errors import LosslabError
 from losslab.objectives import pool
@@ -222,6 +223,34 @@ class ModelObjective(Objective):
         self._prepared: dict[int, tuple[Prepared, Prepared | None]] = {}  # data of one batch
         self._path = "functional_call"  # or "sequential", "traced" (set by _choose_path)
         self._choose_path(model, eval_batch_size)
+        # How to build this objective again in another process (see __reduce__).
+        self._recipe = (
+            loss_fn,
+            data,
+            {
+                "eval_batch_size": self.eval_batch_size,
+                "output_fn": output_fn,
+                "batch_fn": batch_fn,
+                "metrics": self.metrics,
+                "n_samples": n_samples,
+                "seed": seed,
+                "bn": bn,
+                "train_data": train_data,
+                "chunk_size": chunk_size,
+                "workers": workers,
+            },
+        )
+
+    def __reduce__(self):
+        """Pickled as the recipe that built it: the private copy of the model taken at
+        construction, the loss, the data and the options, with the batch size this objective
+        chose (so the data is cut into the same batches and sums in the same order). A process
+        that unpickles it (a Ray worker) builds its own objective with its own threads and
+        buffers, which evaluates to the same numbers; the caches and thread-local state of
+        this one never travel (they could not: locks and thread-locals do not pickle)."""
+        loss_fn, data, options = self._recipe
+        template = self._module_path.template  # its parameters need no gradient: say which do
+        return (_rebuild, (template, self.layout.names, loss_fn, data, options))
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -901,6 +930,18 @@ class ModelObjective(Objective):
             f"{batches}{', streamed' if self.streamed else ''}, bn={self.bn!r}, "
             f"path={self._path})"
         )
+
+
+def _rebuild(model: nn.Module, trained: tuple[str, ...], loss_fn, data, options: dict):
+    """The objective of `ModelObjective.__reduce__`, built again where it was unpickled, on
+    the device of the task unpickling it if it was given one (`losslab.placement`);
+    `trained` names the parameters of its layout (the others stay frozen)."""
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name in trained)
+    device = placement.device()
+    if device is not None:
+        model = model.to(device)  # the data follows the model's device (read_data)
+    return ModelObjective(model, loss_fn, data, **options)
 
 
 def _scan_size(data) -> int:
