@@ -27,6 +27,8 @@ cloudpickle.register_pickle_by_value(ray_objectives)  # the workers cannot impor
 
 @pytest.fixture(scope="module")
 def executor():
+    if ray.is_initialized():  # started by another test of this process (the README's)
+        ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield RayExecutor()
     ray.shutdown()
