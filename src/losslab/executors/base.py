@@ -13,8 +13,9 @@ and lets an executor run the units:
 an executor sends it once, not once per unit. `units` are small (two ints, a seed). Results
 arrive in completion order; `on_result` runs in the calling thread (the driver), so a result
 file is written by one process only, whichever executor ran the units. When `on_result`
-raises, or Ctrl-C arrives, the executor cancels what is still running and re-raises; what
-`on_result` already received is the caller's to keep. A unit that raises becomes one
+raises, or Ctrl-C arrives, the executor starts no further unit and re-raises (a few units
+already in flight may finish unseen); what `on_result` already received is the caller's to
+keep. A unit that raises becomes one
 `UnitFailed` naming it.
 """
 

@@ -21,6 +21,7 @@ itself from that), so tasks side by side do not oversubscribe the cores Ray gave
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from typing import Any
@@ -113,25 +114,41 @@ class RayExecutor(Executor):
         )
         threads = max(1, math.floor(self.cpus_per_task))
         box = [ray.put(shared)]  # a list, so that tasks get the reference, not a copy
-        pending = {
-            task.remote(work, box, unit, threads, self.gpus_per_task > 0): index
-            for index, unit in enumerate(units)
-        }
-        try:
-            while pending:
-                done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
-                for ref in done:
-                    index = pending.pop(ref)
-                    try:
-                        result = self._result(ref, index, units[index], describe)
-                    except LosslabError:
-                        self._keep_finished(pending, units, on_result, describe)
-                        raise
-                    on_result(index, result)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+        waiting = iter(enumerate(units))
+        window = self._window()
+        pending: dict = {}
+
+        def submit() -> None:  # keep `window` tasks in flight: every slot busy, one queued
+            for index, unit in itertools.islice(waiting, window - len(pending)):
+                pending[task.remote(work, box, unit, threads, self.gpus_per_task > 0)] = index
+
+        submit()
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
+            for ref in done:
+                index = pending.pop(ref)
+                try:
+                    result = self._result(ref, index, units[index], describe)
+                except LosslabError:
+                    self._keep_finished(pending, units, on_result, describe)
+                    raise
+                on_result(index, result)
+            submit()
+        # On Ctrl-C or an error the units not yet submitted are never submitted, and the few
+        # in flight finish on their own (their results are dropped). They are not cancelled:
+        # ray.cancel racing a task's completion aborts the driver inside Ray's core worker
+        # (task_manager.cc "Check failed: it != submissible_tasks_.end()", Ray 2.60, seen
+        # here on about one Ctrl-C in five), and exiting the driver ends its tasks anyway.
+
+    def _window(self) -> int:
+        """Tasks in flight at once: twice the tasks the cluster can run side by side."""
+        resources = self._ray.cluster_resources()
+        slots = []
+        if self.cpus_per_task > 0:
+            slots.append(resources.get("CPU", 1) / self.cpus_per_task)
+        if self.gpus_per_task > 0:
+            slots.append(resources.get("GPU", 0) / self.gpus_per_task)
+        return max(2, 2 * math.floor(min(slots) if slots else resources.get("CPU", 1)))
 
     def _keep_finished(self, pending: dict, units, on_result, describe) -> None:
         """Before a unit's error is raised: hand over the units that finished meanwhile, so
