@@ -138,7 +138,7 @@ class RayExecutor(Executor):
         # in flight finish on their own (their results are dropped). They are not cancelled:
         # ray.cancel racing a task's completion aborts the driver inside Ray's core worker
         # (task_manager.cc "Check failed: it != submissible_tasks_.end()", Ray 2.60, seen
-        # here on about one Ctrl-C in five), and exiting the driver ends its tasks anyway.
+        # here on 3 of 11 Ctrl-C tries), and exiting the driver ends its tasks anyway.
 
     def _window(self) -> int:
         """Tasks in flight at once: twice the tasks the cluster can run side by side."""
