@@ -144,11 +144,11 @@ def width_sweep(
         str(width): sum(p.numel() for p in models[w * len(seeds)].parameters())
         for w, width in enumerate(widths)
     }
-    # Each network with its partner, the next seed's network at the same width (cyclic).
-    pairs = [
-        (models[i], models[(i // len(seeds)) * len(seeds) + (i % len(seeds) + 1) % len(seeds)])
-        for i in range(len(cells))
-    ]
+
+    def partner(index: int) -> nn.Module:  # the next seed's network at the same width (cyclic)
+        w, s = divmod(index, len(seeds))
+        return models[w * len(seeds) + (s + 1) % len(seeds)]
+
     samples: dict[str, np.ndarray] = {}
     n_done = 0
 
@@ -161,7 +161,7 @@ def width_sweep(
         if progress is not None:
             progress(n_done, len(cells))
 
-    units = [(cell[1], *pair) for cell, pair in zip(cells, pairs, strict=True)]
+    units = [(seed, models[i], partner(i)) for i, (_, seed) in enumerate(cells)]
     runner.run(_measure_cell, inputs, units, keep_figures, describe=_cell_name("measuring", cells))
 
     if any(f in samples for f in ACCURACY_FIGURES) and not all(

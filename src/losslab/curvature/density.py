@@ -26,6 +26,7 @@ from losslab._checks import check_count, check_positive, check_seed
 from losslab.curvature.kinds import check_kind
 from losslab.curvature.probes import OperatorRecipe, run_units, spectral_nodes, split
 from losslab.curvature.trace import rademacher, require_probes
+from losslab.executors import executor_of
 from losslab.results import Result, summary
 from losslab.results.kinds import check_shapes
 
@@ -148,7 +149,7 @@ def density(
     nodes = torch.zeros(n_probes, steps, dtype=torch.float64)
     weights = torch.zeros(n_probes, steps, dtype=torch.float64)
     units = [(probes, steps) for probes in split(rademacher(op.n, generator, n_probes), 1)]
-    per_unit, n_products = run_units(executor, spectral_nodes, recipe, units, "probe")
+    per_unit, n_products = run_units(executor_of(executor), spectral_nodes, recipe, units, "probe")
     for p, [(theta, squares)] in enumerate(per_unit):
         m = len(theta)
         nodes[p, :m], weights[p, :m] = torch.tensor(theta), torch.tensor(squares)

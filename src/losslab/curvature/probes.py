@@ -29,7 +29,7 @@ import torch
 
 from losslab.curvature.kinds import operator
 from losslab.curvature.lanczos import lanczos
-from losslab.executors import executor_of
+from losslab.executors import Executor
 
 PROBES_PER_UNIT = 8  # one unit's probes: enough work per task, many tasks for a cluster
 
@@ -65,8 +65,7 @@ def quadratic_forms(recipe: OperatorRecipe, probes: np.ndarray) -> tuple[np.ndar
     """(z^T M z for each row z of probes (m, n), products taken)."""
     op = recipe.operator()
     before = op.n_products
-    rows = torch.from_numpy(probes)
-    values = torch.stack([z @ op.matvec(z) for z in rows]) if len(rows) else rows.new_empty(0)
+    values = torch.stack([z @ op.matvec(z) for z in torch.from_numpy(probes)])
     return values.numpy(), op.n_products - before
 
 
@@ -93,17 +92,16 @@ def spectral_nodes(recipe: OperatorRecipe, unit) -> tuple[list, int]:
 
 
 def run_units(
-    executor, work: Callable, recipe: OperatorRecipe, units: Sequence, what: str
+    executor: Executor, work: Callable, recipe: OperatorRecipe, units: Sequence, what: str
 ) -> tuple[list, int]:
-    """Every unit's result in unit order, and the products they took in all."""
+    """Every unit's result in unit order, and the products they took in all. One executor
+    for every phase of an estimate, so that Ray ships the recipe once (see on_ray)."""
     results: list = [None] * len(units)
 
     def keep(index: int, result) -> None:
         results[index] = result
 
-    executor_of(executor).run(
-        work, recipe, list(units), keep, describe=lambda i, unit: f"{what} {i}"
-    )
+    executor.run(work, recipe, list(units), keep, describe=lambda i, unit: f"{what} {i}")
     return [value for value, _ in results], sum(count for _, count in results)
 
 

@@ -28,6 +28,7 @@ from losslab._checks import check_count, check_seed
 from losslab.curvature.kinds import check_kind
 from losslab.curvature.probes import OperatorRecipe, products, quadratic_forms, run_units, split
 from losslab.errors import LosslabError
+from losslab.executors import executor_of
 from losslab.results import Result
 from losslab.results.kinds import check_shapes
 
@@ -140,7 +141,7 @@ class _Products:
     """The products of one estimate, run in units by an executor; counts them."""
 
     def __init__(self, recipe: OperatorRecipe, executor):
-        self.recipe, self.executor, self.n_products = recipe, executor, 0
+        self.recipe, self.executor, self.n_products = recipe, executor_of(executor), 0
 
     def forms(self, probes: Tensor) -> Tensor:
         """z^T M z for each row of probes (m, n) -> (m,) float64."""
@@ -148,7 +149,7 @@ class _Products:
             self.executor, quadratic_forms, self.recipe, split(probes), "probe batch"
         )
         self.n_products += count
-        return torch.from_numpy(np.concatenate(values)) if values else torch.empty(0)
+        return torch.from_numpy(np.concatenate(values))
 
     def columns(self, probes: Tensor) -> Tensor:
         """M S for S = probes.T (n, m) -> (n, m) float64."""

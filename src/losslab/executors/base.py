@@ -15,8 +15,7 @@ arrive in completion order; `on_result` runs in the calling thread (the driver),
 file is written by one process only, whichever executor ran the units. When `on_result`
 raises, or Ctrl-C arrives, the executor starts no further unit and re-raises (a few units
 already in flight may finish unseen); what `on_result` already received is the caller's to
-keep. A unit that raises becomes one
-`UnitFailed` naming it.
+keep. A unit that raises becomes one `UnitFailed` naming it.
 """
 
 from __future__ import annotations
@@ -36,7 +35,8 @@ class UnitFailed(LosslabError):
 
     def __init__(self, index: int, what: str, cause: BaseException):
         self.index, self.what, self.cause = index, what, cause
-        detail = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        text = str(cause).strip()
+        detail = text.splitlines()[0] if text else ""
         reason = f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
         super().__init__(f"{what} failed: {reason}")
 

@@ -6,17 +6,18 @@ Why Ray (and not MPI, as the first landscape tools did): units are independent, 
 that dies with its worker is simply run again (`max_retries`) while every other result
 stands; nothing holds a lock on the result file, which only the driver writes.
 
-How data travels. `shared` is put in Ray's object store ONCE per `run`; each task receives a
-reference to it (boxed in a list, so Ray does not resolve it per task) and a worker process
-deserializes it once, then keeps it for the following tasks of the same run (`_shared_of`).
+How data travels. `shared` is put in Ray's object store ONCE (again only when a later `run`
+gets another object: Hutch++'s three phases share one); each task receives a reference to it
+(boxed in a list, so Ray does not resolve it per task) and a worker process deserializes it
+once, then keeps it for the following tasks (`_shared_of`).
 Torch CPU tensors are serialized as numpy arrays (`_register_tensors`): Ray stores numpy
 arrays so that every worker on a node maps the same shared memory instead of copying them,
 and `torch.from_numpy` wraps them again in the task. Tasks only read them.
 
-Threads. A task runs torch with `cpus_per_task` intra-op threads (the losslab worker pool sizes
-itself from that), so tasks side by side do not oversubscribe the cores Ray gave them. With
-`gpus_per_task` (a fraction shares a GPU), the objective is moved to the task's GPU
-(`losslab.executors.placement`).
+Threads. A task runs torch with floor(cpus_per_task) intra-op threads, at least 1 (the losslab
+worker pool sizes itself from that), so tasks side by side do not oversubscribe the cores Ray
+gave them. With `gpus_per_task` (a fraction shares a GPU), a network objective is built on the
+task's GPU (`losslab.placement`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class RayExecutor(Executor):
         self.init_options = dict(init_options or {})
         self.by_value = tuple(by_value)
         self.startup_seconds = 0.0  # time `start` spent in ray.init (0 when already running)
+        self._put: tuple[Any, Any] | None = None  # (the last shared object, its reference)
         self._ray = import_ray()  # refused here, before any work, when Ray is missing
 
     def start(self) -> None:
@@ -113,7 +115,9 @@ class RayExecutor(Executor):
             retry_exceptions=False,  # a unit that raises would raise again: report it
         )
         threads = max(1, math.floor(self.cpus_per_task))
-        box = [ray.put(shared)]  # a list, so that tasks get the reference, not a copy
+        if self._put is None or self._put[0] is not shared:
+            self._put = (shared, ray.put(shared))
+        box = [self._put[1]]  # a list, so that tasks get the reference, not a copy
         waiting = iter(enumerate(units))
         window = self._window()
         pending: dict = {}
@@ -227,16 +231,16 @@ def _register_tensors(ray) -> None:
 
 
 def _pack(tensor):
+    import torch
+
     tensor = tensor.detach()
-    if tensor.device.type == "cpu" and tensor.dtype != torch_bfloat16():
+    if tensor.device.type == "cpu" and tensor.dtype != torch.bfloat16:  # numpy has no bfloat16
         return ("numpy", tensor.contiguous().numpy())
     import io
 
-    import torch
-
     buffer = io.BytesIO()
     torch.save(tensor.cpu(), buffer)
-    return ("torch", buffer.getvalue(), str(tensor.device))
+    return ("torch", buffer.getvalue())
 
 
 def _unpack(packed):
@@ -249,11 +253,4 @@ def _unpack(packed):
         with warnings.catch_warnings():  # read-only shared memory: the task only reads it
             warnings.simplefilter("ignore", UserWarning)
             return torch.from_numpy(packed[1])
-    tensor = torch.load(io.BytesIO(packed[1]), weights_only=True)
-    return tensor
-
-
-def torch_bfloat16():
-    import torch
-
-    return torch.bfloat16
+    return torch.load(io.BytesIO(packed[1]), weights_only=True)

@@ -55,10 +55,9 @@ Progress = Callable[[int, int], Any]
 class SlicePlan:
     """Everything a run needs, checked: the unit of work reads only this."""
 
-    origin: Tensor  # (n_params,) in the objective's dtype and device
-    directions: Tensor  # (k, n_params) same dtype and device as origin
-    stored_origin: np.ndarray  # (n_params,) float64: what the spec and the file hold
-    stored_directions: np.ndarray  # (k, n_params) float64
+    dtype: torch.dtype  # what the objective computes in (a chunk casts origin, directions)
+    origin: np.ndarray  # (n_params,) float64: what the spec and the file hold
+    directions: np.ndarray  # (k, n_params) float64
     coords: tuple[np.ndarray, ...]  # float64, one per direction
     metrics: tuple[str, ...]
     metadata: dict[str, Any]
@@ -253,22 +252,17 @@ class ChunkInputs:
 
 def chunk_inputs(objective, plan: SlicePlan) -> ChunkInputs:
     return ChunkInputs(
-        objective,
-        plan.stored_origin,
-        plan.stored_directions,
-        plan.coords,
-        plan.metrics,
-        plan.origin.dtype,
+        objective, plan.origin, plan.directions, plan.coords, plan.metrics, plan.dtype
     )
 
 
 def run_chunk(inputs: ChunkInputs, bounds: tuple[int, int]) -> dict[str, np.ndarray]:
     """Metrics of the flattened grid points [start, stop) (a plain function of plain data: any
-    executor runs it). The float64 origin and directions are cast as `plan_slice` casts them,
-    so every executor computes the same numbers."""
+    executor runs it). The float64 origin and directions are cast to the objective's dtype
+    here, in whichever process runs it, so every executor computes the same numbers."""
     start, stop = bounds
     objective = inputs.objective
-    device = _device_of(objective)
+    _, device = _computes_in(objective)  # where it lives in this process (a Ray task's GPU)
     origin = torch.from_numpy(inputs.origin).to(device, inputs.dtype)
     directions = torch.from_numpy(inputs.directions).to(device, inputs.dtype)
     shape = tuple(len(c) for c in inputs.coords)
@@ -278,11 +272,13 @@ def run_chunk(inputs: ChunkInputs, bounds: tuple[int, int]) -> dict[str, np.ndar
     return evaluate_chunk(objective, origin, directions, coords, inputs.metrics)
 
 
-def _device_of(objective) -> torch.device:
+def _computes_in(objective) -> tuple[torch.dtype, torch.device]:
+    """The objective's own dtype and device (a float32 network stays float32); float64 on
+    the CPU for an objective without a floating origin."""
     reference = objective.origin
     if reference is not None and reference.is_floating_point():
-        return reference.device
-    return torch.device("cpu")
+        return reference.dtype, reference.device
+    return torch.float64, torch.device("cpu")
 
 
 def _chunk_name(position: int, bounds: tuple[int, int]) -> str:
@@ -312,13 +308,7 @@ def _assemble(store: ChunkStore, objective, plan: SlicePlan) -> dict[str, np.nda
 
 
 def _result(plan: SlicePlan, values, metadata) -> Landscape:
-    return Landscape(
-        plan.coords,
-        values,
-        plan.stored_origin,
-        plan.stored_directions,
-        metadata,
-    )
+    return Landscape(plan.coords, values, plan.origin, plan.directions, metadata)
 
 
 def _with_user_metadata(plan: SlicePlan, extra) -> SlicePlan:
@@ -385,18 +375,11 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
     # Per point, float64: each metric and its standard error, computed and assembled (4 each).
     check_grid("landscape", sizes, 4 * len(metrics))
 
-    # Compute in the objective's own dtype and device (a float32 network stays float32).
-    reference = objective.origin
-    if reference is not None and reference.is_floating_point():
-        dtype, device = reference.dtype, reference.device
-    else:
-        dtype, device = torch.float64, torch.device("cpu")
+    dtype, _ = _computes_in(objective)
     _check_reach(span_given, ranges, origin, directions.vectors, dtype)
     coords = tuple(
         np.linspace(lo, hi, n, dtype=np.float64) for (lo, hi), n in zip(ranges, sizes, strict=True)
     )
-    origin_eval = origin.to(device, dtype)
-    directions_eval = directions.vectors.to(device, dtype)
 
     description = _describe(objective)
     origin_np = origin.numpy()
@@ -419,8 +402,7 @@ def plan_slice(objective, directions, span, resolution, origin, metrics) -> Slic
     }
     canonical_json(metadata)  # fails now, not after the run, if describe() is not JSON
     return SlicePlan(
-        origin_eval,
-        directions_eval,
+        dtype,
         origin_np,
         directions_np,
         coords,
