@@ -106,6 +106,9 @@ def _landscape_of(source: str, resolution: int):
 
 # -- race ---------------------------------------------------------------------------------------
 
+CONTOUR_RESOLUTION = 120  # drawn once
+SURFACE_RESOLUTION = 60  # the turning 3-D panel of a race is redrawn every frame
+
 
 @app.command("race")
 def race_command(
@@ -164,10 +167,6 @@ def race_command(
 
 
 # -- training -----------------------------------------------------------------------------------
-
-
-CONTOUR_RESOLUTION = 120  # drawn once
-SURFACE_RESOLUTION = 60  # the turning 3-D panel of a race is redrawn every frame
 
 app.command("training")(animate_training.training_command)
 

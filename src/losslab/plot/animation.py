@@ -18,6 +18,7 @@ them. No matplotlib here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,6 +33,7 @@ END_MARKERS = ("end", "diverged")
 # the frame whichever way it turns (zoomed, its z labels leave the frame's right edge).
 RACE_CAMERA = Camera(zoom=1.0)
 HOLD = 0.15  # a reveal ends this share of the frames before the last: the whole path rests
+ANIMATION_SIZE = (6.4, 4.8)  # inches; the renderer scales it to the pixel size asked for
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Animation:
                 f"progress has shape {np.shape(self.progress)}, not ({self.n_frames},)."
             )
 
-    @property
+    @functools.cached_property  # read by every frame's `step`
     def last_step(self) -> float:
         """The largest step of the revealed paths (0 when none)."""
         steps = [
@@ -149,16 +151,7 @@ def contrast_animation(contrast, n_frames: int) -> Animation:
     from losslab.plot.contrast import contrast_scene
 
     scene = contrast_scene(contrast)
-    panels = tuple(
-        replace(
-            panel,
-            items=tuple(
-                replace(item, colourbar=False) if isinstance(item, Field) else item
-                for item in panel.items
-            ),
-        )
-        for panel in scene.panels
-    )
+    panels = tuple(replace(panel, items=without_colour_bars(panel.items)) for panel in scene.panels)
     return rotating(replace(scene, panels=panels, size=ANIMATION_SIZE), n_frames)
 
 
@@ -187,15 +180,16 @@ def race_animation(
     # One colour bar and its label (the contour's): the 3-D panel gets the width, and its
     # turning z label never runs into the colour bar beside it.
     unlabelled = replace(surface.z, label="")
-    quiet = tuple(
-        replace(item, colourbar=False) if isinstance(item, Field) else item
-        for item in surface.items
-    )
     scene = Scene(
         (
             replace(contour, items=runs_only(contour.items), title="", legend="figure"),
             replace(
-                surface, items=quiet, title="", legend="none", z=unlabelled, camera=RACE_CAMERA
+                surface,
+                items=without_colour_bars(surface.items),
+                title="",
+                legend="none",
+                z=unlabelled,
+                camera=RACE_CAMERA,
             ),
         ),
         title=title,
@@ -256,6 +250,11 @@ def training_animation(
     return Animation(scene, n_frames, progress=reveal(n_frames), reveal=("trajectory", "loss"))
 
 
+def without_colour_bars(items) -> tuple:
+    """Items whose fields draw no colour bar."""
+    return tuple(replace(i, colourbar=False) if isinstance(i, Field) else i for i in items)
+
+
 def runs_only(items) -> tuple:
     """Items with a legend of the runs alone: 640 pixels have no room for the entries that
     explain the markers (start, end, known minimum)."""
@@ -264,6 +263,3 @@ def runs_only(items) -> tuple:
         for item in items
         if not isinstance(item, LegendEntry)
     )
-
-
-ANIMATION_SIZE = (6.4, 4.8)  # inches; the renderer scales it to the pixel size asked for
