@@ -95,7 +95,6 @@ def bowl_and_mountains(resolution: int = 41, *, seed: int = 0) -> Contrast:
     bowl_share = landscape_nonconvex_share(bowl)
     mountains_share = landscape_nonconvex_share(mountains)
     n_params = mountains.directions.shape[1]
-    shape = MOUNTAINS
     return Contrast(
         bowl=bowl,
         mountains=mountains,
@@ -103,15 +102,15 @@ def bowl_and_mountains(resolution: int = 41, *, seed: int = 0) -> Contrast:
         mountains_share=mountains_share,
         solution=solution,
         bowl_title="Linear regression: a convex bowl",
-        mountains_title=f"A {shape['depth']}-layer network: mountains",
+        mountains_title=f"A {MOUNTAINS['depth']}-layer network: mountains",
         bowl_description=(
             "The mean squared error of x @ w on the 'linear' data set, in its two raw weights "
             "(w1, w2). A quadratic in w: one minimum, the normal-equation solution, and every "
             "path downhill leads to it."
         ),
         mountains_description=(
-            f"The cross-entropy of a {shape['activation']} network with {shape['depth']} "
-            f"hidden layers of {shape['width']} ({n_params} weights, no skip connections) on "
+            f"The cross-entropy of a {MOUNTAINS['activation']} network with {MOUNTAINS['depth']} "
+            f"hidden layers of {MOUNTAINS['width']} ({n_params} weights, no skip connections) on "
             "the 8x8 digits, on a plane through its trained weights along two "
             "filter-normalized random directions (Li et al. 2018): ridges, pits and passes."
         ),
@@ -189,14 +188,12 @@ def network_mountains(resolution: int = 41, *, seed: int = 0) -> Landscape:
     filter-normalized random directions (drawn with `seed`), +- MOUNTAINS_SPAN."""
     data = load_dataset(MOUNTAINS_DATA, seed=seed)
     model = mountains_network(data, seed=seed)
-    run = train(model, data, seed=seed, record_every=10**9, **MOUNTAINS_TRAINING)
-    model.load_state_dict(run.param_dict(-1), strict=False)  # filter norms of the TRAINED net
-    objective = ModelObjective(model, "cross_entropy", data.train)
+    run = train(model, data, seed=seed, record_every=10**9, **MOUNTAINS_TRAINING)  # in place
+    objective = ModelObjective(model, "cross_entropy", data.train)  # origin: trained weights
     plane = random_directions(objective, 2, normalization="filter", seed=seed)
     return landscape(
         objective,
         plane,
-        origin=run.final,
         span=MOUNTAINS_SPAN,
         resolution=resolution,
         metrics=["loss"],
