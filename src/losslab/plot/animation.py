@@ -25,7 +25,7 @@ import numpy as np
 
 from losslab.errors import LosslabError
 from losslab.plot import build, style
-from losslab.plot.scene import Axis, Camera, Field, LegendEntry, Markers, Panel, Path, Scene
+from losslab.plot.scene import Axis, Camera, LegendEntry, Markers, Panel, Path, Scene
 
 # Markers that mark where a revealed run ended: hidden until its last step is shown.
 END_MARKERS = ("end", "diverged")
@@ -150,9 +150,8 @@ def contrast_animation(contrast, n_frames: int) -> Animation:
     and at 640 pixels the two surfaces need the width."""
     from losslab.plot.contrast import contrast_scene
 
-    scene = contrast_scene(contrast)
-    panels = tuple(replace(panel, items=without_colour_bars(panel.items)) for panel in scene.panels)
-    return rotating(replace(scene, panels=panels, size=ANIMATION_SIZE), n_frames)
+    scene = contrast_scene(contrast, colour_bars=False)
+    return rotating(replace(scene, size=ANIMATION_SIZE), n_frames)
 
 
 def race_animation(
@@ -185,7 +184,7 @@ def race_animation(
             replace(contour, items=runs_only(contour.items), title="", legend="figure"),
             replace(
                 surface,
-                items=without_colour_bars(surface.items),
+                items=build.without_colour_bars(surface.items),
                 title="",
                 legend="none",
                 z=unlabelled,
@@ -248,11 +247,6 @@ def training_animation(
         widths=(0.58, 0.42),
     )
     return Animation(scene, n_frames, progress=reveal(n_frames), reveal=("trajectory", "loss"))
-
-
-def without_colour_bars(items) -> tuple:
-    """Items whose fields draw no colour bar."""
-    return tuple(replace(i, colourbar=False) if isinstance(i, Field) else i for i in items)
 
 
 def runs_only(items) -> tuple:

@@ -273,6 +273,12 @@ def contour_scene(landscape, **options) -> Scene:
     return Scene((contour_panel(landscape, **options),), size=CONTOUR_SIZE)
 
 
+def without_colour_bars(items) -> tuple:
+    """Items whose fields draw no colour bar (where the width is short; a 3-D panel's z axis
+    reads the heights)."""
+    return tuple(replace(i, colourbar=False) if isinstance(i, Field) else i for i in items)
+
+
 def surface_scene(landscape, *, trajectories=(), minima=None, log: bool | None = None) -> Scene:
     """The landscape as a 3-D surface (height = loss, or its log10), with paths and minima
     lifted onto it (their heights on the same colour scale, clipped to its range)."""

@@ -14,20 +14,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from losslab.contrast import Contrast
-from losslab.plot.build import surface_scene
+from losslab.plot.build import surface_scene, without_colour_bars
 from losslab.plot.scene import Panel, Scene
 
 CONTRAST_SIZE = (13.0, 5.8)
 
 
-def contrast_scene(contrast: Contrast, *, title: str = "") -> Scene:
-    """Two 3-D surface panels: the bowl (left) and the mountains (right)."""
-    bowl = _panel(contrast.bowl, contrast.bowl_title, contrast.bowl_share, ("w1", "w2", "MSE"))
+def contrast_scene(contrast: Contrast, *, title: str = "", colour_bars: bool = True) -> Scene:
+    """Two 3-D surface panels: the bowl (left) and the mountains (right). colour_bars=False
+    leaves them out where the width is short (a video frame, a phone): the z axes read the
+    heights."""
+    labels = ("w1", "w2", "MSE")
+    bowl = _panel(contrast.bowl, contrast.bowl_title, contrast.bowl_share, labels, colour_bars)
     mountains = _panel(
         contrast.mountains,
         contrast.mountains_title,
         contrast.mountains_share,
         ("direction 1", "direction 2", "cross-entropy"),
+        colour_bars,
     )
     return Scene((bowl, mountains), title=title, size=CONTRAST_SIZE)
 
@@ -37,11 +41,13 @@ def share_text(share: float) -> str:
     return f"non-convex share {100 * share:.0f}%"
 
 
-def _panel(landscape, name: str, share: float, labels: tuple[str, str, str]) -> Panel:
+def _panel(landscape, name: str, share: float, labels, colour_bars: bool) -> Panel:
     """The 3-D surface panel of `landscape` with its name, share and (x, y, z) labels."""
     panel = surface_scene(landscape, log=False).panels[0]
     x, y, z = (
         replace(axis, label=label)
         for axis, label in zip((panel.x, panel.y, panel.z), labels, strict=True)
     )
-    return replace(panel, title=f"{name} ({share_text(share)})", x=x, y=y, z=z, legend="none")
+    items = panel.items if colour_bars else without_colour_bars(panel.items)
+    title = f"{name} ({share_text(share)})"
+    return replace(panel, title=title, x=x, y=y, z=z, items=items, legend="none")

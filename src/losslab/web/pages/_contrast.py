@@ -2,8 +2,9 @@
 
 Linear regression's convex MSE bowl beside a deep tanh network's slice (`losslab.contrast`), as
 two 3-D graphs that rotate together in the browser (assets/losslab_spin.js): the server sends
-the two figures once, the camera turns with `Plotly.relayout` in a requestAnimationFrame loop,
-and no frame asks the server anything. A button pauses and plays both; the rotation starts
+the two figures once, the WebGL view turns in a requestAnimationFrame loop (one
+`Plotly.relayout` on pause keeps the camera where it stopped), and no frame asks the server
+anything. A button pauses and plays both; the rotation starts
 paused for a visitor who prefers reduced motion, waits while the tab is hidden, and pauses when
 the visitor takes a graph in hand (a drag turns it their way; Play resumes from there).
 
@@ -55,7 +56,7 @@ def shown(data) -> Shown:
         raise LosslabError("the page state is damaged: reload the page.")
     seed = parse.integer(data["seed"], "seed", low=SEED, high=SEED)
     pair = networks.contrast(seed)
-    bowl, mountains = contrast_scene(pair).panels
+    bowl, mountains = contrast_scene(pair, colour_bars=False).panels
     return Shown(
         bowl=_figure(bowl, seed),
         mountains=_figure(mountains, seed),
@@ -67,10 +68,8 @@ def _figure(panel, seed: int):
     """One panel as its own figure (so that a phone stacks the pair), its title on two lines:
     what it is, then its non-convex share; no colour bar (the z axis reads the heights)."""
     title = panel.title.replace(" (", "<br>(", 1)
-    surface, *rest = panel.items
-    items = (replace(surface, colourbar=False), *rest)
-    figure = figures.draw(
-        Scene((replace(panel, title=title, items=items),)),
+    return figures.draw(
+        Scene((replace(panel, title=title),)),
         revision=seed + 1,
         uirevision=f"contrast-{seed}",
         raster=False,
@@ -78,35 +77,24 @@ def _figure(panel, seed: int):
         margin={"l": 8, "r": 8, "t": 56, "b": 8},
         title={"font": {"size": 14}, "y": 0.97, "yanchor": "top"},
     )
-    return figure
 
 
 def caption(pair: Contrast) -> list:
     """What the two pictures are, one line each, with the numbers behind the titles."""
     return [
-        html.Li(
-            [
-                html.Strong(pair.bowl_title + ". "),
-                pair.bowl_description,
-                " ",
-                _share(pair.bowl_share),
-            ]
-        ),
-        html.Li(
-            [
-                html.Strong(pair.mountains_title + ". "),
-                pair.mountains_description,
-                " ",
-                _share(pair.mountains_share),
-            ]
-        ),
+        html.Li([html.Strong(title + ". "), description, " ", _share(share)])
+        for title, description, share in (
+            (pair.bowl_title, pair.bowl_description, pair.bowl_share),
+            (pair.mountains_title, pair.mountains_description, pair.mountains_share),
+        )
     ]
 
 
 def _share(share: float) -> str:
+    text = share_text(share)
     return (
-        f"{share_text(share)[0].upper()}{share_text(share)[1:]}: the part of the grid where "
-        "the surface curves downward in some direction."
+        f"{text[0].upper()}{text[1:]}: the part of the grid where the surface curves downward "
+        "in some direction."
     )
 
 
